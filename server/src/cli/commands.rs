@@ -1,0 +1,424 @@
+//! Client commands: each turns arguments into one or two RPCs and prints
+//! the result.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use vtr_shared::proto as pb;
+
+use super::exit::ExitCode;
+use super::output::{self, print_json, session_json};
+use super::{Cli, Command, SpawnArgs, SpokeArgs, TargetArgs};
+use crate::core::SessionConfig;
+use crate::transport::grpc::auth::Token;
+use crate::transport::grpc::client::{self, Target, VtrClient};
+use crate::transport::spoke_server::{SpokeOptions, TlsFiles, run_spoke};
+
+pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let json = cli.json;
+    match cli.command {
+        Command::Spoke(args) => spoke(args, cli.target).await,
+        command => {
+            let target = target(&cli.target)?;
+            let mut client = client::connect(&target).await?;
+            client_command(&mut client, command, json).await
+        }
+    }
+}
+
+/// `--addr` (TCP), else `--socket`, else the hub's socket if a hub runs
+/// here, else the spoke's.
+pub fn target(args: &TargetArgs) -> anyhow::Result<Target> {
+    if let Some(url) = &args.addr {
+        let token = args
+            .token_file
+            .as_deref()
+            .map(Token::from_file)
+            .transpose()?;
+        return Ok(Target::Tcp {
+            url: url.clone(),
+            token,
+            ca_file: args.ca_file.clone(),
+        });
+    }
+    if let Some(path) = &args.socket {
+        return Ok(Target::Unix(path.clone()));
+    }
+    let hub = crate::paths::default_hub_socket();
+    Ok(Target::Unix(if hub.exists() {
+        hub
+    } else {
+        crate::paths::default_spoke_socket()
+    }))
+}
+
+async fn spoke(args: SpokeArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    let opts = SpokeOptions {
+        name: args.name.unwrap_or_else(crate::paths::host_name),
+        socket: target
+            .socket
+            .unwrap_or_else(crate::paths::default_spoke_socket),
+        listen: args.listen,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            _ => None,
+        },
+        token_file: args.listen_token_file,
+        session: SessionConfig {
+            scrollback: args.scrollback,
+            log_capacity: args.log_bytes,
+            idle_after: args.idle_after,
+            ..SessionConfig::default()
+        },
+    };
+    run_spoke(opts, shutdown).await?;
+    Ok(ExitCode::Ok)
+}
+
+/// SIGINT / SIGTERM: shut down cleanly.
+fn spawn_signal_handler(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            tracing::warn!("cannot install signal handlers");
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        shutdown.cancel();
+    });
+}
+
+async fn client_command(
+    client: &mut VtrClient,
+    command: Command,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Spoke(_) => anyhow::bail!("`vtr spoke` is not a client command"),
+        Command::Spawn(args) => spawn(client, args, json).await,
+        Command::Ls => {
+            let list = client.list(pb::ListRequest {}).await?.into_inner();
+            if json {
+                let items: Vec<_> = list.sessions.iter().map(session_json).collect();
+                print_json(&items)?;
+            } else {
+                output::print_sessions(&list.sessions);
+            }
+            Ok(ExitCode::Ok)
+        }
+        Command::Info { session } => {
+            let info = client
+                .info(pb::SessionRequest { session })
+                .await?
+                .into_inner();
+            if json {
+                print_json(&session_json(&info))?;
+            } else {
+                output::print_session(&info);
+            }
+            Ok(ExitCode::Ok)
+        }
+        Command::Send {
+            session,
+            text,
+            submit,
+            wait,
+            timeout,
+        } => {
+            let sent = client
+                .send_text(pb::SendTextRequest {
+                    session: session.clone(),
+                    text,
+                    submit,
+                })
+                .await?
+                .into_inner();
+            match wait {
+                Some(regex) => {
+                    wait_for(client, session, regex, timeout, Some(sent.offset), json).await
+                }
+                None => {
+                    if json {
+                        print_json(&serde_json::json!({ "offset": sent.offset }))?;
+                    }
+                    Ok(ExitCode::Ok)
+                }
+            }
+        }
+        Command::Key { session, keys } => {
+            client
+                .send_key(pb::SendKeyRequest { session, keys })
+                .await?;
+            Ok(ExitCode::Ok)
+        }
+        Command::Screen { session } => {
+            let screen = client
+                .get_screen(pb::SessionRequest { session })
+                .await?
+                .into_inner();
+            output::print_screen(&screen, json)?;
+            Ok(ExitCode::Ok)
+        }
+        Command::Wait {
+            session,
+            regex,
+            timeout,
+            from,
+        } => wait_for(client, session, regex, timeout, from, json).await,
+        Command::Idle {
+            session,
+            idle,
+            timeout,
+            screen,
+        } => {
+            let r = client
+                .wait_for_idle(pb::WaitForIdleRequest {
+                    session,
+                    idle_ms: millis(idle),
+                    timeout_ms: millis(timeout),
+                    include_screen: screen,
+                })
+                .await?
+                .into_inner();
+            let code = outcome_code(r.outcome, "silence", timeout);
+            if json {
+                print_json(&serde_json::json!({
+                    "outcome": outcome_name(r.outcome),
+                    "lines": r.screen.as_ref().map(|s| &s.lines),
+                }))?;
+            } else if let Some(s) = &r.screen {
+                output::print_screen(s, false)?;
+            }
+            Ok(code)
+        }
+        Command::Grep {
+            session,
+            regex,
+            after,
+            before,
+            max_count,
+        } => grep(client, session, regex, before, after, max_count, json).await,
+        Command::Resize {
+            session,
+            cols,
+            rows,
+        } => {
+            let info = client
+                .resize(pb::ResizeRequest {
+                    session,
+                    cols,
+                    rows,
+                })
+                .await?
+                .into_inner();
+            print_info_if_json(&info, json)?;
+            Ok(ExitCode::Ok)
+        }
+        Command::Rename { session, new_name } => {
+            let info = client
+                .rename(pb::RenameRequest { session, new_name })
+                .await?
+                .into_inner();
+            print_info_if_json(&info, json)?;
+            Ok(ExitCode::Ok)
+        }
+        Command::Kill { session, signal } => {
+            client.kill(pb::KillRequest { session, signal }).await?;
+            Ok(ExitCode::Ok)
+        }
+        Command::Rm { session, force } => {
+            client.remove(pb::RemoveRequest { session, force }).await?;
+            Ok(ExitCode::Ok)
+        }
+        Command::Record {
+            session,
+            output,
+            follow,
+        } => record(client, session, output, follow).await,
+        Command::Attach {
+            session,
+            detach_key,
+            no_resize,
+        } => super::attach::attach(client, session, &detach_key, !no_resize).await,
+    }
+}
+
+async fn spawn(client: &mut VtrClient, args: SpawnArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let mut command = args.command.into_iter();
+    let info = client
+        .spawn(pb::SpawnRequest {
+            name: args.name,
+            command: command.next().unwrap_or_default(),
+            args: command.collect(),
+            cwd: args.cwd.unwrap_or_default(),
+            env: args.env,
+            cols: args.cols,
+            rows: args.rows,
+        })
+        .await?
+        .into_inner();
+    if json {
+        print_json(&session_json(&info))?;
+    } else {
+        println!("{}", info.name);
+    }
+    Ok(ExitCode::Ok)
+}
+
+async fn wait_for(
+    client: &mut VtrClient,
+    session: String,
+    pattern: String,
+    timeout: Duration,
+    from_offset: Option<u64>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let r = client
+        .wait_for(pb::WaitForRequest {
+            session,
+            pattern,
+            timeout_ms: millis(timeout),
+            from_offset,
+        })
+        .await?
+        .into_inner();
+    let code = outcome_code(r.outcome, "match", timeout);
+    if json {
+        print_json(&serde_json::json!({
+            "outcome": outcome_name(r.outcome),
+            "matched": r.matched,
+            "line": r.line,
+            "offset": r.offset,
+        }))?;
+    } else if code == ExitCode::Ok {
+        println!("{}", r.line);
+    }
+    Ok(code)
+}
+
+async fn grep(
+    client: &mut VtrClient,
+    session: String,
+    pattern: String,
+    before: u32,
+    after: u32,
+    max_matches: u32,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let r = client
+        .grep(pb::GrepRequest {
+            session,
+            pattern,
+            before,
+            after,
+            max_matches,
+        })
+        .await?
+        .into_inner();
+    if json {
+        let matches: Vec<_> = r
+            .matches
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "line_number": m.line_number,
+                    "line": m.line,
+                    "before": m.before,
+                    "after": m.after,
+                })
+            })
+            .collect();
+        print_json(&serde_json::json!({ "matches": matches, "truncated": r.truncated }))?;
+    } else {
+        let context = before > 0 || after > 0;
+        for (i, m) in r.matches.iter().enumerate() {
+            if context && i > 0 {
+                println!("--");
+            }
+            let first = m.line_number - m.before.len() as u64;
+            for (j, line) in m.before.iter().enumerate() {
+                println!("{}-{line}", first + j as u64);
+            }
+            println!("{}:{}", m.line_number, m.line);
+            for (j, line) in m.after.iter().enumerate() {
+                println!("{}-{line}", m.line_number + 1 + j as u64);
+            }
+        }
+    }
+    // Like grep(1): 1 when nothing matched.
+    Ok(if r.matches.is_empty() {
+        ExitCode::Error
+    } else {
+        ExitCode::Ok
+    })
+}
+
+async fn record(
+    client: &mut VtrClient,
+    session: String,
+    output: Option<std::path::PathBuf>,
+    follow: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut stream = client
+        .record(pb::RecordRequest { session, follow })
+        .await?
+        .into_inner();
+    let mut out: Box<dyn Write> = match &output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    while let Some(chunk) = stream.message().await? {
+        out.write_all(&chunk.data)
+            .context("writing the recording")?;
+    }
+    out.flush().context("writing the recording")?;
+    Ok(ExitCode::Ok)
+}
+
+fn print_info_if_json(info: &pb::SessionInfo, json: bool) -> anyhow::Result<()> {
+    if json {
+        print_json(&session_json(info))?;
+    }
+    Ok(())
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+fn outcome_name(outcome: i32) -> &'static str {
+    match pb::WaitOutcome::try_from(outcome) {
+        Ok(pb::WaitOutcome::Matched) => "matched",
+        Ok(pb::WaitOutcome::Idle) => "idle",
+        Ok(pb::WaitOutcome::TimedOut) => "timed_out",
+        Ok(pb::WaitOutcome::Exited) => "exited",
+        _ => "unknown",
+    }
+}
+
+fn outcome_code(outcome: i32, what: &str, timeout: Duration) -> ExitCode {
+    match pb::WaitOutcome::try_from(outcome) {
+        Ok(pb::WaitOutcome::Matched | pb::WaitOutcome::Idle) => ExitCode::Ok,
+        Ok(pb::WaitOutcome::TimedOut) => {
+            eprintln!("vtr: timed out after {timeout:?} waiting for {what}");
+            ExitCode::TimedOut
+        }
+        Ok(pb::WaitOutcome::Exited) => {
+            eprintln!("vtr: session exited while waiting for {what}");
+            ExitCode::Exited
+        }
+        _ => ExitCode::Error,
+    }
+}

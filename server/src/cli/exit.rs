@@ -1,0 +1,43 @@
+//! Exit codes, documented in `vtr --help` and the README.
+
+use tonic::Code;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    Ok = 0,
+    Error = 1,
+    Usage = 2,
+    NotFound = 3,
+    TimedOut = 4,
+    Exited = 5,
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(code: ExitCode) -> Self {
+        std::process::ExitCode::from(code as u8)
+    }
+}
+
+/// The exit code for an error: gRPC statuses by code, the rest 1.
+pub fn classify(err: &anyhow::Error) -> ExitCode {
+    match err.downcast_ref::<tonic::Status>().map(tonic::Status::code) {
+        Some(Code::NotFound) => ExitCode::NotFound,
+        Some(Code::InvalidArgument) => ExitCode::Usage,
+        Some(Code::DeadlineExceeded) => ExitCode::TimedOut,
+        _ => ExitCode::Error,
+    }
+}
+
+/// One line for stderr: a status's message rather than its debug form.
+pub fn describe(err: &anyhow::Error) -> String {
+    if let Some(status) = err.downcast_ref::<tonic::Status>() {
+        let what = match status.code() {
+            Code::Unavailable => "unavailable: ",
+            Code::Unauthenticated => "not authorized: ",
+            Code::Internal => "server error: ",
+            _ => "",
+        };
+        return format!("{what}{}", status.message());
+    }
+    format!("{err:#}")
+}

@@ -1,0 +1,249 @@
+//! The `vtr` command line: clap definitions and dispatch. Client commands
+//! live in `commands`, output formatting in `output`.
+
+mod attach;
+mod commands;
+mod duration;
+pub mod exit;
+mod output;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use exit::ExitCode;
+
+const AFTER_HELP: &str = "\
+Sessions are addressed by name or id; on a hub as spoke:session.
+
+Exit codes:
+  0  ok
+  1  error
+  2  usage error or invalid argument
+  3  not found (session or spoke)
+  4  timed out (wait, idle)
+  5  the session exited before the condition held (wait, idle)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vtr",
+    version,
+    about = "vtr: terminals for people and programs, on many machines",
+    long_about = "vtr runs real terminal sessions (PTYs) on spokes and lets people and \
+                  programs drive them: send keys, wait for output, read the screen, grep \
+                  scrollback, attach interactively.",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print data as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which spoke a client command talks to.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Unix socket of the spoke [default: the per-user runtime socket].
+    #[arg(long, global = true, env = "VTR_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// TCP address instead of a socket: http://HOST:PORT or https://HOST:PORT.
+    #[arg(
+        long,
+        global = true,
+        env = "VTR_ADDR",
+        value_name = "URL",
+        conflicts_with = "socket"
+    )]
+    pub addr: Option<String>,
+    /// File holding the bearer token for --addr.
+    #[arg(long, global = true, env = "VTR_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// PEM CA bundle that signed the server's certificate (https).
+    #[arg(long, global = true, env = "VTR_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a spoke: own PTY sessions and serve them over gRPC.
+    Spoke(SpokeArgs),
+    /// Start a session.
+    Spawn(SpawnArgs),
+    /// List sessions.
+    Ls,
+    /// Show one session.
+    Info { session: String },
+    /// Type text into a session. Prints the output offset at that moment
+    /// with --json (for `wait --from`).
+    Send {
+        session: String,
+        text: String,
+        /// Press Enter after the text.
+        #[arg(long, short)]
+        submit: bool,
+        /// Then wait for output matching this regex (output caused by the
+        /// input included, however fast it comes).
+        #[arg(long, value_name = "REGEX")]
+        wait: Option<String>,
+        /// Give up on --wait after this long.
+        #[arg(long, default_value = "30s", value_parser = duration::parse)]
+        timeout: std::time::Duration,
+    },
+    /// Press named keys: enter, tab, esc, up, f1, ctrl+c, alt+x, ...
+    Key {
+        session: String,
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Print the screen (--json: cells with colours, cursor).
+    Screen { session: String },
+    /// Wait for output matching a regex (output after the call starts, or
+    /// after --from).
+    Wait {
+        session: String,
+        regex: String,
+        /// Give up after this long (e.g. 30s, 500ms, 2m).
+        #[arg(long, default_value = "30s", value_parser = duration::parse)]
+        timeout: std::time::Duration,
+        /// Match output from this stream offset on (as printed by `send --json`).
+        #[arg(long, value_name = "OFFSET")]
+        from: Option<u64>,
+    },
+    /// Wait until a session has been quiet for a while.
+    Idle {
+        session: String,
+        /// Silence needed (e.g. 1s, 500ms).
+        #[arg(long, default_value = "1s", value_parser = duration::parse)]
+        idle: std::time::Duration,
+        /// Give up after this long.
+        #[arg(long, default_value = "30s", value_parser = duration::parse)]
+        timeout: std::time::Duration,
+        /// Print the screen once idle.
+        #[arg(long)]
+        screen: bool,
+    },
+    /// Search scrollback and screen with a regex.
+    Grep {
+        session: String,
+        regex: String,
+        /// Lines of context after each match.
+        #[arg(short = 'A', long, default_value_t = 0)]
+        after: u32,
+        /// Lines of context before each match.
+        #[arg(short = 'B', long, default_value_t = 0)]
+        before: u32,
+        /// Most matches to print.
+        #[arg(short = 'm', long, default_value_t = 100)]
+        max_count: u32,
+    },
+    /// Change a session's size.
+    Resize {
+        session: String,
+        cols: u32,
+        rows: u32,
+    },
+    /// Rename a session.
+    Rename { session: String, new_name: String },
+    /// Send a signal to a session's process.
+    Kill {
+        session: String,
+        /// Signal name or number.
+        #[arg(long, short, default_value = "HUP")]
+        signal: String,
+    },
+    /// Forget a session (kill it first, or use --force).
+    Rm {
+        session: String,
+        /// Kill a running session, then remove it.
+        #[arg(long, short)]
+        force: bool,
+    },
+    /// Write an asciinema v2 recording of a session's output.
+    Record {
+        session: String,
+        /// Output file [default: stdout].
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Keep recording live output until the session exits.
+        #[arg(long, short)]
+        follow: bool,
+    },
+    /// Attach this terminal to a session (detach with the detach key).
+    Attach {
+        session: String,
+        /// Key that detaches (a single-byte key such as ctrl+], ctrl+q).
+        #[arg(long, default_value = "ctrl+]")]
+        detach_key: String,
+        /// Do not resize the session to this terminal.
+        #[arg(long)]
+        no_resize: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SpawnArgs {
+    /// Session name: [A-Za-z0-9][A-Za-z0-9._-]{0,63}.
+    pub name: String,
+    /// Working directory [default: the spoke's home].
+    #[arg(long)]
+    pub cwd: Option<String>,
+    /// Extra environment, KEY=VALUE (repeatable).
+    #[arg(long, short, value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    #[arg(long, default_value_t = 80)]
+    pub cols: u32,
+    #[arg(long, default_value_t = 24)]
+    pub rows: u32,
+    /// Command and arguments [default: $SHELL].
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SpokeArgs {
+    /// Spoke name [default: the host name].
+    #[arg(long, env = "VTR_NAME")]
+    pub name: Option<String>,
+    /// Also serve gRPC on TCP (e.g. 127.0.0.1:4621; port 0 picks one).
+    #[arg(long, env = "VTR_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// TLS certificate (PEM) for --listen; required off loopback.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for --listen.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require this bearer token on --listen; required off loopback.
+    #[arg(
+        long = "listen-token-file",
+        value_name = "FILE",
+        env = "VTR_LISTEN_TOKEN_FILE"
+    )]
+    pub listen_token_file: Option<PathBuf>,
+    /// Scrollback lines per session.
+    #[arg(long, default_value_t = 10_000)]
+    pub scrollback: usize,
+    /// Output log per session, in bytes (how far a subscriber can resume).
+    #[arg(long, default_value_t = 4 << 20)]
+    pub log_bytes: usize,
+    /// Silence after which a session counts as idle.
+    #[arg(long, default_value = "5s", value_parser = duration::parse)]
+    pub idle_after: std::time::Duration,
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    match commands::dispatch(cli).await {
+        Ok(code) => code,
+        Err(err) => {
+            let code = exit::classify(&err);
+            eprintln!("vtr: {}", exit::describe(&err));
+            code
+        }
+    }
+}

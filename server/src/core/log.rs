@@ -1,0 +1,223 @@
+//! The output log: a ring of PTY output chunks indexed by absolute stream
+//! offset. Bounded by bytes; the oldest chunks fall off the front. Chunks are
+//! shared (`Bytes`), so the log, the parser and subscribers never copy a read
+//! more than once.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+#[derive(Debug, Clone)]
+struct Chunk {
+    offset: u64,
+    data: Bytes,
+    /// Time since the session started, for recordings.
+    at: Duration,
+}
+
+#[derive(Debug)]
+pub struct OutputLog {
+    chunks: VecDeque<Chunk>,
+    start: u64,
+    end: u64,
+    capacity: usize,
+}
+
+/// What a read at some offset found.
+#[derive(Debug, PartialEq)]
+pub enum Read {
+    /// Bytes starting at the requested offset.
+    Data(Bytes),
+    /// Nothing new yet: the offset is the end of the log.
+    AtEnd,
+    /// The log no longer holds the offset; it starts at `start` now.
+    Gone { start: u64 },
+    /// The offset lies beyond the end of the stream.
+    Future { end: u64 },
+}
+
+impl OutputLog {
+    pub fn new(capacity: usize) -> Self {
+        OutputLog {
+            chunks: VecDeque::new(),
+            start: 0,
+            end: 0,
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Offset of the oldest byte still held.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// Offset one past the newest byte: the total bytes ever appended.
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    pub fn holds(&self, offset: u64) -> bool {
+        (self.start..=self.end).contains(&offset)
+    }
+
+    /// Where the log would start after appending `len` more bytes.
+    pub fn start_after_append(&self, len: usize) -> u64 {
+        let mut held = (self.end - self.start) as usize + len;
+        let mut start = self.start;
+        for chunk in &self.chunks {
+            if held <= self.capacity {
+                break;
+            }
+            held -= chunk.data.len();
+            start += chunk.data.len() as u64;
+        }
+        start
+    }
+
+    pub fn append(&mut self, data: Bytes, at: Duration) {
+        if data.is_empty() {
+            return;
+        }
+        let len = data.len();
+        self.chunks.push_back(Chunk {
+            offset: self.end,
+            data,
+            at,
+        });
+        self.end += len as u64;
+        while (self.end - self.start) as usize > self.capacity && self.chunks.len() > 1 {
+            if let Some(old) = self.chunks.pop_front() {
+                self.start += old.data.len() as u64;
+            }
+        }
+    }
+
+    /// Up to `max` bytes from `offset`, one chunk's slice without copying or
+    /// several chunks coalesced into one buffer.
+    pub fn read(&self, offset: u64, max: usize) -> Read {
+        if offset < self.start {
+            return Read::Gone { start: self.start };
+        }
+        if offset > self.end {
+            return Read::Future { end: self.end };
+        }
+        if offset == self.end {
+            return Read::AtEnd;
+        }
+        let idx = self.chunk_index(offset);
+        let first = &self.chunks[idx];
+        let skip = (offset - first.offset) as usize;
+        let first_len = first.data.len() - skip;
+        if first_len >= max || idx + 1 == self.chunks.len() {
+            let take = first_len.min(max);
+            return Read::Data(first.data.slice(skip..skip + take));
+        }
+        let want = ((self.end - offset) as usize).min(max);
+        let mut out = BytesMut::with_capacity(want);
+        out.extend_from_slice(&first.data[skip..]);
+        for chunk in self.chunks.range(idx + 1..) {
+            let room = want - out.len();
+            if room == 0 {
+                break;
+            }
+            out.extend_from_slice(&chunk.data[..chunk.data.len().min(room)]);
+        }
+        Read::Data(out.freeze())
+    }
+
+    /// Chunks covering `[from, to)`, trimmed to the range, with their times.
+    /// `from` below the log's start is clamped to it.
+    pub fn slices(&self, from: u64, to: u64) -> Vec<(u64, Bytes, Duration)> {
+        let from = from.max(self.start);
+        let to = to.min(self.end);
+        if from >= to {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for chunk in self.chunks.range(self.chunk_index(from)..) {
+            if chunk.offset >= to {
+                break;
+            }
+            let lo = from.max(chunk.offset);
+            let hi = to.min(chunk.offset + chunk.data.len() as u64);
+            let data = chunk
+                .data
+                .slice((lo - chunk.offset) as usize..(hi - chunk.offset) as usize);
+            out.push((lo, data, chunk.at));
+        }
+        out
+    }
+
+    /// Index of the chunk holding `offset` (which must be in `start..end`).
+    fn chunk_index(&self, offset: u64) -> usize {
+        self.chunks
+            .partition_point(|c| c.offset + c.data.len() as u64 <= offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log_of(chunks: &[&str], capacity: usize) -> OutputLog {
+        let mut log = OutputLog::new(capacity);
+        for c in chunks {
+            log.append(Bytes::copy_from_slice(c.as_bytes()), Duration::ZERO);
+        }
+        log
+    }
+
+    #[test]
+    fn reads_coalesce_chunks_from_any_offset() {
+        let log = log_of(&["abc", "def", "gh"], 100);
+        assert_eq!(
+            log.read(0, 100),
+            Read::Data(Bytes::from_static(b"abcdefgh"))
+        );
+        assert_eq!(log.read(2, 100), Read::Data(Bytes::from_static(b"cdefgh")));
+        assert_eq!(log.read(2, 3), Read::Data(Bytes::from_static(b"cde")));
+        assert_eq!(log.read(1, 1), Read::Data(Bytes::from_static(b"b")));
+        assert_eq!(log.read(8, 100), Read::AtEnd);
+        assert_eq!(log.read(9, 100), Read::Future { end: 8 });
+    }
+
+    #[test]
+    fn old_chunks_fall_off_the_front() {
+        let log = log_of(&["abc", "def", "gh"], 5);
+        assert_eq!(log.start(), 6);
+        assert_eq!(log.end(), 8);
+        assert_eq!(log.read(3, 100), Read::Gone { start: 6 });
+        assert!(log.holds(6) && log.holds(8) && !log.holds(5));
+        assert_eq!(log.start_after_append(4), 8);
+        assert_eq!(log.start_after_append(1), 6);
+    }
+
+    #[test]
+    fn a_chunk_bigger_than_the_capacity_is_still_held() {
+        let log = log_of(&["abcdefgh"], 4);
+        assert_eq!(log.start(), 0);
+        assert_eq!(
+            log.read(0, 100),
+            Read::Data(Bytes::from_static(b"abcdefgh"))
+        );
+    }
+
+    #[test]
+    fn slices_are_trimmed_to_the_range() {
+        let log = log_of(&["abc", "def", "gh"], 100);
+        let got: Vec<_> = log
+            .slices(1, 7)
+            .into_iter()
+            .map(|(o, d, _)| (o, d))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, Bytes::from_static(b"bc")),
+                (3, Bytes::from_static(b"def")),
+                (6, Bytes::from_static(b"g"))
+            ]
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! Sessions, PTYs, terminal state, the output log, fan-out, idle, wait, grep.
+//!
+//! Must not import tonic, axum, hyper, prost or generated proto types: the
+//! transports map these domain types at their edge.
+
+pub mod coordinator;
+pub mod error;
+pub mod limits;
+pub mod log;
+pub mod record;
+pub mod session;
+pub mod signal;
+pub mod strip;
+pub mod subscribe;
+pub mod terminal;
+pub mod types;
+pub mod wait;
+
+pub use coordinator::Coordinator;
+pub use error::SessionError;
+pub use session::{Session, SessionConfig};
+pub use types::*;

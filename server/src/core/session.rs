@@ -1,0 +1,688 @@
+//! One session: a PTY, its child process, the output log and the terminal
+//! state.
+//!
+//! Threads and tasks, and why each exists:
+//! - reader thread: blocking PTY reads; appends each read to the output log
+//!   and wakes subscribers. It is the forwarding path: it never parses.
+//! - parser thread: brings the vt100 parser up to the log's end in batches.
+//!   The reader waits for it only when bytes not yet parsed would fall off the
+//!   log (backpressure to the PTY), so a slow parser never loses scrollback.
+//! - writer thread: blocking PTY writes fed by a bounded queue (input and
+//!   replies to terminal queries).
+//! - waiter thread: reaps the child, frees the PTY, records the exit.
+//! - idle monitor task: flips `idle` after a quiet period.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use nix::sys::signal::Signal;
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+use tokio::sync::{mpsc, watch};
+
+use super::error::{Result, SessionError};
+use super::log::{OutputLog, Read as LogRead};
+use super::terminal::Terminal;
+use super::types::{ExitInfo, ScreenState, SessionSummary, SpawnSpec, Status};
+
+/// Tunables of a session; `Default` gives the documented defaults.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Scrollback lines kept by the terminal state.
+    pub scrollback: usize,
+    /// Bytes of output the log keeps for resuming subscribers.
+    pub log_capacity: usize,
+    /// Silence after which a session counts as idle.
+    pub idle_after: Duration,
+    /// How long input may wait for room in the PTY before the request fails.
+    pub input_timeout: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            scrollback: 10_000,
+            log_capacity: 4 << 20,
+            idle_after: Duration::from_secs(5),
+            input_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Size of one PTY read. Bigger reads mean fewer, larger log chunks.
+const READ_BUFFER: usize = 64 << 10;
+/// Most bytes the parser applies per hold of the terminal lock, so screen
+/// reads are never stuck behind a long burst.
+const PARSE_BATCH: u64 = 256 << 10;
+/// Input queue towards the writer thread. Full: senders wait (up to
+/// `input_timeout`), which is backpressure from a program that reads slowly.
+const INPUT_QUEUE: usize = 64;
+/// How long the waiter lets the reader drain output after the child exits.
+/// Only reached when a background process keeps the PTY open.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
+/// Resize history kept for recordings; the oldest entries are dropped.
+const MAX_RESIZES: usize = 256;
+
+/// State that changes rarely and is watched by subscribers and waiters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveState {
+    pub cols: u16,
+    pub rows: u16,
+    pub idle: bool,
+    /// Set once, last: how the process ended and the final stream offset.
+    pub exit: Option<(ExitInfo, u64)>,
+}
+
+/// A resize as recorded for asciinema `r` events.
+#[derive(Debug, Clone, Copy)]
+pub struct ResizeMark {
+    pub offset: u64,
+    pub at: Duration,
+    pub cols: u16,
+    pub rows: u16,
+}
+
+struct PipeState {
+    log: OutputLog,
+    /// Offset up to which the parser has applied the log.
+    parsed: u64,
+    /// The reader has stopped: no more bytes will arrive.
+    closed: bool,
+}
+
+/// A cheap handle; clones share the session.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    id: String,
+    name: Mutex<String>,
+    spoke: String,
+    command: String,
+    args: Vec<String>,
+    cwd: String,
+    created_at: SystemTime,
+    exited_at: Mutex<Option<SystemTime>>,
+    started: Instant,
+    pid: Option<u32>,
+    config: SessionConfig,
+    pipe: Mutex<PipeState>,
+    /// Signalled when the log grows, the parser advances or the reader stops.
+    pipe_changed: Condvar,
+    term: Mutex<Terminal>,
+    end_tx: watch::Sender<u64>,
+    state_tx: watch::Sender<LiveState>,
+    input: Mutex<Option<mpsc::Sender<Bytes>>>,
+    master: Mutex<Option<Box<dyn MasterPty + Send>>>,
+    last_output_ms: AtomicI64,
+    resizes: Mutex<Vec<ResizeMark>>,
+    list_changed: watch::Sender<u64>,
+}
+
+/// Locks a mutex, ignoring poisoning: every critical section here leaves
+/// the data consistent, so a panic elsewhere must not take the session down.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub(crate) fn from_unix_ms(ms: i64) -> Option<SystemTime> {
+    (ms > 0).then(|| UNIX_EPOCH + Duration::from_millis(ms as u64))
+}
+
+impl Session {
+    /// Starts `spec` (already validated) in a new PTY. Must run inside a
+    /// tokio runtime. `list_changed` is bumped on every change a session
+    /// list would show.
+    pub fn spawn(
+        id: String,
+        spoke: String,
+        spec: SpawnSpec,
+        size: (u16, u16),
+        config: SessionConfig,
+        list_changed: watch::Sender<u64>,
+    ) -> Result<Session> {
+        let (cols, rows) = size;
+        let command = if spec.command.is_empty() {
+            std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".to_owned())
+        } else {
+            spec.command.clone()
+        };
+        let shown = command.clone();
+        let failed = |reason: String| SessionError::SpawnFailed {
+            command: shown.clone(),
+            reason,
+        };
+        let cwd = if spec.cwd.is_empty() {
+            std::env::var("HOME").unwrap_or_else(|_| "/".to_owned())
+        } else {
+            spec.cwd.clone()
+        };
+        if !std::path::Path::new(&cwd).is_dir() {
+            return Err(failed(format!("working directory {cwd:?} does not exist")));
+        }
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .map_err(|e| failed(format!("opening a PTY: {e}")))?;
+        let mut builder = CommandBuilder::new(&command);
+        builder.args(&spec.args);
+        builder.cwd(&cwd);
+        builder.env("TERM", "xterm-256color");
+        builder.env("VTR_SESSION", &spec.name);
+        builder.env("VTR_SESSION_ID", &id);
+        for kv in &spec.env {
+            if let Some((k, v)) = kv.split_once('=') {
+                builder.env(k, v);
+            }
+        }
+        let child = pair
+            .slave
+            .spawn_command(builder)
+            .map_err(|e| failed(e.to_string()))?;
+        // The child holds the slave now; dropping ours lets reads end at exit.
+        drop(pair.slave);
+        let pid = child.process_id();
+        let reader = pair
+            .master
+            .try_clone_reader()
+            .map_err(|e| failed(format!("PTY reader: {e}")))?;
+        let writer = pair
+            .master
+            .take_writer()
+            .map_err(|e| failed(format!("PTY writer: {e}")))?;
+        let (input_tx, input_rx) = mpsc::channel(INPUT_QUEUE);
+        let now = SystemTime::now();
+        let inner = Arc::new(Inner {
+            id,
+            name: Mutex::new(spec.name.clone()),
+            spoke,
+            command,
+            args: spec.args,
+            cwd,
+            created_at: now,
+            exited_at: Mutex::new(None),
+            started: Instant::now(),
+            pid,
+            pipe: Mutex::new(PipeState {
+                log: OutputLog::new(config.log_capacity),
+                parsed: 0,
+                closed: false,
+            }),
+            pipe_changed: Condvar::new(),
+            term: Mutex::new(Terminal::new(rows, cols, config.scrollback)),
+            end_tx: watch::Sender::new(0),
+            state_tx: watch::Sender::new(LiveState {
+                cols,
+                rows,
+                idle: false,
+                exit: None,
+            }),
+            input: Mutex::new(Some(input_tx)),
+            master: Mutex::new(Some(pair.master)),
+            last_output_ms: AtomicI64::new(0),
+            resizes: Mutex::new(vec![ResizeMark {
+                offset: 0,
+                at: Duration::ZERO,
+                cols,
+                rows,
+            }]),
+            config,
+            list_changed,
+        });
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+        let spawn_thread = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(format!("vtr-{name}"))
+                .spawn(f)
+                .map(|_| ())
+                .map_err(|e| failed(format!("starting {name} thread: {e}")))
+        };
+        let i = inner.clone();
+        spawn_thread(
+            "pty-read",
+            Box::new(move || {
+                i.read_loop(reader);
+                // The waiter may have stopped listening; nothing to do then.
+                let _ = done_tx.send(());
+            }),
+        )?;
+        let i = inner.clone();
+        spawn_thread("parse", Box::new(move || i.parse_loop()))?;
+        spawn_thread("pty-write", Box::new(move || write_loop(writer, input_rx)))?;
+        let i = inner.clone();
+        spawn_thread(
+            "wait",
+            Box::new(move || {
+                i.wait_loop(child, done_rx);
+            }),
+        )?;
+        tokio::spawn(inner.clone().idle_monitor());
+        Ok(Session { inner })
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    pub fn name(&self) -> String {
+        lock(&self.inner.name).clone()
+    }
+
+    pub fn set_name(&self, name: String) {
+        *lock(&self.inner.name) = name;
+        self.inner.bump_list();
+    }
+
+    pub fn is_exited(&self) -> bool {
+        self.inner.state_tx.borrow().exit.is_some()
+    }
+
+    pub fn summary(&self) -> SessionSummary {
+        let i = &self.inner;
+        let state = i.state_tx.borrow().clone();
+        SessionSummary {
+            id: i.id.clone(),
+            name: self.name(),
+            spoke: i.spoke.clone(),
+            command: i.command.clone(),
+            args: i.args.clone(),
+            cwd: i.cwd.clone(),
+            cols: state.cols,
+            rows: state.rows,
+            status: if state.exit.is_some() {
+                Status::Exited
+            } else {
+                Status::Running
+            },
+            exit: state.exit.map(|(e, _)| e),
+            idle: state.idle,
+            created_at: i.created_at,
+            exited_at: *lock(&i.exited_at),
+            last_output_at: from_unix_ms(i.last_output_ms.load(Ordering::Relaxed)),
+            output_offset: *i.end_tx.borrow(),
+            pid: i.pid,
+            title: lock(&i.term).title().to_owned(),
+        }
+    }
+
+    pub fn kill(&self, signal: Signal) -> Result<()> {
+        let name = self.name();
+        if self.is_exited() {
+            return Err(SessionError::Exited { session: name });
+        }
+        let pid = self.inner.pid.ok_or_else(|| SessionError::Internal {
+            session: name.clone(),
+            reason: "no process id".into(),
+        })?;
+        nix::sys::signal::kill(Pid::from_raw(pid as i32), signal).map_err(|e| {
+            SessionError::Internal {
+                session: name,
+                reason: format!("sending {signal}: {e}"),
+            }
+        })
+    }
+
+    /// Applies a new size: pending output is parsed at the old size first,
+    /// then the terminal state and the PTY change together.
+    pub fn resize(&self, cols: u16, rows: u16) -> Result<()> {
+        let i = &self.inner;
+        let mut term = i.catch_up(None);
+        let master = lock(&i.master);
+        let Some(master) = master.as_ref() else {
+            return Err(SessionError::Exited {
+                session: self.name(),
+            });
+        };
+        term.set_size(rows, cols);
+        master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .map_err(|e| SessionError::Internal {
+                session: self.name(),
+                reason: format!("resizing the PTY: {e}"),
+            })?;
+        let mark = ResizeMark {
+            offset: term.offset(),
+            at: i.started.elapsed(),
+            cols,
+            rows,
+        };
+        drop(term);
+        let mut resizes = lock(&i.resizes);
+        if resizes.len() == MAX_RESIZES {
+            // Keep the first mark: it is the size at spawn.
+            resizes.remove(1);
+        }
+        resizes.push(mark);
+        drop(resizes);
+        i.state_tx.send_if_modified(|s| {
+            let changed = (s.cols, s.rows) != (cols, rows);
+            s.cols = cols;
+            s.rows = rows;
+            changed
+        });
+        i.bump_list();
+        Ok(())
+    }
+
+    /// Queues bytes for the PTY. Waits while the queue is full, up to the
+    /// configured input timeout. Returns the output offset when queued:
+    /// output the input causes comes after it.
+    pub async fn send(&self, data: Bytes) -> Result<u64> {
+        let offset = *self.inner.end_tx.borrow();
+        if data.is_empty() {
+            return Ok(offset);
+        }
+        let sender = lock(&self.inner.input).clone();
+        let Some(sender) = sender else {
+            return Err(SessionError::Exited {
+                session: self.name(),
+            });
+        };
+        let len = data.len();
+        let timeout = self.inner.config.input_timeout;
+        match tokio::time::timeout(timeout, sender.send(data)).await {
+            Ok(Ok(())) => Ok(offset),
+            Ok(Err(_)) => Err(SessionError::Exited {
+                session: self.name(),
+            }),
+            Err(_) => Err(SessionError::InputBlocked {
+                session: self.name(),
+                pending: len,
+                waited_ms: timeout.as_millis() as u64,
+            }),
+        }
+    }
+
+    /// Whether the program asked for application cursor keys, as of now.
+    pub async fn application_cursor(&self) -> bool {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.catch_up(None).application_cursor())
+            .await
+            .unwrap_or(false)
+    }
+
+    /// The screen after every byte output so far.
+    pub async fn screen(&self) -> Result<ScreenState> {
+        self.with_terminal(|t| t.screen_state()).await
+    }
+
+    /// Runs `f` on the terminal state brought up to the current end of the
+    /// output (off the async threads: catching up may parse a lot).
+    pub async fn with_terminal<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Terminal) -> T + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&mut inner.catch_up(None)))
+            .await
+            .map_err(|e| SessionError::Internal {
+                session: self.name(),
+                reason: format!("terminal task failed: {e}"),
+            })
+    }
+}
+
+impl Inner {
+    pub(crate) fn name(&self) -> String {
+        lock(&self.name).clone()
+    }
+
+    pub(crate) fn created_at(&self) -> SystemTime {
+        self.created_at
+    }
+
+    pub(crate) fn end_rx(&self) -> watch::Receiver<u64> {
+        self.end_tx.subscribe()
+    }
+
+    pub(crate) fn state_rx(&self) -> watch::Receiver<LiveState> {
+        self.state_tx.subscribe()
+    }
+
+    pub(crate) fn resizes(&self) -> Vec<ResizeMark> {
+        lock(&self.resizes).clone()
+    }
+
+    pub(crate) fn read_log(&self, offset: u64, max: usize) -> LogRead {
+        lock(&self.pipe).log.read(offset, max)
+    }
+
+    pub(crate) fn log_slices(&self, from: u64, to: u64) -> Vec<(u64, Bytes, Duration)> {
+        lock(&self.pipe).log.slices(from, to)
+    }
+
+    pub(crate) fn log_bounds(&self) -> (u64, u64) {
+        let pipe = lock(&self.pipe);
+        (pipe.log.start(), pipe.log.end())
+    }
+
+    fn bump_list(&self) {
+        self.list_changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Brings the terminal up to `target` (default: the log's end now) and
+    /// returns it locked, so the caller reads exactly that state. Lock order:
+    /// terminal, then pipe.
+    pub(crate) fn catch_up(&self, target: Option<u64>) -> MutexGuard<'_, Terminal> {
+        let mut term = lock(&self.term);
+        loop {
+            let chunks = {
+                let pipe = lock(&self.pipe);
+                let to = target.unwrap_or(u64::MAX).min(pipe.log.end());
+                let from = term.offset();
+                if from >= to {
+                    break;
+                }
+                pipe.log.slices(from, to.min(from + PARSE_BATCH))
+            };
+            for (_, data, _) in &chunks {
+                term.process(data);
+            }
+            let replies = term.take_replies();
+            if !replies.is_empty() {
+                self.reply(replies);
+            }
+            lock(&self.pipe).parsed = term.offset();
+            self.pipe_changed.notify_all();
+        }
+        term
+    }
+
+    /// Answers a terminal query. Dropped (and logged) if the input queue is
+    /// full: the program is not reading its input, so it is not waiting.
+    fn reply(&self, bytes: Vec<u8>) {
+        if let Some(tx) = lock(&self.input).as_ref()
+            && tx.try_send(Bytes::from(bytes)).is_err()
+        {
+            tracing::warn!(session = %self.name(), "input queue full; terminal query reply dropped");
+        }
+    }
+
+    fn read_loop(&self, mut reader: Box<dyn Read + Send>) {
+        let mut buf = vec![0u8; READ_BUFFER];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    tracing::debug!(session = %self.name(), "PTY read ended: {e}");
+                    break;
+                }
+            };
+            let chunk = Bytes::copy_from_slice(&buf[..n]);
+            let end = {
+                let mut pipe = lock(&self.pipe);
+                // Backpressure: never let unparsed bytes fall off the log.
+                while pipe.log.start_after_append(n) > pipe.parsed {
+                    pipe = self
+                        .pipe_changed
+                        .wait(pipe)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                pipe.log.append(chunk, self.started.elapsed());
+                pipe.log.end()
+            };
+            self.pipe_changed.notify_all();
+            self.last_output_ms
+                .store(unix_ms(SystemTime::now()), Ordering::Relaxed);
+            self.end_tx.send_replace(end);
+        }
+        lock(&self.pipe).closed = true;
+        self.pipe_changed.notify_all();
+    }
+
+    fn parse_loop(&self) {
+        loop {
+            {
+                let mut pipe = lock(&self.pipe);
+                while pipe.log.end() <= pipe.parsed {
+                    if pipe.closed {
+                        return;
+                    }
+                    pipe = self
+                        .pipe_changed
+                        .wait(pipe)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+            drop(self.catch_up(None));
+        }
+    }
+
+    fn wait_loop(
+        &self,
+        child: Box<dyn portable_pty::Child + Send + Sync>,
+        reader_done: std::sync::mpsc::Receiver<()>,
+    ) {
+        let exit = match child.process_id() {
+            Some(pid) => wait_pid(pid),
+            None => ExitInfo::default(),
+        };
+        if reader_done.recv_timeout(DRAIN_AFTER_EXIT).is_err() {
+            tracing::info!(session = %self.name(), "output still open after exit (a background process holds the PTY)");
+        }
+        // Free the PTY: closing our writer and master ends the writer thread.
+        lock(&self.input).take();
+        lock(&self.master).take();
+        drop(child);
+        let final_offset = self.catch_up(None).offset();
+        *lock(&self.exited_at) = Some(SystemTime::now());
+        self.state_tx.send_modify(|s| {
+            s.idle = false;
+            s.exit = Some((exit, final_offset));
+        });
+        self.bump_list();
+    }
+
+    /// Flips `idle` after `idle_after` without output, and back on output.
+    async fn idle_monitor(self: Arc<Self>) {
+        let mut end_rx = self.end_rx();
+        let mut state_rx = self.state_rx();
+        let mut last_output = tokio::time::Instant::now();
+        loop {
+            let state = state_rx.borrow_and_update().clone();
+            if state.exit.is_some() {
+                return;
+            }
+            let quiet_until = last_output + self.config.idle_after;
+            tokio::select! {
+                // Output: the session is busy again.
+                changed = end_rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    last_output = tokio::time::Instant::now();
+                    if state.idle {
+                        self.set_idle(false);
+                    }
+                }
+                // Exit or resize: re-read the state.
+                changed = state_rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                _ = tokio::time::sleep_until(quiet_until), if !state.idle => {
+                    self.set_idle(true);
+                }
+            }
+        }
+    }
+
+    fn set_idle(&self, idle: bool) {
+        let changed = self.state_tx.send_if_modified(|s| {
+            let changed = s.idle != idle && s.exit.is_none();
+            if changed {
+                s.idle = idle;
+            }
+            changed
+        });
+        if changed {
+            self.bump_list();
+        }
+    }
+}
+
+fn write_loop(mut writer: Box<dyn Write + Send>, mut input: mpsc::Receiver<Bytes>) {
+    while let Some(data) = input.blocking_recv() {
+        if writer
+            .write_all(&data)
+            .and_then(|()| writer.flush())
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
+/// Reaps `pid`, keeping the exact signal (portable-pty only gives a
+/// description of it).
+fn wait_pid(pid: u32) -> ExitInfo {
+    loop {
+        match waitpid(Pid::from_raw(pid as i32), None) {
+            Ok(WaitStatus::Exited(_, code)) => {
+                return ExitInfo {
+                    code: Some(code),
+                    signal: None,
+                };
+            }
+            Ok(WaitStatus::Signaled(_, signal, _)) => {
+                return ExitInfo {
+                    code: None,
+                    signal: Some(signal.as_str().to_owned()),
+                };
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                tracing::warn!(pid, "waitpid failed: {e}");
+                return ExitInfo::default();
+            }
+        }
+    }
+}

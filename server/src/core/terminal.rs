@@ -1,0 +1,290 @@
+//! Terminal state: a vt100 parser (screen + scrollback) that answers the
+//! queries a headless terminal must answer, and reads of screen, scrollback
+//! and formatted snapshots.
+
+use super::types::{
+    ATTR_BOLD, ATTR_INVERSE, ATTR_ITALIC, ATTR_UNDERLINE, CellData, Color, GrepMatch, GrepQuery,
+    GrepResult, ScreenState,
+};
+
+/// Collects what the parser cannot act on itself: replies to terminal
+/// queries (written back to the PTY) and the window title.
+#[derive(Debug, Default)]
+pub struct Replies {
+    pub out: Vec<u8>,
+    pub title: String,
+}
+
+impl vt100::Callbacks for Replies {
+    fn unhandled_csi(
+        &mut self,
+        screen: &mut vt100::Screen,
+        i1: Option<u8>,
+        _i2: Option<u8>,
+        params: &[&[u16]],
+        c: char,
+    ) {
+        let first = params.first().and_then(|p| p.first()).copied().unwrap_or(0);
+        let (row, col) = screen.cursor_position();
+        let reply = match (i1, c, first) {
+            // DSR: operating status, then cursor position report (1-based).
+            (None, 'n', 5) => "\x1b[0n".to_owned(),
+            (None, 'n', 6) => format!("\x1b[{};{}R", row + 1, col + 1),
+            (Some(b'?'), 'n', 6) => format!("\x1b[?{};{}R", row + 1, col + 1),
+            // Primary device attributes: a VT220-class terminal with ANSI colour.
+            (None, 'c', 0) => "\x1b[?62;22c".to_owned(),
+            // Secondary device attributes.
+            (Some(b'>'), 'c', 0) => "\x1b[>1;10;0c".to_owned(),
+            // Text area size in characters.
+            (None, 't', 18) => {
+                let (rows, cols) = screen.size();
+                format!("\x1b[8;{rows};{cols}t")
+            }
+            _ => return,
+        };
+        self.out.extend_from_slice(reply.as_bytes());
+    }
+
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        self.title = String::from_utf8_lossy(title).into_owned();
+    }
+}
+
+/// The parser plus the stream offset it has applied.
+pub struct Terminal {
+    parser: vt100::Parser<Replies>,
+    offset: u64,
+}
+
+impl Terminal {
+    pub fn new(rows: u16, cols: u16, scrollback: usize) -> Self {
+        Terminal {
+            parser: vt100::Parser::new_with_callbacks(rows, cols, scrollback, Replies::default()),
+            offset: 0,
+        }
+    }
+
+    /// Bytes applied so far: the offset the current state describes.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    pub fn process(&mut self, bytes: &[u8]) {
+        self.parser.process(bytes);
+        self.offset += bytes.len() as u64;
+    }
+
+    /// Replies to queries seen since the last call.
+    pub fn take_replies(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.parser.callbacks_mut().out)
+    }
+
+    pub fn title(&self) -> &str {
+        &self.parser.callbacks().title
+    }
+
+    /// `(cols, rows)`.
+    pub fn size(&self) -> (u16, u16) {
+        let (rows, cols) = self.parser.screen().size();
+        (cols, rows)
+    }
+
+    pub fn set_size(&mut self, rows: u16, cols: u16) {
+        self.parser.screen_mut().set_size(rows, cols);
+    }
+
+    pub fn application_cursor(&self) -> bool {
+        self.parser.screen().application_cursor()
+    }
+
+    /// Escape bytes that redraw the screen from scratch on a terminal of the
+    /// same size.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let screen = self.parser.screen();
+        let mut out = Vec::new();
+        // Leave (or enter) the alternate screen and reset margins, which the
+        // formatted contents do not restore, then redraw.
+        out.extend_from_slice(if screen.alternate_screen() {
+            b"\x1b[?1049h\x1b[r"
+        } else {
+            b"\x1b[?1049l\x1b[r"
+        });
+        out.extend_from_slice(&screen.state_formatted());
+        out
+    }
+
+    pub fn screen_state(&self) -> ScreenState {
+        let screen = self.parser.screen();
+        let (rows, cols) = screen.size();
+        let (cursor_row, cursor_col) = screen.cursor_position();
+        let mut cells = Vec::with_capacity(rows as usize);
+        for row in 0..rows {
+            let mut line = Vec::with_capacity(cols as usize);
+            for col in 0..cols {
+                line.push(screen.cell(row, col).map(cell_data).unwrap_or_default());
+            }
+            cells.push(line);
+        }
+        ScreenState {
+            cols,
+            rows,
+            cursor_row,
+            cursor_col,
+            cursor_visible: !screen.hide_cursor(),
+            cells,
+            lines: screen.rows(0, cols).map(trim_end).collect(),
+            offset: self.offset,
+            alternate_screen: screen.alternate_screen(),
+            title: self.title().to_owned(),
+        }
+    }
+
+    /// Every line held: scrollback (oldest first) then the screen.
+    pub fn all_lines(&mut self) -> Vec<String> {
+        let screen = self.parser.screen_mut();
+        let (rows, cols) = screen.size();
+        let rows = rows as usize;
+        screen.set_scrollback(usize::MAX);
+        let held = screen.scrollback();
+        let mut lines = Vec::with_capacity(held + rows);
+        let mut back = held;
+        while back > 0 {
+            screen.set_scrollback(back);
+            let take = back.min(rows);
+            lines.extend(screen.rows(0, cols).take(take).map(trim_end));
+            back -= take;
+        }
+        screen.set_scrollback(0);
+        lines.extend(screen.rows(0, cols).map(trim_end));
+        lines
+    }
+
+    pub fn grep(&mut self, regex: &regex::bytes::Regex, query: GrepQuery) -> GrepResult {
+        grep_lines(&self.all_lines(), regex, query)
+    }
+}
+
+fn grep_lines(lines: &[String], regex: &regex::bytes::Regex, query: GrepQuery) -> GrepResult {
+    let mut result = GrepResult::default();
+    let max = query.max_matches as usize;
+    for (i, line) in lines.iter().enumerate() {
+        if !regex.is_match(line.as_bytes()) {
+            continue;
+        }
+        if result.matches.len() == max {
+            result.truncated = true;
+            break;
+        }
+        let lo = i.saturating_sub(query.before as usize);
+        let hi = (i + 1 + query.after as usize).min(lines.len());
+        result.matches.push(GrepMatch {
+            line_number: i as u64,
+            line: line.clone(),
+            before: lines[lo..i].to_vec(),
+            after: lines[i + 1..hi].to_vec(),
+        });
+    }
+    result
+}
+
+fn trim_end(mut line: String) -> String {
+    line.truncate(line.trim_end().len());
+    line
+}
+
+fn cell_data(cell: &vt100::Cell) -> CellData {
+    let mut attrs = 0;
+    for (on, bit) in [
+        (cell.bold(), ATTR_BOLD),
+        (cell.italic(), ATTR_ITALIC),
+        (cell.underline(), ATTR_UNDERLINE),
+        (cell.inverse(), ATTR_INVERSE),
+    ] {
+        if on {
+            attrs |= bit;
+        }
+    }
+    CellData {
+        text: cell.contents().to_owned(),
+        fg: color(cell.fgcolor()),
+        bg: color(cell.bgcolor()),
+        attrs,
+        wide: cell.is_wide(),
+    }
+}
+
+fn color(c: vt100::Color) -> Color {
+    match c {
+        vt100::Color::Default => Color::Default,
+        vt100::Color::Idx(i) => Color::Indexed(i),
+        vt100::Color::Rgb(r, g, b) => Color::Rgb(r, g, b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_cursor_and_device_queries() {
+        let mut term = Terminal::new(24, 80, 100);
+        term.process(b"ab\r\ncd\x1b[6n\x1b[c\x1b[>c\x1b[5n");
+        assert_eq!(
+            String::from_utf8(term.take_replies()).expect("utf8"),
+            "\x1b[2;3R\x1b[?62;22c\x1b[>1;10;0c\x1b[0n"
+        );
+        assert!(term.take_replies().is_empty());
+    }
+
+    #[test]
+    fn screen_state_has_cells_colours_and_cursor() {
+        let mut term = Terminal::new(3, 10, 100);
+        term.process(b"\x1b]2;my title\x07\x1b[1;31mhi\x1b[0m \x1b[48;5;4mx");
+        let s = term.screen_state();
+        assert_eq!((s.cols, s.rows, s.cursor_row, s.cursor_col), (10, 3, 0, 4));
+        assert_eq!(s.lines, vec!["hi x", "", ""]);
+        assert_eq!(s.cells[0][0].text, "h");
+        assert_eq!(s.cells[0][0].fg, Color::Indexed(1));
+        assert_eq!(s.cells[0][0].attrs, ATTR_BOLD);
+        assert_eq!(s.cells[0][3].bg, Color::Indexed(4));
+        assert_eq!(s.title, "my title");
+        assert_eq!(s.offset, term.offset());
+    }
+
+    #[test]
+    fn grep_reads_scrollback_with_context() {
+        let mut term = Terminal::new(3, 20, 100);
+        for i in 0..10 {
+            term.process(format!("line {i}\r\n").as_bytes());
+        }
+        let lines = term.all_lines();
+        assert_eq!(lines.len(), 11, "{lines:?}");
+        assert_eq!(lines[0], "line 0");
+        assert_eq!(lines[9], "line 9");
+        let re = regex::bytes::Regex::new("line [37]").expect("regex");
+        let res = term.grep(
+            &re,
+            GrepQuery {
+                before: 1,
+                after: 1,
+                max_matches: 1,
+            },
+        );
+        assert!(res.truncated);
+        assert_eq!(res.matches.len(), 1);
+        let m = &res.matches[0];
+        assert_eq!((m.line_number, m.line.as_str()), (3, "line 3"));
+        assert_eq!(m.before, vec!["line 2"]);
+        assert_eq!(m.after, vec!["line 4"]);
+    }
+
+    #[test]
+    fn snapshot_redraws_the_same_screen() {
+        let mut term = Terminal::new(5, 20, 0);
+        term.process(b"\x1b[32mgreen\x1b[0m\r\n\x1b[3;5Hmoved");
+        let mut copy = Terminal::new(5, 20, 0);
+        copy.process(&term.snapshot());
+        assert_eq!(copy.screen_state().lines, term.screen_state().lines);
+        assert_eq!(copy.screen_state().cells, term.screen_state().cells);
+    }
+}

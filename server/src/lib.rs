@@ -1,0 +1,9 @@
+//! vtr: a federated terminal hub. Spokes own PTY sessions; programs and
+//! browsers drive them over gRPC. Imports flow one way:
+//! `cli -> transport -> spoke -> core`.
+
+pub mod cli;
+pub mod core;
+pub mod paths;
+pub mod spoke;
+pub mod transport;

@@ -1,0 +1,387 @@
+//! `LocalSpoke`: the sessions of this spoke by id and name, request
+//! validation, and the `Coordinator` implementation transports serve.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use nix::sys::signal::Signal;
+use tokio::sync::{mpsc, watch};
+use vtr_shared::address::{SessionAddress, validate_name};
+use vtr_shared::keys::key_bytes;
+
+use crate::core::error::{Result, SessionError};
+use crate::core::session::lock;
+use crate::core::signal::parse_signal;
+use crate::core::{
+    Coordinator, GrepQuery, GrepResult, IdleResult, IdleWait, Input, ScreenState, Session,
+    SessionConfig, SessionSummary, SpawnSpec, StreamEvent, WaitMatch, limits,
+};
+
+/// Session lists a watcher may have in flight; changes made meanwhile are
+/// coalesced into the next full list.
+const WATCH_QUEUE: usize = 4;
+const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_GREP_MATCHES: u32 = 100;
+
+pub struct LocalSpoke {
+    name: String,
+    config: SessionConfig,
+    sessions: Arc<Mutex<Sessions>>,
+    list_changed: watch::Sender<u64>,
+}
+
+#[derive(Default)]
+struct Sessions {
+    /// In creation order, so lists are stable.
+    all: Vec<Session>,
+    next_auto_name: u64,
+}
+
+impl Sessions {
+    fn find(&self, key: &str) -> Option<&Session> {
+        self.all
+            .iter()
+            .find(|s| s.id() == key)
+            .or_else(|| self.all.iter().find(|s| s.name() == key))
+    }
+
+    fn name_taken(&self, name: &str) -> bool {
+        self.all.iter().any(|s| s.name() == name)
+    }
+}
+
+impl LocalSpoke {
+    pub fn new(name: String, config: SessionConfig) -> Self {
+        LocalSpoke {
+            name,
+            config,
+            sessions: Arc::new(Mutex::new(Sessions::default())),
+            list_changed: watch::Sender::new(0),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The session a user's reference names: `session` or `spoke:session`,
+    /// where `session` is a name or an id.
+    pub fn resolve(&self, reference: &str) -> Result<Session> {
+        let address =
+            SessionAddress::parse(reference).map_err(|e| SessionError::invalid(e.to_string()))?;
+        if let Some(spoke) = &address.spoke
+            && spoke != &self.name
+        {
+            return Err(SessionError::UnknownSpoke {
+                spoke: spoke.clone(),
+                local: self.name.clone(),
+            });
+        }
+        lock(&self.sessions)
+            .find(&address.session)
+            .cloned()
+            .ok_or(SessionError::NotFound {
+                session: address.session,
+            })
+    }
+
+    /// Kills every running session (used at shutdown).
+    pub fn kill_all(&self) {
+        for session in lock(&self.sessions).all.iter() {
+            if !session.is_exited() {
+                let _ = session.kill(Signal::SIGHUP);
+            }
+        }
+    }
+
+    fn summaries(&self) -> Vec<SessionSummary> {
+        summaries(&self.sessions)
+    }
+
+    fn bump(&self) {
+        self.list_changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+}
+
+fn summaries(sessions: &Mutex<Sessions>) -> Vec<SessionSummary> {
+    let all = lock(sessions).all.clone();
+    all.iter().map(Session::summary).collect()
+}
+
+fn validate_spawn(spec: &SpawnSpec) -> Result<(u16, u16)> {
+    if !spec.name.is_empty() {
+        validate_name(&spec.name).map_err(|e| SessionError::invalid(e.to_string()))?;
+    }
+    let size = if spec.cols == 0 && spec.rows == 0 {
+        (limits::DEFAULT_COLS, limits::DEFAULT_ROWS)
+    } else {
+        let cols = if spec.cols == 0 {
+            u32::from(limits::DEFAULT_COLS)
+        } else {
+            spec.cols
+        };
+        let rows = if spec.rows == 0 {
+            u32::from(limits::DEFAULT_ROWS)
+        } else {
+            spec.rows
+        };
+        limits::check_size(cols, rows)?
+    };
+    if spec.args.len() > limits::MAX_ARGS {
+        return Err(SessionError::invalid(format!(
+            "{} args, limit {}",
+            spec.args.len(),
+            limits::MAX_ARGS
+        )));
+    }
+    if spec.env.len() > limits::MAX_ENV {
+        return Err(SessionError::invalid(format!(
+            "{} env entries, limit {}",
+            spec.env.len(),
+            limits::MAX_ENV
+        )));
+    }
+    for kv in &spec.env {
+        match kv.split_once('=') {
+            Some((k, _)) if !k.is_empty() && !k.contains('\0') => {}
+            _ => {
+                return Err(SessionError::invalid(format!(
+                    "env entry {kv:?} is not KEY=VALUE"
+                )));
+            }
+        }
+    }
+    let strings = std::iter::once(&spec.command)
+        .chain(&spec.args)
+        .chain(&spec.env)
+        .chain(std::iter::once(&spec.cwd));
+    if strings.clone().any(|s| s.contains('\0')) {
+        return Err(SessionError::invalid(
+            "command, args, env and cwd must not contain NUL bytes",
+        ));
+    }
+    let total: usize = strings.map(String::len).sum();
+    if total > limits::MAX_SPAWN_BYTES {
+        return Err(SessionError::invalid(format!(
+            "command, args, env and cwd are {total} bytes, limit {}",
+            limits::MAX_SPAWN_BYTES
+        )));
+    }
+    Ok(size)
+}
+
+impl Coordinator for LocalSpoke {
+    async fn spawn(&self, mut spec: SpawnSpec) -> Result<SessionSummary> {
+        let size = validate_spawn(&spec)?;
+        let session = {
+            let mut sessions = lock(&self.sessions);
+            if sessions.all.len() >= limits::MAX_SESSIONS {
+                return Err(SessionError::invalid(format!(
+                    "{} sessions on this spoke, limit {}; remove exited ones first",
+                    sessions.all.len(),
+                    limits::MAX_SESSIONS
+                )));
+            }
+            if spec.name.is_empty() {
+                spec.name = loop {
+                    sessions.next_auto_name += 1;
+                    let candidate = format!("s{}", sessions.next_auto_name);
+                    if !sessions.name_taken(&candidate) {
+                        break candidate;
+                    }
+                };
+            } else if sessions.name_taken(&spec.name) {
+                return Err(SessionError::NameTaken { name: spec.name });
+            }
+            let session = Session::spawn(
+                uuid::Uuid::new_v4().to_string(),
+                self.name.clone(),
+                spec,
+                size,
+                self.config.clone(),
+                self.list_changed.clone(),
+            )?;
+            sessions.all.push(session.clone());
+            session
+        };
+        self.bump();
+        tracing::info!(session = %session.name(), id = %session.id(), "spawned");
+        Ok(session.summary())
+    }
+
+    async fn list(&self) -> Result<Vec<SessionSummary>> {
+        Ok(self.summaries())
+    }
+
+    async fn watch_sessions(&self) -> Result<mpsc::Receiver<Vec<SessionSummary>>> {
+        let (tx, rx) = mpsc::channel(WATCH_QUEUE);
+        let mut changes = self.list_changed.subscribe();
+        let first = self.summaries();
+        let sessions = self.sessions.clone();
+        tokio::spawn(async move {
+            let mut list = first;
+            loop {
+                changes.borrow_and_update();
+                if tx.send(list).await.is_err() {
+                    return;
+                }
+                tokio::select! {
+                    // Something a list shows changed.
+                    changed = changes.changed() => if changed.is_err() { return },
+                    () = tx.closed() => return,
+                }
+                list = summaries(&sessions);
+            }
+        });
+        Ok(rx)
+    }
+
+    async fn info(&self, session: &str) -> Result<SessionSummary> {
+        Ok(self.resolve(session)?.summary())
+    }
+
+    async fn kill(&self, session: &str, signal: &str) -> Result<()> {
+        let signal = parse_signal(signal)?;
+        self.resolve(session)?.kill(signal)
+    }
+
+    async fn remove(&self, session: &str, force: bool) -> Result<()> {
+        let target = self.resolve(session)?;
+        if !target.is_exited() {
+            if !force {
+                return Err(SessionError::StillRunning {
+                    session: target.name(),
+                });
+            }
+            // It may exit between the check and the kill; that is fine.
+            let _ = target.kill(Signal::SIGKILL);
+        }
+        lock(&self.sessions).all.retain(|s| s.id() != target.id());
+        self.bump();
+        tracing::info!(session = %target.name(), "removed");
+        Ok(())
+    }
+
+    async fn rename(&self, session: &str, new_name: &str) -> Result<SessionSummary> {
+        validate_name(new_name).map_err(|e| SessionError::invalid(e.to_string()))?;
+        let target = self.resolve(session)?;
+        {
+            let sessions = lock(&self.sessions);
+            if target.name() != new_name && sessions.name_taken(new_name) {
+                return Err(SessionError::NameTaken {
+                    name: new_name.to_owned(),
+                });
+            }
+            target.set_name(new_name.to_owned());
+        }
+        Ok(target.summary())
+    }
+
+    async fn resize(&self, session: &str, cols: u32, rows: u32) -> Result<SessionSummary> {
+        let (cols, rows) = limits::check_size(cols, rows)?;
+        let target = self.resolve(session)?;
+        target.resize(cols, rows)?;
+        Ok(target.summary())
+    }
+
+    async fn screen(&self, session: &str) -> Result<ScreenState> {
+        self.resolve(session)?.screen().await
+    }
+
+    async fn grep(&self, session: &str, pattern: &str, query: GrepQuery) -> Result<GrepResult> {
+        let regex = limits::regex(pattern)?;
+        let max_matches = match query.max_matches {
+            0 => DEFAULT_GREP_MATCHES,
+            n if n > limits::MAX_GREP_MATCHES => {
+                return Err(SessionError::invalid(format!(
+                    "max_matches {n}, limit {}",
+                    limits::MAX_GREP_MATCHES
+                )));
+            }
+            n => n,
+        };
+        if query.before > limits::MAX_GREP_CONTEXT || query.after > limits::MAX_GREP_CONTEXT {
+            return Err(SessionError::invalid(format!(
+                "context of {} before / {} after lines, limit {}",
+                query.before,
+                query.after,
+                limits::MAX_GREP_CONTEXT
+            )));
+        }
+        let query = GrepQuery {
+            max_matches,
+            ..query
+        };
+        self.resolve(session)?
+            .with_terminal(move |t| t.grep(&regex, query))
+            .await
+    }
+
+    async fn send(&self, session: &str, input: Input) -> Result<u64> {
+        let target = self.resolve(session)?;
+        let bytes = match input {
+            Input::Text { text, submit } => {
+                limits::check_input(text.len() + usize::from(submit))?;
+                let mut bytes = text.into_bytes();
+                if submit {
+                    bytes.push(b'\r');
+                }
+                Bytes::from(bytes)
+            }
+            Input::Bytes(bytes) => {
+                limits::check_input(bytes.len())?;
+                bytes
+            }
+            Input::Keys(keys) => {
+                if keys.len() > limits::MAX_KEYS {
+                    return Err(SessionError::invalid(format!(
+                        "{} keys, limit {} per request",
+                        keys.len(),
+                        limits::MAX_KEYS
+                    )));
+                }
+                let app_cursor = target.application_cursor().await;
+                let mut bytes = Vec::new();
+                for key in &keys {
+                    bytes.extend(
+                        key_bytes(key, app_cursor)
+                            .map_err(|e| SessionError::invalid(e.to_string()))?,
+                    );
+                }
+                Bytes::from(bytes)
+            }
+        };
+        target.send(bytes).await
+    }
+
+    async fn wait_for(
+        &self,
+        session: &str,
+        pattern: &str,
+        timeout_ms: u64,
+        from_offset: Option<u64>,
+    ) -> Result<WaitMatch> {
+        let regex = limits::regex(pattern)?;
+        let timeout = limits::timeout(timeout_ms, DEFAULT_WAIT_TIMEOUT, "timeout")?;
+        self.resolve(session)?
+            .wait_for(&regex, timeout, from_offset)
+            .await
+    }
+
+    async fn wait_idle(&self, session: &str, wait: IdleWait) -> Result<IdleResult> {
+        self.resolve(session)?.wait_idle(wait).await
+    }
+
+    async fn subscribe(
+        &self,
+        session: &str,
+        from_offset: Option<u64>,
+    ) -> Result<mpsc::Receiver<StreamEvent>> {
+        Ok(self.resolve(session)?.subscribe(from_offset))
+    }
+
+    async fn record(&self, session: &str, follow: bool) -> Result<mpsc::Receiver<Bytes>> {
+        Ok(self.resolve(session)?.record(follow))
+    }
+}

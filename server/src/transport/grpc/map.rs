@@ -1,0 +1,171 @@
+//! Domain types to and from the generated proto types. The only place the
+//! two meet.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use vtr_shared::proto as pb;
+
+use crate::core::{
+    CellData, Color, ExitInfo, GrepResult, ScreenState, SessionSummary, SnapshotReason, Status,
+    StreamEvent, WaitMatch, WaitOutcome,
+};
+
+pub fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub fn session_info(s: SessionSummary) -> pb::SessionInfo {
+    let (exit_code, exit_signal) = match s.exit {
+        Some(ExitInfo { code, signal }) => (code, signal.unwrap_or_default()),
+        None => (None, String::new()),
+    };
+    pb::SessionInfo {
+        id: s.id,
+        name: s.name,
+        spoke: s.spoke,
+        command: s.command,
+        args: s.args,
+        cwd: s.cwd,
+        cols: s.cols.into(),
+        rows: s.rows.into(),
+        status: match s.status {
+            Status::Running => pb::SessionStatus::Running,
+            Status::Exited => pb::SessionStatus::Exited,
+        } as i32,
+        exit_code,
+        exit_signal,
+        idle: s.idle,
+        created_at_ms: unix_ms(s.created_at),
+        exited_at_ms: s.exited_at.map_or(0, unix_ms),
+        last_output_at_ms: s.last_output_at.map_or(0, unix_ms),
+        output_offset: s.output_offset,
+        pid: s.pid.unwrap_or(0),
+        title: s.title,
+    }
+}
+
+pub fn session_list(list: Vec<SessionSummary>) -> pb::SessionList {
+    pb::SessionList {
+        sessions: list.into_iter().map(session_info).collect(),
+    }
+}
+
+pub fn color(c: Color) -> u32 {
+    match c {
+        Color::Default => 0,
+        Color::Indexed(i) => 0x0100_0000 | u32::from(i),
+        Color::Rgb(r, g, b) => 0x0200_0000 | u32::from(r) << 16 | u32::from(g) << 8 | u32::from(b),
+    }
+}
+
+fn cell(c: CellData) -> pb::Cell {
+    pb::Cell {
+        text: c.text,
+        fg: color(c.fg),
+        bg: color(c.bg),
+        attrs: c.attrs,
+        wide: c.wide,
+    }
+}
+
+pub fn screen(s: ScreenState) -> pb::Screen {
+    pb::Screen {
+        cols: s.cols.into(),
+        rows: s.rows.into(),
+        cursor_row: s.cursor_row.into(),
+        cursor_col: s.cursor_col.into(),
+        cursor_visible: s.cursor_visible,
+        cells: s
+            .cells
+            .into_iter()
+            .map(|row| pb::ScreenRow {
+                cells: row.into_iter().map(cell).collect(),
+            })
+            .collect(),
+        lines: s.lines,
+        offset: s.offset,
+        alternate_screen: s.alternate_screen,
+        title: s.title,
+    }
+}
+
+pub fn grep(r: GrepResult) -> pb::GrepResponse {
+    pb::GrepResponse {
+        matches: r
+            .matches
+            .into_iter()
+            .map(|m| pb::GrepMatch {
+                line_number: m.line_number,
+                line: m.line,
+                before: m.before,
+                after: m.after,
+            })
+            .collect(),
+        truncated: r.truncated,
+    }
+}
+
+pub fn outcome(o: WaitOutcome) -> i32 {
+    (match o {
+        WaitOutcome::Matched => pb::WaitOutcome::Matched,
+        WaitOutcome::Idle => pb::WaitOutcome::Idle,
+        WaitOutcome::TimedOut => pb::WaitOutcome::TimedOut,
+        WaitOutcome::Exited => pb::WaitOutcome::Exited,
+    }) as i32
+}
+
+pub fn wait_match(m: WaitMatch) -> pb::WaitForResponse {
+    pb::WaitForResponse {
+        outcome: outcome(m.outcome),
+        matched: m.matched,
+        line: m.line,
+        offset: m.offset,
+    }
+}
+
+pub fn stream_event(e: StreamEvent) -> pb::SubscribeEvent {
+    use pb::subscribe_event::Event;
+    let event = match e {
+        StreamEvent::Snapshot {
+            screen,
+            cols,
+            rows,
+            offset,
+            reason,
+        } => Event::Snapshot(pb::Snapshot {
+            screen,
+            cols: cols.into(),
+            rows: rows.into(),
+            offset,
+            reason: match reason {
+                SnapshotReason::Initial => pb::SnapshotReason::Initial,
+                SnapshotReason::Resync => pb::SnapshotReason::Resync,
+            } as i32,
+        }),
+        StreamEvent::Output { offset, data } => Event::Output(pb::Output { offset, data }),
+        StreamEvent::Resized { cols, rows } => Event::Resized(pb::Resized {
+            cols: cols.into(),
+            rows: rows.into(),
+        }),
+        StreamEvent::Idle(idle) => Event::Idle(pb::IdleChanged { idle }),
+        StreamEvent::Exited(exit) => Event::Exited(pb::Exited {
+            exit_code: exit.code,
+            signal: exit.signal.unwrap_or_default(),
+        }),
+    };
+    pb::SubscribeEvent { event: Some(event) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_are_packed() {
+        assert_eq!(color(Color::Default), 0);
+        assert_eq!(color(Color::Indexed(196)), 0x0100_00c4);
+        assert_eq!(color(Color::Rgb(1, 2, 3)), 0x0201_0203);
+    }
+}

@@ -1,0 +1,5 @@
+//! Transports: how coordinators are reached. gRPC today (tonic, over a Unix
+//! socket and TCP); generated proto types stop here.
+
+pub mod grpc;
+pub mod spoke_server;

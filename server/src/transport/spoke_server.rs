@@ -1,0 +1,145 @@
+//! Runs a spoke: the local coordinator served over a Unix socket (0600) and
+//! optionally TCP (TLS and a token required off loopback).
+
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use tokio::net::{TcpListener, UnixListener};
+use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+
+use super::grpc::{self, auth::Token};
+use crate::core::SessionConfig;
+use crate::spoke::LocalSpoke;
+
+/// Everything a spoke needs; built by the CLI, never from clap types.
+#[derive(Debug, Clone)]
+pub struct SpokeOptions {
+    pub name: String,
+    pub socket: PathBuf,
+    pub listen: Option<SocketAddr>,
+    pub tls: Option<TlsFiles>,
+    pub token_file: Option<PathBuf>,
+    pub session: SessionConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Serves until `shutdown` is cancelled, then kills the sessions and
+/// removes the socket. Prints one `READY ...` line on stdout once bound.
+pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    vtr_shared::address::validate_name(&opts.name)
+        .with_context(|| format!("spoke name {:?}", opts.name))?;
+    let token = opts
+        .token_file
+        .as_deref()
+        .map(Token::from_file)
+        .transpose()?;
+    if let Some(addr) = opts.listen
+        && !addr.ip().is_loopback()
+        && (opts.tls.is_none() || token.is_none())
+    {
+        bail!(
+            "refusing to listen on non-loopback address {addr} without TLS and a token: \
+             give --tls-cert, --tls-key and --token-file"
+        );
+    }
+    let tls = opts.tls.as_ref().map(load_tls).transpose()?;
+    let spoke = Arc::new(LocalSpoke::new(opts.name.clone(), opts.session.clone()));
+    let unix = bind_unix(&opts.socket)?;
+    let tcp = match opts.listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding gRPC listener on {addr}"))?,
+        ),
+        None => None,
+    };
+    let tcp_addr = tcp.as_ref().map(TcpListener::local_addr).transpose()?;
+    println!(
+        "READY role=spoke name={} socket={} grpc={} tls={}",
+        opts.name,
+        opts.socket.display(),
+        tcp_addr.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+        if tls.is_some() { "on" } else { "off" },
+    );
+    tracing::info!(name = %opts.name, socket = %opts.socket.display(), "spoke ready");
+
+    // The Unix socket is owner-only, so it needs no token.
+    let local = Server::builder()
+        .add_routes(grpc::routes(spoke.clone(), None).await?)
+        .serve_with_incoming_shutdown(
+            UnixListenerStream::new(unix),
+            shutdown.clone().cancelled_owned(),
+        );
+    let remote = async {
+        let Some(tcp) = tcp else {
+            return Ok(());
+        };
+        let mut builder = Server::builder();
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls).context("TLS configuration")?;
+        }
+        builder
+            .add_routes(grpc::routes(spoke.clone(), token).await?)
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(tcp),
+                shutdown.clone().cancelled_owned(),
+            )
+            .await
+            .context("gRPC over TCP")
+    };
+    let (local, remote) = tokio::join!(local, remote);
+    spoke.kill_all();
+    let _ = std::fs::remove_file(&opts.socket);
+    local.context("gRPC over the Unix socket")?;
+    remote
+}
+
+fn load_tls(files: &TlsFiles) -> anyhow::Result<ServerTlsConfig> {
+    let cert = std::fs::read(&files.cert)
+        .with_context(|| format!("reading TLS certificate {}", files.cert.display()))?;
+    let key = std::fs::read(&files.key)
+        .with_context(|| format!("reading TLS key {}", files.key.display()))?;
+    Ok(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
+}
+
+/// Binds a Unix socket with mode 0600. A stale socket file (nothing
+/// listening) is replaced; a live one is an error.
+pub fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+        && !dir.exists()
+    {
+        crate::paths::ensure_private_dir(dir)?;
+    }
+    if path.parent() == Some(&crate::paths::runtime_dir()) {
+        crate::paths::ensure_private_dir(&crate::paths::runtime_dir())?;
+    }
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!(
+                "{} is in use by a running vtr; stop it or choose another --socket",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("removing stale socket {}", path.display()))?;
+    }
+    // Owner-only from the first moment: no window in which others may connect.
+    let old_mask = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    let listener = UnixListener::bind(path);
+    nix::sys::stat::umask(old_mask);
+    let listener = listener.with_context(|| format!("binding socket {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("making {} owner-only", path.display()))?;
+    Ok(listener)
+}

@@ -1,0 +1,10 @@
+//! Generates the wire messages from proto/ with a pure-Rust protobuf compiler
+//! (no system protoc). Messages only: services are generated in the server.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let fds = protox::compile(["vtr.proto"], ["../proto"])?;
+    // `bytes` fields as `Bytes`: output is forwarded without copying.
+    prost_build::Config::new().bytes(["."]).compile_fds(fds)?;
+    println!("cargo:rerun-if-changed=../proto");
+    Ok(())
+}
