@@ -72,6 +72,7 @@ async fn spoke(args: SpokeArgs, target: TargetArgs) -> anyhow::Result<ExitCode> 
             scrollback: args.scrollback,
             log_capacity: args.log_bytes,
             idle_after: args.idle_after,
+            parse_backlog: args.parse_backlog.max(1),
             ..SessionConfig::default()
         },
     };

@@ -234,6 +234,10 @@ pub struct SpokeArgs {
     /// Silence after which a session counts as idle.
     #[arg(long, default_value = "5s", value_parser = duration::parse)]
     pub idle_after: std::time::Duration,
+    /// How far, in bytes, the terminal state may lag the live stream during
+    /// an output burst before the PTY is held back.
+    #[arg(long, default_value_t = 32 << 20)]
+    pub parse_backlog: usize,
 }
 
 /// Runs the parsed command line; returns the process exit code.

@@ -185,12 +185,14 @@ mod tests {
     #[test]
     fn old_chunks_fall_off_the_front() {
         let log = log_of(&["abc", "def", "gh"], 5);
-        assert_eq!(log.start(), 6);
+        assert_eq!(log.start(), 3);
         assert_eq!(log.end(), 8);
-        assert_eq!(log.read(3, 100), Read::Gone { start: 6 });
-        assert!(log.holds(6) && log.holds(8) && !log.holds(5));
+        assert_eq!(log.read(1, 100), Read::Gone { start: 3 });
+        assert_eq!(log.read(3, 100), Read::Data(Bytes::from_static(b"defgh")));
+        assert!(log.holds(3) && log.holds(8) && !log.holds(2));
         assert_eq!(log.start_after_append(4), 8);
         assert_eq!(log.start_after_append(1), 6);
+        assert_eq!(log.start_after_append(0), 3);
     }
 
     #[test]

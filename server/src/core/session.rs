@@ -4,9 +4,10 @@
 //! Threads and tasks, and why each exists:
 //! - reader thread: blocking PTY reads; appends each read to the output log
 //!   and wakes subscribers. It is the forwarding path: it never parses.
-//! - parser thread: brings the vt100 parser up to the log's end in batches.
-//!   The reader waits for it only when bytes not yet parsed would fall off the
-//!   log (backpressure to the PTY), so a slow parser never loses scrollback.
+//! - parser thread: applies output to the vt100 parser in batches, from a
+//!   queue of chunks it has not parsed yet. The reader waits for it only when
+//!   that backlog is full (backpressure to the PTY): the live stream runs
+//!   ahead of the parser during bursts, and no byte escapes the scrollback.
 //! - writer thread: blocking PTY writes fed by a bounded queue (input and
 //!   replies to terminal queries).
 //! - waiter thread: reaps the child, frees the PTY, records the exit.
@@ -40,6 +41,9 @@ pub struct SessionConfig {
     pub idle_after: Duration,
     /// How long input may wait for room in the PTY before the request fails.
     pub input_timeout: Duration,
+    /// Output the parser may lag behind the live stream, in bytes. Full:
+    /// the PTY waits. Screen reads parse the backlog first.
+    pub parse_backlog: usize,
 }
 
 impl Default for SessionConfig {
@@ -49,15 +53,15 @@ impl Default for SessionConfig {
             log_capacity: 4 << 20,
             idle_after: Duration::from_secs(5),
             input_timeout: Duration::from_secs(5),
+            parse_backlog: 32 << 20,
         }
     }
 }
 
 /// Size of one PTY read. Bigger reads mean fewer, larger log chunks.
 const READ_BUFFER: usize = 64 << 10;
-/// Most bytes the parser applies per hold of the terminal lock, so screen
-/// reads are never stuck behind a long burst.
-const PARSE_BATCH: u64 = 256 << 10;
+/// Most bytes the parser takes from its backlog at once.
+const PARSE_BATCH: usize = 256 << 10;
 /// Input queue towards the writer thread. Full: senders wait (up to
 /// `input_timeout`), which is backpressure from a program that reads slowly.
 const INPUT_QUEUE: usize = 64;
@@ -88,8 +92,9 @@ pub struct ResizeMark {
 
 struct PipeState {
     log: OutputLog,
-    /// Offset up to which the parser has applied the log.
-    parsed: u64,
+    /// Chunks the parser has not taken yet (shared with the log, not copied).
+    unparsed: std::collections::VecDeque<Bytes>,
+    unparsed_bytes: usize,
     /// The reader has stopped: no more bytes will arrive.
     closed: bool,
 }
@@ -221,7 +226,8 @@ impl Session {
             pid,
             pipe: Mutex::new(PipeState {
                 log: OutputLog::new(config.log_capacity),
-                parsed: 0,
+                unparsed: std::collections::VecDeque::new(),
+                unparsed_bytes: 0,
                 closed: false,
             }),
             pipe_changed: Condvar::new(),
@@ -346,7 +352,7 @@ impl Session {
     /// then the terminal state and the PTY change together.
     pub fn resize(&self, cols: u16, rows: u16) -> Result<()> {
         let i = &self.inner;
-        let mut term = i.catch_up(None);
+        let mut term = i.catch_up();
         let master = lock(&i.master);
         let Some(master) = master.as_ref() else {
             return Err(SessionError::Exited {
@@ -421,7 +427,7 @@ impl Session {
     /// Whether the program asked for application cursor keys, as of now.
     pub async fn application_cursor(&self) -> bool {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.catch_up(None).application_cursor())
+        tokio::task::spawn_blocking(move || inner.catch_up().application_cursor())
             .await
             .unwrap_or(false)
     }
@@ -438,7 +444,7 @@ impl Session {
         f: impl FnOnce(&mut Terminal) -> T + Send + 'static,
     ) -> Result<T> {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || f(&mut inner.catch_up(None)))
+        tokio::task::spawn_blocking(move || f(&mut inner.catch_up()))
             .await
             .map_err(|e| SessionError::Internal {
                 session: self.name(),
@@ -485,30 +491,38 @@ impl Inner {
         self.list_changed.send_modify(|v| *v = v.wrapping_add(1));
     }
 
-    /// Brings the terminal up to `target` (default: the log's end now) and
-    /// returns it locked, so the caller reads exactly that state. Lock order:
+    /// Applies the parser backlog and returns the terminal locked, so the
+    /// caller reads the state at exactly the output seen so far. Lock order:
     /// terminal, then pipe.
-    pub(crate) fn catch_up(&self, target: Option<u64>) -> MutexGuard<'_, Terminal> {
+    pub(crate) fn catch_up(&self) -> MutexGuard<'_, Terminal> {
         let mut term = lock(&self.term);
         loop {
-            let chunks = {
-                let pipe = lock(&self.pipe);
-                let to = target.unwrap_or(u64::MAX).min(pipe.log.end());
-                let from = term.offset();
-                if from >= to {
-                    break;
+            let batch = {
+                let mut pipe = lock(&self.pipe);
+                let mut batch = Vec::new();
+                let mut size = 0;
+                while size < PARSE_BATCH {
+                    let Some(chunk) = pipe.unparsed.pop_front() else {
+                        break;
+                    };
+                    size += chunk.len();
+                    batch.push(chunk);
                 }
-                pipe.log.slices(from, to.min(from + PARSE_BATCH))
+                pipe.unparsed_bytes -= size;
+                batch
             };
-            for (_, data, _) in &chunks {
-                term.process(data);
+            if batch.is_empty() {
+                break;
+            }
+            // Room in the backlog: a waiting reader may go on.
+            self.pipe_changed.notify_all();
+            for chunk in &batch {
+                term.process(chunk);
             }
             let replies = term.take_replies();
             if !replies.is_empty() {
                 self.reply(replies);
             }
-            lock(&self.pipe).parsed = term.offset();
-            self.pipe_changed.notify_all();
         }
         term
     }
@@ -538,14 +552,17 @@ impl Inner {
             let chunk = Bytes::copy_from_slice(&buf[..n]);
             let end = {
                 let mut pipe = lock(&self.pipe);
-                // Backpressure: never let unparsed bytes fall off the log.
-                while pipe.log.start_after_append(n) > pipe.parsed {
+                // Backpressure: the parser's backlog is bounded.
+                while pipe.unparsed_bytes > 0 && pipe.unparsed_bytes + n > self.config.parse_backlog
+                {
                     pipe = self
                         .pipe_changed
                         .wait(pipe)
                         .unwrap_or_else(PoisonError::into_inner);
                 }
-                pipe.log.append(chunk, self.started.elapsed());
+                pipe.log.append(chunk.clone(), self.started.elapsed());
+                pipe.unparsed.push_back(chunk);
+                pipe.unparsed_bytes += n;
                 pipe.log.end()
             };
             self.pipe_changed.notify_all();
@@ -561,7 +578,7 @@ impl Inner {
         loop {
             {
                 let mut pipe = lock(&self.pipe);
-                while pipe.log.end() <= pipe.parsed {
+                while pipe.unparsed.is_empty() {
                     if pipe.closed {
                         return;
                     }
@@ -571,7 +588,7 @@ impl Inner {
                         .unwrap_or_else(PoisonError::into_inner);
                 }
             }
-            drop(self.catch_up(None));
+            drop(self.catch_up());
         }
     }
 
@@ -591,7 +608,9 @@ impl Inner {
         lock(&self.input).take();
         lock(&self.master).take();
         drop(child);
-        let final_offset = self.catch_up(None).offset();
+        drop(self.catch_up());
+        // Every byte is in the log now: the reader has stopped (or given up).
+        let final_offset = self.log_bounds().1;
         *lock(&self.exited_at) = Some(SystemTime::now());
         self.state_tx.send_modify(|s| {
             s.idle = false;

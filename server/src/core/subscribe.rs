@@ -123,7 +123,7 @@ async fn run(inner: Arc<Inner>, from_offset: Option<u64>, tx: mpsc::Sender<Strea
 async fn snapshot(inner: &Arc<Inner>, reason: SnapshotReason) -> Option<(u64, StreamEvent)> {
     let inner = inner.clone();
     tokio::task::spawn_blocking(move || {
-        let term = inner.catch_up(None);
+        let term = inner.catch_up();
         let (cols, rows) = term.size();
         let offset = term.offset();
         let event = StreamEvent::Snapshot {

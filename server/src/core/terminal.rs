@@ -51,27 +51,58 @@ impl vt100::Callbacks for Replies {
 }
 
 /// The parser plus the stream offset it has applied.
+///
+/// vt100 0.16 garbles a UTF-8 character split across two `process` calls,
+/// and PTY reads split anywhere, so an incomplete character at the end of
+/// a chunk is held back (at most 3 bytes) and fed with the next one.
 pub struct Terminal {
     parser: vt100::Parser<Replies>,
-    offset: u64,
+    /// Bytes taken from the stream, including any held back.
+    consumed: u64,
+    held: Vec<u8>,
 }
 
 impl Terminal {
     pub fn new(rows: u16, cols: u16, scrollback: usize) -> Self {
         Terminal {
             parser: vt100::Parser::new_with_callbacks(rows, cols, scrollback, Replies::default()),
-            offset: 0,
+            consumed: 0,
+            held: Vec::new(),
         }
     }
 
     /// Bytes applied so far: the offset the current state describes.
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.consumed - self.held.len() as u64
+    }
+
+    /// Bytes taken from the stream so far (applied or held back).
+    pub fn consumed(&self) -> u64 {
+        self.consumed
     }
 
     pub fn process(&mut self, bytes: &[u8]) {
-        self.parser.process(bytes);
-        self.offset += bytes.len() as u64;
+        self.consumed += bytes.len() as u64;
+        let mut input = bytes;
+        if let Some(&lead) = self.held.first() {
+            let need = utf8_len(lead).saturating_sub(self.held.len());
+            let take = input
+                .iter()
+                .take(need)
+                .take_while(|&&b| is_continuation(b))
+                .count();
+            self.held.extend_from_slice(&input[..take]);
+            input = &input[take..];
+            if take < need && input.is_empty() {
+                return;
+            }
+            let held = std::mem::take(&mut self.held);
+            self.parser.process(&held);
+        }
+        let keep = incomplete_tail(input);
+        let (now, later) = input.split_at(input.len() - keep);
+        self.parser.process(now);
+        self.held.extend_from_slice(later);
     }
 
     /// Replies to queries seen since the last call.
@@ -133,7 +164,7 @@ impl Terminal {
             cursor_visible: !screen.hide_cursor(),
             cells,
             lines: screen.rows(0, cols).map(trim_end).collect(),
-            offset: self.offset,
+            offset: self.offset(),
             alternate_screen: screen.alternate_screen(),
             title: self.title().to_owned(),
         }
@@ -161,6 +192,29 @@ impl Terminal {
 
     pub fn grep(&mut self, regex: &regex::bytes::Regex, query: GrepQuery) -> GrepResult {
         grep_lines(&self.all_lines(), regex, query)
+    }
+}
+
+fn is_continuation(b: u8) -> bool {
+    b & 0xc0 == 0x80
+}
+
+/// Length of the UTF-8 sequence a lead byte starts (1 for anything else).
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => 1,
+    }
+}
+
+/// How many bytes at the end of `bytes` are an incomplete UTF-8 character.
+fn incomplete_tail(bytes: &[u8]) -> usize {
+    let tail = &bytes[bytes.len().saturating_sub(3)..];
+    match tail.iter().rposition(|&b| !is_continuation(b)) {
+        Some(i) if utf8_len(tail[i]) > tail.len() - i => tail.len() - i,
+        _ => 0,
     }
 }
 
@@ -276,6 +330,28 @@ mod tests {
         assert_eq!((m.line_number, m.line.as_str()), (3, "line 3"));
         assert_eq!(m.before, vec!["line 2"]);
         assert_eq!(m.after, vec!["line 4"]);
+    }
+
+    #[test]
+    fn utf8_split_across_chunks_is_kept_whole() {
+        let text = "ünïcödé 中文 \u{1F600}!".as_bytes();
+        let mut whole = Terminal::new(2, 30, 0);
+        whole.process(text);
+        for i in 0..=text.len() {
+            for j in i..=text.len() {
+                let mut split = Terminal::new(2, 30, 0);
+                split.process(&text[..i]);
+                split.process(&text[i..j]);
+                assert!(split.offset() <= split.consumed());
+                split.process(&text[j..]);
+                assert_eq!(
+                    split.screen_state().lines,
+                    whole.screen_state().lines,
+                    "{i} {j}"
+                );
+                assert_eq!(split.offset(), text.len() as u64);
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,12 @@
+//! Integration tests: real `vtr` processes, real PTYs, real programs, real
+//! gRPC over real sockets. One test binary, so it is built and linked once.
+
+mod harness;
+
+mod cli;
+mod limits;
+mod programs;
+mod replay;
+mod sessions;
+mod streaming;
+mod tcp;

@@ -1,0 +1,339 @@
+//! Session lifecycle through the gRPC API: shell round trip, exit, info,
+//! resize, rename, kill, remove, watch, idle.
+
+use tokio_stream::StreamExt;
+use vtr_shared::proto as pb;
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn shell_round_trip_and_exit_keeps_the_final_screen() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    let info = c
+        .spawn(spawn_request("sh1", "/bin/sh", &[]))
+        .await
+        .expect("spawn")
+        .into_inner();
+    assert_eq!(info.name, "sh1");
+    assert_eq!(info.spoke, "test");
+    assert_eq!((info.cols, info.rows), (80, 24));
+    assert_eq!(info.status, pb::SessionStatus::Running as i32);
+
+    let line = send_and_wait(&mut c, "sh1", "echo answer=$((6*7))", "answer=42").await;
+    assert!(line.ends_with("answer=42"), "{line}");
+    wait_screen(&mut c, "sh1", "the answer on screen", |l| {
+        l.iter().any(|l| l.ends_with("answer=42"))
+    })
+    .await;
+
+    c.send_text(pb::SendTextRequest {
+        session: "sh1".into(),
+        text: "echo bye; exit 3".into(),
+        submit: true,
+    })
+    .await
+    .expect("send");
+    let info = wait_exit(&mut c, "sh1").await;
+    assert_eq!(info.status, pb::SessionStatus::Exited as i32);
+    assert_eq!(info.exit_code, Some(3));
+    assert!(info.exited_at_ms >= info.created_at_ms);
+    // The final screen outlives the process.
+    let lines = screen_lines(&mut c, "sh1").await;
+    assert!(lines.iter().any(|l| l.ends_with("bye")), "{lines:?}");
+    // Input to an exited session is refused clearly.
+    let err = c
+        .send_text(pb::SendTextRequest {
+            session: "sh1".into(),
+            text: "x".into(),
+            submit: false,
+        })
+        .await
+        .expect_err("exited");
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+    assert!(err.message().contains("has exited"), "{}", err.message());
+
+    c.remove(pb::RemoveRequest {
+        session: "sh1".into(),
+        force: false,
+    })
+    .await
+    .expect("remove");
+    let err = c
+        .info(pb::SessionRequest {
+            session: "sh1".into(),
+        })
+        .await
+        .expect_err("removed");
+    assert_eq!(err.code(), tonic::Code::NotFound);
+}
+
+#[tokio::test]
+async fn the_pty_is_freed_at_exit() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    let ptys = || {
+        std::fs::read_dir(format!("/proc/{}/fd", spoke.pid()))
+            .expect("fd dir")
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .filter(|p| p.to_string_lossy().contains("ptmx"))
+            .count()
+    };
+    for i in 0..3 {
+        spawn(&mut c, &format!("t{i}"), "sh", &["-c", "read x"]).await;
+    }
+    assert!(ptys() >= 3, "a PTY per running session");
+    for i in 0..3 {
+        c.send_text(pb::SendTextRequest {
+            session: format!("t{i}"),
+            text: "go".into(),
+            submit: true,
+        })
+        .await
+        .expect("send");
+        let info = wait_exit(&mut c, &format!("t{i}")).await;
+        assert_eq!(info.exit_code, Some(0));
+    }
+    wait_until("PTYs closed", || async { (ptys() == 0).then_some(()) }).await;
+}
+
+#[tokio::test]
+async fn kill_resize_rename_and_remove() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    spawn(&mut c, "k", "/bin/sh", &[]).await;
+
+    let mut stream = c
+        .subscribe(pb::SubscribeRequest {
+            session: "k".into(),
+            from_offset: None,
+        })
+        .await
+        .expect("subscribe")
+        .into_inner();
+    // The snapshot first: it fixes the size the stream started with.
+    let first = next_event(&mut stream).await.event;
+    assert!(matches!(
+        first,
+        Some(pb::subscribe_event::Event::Snapshot(_))
+    ));
+    let info = c
+        .resize(pb::ResizeRequest {
+            session: "k".into(),
+            cols: 120,
+            rows: 40,
+        })
+        .await
+        .expect("resize")
+        .into_inner();
+    assert_eq!((info.cols, info.rows), (120, 40));
+    send_and_wait(&mut c, "k", "stty size", r"\b40 120").await;
+    // Subscribers hear about the new size.
+    loop {
+        let event = next_event(&mut stream).await.event;
+        if let Some(pb::subscribe_event::Event::Resized(r)) = event {
+            assert_eq!((r.cols, r.rows), (120, 40));
+            break;
+        }
+    }
+
+    let renamed = c
+        .rename(pb::RenameRequest {
+            session: "k".into(),
+            new_name: "k2".into(),
+        })
+        .await
+        .expect("rename")
+        .into_inner();
+    assert_eq!(renamed.name, "k2");
+    // The id still works, the old name does not.
+    c.info(pb::SessionRequest {
+        session: renamed.id.clone(),
+    })
+    .await
+    .expect("by id");
+    let err = c
+        .info(pb::SessionRequest {
+            session: "k".into(),
+        })
+        .await
+        .expect_err("old name");
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    // `spoke:session` addresses work on a spoke too.
+    c.info(pb::SessionRequest {
+        session: "test:k2".into(),
+    })
+    .await
+    .expect("spoke:session");
+
+    let err = c
+        .remove(pb::RemoveRequest {
+            session: "k2".into(),
+            force: false,
+        })
+        .await
+        .expect_err("running");
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+
+    c.kill(pb::KillRequest {
+        session: "k2".into(),
+        signal: "KILL".into(),
+    })
+    .await
+    .expect("kill");
+    let info = wait_exit(&mut c, "k2").await;
+    assert_eq!(info.exit_code, None);
+    assert_eq!(info.exit_signal, "SIGKILL");
+    c.remove(pb::RemoveRequest {
+        session: "k2".into(),
+        force: false,
+    })
+    .await
+    .expect("remove exited");
+}
+
+#[tokio::test]
+async fn watch_sessions_streams_full_lists_on_change() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    let mut watch = c
+        .watch_sessions(pb::WatchSessionsRequest {})
+        .await
+        .expect("watch")
+        .into_inner();
+    let first = next_event(&mut watch).await;
+    assert!(first.sessions.is_empty());
+    spawn(&mut c, "w1", "sh", &["-c", "read x"]).await;
+    loop {
+        let list = next_event(&mut watch).await;
+        if list.sessions.iter().any(|s| s.name == "w1") {
+            break;
+        }
+    }
+    c.remove(pb::RemoveRequest {
+        session: "w1".into(),
+        force: true,
+    })
+    .await
+    .expect("force remove");
+    loop {
+        let list = next_event(&mut watch).await;
+        if list.sessions.is_empty() {
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn idle_is_detected_and_reported() {
+    let spoke = Spoke::start_with(&["--idle-after", "300ms"]);
+    let mut c = spoke.client().await;
+    spawn(&mut c, "i", "/bin/sh", &[]).await;
+    let mut stream = c
+        .subscribe(pb::SubscribeRequest {
+            session: "i".into(),
+            from_offset: None,
+        })
+        .await
+        .expect("subscribe")
+        .into_inner();
+    loop {
+        if let Some(pb::subscribe_event::Event::Idle(i)) = next_event(&mut stream).await.event {
+            assert!(i.idle, "the first idle change is to idle");
+            break;
+        }
+    }
+    let info = c
+        .info(pb::SessionRequest {
+            session: "i".into(),
+        })
+        .await
+        .expect("info")
+        .into_inner();
+    assert!(info.idle);
+    send_and_wait(&mut c, "i", "echo bu$((0))sy", "bu0sy").await;
+    loop {
+        let event = next_event(&mut stream).await.event;
+        if let Some(pb::subscribe_event::Event::Idle(i)) = event {
+            assert!(!i.idle, "output ends idleness");
+            break;
+        }
+    }
+
+    // WaitForIdle: silence after the call starts, with the screen.
+    let r = c
+        .wait_for_idle(pb::WaitForIdleRequest {
+            session: "i".into(),
+            idle_ms: 200,
+            timeout_ms: 10_000,
+            include_screen: true,
+        })
+        .await
+        .expect("idle")
+        .into_inner();
+    assert_eq!(r.outcome, pb::WaitOutcome::Idle as i32);
+    assert!(
+        r.screen
+            .expect("screen")
+            .lines
+            .iter()
+            .any(|l| l.ends_with("bu0sy"))
+    );
+
+    // A session that never goes quiet times out.
+    spawn(&mut c, "busy", "sh", &["-c", "while :; do echo x; done"]).await;
+    let r = c
+        .wait_for_idle(pb::WaitForIdleRequest {
+            session: "busy".into(),
+            idle_ms: 500,
+            timeout_ms: 1500,
+            include_screen: false,
+        })
+        .await
+        .expect("idle")
+        .into_inner();
+    assert_eq!(r.outcome, pb::WaitOutcome::TimedOut as i32);
+}
+
+#[tokio::test]
+async fn health_and_reflection_are_served() {
+    let spoke = Spoke::start();
+    let channel = vtr::transport::grpc::client::channel(
+        &vtr::transport::grpc::client::Target::Unix(spoke.socket.clone()),
+    )
+    .await
+    .expect("channel");
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    let status = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "vtr.v1.Vtr".into(),
+        })
+        .await
+        .expect("health")
+        .into_inner();
+    assert_eq!(
+        status.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+    let mut reflection =
+        tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(channel);
+    let request = tonic_reflection::pb::v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            tonic_reflection::pb::v1::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            ),
+        ),
+    };
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .expect("reflection")
+        .into_inner();
+    let response = within("reflection", responses.next())
+        .await
+        .expect("response")
+        .expect("ok");
+    let text = format!("{response:?}");
+    assert!(text.contains("vtr.v1.Vtr"), "{text}");
+}

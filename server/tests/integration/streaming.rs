@@ -1,0 +1,276 @@
+//! The live stream: resume by offset without losing a byte, resync of a
+//! stalled subscriber while another keeps full speed, waits that never miss
+//! output racing the call.
+
+use sha2::{Digest, Sha256};
+use tokio_stream::StreamExt;
+use vtr_shared::proto as pb;
+use vtr_shared::proto::subscribe_event::Event;
+
+use crate::harness::*;
+
+/// What `seq 1 n` prints through a PTY (which turns \n into \r\n).
+fn seq_output(n: u32) -> Vec<u8> {
+    (1..=n)
+        .flat_map(|i| format!("{i}\r\n").into_bytes())
+        .collect()
+}
+
+async fn start_and_release(c: &mut vtr::transport::grpc::client::VtrClient, name: &str, n: u32) {
+    // The producer waits for a line first, so nothing is produced before
+    // the test is ready; `stty -echo` keeps the trigger out of the output.
+    let script = format!("stty -echo; read x; seq 1 {n}");
+    spawn(c, name, "sh", &["-c", &script]).await;
+}
+
+async fn release(c: &mut vtr::transport::grpc::client::VtrClient, name: &str) -> u64 {
+    c.send_text(pb::SendTextRequest {
+        session: name.to_owned(),
+        text: "go".into(),
+        submit: true,
+    })
+    .await
+    .expect("release")
+    .into_inner()
+    .offset
+}
+
+#[tokio::test]
+async fn reconnecting_from_an_offset_loses_no_byte() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    start_and_release(&mut c, "seq", 150_000).await;
+    let start = release(&mut c, "seq").await;
+    let expected = seq_output(150_000);
+
+    let mut received = Vec::new();
+    let mut offset = start;
+    let mut reconnects = 0;
+    'outer: loop {
+        let mut stream = c
+            .subscribe(pb::SubscribeRequest {
+                session: "seq".into(),
+                from_offset: Some(offset),
+            })
+            .await
+            .expect("subscribe")
+            .into_inner();
+        let mut taken = 0;
+        loop {
+            match next_event(&mut stream).await.event.expect("event") {
+                Event::Output(o) => {
+                    assert_eq!(
+                        o.offset, offset,
+                        "output continues exactly where it left off"
+                    );
+                    offset += o.data.len() as u64;
+                    taken += o.data.len();
+                    received.extend_from_slice(&o.data);
+                }
+                Event::Snapshot(s) => panic!(
+                    "unexpected snapshot at {}: the log held the offset",
+                    s.offset
+                ),
+                Event::Exited(_) => break 'outer,
+                _ => {}
+            }
+            // Drop the connection mid-stream, three times.
+            if reconnects < 3 && taken > 200_000 {
+                reconnects += 1;
+                continue 'outer;
+            }
+        }
+    }
+    assert_eq!(reconnects, 3);
+    assert_eq!(received.len(), expected.len());
+    assert_eq!(
+        Sha256::digest(&received),
+        Sha256::digest(&expected),
+        "byte-exact output across reconnects"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_subscriber_is_resynced_while_another_keeps_full_speed() {
+    // The default 4 MiB log: a reader that keeps up never falls off it,
+    // while a stalled one (buffering at most a few MiB in its channel and
+    // HTTP/2 windows) must, since the flood is three times bigger.
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    let n = 1_500_000; // about 12 MB of output
+    start_and_release(&mut c, "flood", n).await;
+    // The stalled subscriber: subscribes, takes the first event, then stops reading.
+    let mut stalled = spoke.client().await;
+    let mut stalled_stream = stalled
+        .subscribe(pb::SubscribeRequest {
+            session: "flood".into(),
+            from_offset: None,
+        })
+        .await
+        .expect("subscribe stalled")
+        .into_inner();
+    let first = next_event(&mut stalled_stream).await;
+    assert!(matches!(first.event, Some(Event::Snapshot(_))));
+    let mut fast = c
+        .subscribe(pb::SubscribeRequest {
+            session: "flood".into(),
+            from_offset: None,
+        })
+        .await
+        .expect("subscribe fast")
+        .into_inner();
+    let start = release(&mut c, "flood").await;
+
+    // The fast subscriber gets every byte, in order, with no resync, and
+    // the session runs to completion while the other one is stalled: the
+    // stalled reader held back neither the PTY nor its peer.
+    let mut received = Vec::new();
+    let mut offset = None;
+    for event in collect_events(&mut fast).await {
+        match event {
+            Event::Snapshot(s) => {
+                assert_eq!(s.reason, pb::SnapshotReason::Initial as i32);
+                offset = Some(s.offset);
+            }
+            Event::Output(o) => {
+                assert_eq!(Some(o.offset), offset, "no gap for the fast subscriber");
+                offset = Some(o.offset + o.data.len() as u64);
+                received.extend_from_slice(&o.data);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(offset, Some(start + received.len() as u64));
+    assert_eq!(Sha256::digest(&received), Sha256::digest(seq_output(n)));
+
+    // Now the stalled one reads: a resync snapshot, a visible gap, then the end.
+    let events = collect_events(&mut stalled_stream).await;
+    let resync = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Snapshot(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("a resync snapshot");
+    assert_eq!(resync.reason, pb::SnapshotReason::Resync as i32);
+    let before: u64 = events
+        .iter()
+        .take_while(|e| !matches!(e, Event::Snapshot(_)))
+        .map(|e| match e {
+            Event::Output(o) => o.data.len() as u64,
+            _ => 0,
+        })
+        .sum();
+    assert!(resync.offset > before, "the gap shows in the offsets");
+    // The snapshot redraws a screen of numbers from the middle of the flood.
+    let mut term = vt100::Parser::new(24, 80, 0);
+    term.process(&resync.screen);
+    let shown: Vec<u64> = term
+        .screen()
+        .rows(0, 80)
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    assert!(shown.len() > 10, "{shown:?}");
+    assert!(shown.windows(2).all(|w| w[1] == w[0] + 1), "{shown:?}");
+    assert!(matches!(events.last(), Some(Event::Exited(_))));
+}
+
+#[tokio::test]
+async fn wait_for_never_misses_output_racing_the_call() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    spawn(
+        &mut c,
+        "echo",
+        "sh",
+        &["-c", "stty -echo; while read l; do echo \"got-$l\"; done"],
+    )
+    .await;
+    for i in 0..40 {
+        // Output caused by the input, however fast, comes after its offset.
+        let line = send_and_wait(&mut c, "echo", &format!("{i}"), &format!("got-{i}\\b")).await;
+        assert_eq!(line, format!("got-{i}"));
+    }
+    // A wait started before the output arrives (without from_offset):
+    // the call is in flight while a second client makes the output.
+    let mut waiter = c.clone();
+    let wait = tokio::spawn(async move {
+        waiter
+            .wait_for(pb::WaitForRequest {
+                session: "echo".into(),
+                pattern: "got-late".into(),
+                timeout_ms: 20_000,
+                from_offset: None,
+            })
+            .await
+            .expect("wait")
+            .into_inner()
+    });
+    // Keep producing until the waiter, whenever it started, has seen one.
+    let mut sent = 0;
+    while !wait.is_finished() {
+        let mut s = c.clone();
+        s.send_text(pb::SendTextRequest {
+            session: "echo".into(),
+            text: "late".into(),
+            submit: true,
+        })
+        .await
+        .expect("send");
+        sent += 1;
+        assert!(sent < 10_000, "the waiter never matched");
+        tokio::task::yield_now().await;
+    }
+    let m = within("the waiter", wait).await.expect("join");
+    assert_eq!(m.outcome, pb::WaitOutcome::Matched as i32);
+    assert_eq!(m.matched, "got-late");
+}
+
+#[tokio::test]
+async fn record_replays_to_the_same_screen() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    spawn(&mut c, "r", "/bin/sh", &[]).await;
+    send_and_wait(
+        &mut c,
+        "r",
+        "printf '\\033[1;32mgreen\\033[0m done\\n'",
+        "green done",
+    )
+    .await;
+    let mut stream = c
+        .record(pb::RecordRequest {
+            session: "r".into(),
+            follow: false,
+        })
+        .await
+        .expect("record")
+        .into_inner();
+    let mut cast = Vec::new();
+    while let Some(chunk) = within("recording", stream.next()).await {
+        cast.extend_from_slice(&chunk.expect("chunk").data);
+    }
+    let text = String::from_utf8(cast).expect("utf8");
+    let mut lines = text.lines();
+    let header: serde_json::Value =
+        serde_json::from_str(lines.next().expect("header")).expect("json");
+    assert_eq!(header["version"], 2);
+    assert_eq!(header["width"], 80);
+    let mut term = vt100::Parser::new(24, 80, 0);
+    let mut last_time = 0.0;
+    for line in lines {
+        let event: (f64, String, String) = serde_json::from_str(line).expect("event");
+        assert!(event.0 >= last_time, "times never go back");
+        last_time = event.0;
+        if event.1 == "o" {
+            term.process(event.2.as_bytes());
+        }
+    }
+    let lines = screen_lines(&mut c, "r").await;
+    let replayed: Vec<String> = term
+        .screen()
+        .rows(0, 80)
+        .map(|l| l.trim_end().to_owned())
+        .collect();
+    assert_eq!(replayed, lines);
+}
