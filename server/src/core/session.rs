@@ -126,6 +126,9 @@ pub(crate) struct Inner {
     input: Mutex<Option<mpsc::Sender<Bytes>>>,
     master: Mutex<Option<Box<dyn MasterPty + Send>>>,
     last_output_ms: AtomicI64,
+    /// The window title as of the last parsed batch, readable without
+    /// waiting for the parser.
+    title: Mutex<String>,
     resizes: Mutex<Vec<ResizeMark>>,
     list_changed: watch::Sender<u64>,
 }
@@ -242,6 +245,7 @@ impl Session {
             input: Mutex::new(Some(input_tx)),
             master: Mutex::new(Some(pair.master)),
             last_output_ms: AtomicI64::new(0),
+            title: Mutex::new(String::new()),
             resizes: Mutex::new(vec![ResizeMark {
                 offset: 0,
                 at: Duration::ZERO,
@@ -327,7 +331,7 @@ impl Session {
             last_output_at: from_unix_ms(i.last_output_ms.load(Ordering::Relaxed)),
             output_offset: *i.end_tx.borrow(),
             pid: i.pid,
-            title: lock(&i.term).title().to_owned(),
+            title: lock(&i.title).clone(),
         }
     }
 
@@ -349,8 +353,19 @@ impl Session {
     }
 
     /// Applies a new size: pending output is parsed at the old size first,
-    /// then the terminal state and the PTY change together.
-    pub fn resize(&self, cols: u16, rows: u16) -> Result<()> {
+    /// then the terminal state and the PTY change together (off the async
+    /// threads: the parser backlog may be long).
+    pub async fn resize(&self, cols: u16, rows: u16) -> Result<()> {
+        let session = self.clone();
+        tokio::task::spawn_blocking(move || session.resize_now(cols, rows))
+            .await
+            .map_err(|e| SessionError::Internal {
+                session: self.name(),
+                reason: format!("resize task failed: {e}"),
+            })?
+    }
+
+    fn resize_now(&self, cols: u16, rows: u16) -> Result<()> {
         let i = &self.inner;
         let mut term = i.catch_up();
         let master = lock(&i.master);
@@ -522,6 +537,10 @@ impl Inner {
             let replies = term.take_replies();
             if !replies.is_empty() {
                 self.reply(replies);
+            }
+            let mut title = lock(&self.title);
+            if *title != term.title() {
+                *title = term.title().to_owned();
             }
         }
         term

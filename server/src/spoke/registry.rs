@@ -281,7 +281,7 @@ impl Coordinator for LocalSpoke {
     async fn resize(&self, session: &str, cols: u32, rows: u32) -> Result<SessionSummary> {
         let (cols, rows) = limits::check_size(cols, rows)?;
         let target = self.resolve(session)?;
-        target.resize(cols, rows)?;
+        target.resize(cols, rows).await?;
         Ok(target.summary())
     }
 

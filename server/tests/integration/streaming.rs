@@ -18,9 +18,21 @@ fn seq_output(n: u32) -> Vec<u8> {
 
 async fn start_and_release(c: &mut vtr::transport::grpc::client::VtrClient, name: &str, n: u32) {
     // The producer waits for a line first, so nothing is produced before
-    // the test is ready; `stty -echo` keeps the trigger out of the output.
-    let script = format!("stty -echo; read x; seq 1 {n}");
+    // the test is ready; `stty -echo` keeps the trigger out of the output,
+    // and "armed" says it has taken effect.
+    let script = format!("stty -echo; echo armed; read x; seq 1 {n}");
     spawn(c, name, "sh", &["-c", &script]).await;
+    let armed = c
+        .wait_for(pb::WaitForRequest {
+            session: name.to_owned(),
+            pattern: "armed".into(),
+            timeout_ms: timeout().as_millis() as u64,
+            from_offset: Some(0),
+        })
+        .await
+        .expect("wait armed")
+        .into_inner();
+    assert_eq!(armed.outcome, pb::WaitOutcome::Matched as i32);
 }
 
 async fn release(c: &mut vtr::transport::grpc::client::VtrClient, name: &str) -> u64 {
