@@ -1,0 +1,241 @@
+//! The work behind a session: the PTY reader, the parser following the
+//! output log, the writer, the reaper and the idle monitor (see the parent
+//! module for why each exists).
+
+use std::io::{Read, Write};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+use tokio::sync::mpsc;
+
+use super::{DRAIN_AFTER_EXIT, Inner, PARSE_BATCH, READ_BUFFER, lock, unix_ms};
+use crate::core::terminal::Terminal;
+use crate::core::types::ExitInfo;
+
+impl Inner {
+    pub(super) fn bump_list(&self) {
+        self.list_changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Applies the parser backlog and returns the terminal locked, so the
+    /// caller reads the state at exactly the output seen so far. Lock order:
+    /// terminal, then pipe.
+    pub(crate) fn catch_up(&self) -> MutexGuard<'_, Terminal> {
+        let mut term = lock(&self.term);
+        loop {
+            let batch = {
+                let mut pipe = lock(&self.pipe);
+                let mut batch = Vec::new();
+                let mut size = 0;
+                while size < PARSE_BATCH {
+                    let Some(chunk) = pipe.unparsed.pop_front() else {
+                        break;
+                    };
+                    size += chunk.len();
+                    batch.push(chunk);
+                }
+                pipe.unparsed_bytes -= size;
+                batch
+            };
+            if batch.is_empty() {
+                break;
+            }
+            // Room in the backlog: a waiting reader may go on.
+            self.pipe_changed.notify_all();
+            for chunk in &batch {
+                term.process(chunk);
+            }
+            let replies = term.take_replies();
+            if !replies.is_empty() {
+                self.reply(replies);
+            }
+            let mut title = lock(&self.title);
+            if *title != term.title() {
+                *title = term.title().to_owned();
+            }
+        }
+        term
+    }
+
+    /// Answers a terminal query. Dropped (and logged) if the input queue is
+    /// full: the program is not reading its input, so it is not waiting.
+    fn reply(&self, bytes: Vec<u8>) {
+        if let Some(tx) = lock(&self.input).as_ref()
+            && tx.try_send(Bytes::from(bytes)).is_err()
+        {
+            tracing::warn!(session = %self.name(), "input queue full; terminal query reply dropped");
+        }
+    }
+
+    pub(super) fn read_loop(&self, mut reader: Box<dyn Read + Send>) {
+        let mut buf = vec![0u8; READ_BUFFER];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    tracing::debug!(session = %self.name(), "PTY read ended: {e}");
+                    break;
+                }
+            };
+            let chunk = Bytes::copy_from_slice(&buf[..n]);
+            let end = {
+                let mut pipe = lock(&self.pipe);
+                // Backpressure: the parser's backlog is bounded.
+                while pipe.unparsed_bytes > 0 && pipe.unparsed_bytes + n > self.config.parse_backlog
+                {
+                    pipe = self
+                        .pipe_changed
+                        .wait(pipe)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                pipe.log.append(chunk.clone(), self.started.elapsed());
+                pipe.unparsed.push_back(chunk);
+                pipe.unparsed_bytes += n;
+                pipe.log.end()
+            };
+            self.pipe_changed.notify_all();
+            self.last_output_ms
+                .store(unix_ms(SystemTime::now()), Ordering::Relaxed);
+            self.end_tx.send_replace(end);
+        }
+        lock(&self.pipe).closed = true;
+        self.pipe_changed.notify_all();
+    }
+
+    pub(super) fn parse_loop(&self) {
+        loop {
+            {
+                let mut pipe = lock(&self.pipe);
+                while pipe.unparsed.is_empty() {
+                    if pipe.closed {
+                        return;
+                    }
+                    pipe = self
+                        .pipe_changed
+                        .wait(pipe)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+            drop(self.catch_up());
+        }
+    }
+
+    pub(super) fn wait_loop(
+        &self,
+        child: Box<dyn portable_pty::Child + Send + Sync>,
+        reader_done: std::sync::mpsc::Receiver<()>,
+    ) {
+        let exit = match child.process_id() {
+            Some(pid) => wait_pid(pid),
+            None => ExitInfo::default(),
+        };
+        if reader_done.recv_timeout(DRAIN_AFTER_EXIT).is_err() {
+            tracing::info!(session = %self.name(), "output still open after exit (a background process holds the PTY)");
+        }
+        // Free the PTY: closing our writer and master ends the writer thread.
+        lock(&self.input).take();
+        lock(&self.master).take();
+        drop(child);
+        drop(self.catch_up());
+        // Every byte is in the log now: the reader has stopped (or given up).
+        let final_offset = self.log_bounds().1;
+        *lock(&self.exited_at) = Some(SystemTime::now());
+        self.state_tx.send_modify(|s| {
+            s.idle = false;
+            s.exit = Some((exit, final_offset));
+        });
+        self.bump_list();
+    }
+
+    /// Flips `idle` after `idle_after` without output, and back on output.
+    pub(super) async fn idle_monitor(self: Arc<Self>) {
+        let mut end_rx = self.end_rx();
+        let mut state_rx = self.state_rx();
+        let mut last_output = tokio::time::Instant::now();
+        loop {
+            let state = state_rx.borrow_and_update().clone();
+            if state.exit.is_some() {
+                return;
+            }
+            let quiet_until = last_output + self.config.idle_after;
+            tokio::select! {
+                // Output: the session is busy again.
+                changed = end_rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    last_output = tokio::time::Instant::now();
+                    if state.idle {
+                        self.set_idle(false);
+                    }
+                }
+                // Exit or resize: re-read the state.
+                changed = state_rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                _ = tokio::time::sleep_until(quiet_until), if !state.idle => {
+                    self.set_idle(true);
+                }
+            }
+        }
+    }
+
+    fn set_idle(&self, idle: bool) {
+        let changed = self.state_tx.send_if_modified(|s| {
+            let changed = s.idle != idle && s.exit.is_none();
+            if changed {
+                s.idle = idle;
+            }
+            changed
+        });
+        if changed {
+            self.bump_list();
+        }
+    }
+}
+
+pub(super) fn write_loop(mut writer: Box<dyn Write + Send>, mut input: mpsc::Receiver<Bytes>) {
+    while let Some(data) = input.blocking_recv() {
+        if writer
+            .write_all(&data)
+            .and_then(|()| writer.flush())
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
+/// Reaps `pid`, keeping the exact signal (portable-pty only gives a
+/// description of it).
+fn wait_pid(pid: u32) -> ExitInfo {
+    loop {
+        match waitpid(Pid::from_raw(pid as i32), None) {
+            Ok(WaitStatus::Exited(_, code)) => {
+                return ExitInfo {
+                    code: Some(code),
+                    signal: None,
+                };
+            }
+            Ok(WaitStatus::Signaled(_, signal, _)) => {
+                return ExitInfo {
+                    code: None,
+                    signal: Some(signal.as_str().to_owned()),
+                };
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                tracing::warn!(pid, "waitpid failed: {e}");
+                return ExitInfo::default();
+            }
+        }
+    }
+}
