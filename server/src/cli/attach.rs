@@ -9,14 +9,17 @@ use anyhow::{Context, bail};
 use nix::sys::termios::{self, SetArg, Termios};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tonic::Code;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Code, Status};
 use vtr_shared::keys::key_bytes;
 use vtr_shared::proto as pb;
+use vtr_shared::proto::attach_request::Request as AttachMessage;
 
 use super::exit::ExitCode;
 use crate::transport::grpc::client::VtrClient;
 
-/// Keystroke batches waiting to be sent; the reader waits when full.
+/// Keystroke batches (and sizes) waiting to be sent; the reader waits when
+/// full.
 const INPUT_QUEUE: usize = 64;
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(2);
@@ -113,17 +116,25 @@ async fn read_keyboard(detach: u8, tx: mpsc::Sender<Keyboard>) {
     }
 }
 
-async fn send_size(client: &mut VtrClient, session: &str) {
-    if let Some((cols, rows)) = terminal_size() {
-        let request = pb::ResizeRequest {
-            session: session.to_owned(),
-            cols,
-            rows,
-        };
-        if let Err(e) = client.resize(request).await {
-            tracing::debug!("resize failed: {e}");
-        }
-    }
+/// A resize request for the local terminal's size, if it has one.
+fn size_request() -> Option<pb::AttachRequest> {
+    let (cols, rows) = terminal_size()?;
+    Some(pb::AttachRequest {
+        request: Some(AttachMessage::Resize(pb::TerminalSize { cols, rows })),
+    })
+}
+
+/// Whether a failed stream is worth reopening (the connection, not the
+/// request, went wrong).
+fn transient(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable
+            | Code::Unknown
+            | Code::Internal
+            | Code::Cancelled
+            | Code::DeadlineExceeded
+    )
 }
 
 async fn run(
@@ -135,20 +146,25 @@ async fn run(
     let mut stdout = tokio::io::stdout();
     let mut winch = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
         .context("watching window size changes")?;
-    if resize {
-        send_size(client, session).await;
-    }
     let mut offset: Option<u64> = None;
     let mut retry = RETRY_MIN;
-    let mut input = client.clone();
     loop {
-        let request = pb::SubscribeRequest {
-            session: session.to_owned(),
-            from_offset: offset,
+        // One Attach stream per connection: output in, keys and sizes out.
+        let (tx, rx) = mpsc::channel(INPUT_QUEUE);
+        let open = pb::AttachRequest {
+            request: Some(AttachMessage::Open(pb::SubscribeRequest {
+                session: session.to_owned(),
+                from_offset: offset,
+            })),
         };
-        let mut stream = match client.subscribe(request).await {
+        let size = if resize { size_request() } else { None };
+        for request in std::iter::once(open).chain(size) {
+            // The receiver is alive: it is handed to `attach` below.
+            let _ = tx.try_send(request);
+        }
+        let mut stream = match client.attach(ReceiverStream::new(rx)).await {
             Ok(response) => response.into_inner(),
-            Err(status) if status.code() == Code::NotFound => return Err(status.into()),
+            Err(status) if !transient(&status) => return Err(status.into()),
             Err(_) => {
                 // The connection dropped: wait, unless the user detaches.
                 tokio::select! {
@@ -161,14 +177,16 @@ async fn run(
                 continue;
             }
         };
-        if resize && offset.is_some() {
-            send_size(client, session).await;
-        }
         loop {
             tokio::select! {
                 // Session output, written through untouched.
                 message = stream.message() => {
-                    let Ok(Some(event)) = message else { break };
+                    let event = match message {
+                        Ok(Some(event)) => event,
+                        Ok(None) => break,
+                        Err(status) if transient(&status) => break,
+                        Err(status) => return Err(status.into()),
+                    };
                     retry = RETRY_MIN;
                     match event.event {
                         Some(pb::subscribe_event::Event::Output(o)) => {
@@ -196,18 +214,23 @@ async fn run(
                 // Keystrokes; input typed while disconnected is dropped.
                 key = keys.recv() => match key {
                     Some(Keyboard::Bytes(data)) => {
-                        let request = pb::SendBytesRequest {
-                            session: session.to_owned(),
-                            data: data.into(),
+                        let request = pb::AttachRequest {
+                            request: Some(AttachMessage::Input(data.into())),
                         };
-                        if let Err(e) = input.send_bytes(request).await {
-                            tracing::debug!("input dropped: {e}");
+                        if tx.send(request).await.is_err() {
+                            break;
                         }
                     }
                     Some(Keyboard::Detach) | None => return Ok(ExitCode::Ok),
                 },
                 // The local terminal changed size: the session follows.
-                _ = winch.recv(), if resize => send_size(client, session).await,
+                _ = winch.recv(), if resize => {
+                    if let Some(request) = size_request()
+                        && tx.send(request).await.is_err()
+                    {
+                        break;
+                    }
+                }
             }
         }
     }

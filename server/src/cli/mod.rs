@@ -235,8 +235,10 @@ pub struct SpokeArgs {
     #[arg(long, default_value = "5s", value_parser = duration::parse)]
     pub idle_after: std::time::Duration,
     /// How far, in bytes, the terminal state may lag the live stream during
-    /// an output burst before the PTY is held back.
-    #[arg(long, default_value_t = 32 << 20)]
+    /// an output burst before the PTY is held back. Subscribers get a burst
+    /// first; the terminal state follows on idle CPU, holding up to this
+    /// much output per session meanwhile.
+    #[arg(long, default_value_t = 128 << 20)]
     pub parse_backlog: usize,
 }
 

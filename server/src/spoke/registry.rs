@@ -258,6 +258,7 @@ impl Coordinator for LocalSpoke {
             let _ = target.kill(Signal::SIGKILL);
         }
         lock(&self.sessions).all.retain(|s| s.id() != target.id());
+        target.stop_parsing();
         self.bump();
         tracing::info!(session = %target.name(), "removed");
         Ok(())

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod attach;
 mod cli;
 mod limits;
 mod programs;

@@ -43,7 +43,8 @@ pub struct SessionConfig {
     pub idle_after: Duration,
     /// How long input may wait for room in the PTY before the request fails.
     pub input_timeout: Duration,
-    /// Output the parser may lag behind the live stream, in bytes. Full:
+    /// Output the parser may lag behind the live stream, in bytes. During a
+    /// burst the parser stands aside until half of this is waiting; full,
     /// the PTY waits. Screen reads parse the backlog first.
     pub parse_backlog: usize,
 }
@@ -55,7 +56,7 @@ impl Default for SessionConfig {
             log_capacity: 4 << 20,
             idle_after: Duration::from_secs(5),
             input_timeout: Duration::from_secs(5),
-            parse_backlog: 32 << 20,
+            parse_backlog: 128 << 20,
         }
     }
 }
@@ -63,7 +64,11 @@ impl Default for SessionConfig {
 /// Size of one PTY read. Bigger reads mean fewer, larger log chunks.
 const READ_BUFFER: usize = 64 << 10;
 /// Most bytes the parser takes from its backlog at once.
-const PARSE_BATCH: usize = 256 << 10;
+const PARSE_BATCH: usize = 64 << 10;
+/// The parser defers to forwarding while output arrives this fast: at
+/// least `BURST_BYTES` per `BURST_WINDOW` (12.5 MB/s).
+const BURST_WINDOW: Duration = Duration::from_millis(20);
+const BURST_BYTES: u64 = 256 << 10;
 /// Input queue towards the writer thread. Full: senders wait (up to
 /// `input_timeout`), which is backpressure from a program that reads slowly.
 const INPUT_QUEUE: usize = 64;
@@ -99,6 +104,8 @@ struct PipeState {
     unparsed_bytes: usize,
     /// The reader has stopped: no more bytes will arrive.
     closed: bool,
+    /// The session was removed: the parser thread stops.
+    removed: bool,
 }
 
 /// A cheap handle; clones share the session.
@@ -234,6 +241,7 @@ impl Session {
                 unparsed: std::collections::VecDeque::new(),
                 unparsed_bytes: 0,
                 closed: false,
+                removed: false,
             }),
             pipe_changed: Condvar::new(),
             term: Mutex::new(Terminal::new(rows, cols, config.scrollback)),
@@ -335,6 +343,13 @@ impl Session {
             pid: i.pid,
             title: lock(&i.title).clone(),
         }
+    }
+
+    /// Stops background parsing: the session was removed, so its screen is
+    /// read at most by streams still draining (which catch up themselves).
+    pub fn stop_parsing(&self) {
+        lock(&self.inner.pipe).removed = true;
+        self.inner.pipe_changed.notify_all();
     }
 
     pub fn kill(&self, signal: Signal) -> Result<()> {

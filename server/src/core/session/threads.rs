@@ -12,7 +12,9 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 use tokio::sync::mpsc;
 
-use super::{DRAIN_AFTER_EXIT, Inner, PARSE_BATCH, READ_BUFFER, lock, unix_ms};
+use super::{
+    BURST_BYTES, BURST_WINDOW, DRAIN_AFTER_EXIT, Inner, PARSE_BATCH, READ_BUFFER, lock, unix_ms,
+};
 use crate::core::terminal::Terminal;
 use crate::core::types::ExitInfo;
 
@@ -26,39 +28,44 @@ impl Inner {
     /// terminal, then pipe.
     pub(crate) fn catch_up(&self) -> MutexGuard<'_, Terminal> {
         let mut term = lock(&self.term);
-        loop {
-            let batch = {
-                let mut pipe = lock(&self.pipe);
-                let mut batch = Vec::new();
-                let mut size = 0;
-                while size < PARSE_BATCH {
-                    let Some(chunk) = pipe.unparsed.pop_front() else {
-                        break;
-                    };
-                    size += chunk.len();
-                    batch.push(chunk);
-                }
-                pipe.unparsed_bytes -= size;
-                batch
-            };
-            if batch.is_empty() {
-                break;
-            }
-            // Room in the backlog: a waiting reader may go on.
-            self.pipe_changed.notify_all();
-            for chunk in &batch {
-                term.process(chunk);
-            }
-            let replies = term.take_replies();
-            if !replies.is_empty() {
-                self.reply(replies);
-            }
-            let mut title = lock(&self.title);
-            if *title != term.title() {
-                *title = term.title().to_owned();
-            }
-        }
+        while self.parse_batch(&mut term) {}
         term
+    }
+
+    /// Parses up to `PARSE_BATCH` bytes of the backlog; false if it was
+    /// empty.
+    fn parse_batch(&self, term: &mut Terminal) -> bool {
+        let batch = {
+            let mut pipe = lock(&self.pipe);
+            let mut batch = Vec::new();
+            let mut size = 0;
+            while size < PARSE_BATCH {
+                let Some(chunk) = pipe.unparsed.pop_front() else {
+                    break;
+                };
+                size += chunk.len();
+                batch.push(chunk);
+            }
+            pipe.unparsed_bytes -= size;
+            batch
+        };
+        if batch.is_empty() {
+            return false;
+        }
+        // Room in the backlog: a waiting reader may go on.
+        self.pipe_changed.notify_all();
+        for chunk in &batch {
+            term.process(chunk);
+        }
+        let replies = term.take_replies();
+        if !replies.is_empty() {
+            self.reply(replies);
+        }
+        let mut title = lock(&self.title);
+        if *title != term.title() {
+            *title = term.title().to_owned();
+        }
+        true
     }
 
     /// Answers a terminal query. Dropped (and logged) if the input queue is
@@ -108,12 +115,17 @@ impl Inner {
         self.pipe_changed.notify_all();
     }
 
+    /// Follows the output log with the parser, in batches. During a burst
+    /// it stands aside: forwarding gets the CPU, and the parser catches up
+    /// once the output slows down or its backlog reaches half its bound.
+    /// Nobody waits on it: screen readers catch the parser up themselves.
     pub(super) fn parse_loop(&self) {
+        lower_thread_priority();
         loop {
-            {
+            let (flowing, end) = {
                 let mut pipe = lock(&self.pipe);
-                while pipe.unparsed.is_empty() {
-                    if pipe.closed {
+                while pipe.unparsed.is_empty() || pipe.removed {
+                    if pipe.closed || pipe.removed {
                         return;
                     }
                     pipe = self
@@ -121,8 +133,19 @@ impl Inner {
                         .wait(pipe)
                         .unwrap_or_else(PoisonError::into_inner);
                 }
+                let flowing = !pipe.closed && pipe.unparsed_bytes < self.config.parse_backlog / 2;
+                (flowing, pipe.log.end())
+            };
+            if flowing {
+                std::thread::sleep(BURST_WINDOW);
+                if lock(&self.pipe).log.end() - end >= BURST_BYTES {
+                    continue;
+                }
             }
-            drop(self.catch_up());
+            // A batch at a time: the terminal lock is released in between, so
+            // a screen reader never waits long behind this low-priority
+            // thread (it catches up the rest itself).
+            while self.parse_batch(&mut lock(&self.term)) {}
         }
     }
 
@@ -142,8 +165,8 @@ impl Inner {
         lock(&self.input).take();
         lock(&self.master).take();
         drop(child);
-        drop(self.catch_up());
         // Every byte is in the log now: the reader has stopped (or given up).
+        // The parser may still be behind; screen readers catch it up.
         let final_offset = self.log_bounds().1;
         *lock(&self.exited_at) = Some(SystemTime::now());
         self.state_tx.send_modify(|s| {
@@ -211,6 +234,24 @@ pub(super) fn write_loop(mut writer: Box<dyn Write + Send>, mut input: mpsc::Rec
         {
             break;
         }
+    }
+}
+
+/// Forwarding output and the programs themselves come before the parser.
+/// Not `SCHED_IDLE`: a starved parser holding the terminal lock would stall
+/// screen readers.
+fn lower_thread_priority() {
+    const NICE: libc::c_int = 10;
+    let tid = nix::unistd::gettid().as_raw();
+    // SAFETY: setpriority only reads its integer arguments; on Linux
+    // `PRIO_PROCESS` with a thread id changes that one thread.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE) };
+    if rc != 0 {
+        tracing::debug!(
+            "lowering the parser's priority: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 

@@ -1,5 +1,6 @@
 //! gRPC: the `Vtr` service, health and reflection, auth, and the client.
 
+pub mod attach;
 pub mod auth;
 pub mod client;
 mod error;

@@ -221,6 +221,16 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         Ok(Response::new(stream(rx, map::stream_event)))
     }
 
+    type AttachStream = super::attach::AttachStream;
+
+    async fn attach(
+        &self,
+        request: Request<tonic::Streaming<pb::AttachRequest>>,
+    ) -> Result<Response<Self::AttachStream>, Status> {
+        let stream = super::attach::open(self.coordinator.clone(), request.into_inner()).await?;
+        Ok(Response::new(stream))
+    }
+
     type RecordStream = EventStream<pb::RecordChunk>;
 
     async fn record(

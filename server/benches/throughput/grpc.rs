@@ -1,0 +1,153 @@
+//! Output throughput through a spoke's `Subscribe`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use vtr::transport::grpc::client::VtrClient;
+use vtr_shared::proto::{
+    RemoveRequest, SendTextRequest, SessionRequest, SnapshotReason, SpawnRequest, SubscribeRequest,
+    subscribe_event::Event,
+};
+
+use crate::raw::Throughput;
+use crate::{COLS, GRPC_DEADLINE, PRODUCER, ROWS};
+
+pub(crate) struct GrpcThroughput {
+    pub(crate) bytes: u64,
+    pub(crate) elapsed: Duration,
+    pub(crate) events: u64,
+    pub(crate) resyncs: u64,
+    pub(crate) gaps: u64,
+    pub(crate) skipped: u64,
+    pub(crate) exit: String,
+    /// From the start line to the `Exited` event (after the last byte).
+    pub(crate) exit_after: Duration,
+    /// From the start line until GetScreen answered (the parser caught up).
+    pub(crate) screen_after: Duration,
+}
+
+impl GrpcThroughput {
+    pub(crate) fn mb_per_s(&self) -> f64 {
+        Throughput {
+            bytes: self.bytes,
+            elapsed: self.elapsed,
+        }
+        .mb_per_s()
+    }
+}
+
+pub(crate) fn spawn_request(name: &str, script: &str, dir: &Path) -> SpawnRequest {
+    SpawnRequest {
+        name: name.to_owned(),
+        command: "sh".to_owned(),
+        args: vec!["-c".to_owned(), script.to_owned()],
+        cwd: dir.display().to_string(),
+        env: vec![],
+        cols: u32::from(COLS),
+        rows: u32::from(ROWS),
+    }
+}
+
+pub(crate) async fn grpc_throughput(
+    client: &mut VtrClient,
+    name: &str,
+    dir: &Path,
+) -> anyhow::Result<GrpcThroughput> {
+    client
+        .spawn(spawn_request(name, PRODUCER, dir))
+        .await
+        .context("spawning the producer")?;
+    let mut stream = client
+        .subscribe(SubscribeRequest {
+            session: name.to_owned(),
+            from_offset: Some(0),
+        })
+        .await
+        .context("subscribing")?
+        .into_inner();
+    let mut sender = client.clone();
+    let start = Instant::now();
+    let send = sender.send_text(SendTextRequest {
+        session: name.to_owned(),
+        text: "\n".to_owned(),
+        submit: false,
+    });
+    let consume = async {
+        let mut result = GrpcThroughput {
+            bytes: 0,
+            elapsed: Duration::ZERO,
+            events: 0,
+            resyncs: 0,
+            gaps: 0,
+            skipped: 0,
+            exit: String::new(),
+            exit_after: Duration::ZERO,
+            screen_after: Duration::ZERO,
+        };
+        let mut next = 0u64;
+        while let Some(event) = stream.message().await? {
+            match event.event {
+                Some(Event::Output(out)) => {
+                    if out.offset != next {
+                        result.gaps += 1;
+                        result.skipped += out.offset.saturating_sub(next);
+                    }
+                    next = out.offset + out.data.len() as u64;
+                    result.bytes += out.data.len() as u64;
+                    result.events += 1;
+                    // The clock stops at the last byte, as for the raw PTY.
+                    result.elapsed = start.elapsed();
+                }
+                Some(Event::Snapshot(snap)) => {
+                    if snap.reason == SnapshotReason::Resync as i32 {
+                        result.resyncs += 1;
+                        result.skipped += snap.offset.saturating_sub(next);
+                    }
+                    next = snap.offset;
+                }
+                Some(Event::Exited(exited)) => {
+                    result.exit_after = start.elapsed();
+                    result.exit = match exited.exit_code {
+                        Some(code) => format!("code {code}"),
+                        None => format!("signal {}", exited.signal),
+                    };
+                    return Ok(result);
+                }
+                Some(Event::Resized(_) | Event::Idle(_)) | None => {}
+            }
+        }
+        bail!("the subscribe stream ended without an Exited event")
+    };
+    let (sent, consumed) =
+        tokio::time::timeout(GRPC_DEADLINE, async { tokio::join!(send, consume) })
+            .await
+            .context("the spoke throughput run timed out")?;
+    sent.context("sending the start line")?;
+    let mut result = consumed?;
+    // The parser may still be behind; reading the screen catches it up, so
+    // the next round starts on a quiet spoke.
+    let screen = client
+        .get_screen(SessionRequest {
+            session: name.to_owned(),
+        })
+        .await
+        .context("GetScreen after the run")?
+        .into_inner();
+    result.screen_after = start.elapsed();
+    if !screen.lines.iter().any(|line| line.contains("lazy dog")) {
+        bail!("the final screen does not show the producer's output");
+    }
+    remove(client, name).await;
+    Ok(result)
+}
+
+pub(crate) async fn remove(client: &mut VtrClient, name: &str) {
+    let request = RemoveRequest {
+        session: name.to_owned(),
+        force: true,
+    };
+    if let Err(e) = client.remove(request).await {
+        println!("removing session {name}: {e}");
+    }
+}

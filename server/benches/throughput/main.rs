@@ -1,0 +1,224 @@
+//! Throughput and latency of a spoke compared with a bare PTY.
+//!
+//! Run with `cargo bench --bench throughput` (release build). One run prints:
+//!
+//! 1. **Raw PTY rate**: a PTY opened directly with `portable_pty` runs a
+//!    producer that writes 64 MiB (`yes ... | head -c 67108864`) once it has
+//!    read a line; the clock runs from writing that line to EOF on the master.
+//! 2. **Subscribe throughput**: a real `vtr spoke` process (the `vtr` binary
+//!    of this package, on a Unix socket in a temporary directory) spawns the
+//!    same producer; the bench subscribes from offset 0, sends the line with
+//!    `SendText` and times until the last `Output` byte (as for the raw PTY,
+//!    where the clock stops at EOF), counting `Output` bytes.
+//!    Any `RESYNC` snapshot (the subscriber fell behind the output log) or a
+//!    gap in the offsets is reported. Raw and spoke runs alternate for a few
+//!    rounds; the summary uses the medians.
+//! 3. **Echo round trip**: `sh -c 'stty raw -echo; exec cat'`, one byte at a
+//!    time, waiting for each to come back: on a bare PTY (blocking write and
+//!    read) and through the spoke: on one `Attach` stream (input requests
+//!    in, output events back; the target applies to this one), and with a
+//!    unary `SendBytes` per byte while a `Subscribe` stream waits for it.
+//!    Raw and gRPC alternate in blocks; p50 and p99 are reported in
+//!    microseconds. For reference, the latency of one unary
+//!    `Info` RPC (the floor any gRPC round trip pays) is printed as well.
+//!
+//! The summary states whether the targets hold: subscribe throughput at
+//! least 90% of the raw PTY rate, and echo p99 through gRPC at most 3x the
+//! raw p99. 1 MB = 10^6 bytes. `VTR_BENCH_SPOKE_ARGS` adds flags to the
+//! spoke's command line (e.g. `--parse-backlog 33554432`) to compare
+//! settings.
+
+mod echo;
+mod grpc;
+mod process;
+mod raw;
+mod stats;
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use vtr::transport::grpc::client::{Target, connect};
+use vtr_shared::proto::SessionRequest;
+
+use echo::GrpcEcho;
+use grpc::grpc_throughput;
+use process::{Spoke, TempDir, cpu_seconds};
+use raw::{RawEcho, raw_throughput};
+use stats::{median, percentiles};
+
+/// Bytes the producer writes (before the terminal turns `\n` into `\r\n`).
+pub(crate) const PRODUCER: &str =
+    "read x; yes \"The quick brown fox jumps over the lazy dog 0123456789\" | head -c 67108864";
+pub(crate) const ECHO: &str = "stty raw -echo; exec cat";
+pub(crate) const COLS: u16 = 80;
+pub(crate) const ROWS: u16 = 24;
+/// Throughput rounds; each runs the raw PTY and then the spoke.
+pub(crate) const ROUNDS: usize = 5;
+/// Echo iterations per side, measured in alternating blocks.
+pub(crate) const ECHO_ITERATIONS: usize = 2000;
+pub(crate) const ECHO_BLOCK: usize = 250;
+/// Unmeasured round trips before the measured ones, per side.
+pub(crate) const ECHO_WARMUP: usize = 100;
+pub(crate) const READY_DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const GRPC_DEADLINE: Duration = Duration::from_secs(120);
+/// The probe byte (Ctrl-A): echoed as `^A` while the terminal is cooked,
+/// verbatim only by `cat` once `stty raw` took effect.
+pub(crate) const PROBE: u8 = 0x01;
+/// Sent once the probe came back; everything before its echo is stale.
+pub(crate) const SYNC: u8 = 0x02;
+pub(crate) const THROUGHPUT_TARGET: f64 = 0.90;
+pub(crate) const ECHO_TARGET: f64 = 3.0;
+
+// One thread, like an interactive client; the raw PTY parts block it
+// while the gRPC connection has nothing to do.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let dir = TempDir::new()?;
+    let mut spoke = Spoke::start(dir.path())?;
+    let mut client = connect(&Target::Unix(spoke.socket.clone()))
+        .await
+        .context("connecting to the spoke")?;
+    println!("vtr throughput bench: spoke pid {}", spoke.child.id());
+
+    // 1 and 2: throughput, alternating raw and spoke.
+    let mut raw_rates = Vec::new();
+    let mut grpc_rates = Vec::new();
+    let mut resyncs = 0;
+    let mut gaps = 0;
+    for round in 1..=ROUNDS {
+        let raw = raw_throughput(dir.path())?;
+        println!(
+            "[round {round}] raw PTY rate: {} bytes in {:.3} s = {:.1} MB/s",
+            raw.bytes,
+            raw.elapsed.as_secs_f64(),
+            raw.mb_per_s()
+        );
+        raw_rates.push(raw.mb_per_s());
+
+        let cpu_before = cpu_seconds(spoke.child.id());
+        let grpc = grpc_throughput(&mut client, &format!("tput{round}"), dir.path()).await?;
+        let spoke_cpu = cpu_seconds(spoke.child.id())
+            .zip(cpu_before)
+            .map(|(a, b)| a - b);
+        println!(
+            "[round {round}] subscribe throughput: {} bytes in {:.3} s = {:.1} MB/s \
+             ({} output events, mean {} bytes; exit {} after {:.3} s; screen caught up after {:.3} s; spoke CPU {})",
+            grpc.bytes,
+            grpc.elapsed.as_secs_f64(),
+            grpc.mb_per_s(),
+            grpc.events,
+            grpc.bytes / grpc.events.max(1),
+            grpc.exit,
+            grpc.exit_after.as_secs_f64(),
+            grpc.screen_after.as_secs_f64(),
+            spoke_cpu.map_or_else(|| "unknown".to_owned(), |s| format!("{s:.2} s")),
+        );
+        if grpc.bytes != raw.bytes {
+            println!(
+                "[round {round}] note: the spoke delivered {} bytes, the raw PTY {}",
+                grpc.bytes, raw.bytes
+            );
+        }
+        if grpc.resyncs > 0 || grpc.gaps > 0 {
+            println!(
+                "[round {round}] PROBLEM: {} RESYNC snapshot(s), {} offset gap(s) \
+                 ({} bytes skipped)",
+                grpc.resyncs, grpc.gaps, grpc.skipped
+            );
+        }
+        resyncs += grpc.resyncs;
+        gaps += grpc.gaps;
+        grpc_rates.push(grpc.mb_per_s());
+    }
+    let raw_rate = median(&mut raw_rates);
+    let grpc_rate = median(&mut grpc_rates);
+    let ratio = grpc_rate / raw_rate;
+    println!("raw PTY rate (median of {ROUNDS}): {raw_rate:.1} MB/s");
+    println!(
+        "subscribe throughput (median of {ROUNDS}): {grpc_rate:.1} MB/s = {:.1}% of raw",
+        ratio * 100.0
+    );
+    if resyncs == 0 && gaps == 0 {
+        println!("subscribe resyncs: none (no RESYNC snapshot, no offset gap)");
+    } else {
+        println!("subscribe resyncs: PROBLEM: {resyncs} RESYNC snapshot(s), {gaps} offset gap(s)");
+    }
+
+    // 3: echo round trip, alternating blocks.
+    let mut raw_echo = RawEcho::start(dir.path())?;
+    let mut attach_echo = GrpcEcho::start(&mut client, "echo", dir.path(), true).await?;
+    let mut unary_echo = GrpcEcho::start(&mut client, "echo-unary", dir.path(), false).await?;
+    let mut raw_lat = Vec::with_capacity(ECHO_ITERATIONS);
+    let mut grpc_lat = Vec::with_capacity(ECHO_ITERATIONS);
+    let mut unary_lat = Vec::with_capacity(ECHO_ITERATIONS);
+    raw_echo.run(ECHO_WARMUP, &mut Vec::new())?;
+    attach_echo.run(ECHO_WARMUP, &mut Vec::new()).await?;
+    unary_echo.run(ECHO_WARMUP, &mut Vec::new()).await?;
+    while raw_lat.len() < ECHO_ITERATIONS {
+        let n = ECHO_BLOCK.min(ECHO_ITERATIONS - raw_lat.len());
+        raw_echo.run(n, &mut raw_lat)?;
+        attach_echo.run(n, &mut grpc_lat).await?;
+        unary_echo.run(n, &mut unary_lat).await?;
+    }
+    drop(raw_echo);
+    // Calibration: the floor a single unary RPC sets on any gRPC round trip.
+    let mut rpc_lat = Vec::with_capacity(ECHO_ITERATIONS);
+    for _ in 0..ECHO_ITERATIONS {
+        let start = Instant::now();
+        client
+            .info(SessionRequest {
+                session: "echo".to_owned(),
+            })
+            .await
+            .context("Info")?;
+        rpc_lat.push(start.elapsed());
+    }
+    attach_echo.stop().await;
+    unary_echo.stop().await;
+    let (rpc_p50, rpc_p99) = percentiles(&mut rpc_lat);
+    let (raw_p50, raw_p99) = percentiles(&mut raw_lat);
+    let (grpc_p50, grpc_p99) = percentiles(&mut grpc_lat);
+    let (unary_p50, unary_p99) = percentiles(&mut unary_lat);
+    let echo_ratio = grpc_p99 / raw_p99;
+    println!(
+        "echo round trip raw PTY ({ECHO_ITERATIONS}): p50 {raw_p50:.0} us, p99 {raw_p99:.0} us"
+    );
+    println!(
+        "echo round trip gRPC Attach ({ECHO_ITERATIONS}): p50 {grpc_p50:.0} us, p99 {grpc_p99:.0} us"
+    );
+    println!("echo p99 ratio gRPC Attach/raw: {echo_ratio:.2}x");
+    println!(
+        "echo round trip gRPC SendBytes + Subscribe ({ECHO_ITERATIONS}): p50 {unary_p50:.0} us, \
+         p99 {unary_p99:.0} us ({:.2}x raw)",
+        unary_p99 / raw_p99
+    );
+    println!(
+        "for reference, one unary Info RPC ({ECHO_ITERATIONS}): p50 {rpc_p50:.0} us, \
+         p99 {rpc_p99:.0} us"
+    );
+
+    spoke.stop();
+    drop(dir);
+
+    println!();
+    println!("=== summary ===");
+    println!(
+        "subscribe throughput: {grpc_rate:.1} MB/s = {:.1}% of raw PTY ({raw_rate:.1} MB/s)   \
+         target >= 90%: {}",
+        ratio * 100.0,
+        met(ratio >= THROUGHPUT_TARGET)
+    );
+    println!(
+        "echo p50/p99 raw: {raw_p50:.0}/{raw_p99:.0} us; grpc: {grpc_p50:.0}/{grpc_p99:.0} us; \
+         p99 ratio {echo_ratio:.2}   target <= 3x: {}",
+        met(echo_ratio <= ECHO_TARGET)
+    );
+    if resyncs > 0 || gaps > 0 {
+        println!("subscribe resyncs: {resyncs}, offset gaps: {gaps}");
+    }
+    Ok(())
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok { "MET" } else { "NOT MET" }
+}

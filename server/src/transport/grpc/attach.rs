@@ -1,0 +1,124 @@
+//! `Attach`: a subscription and an input path on one bidirectional stream.
+//!
+//! Interactive clients (the CLI's `attach`, the hub's browser bridge) type
+//! and read at once. On one stream, input skips a unary call's setup per
+//! keystroke, and the session is resolved once, when the stream opens.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_stream::Stream;
+use tonic::{Status, Streaming};
+use vtr_shared::proto as pb;
+use vtr_shared::proto::attach_request::Request as AttachMessage;
+
+use super::map;
+use crate::core::{Coordinator, Input, StreamEvent};
+
+/// Reads the `open` request, subscribes, and starts the task that applies
+/// the rest of the requests.
+pub async fn open<C: Coordinator>(
+    coordinator: Arc<C>,
+    mut requests: Streaming<pb::AttachRequest>,
+) -> Result<AttachStream, Status> {
+    let open = match requests.message().await? {
+        Some(pb::AttachRequest {
+            request: Some(AttachMessage::Open(open)),
+        }) => open,
+        Some(_) => {
+            return Err(Status::invalid_argument(
+                "the first Attach request must be `open` (the session to attach to)",
+            ));
+        }
+        None => return Err(Status::invalid_argument("Attach closed before `open`")),
+    };
+    // Resolve once: a rename while attached does not cut the input off.
+    let session = coordinator.info(&open.session).await?.id;
+    let events = coordinator.subscribe(&session, open.from_offset).await?;
+    let (failed_tx, failed) = oneshot::channel();
+    let input = tokio::spawn(async move {
+        if let Err(status) = apply_requests(&*coordinator, &session, requests).await {
+            let _ = failed_tx.send(status);
+        }
+    });
+    Ok(AttachStream {
+        events,
+        failed: Some(failed),
+        input,
+        done: false,
+    })
+}
+
+/// Applies input and resize requests in order until the client closes its
+/// side. The first failure is returned and ends the stream.
+async fn apply_requests<C: Coordinator>(
+    coordinator: &C,
+    session: &str,
+    mut requests: Streaming<pb::AttachRequest>,
+) -> Result<(), Status> {
+    while let Some(request) = requests.message().await? {
+        match request.request {
+            Some(AttachMessage::Input(data)) => {
+                coordinator.send(session, Input::Bytes(data)).await?;
+            }
+            Some(AttachMessage::Resize(size)) => {
+                coordinator.resize(session, size.cols, size.rows).await?;
+            }
+            Some(AttachMessage::Open(_)) => {
+                return Err(Status::invalid_argument(
+                    "`open` may only be the first Attach request",
+                ));
+            }
+            None => return Err(Status::invalid_argument("empty Attach request")),
+        }
+    }
+    Ok(())
+}
+
+/// The session's events, ended early by a failed request. Dropping it (the
+/// client went away) stops the input task.
+pub struct AttachStream {
+    events: mpsc::Receiver<StreamEvent>,
+    /// `None` once the input side has finished.
+    failed: Option<oneshot::Receiver<Status>>,
+    input: JoinHandle<()>,
+    done: bool,
+}
+
+impl Stream for AttachStream {
+    type Item = Result<pb::SubscribeEvent, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        // A closed channel without a status means the input side ended
+        // cleanly: output goes on.
+        if let Some(failed) = self.failed.as_mut()
+            && let Poll::Ready(result) = Pin::new(failed).poll(cx)
+        {
+            self.failed = None;
+            if let Ok(status) = result {
+                self.done = true;
+                return Poll::Ready(Some(Err(status)));
+            }
+        }
+        match self.events.poll_recv(cx) {
+            Poll::Ready(Some(event)) => Poll::Ready(Some(Ok(map::stream_event(event)))),
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for AttachStream {
+    fn drop(&mut self) {
+        self.input.abort();
+    }
+}
