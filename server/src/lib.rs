@@ -3,6 +3,7 @@
 //! `cli -> transport -> spoke -> core`.
 
 pub mod cli;
+pub mod config;
 pub mod core;
 pub mod paths;
 pub mod spoke;

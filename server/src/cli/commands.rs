@@ -10,7 +10,7 @@ use vtr_shared::proto as pb;
 
 use super::exit::ExitCode;
 use super::output::{self, print_json, session_json};
-use super::{Cli, Command, SpawnArgs, SpokeArgs, TargetArgs};
+use super::{Cli, Command, ConfigCommand, SpawnArgs, SpokeArgs, TargetArgs};
 use crate::core::SessionConfig;
 use crate::transport::grpc::auth::Token;
 use crate::transport::grpc::client::{self, Target, VtrClient};
@@ -20,6 +20,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = cli.json;
     match cli.command {
         Command::Spoke(args) => spoke(args, cli.target).await,
+        Command::Config(ConfigCommand::Validate { file }) => {
+            validate_config(file.or(cli.target.config))
+        }
         command => {
             let target = target(&cli.target)?;
             let mut client = client::connect(&target).await?;
@@ -54,28 +57,75 @@ pub fn target(args: &TargetArgs) -> anyhow::Result<Target> {
     }))
 }
 
+/// `vtr config validate`: every problem, one per line, as FILE:LINE.
+fn validate_config(file: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
+    let Some(path) = file.or_else(crate::config::default_path) else {
+        anyhow::bail!("no config file given and no default path (HOME is unset)");
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    let problems = crate::config::check(&text);
+    for problem in &problems {
+        eprintln!("{}:{}: {}", path.display(), problem.line, problem.message);
+    }
+    if problems.is_empty() {
+        println!("{}: ok", path.display());
+        Ok(ExitCode::Ok)
+    } else {
+        eprintln!("{}: {} problem(s)", path.display(), problems.len());
+        Ok(ExitCode::Usage)
+    }
+}
+
+/// Flags and `VTR_*` variables (clap) over the config file over defaults.
 async fn spoke(args: SpokeArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
-    let shutdown = CancellationToken::new();
-    spawn_signal_handler(shutdown.clone());
+    let file = crate::config::load(target.config.as_deref())?.spoke;
+    let defaults = SessionConfig::default();
+    let idle_after = match (args.idle_after, file.idle_after) {
+        (Some(flag), _) => flag,
+        (None, Some(text)) => crate::cli::parse_duration(&text)
+            .map_err(|e| anyhow::anyhow!("config spoke.idle_after: {e}"))?,
+        (None, None) => defaults.idle_after,
+    };
     let opts = SpokeOptions {
-        name: args.name.unwrap_or_else(crate::paths::host_name),
+        name: args
+            .name
+            .or(file.name)
+            .unwrap_or_else(crate::paths::host_name),
         socket: target
             .socket
+            .or(file.socket)
             .unwrap_or_else(crate::paths::default_spoke_socket),
-        listen: args.listen,
-        tls: match (args.tls_cert, args.tls_key) {
+        listen: args.listen.or(file.listen),
+        tls: match (
+            args.tls_cert.or(file.tls_cert),
+            args.tls_key.or(file.tls_key),
+        ) {
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
-            _ => None,
+            (None, None) => None,
+            _ => anyhow::bail!("a TLS certificate needs its key and the key its certificate"),
         },
-        token_file: args.listen_token_file,
+        token_file: args.listen_token_file.or(file.listen_token_file),
         session: SessionConfig {
-            scrollback: args.scrollback,
-            log_capacity: args.log_bytes,
-            idle_after: args.idle_after,
-            parse_backlog: args.parse_backlog.max(1),
-            ..SessionConfig::default()
+            scrollback: args
+                .scrollback
+                .or(file.scrollback)
+                .unwrap_or(defaults.scrollback),
+            log_capacity: args
+                .log_bytes
+                .or(file.log_bytes)
+                .unwrap_or(defaults.log_capacity),
+            idle_after,
+            parse_backlog: args
+                .parse_backlog
+                .or(file.parse_backlog)
+                .unwrap_or(defaults.parse_backlog)
+                .max(1),
+            ..defaults
         },
     };
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
     run_spoke(opts, shutdown).await?;
     Ok(ExitCode::Ok)
 }
@@ -105,7 +155,9 @@ async fn client_command(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Spoke(_) => anyhow::bail!("`vtr spoke` is not a client command"),
+        Command::Spoke(_) | Command::Config(_) => {
+            anyhow::bail!("not a client command")
+        }
         Command::Spawn(args) => spawn(client, args, json).await,
         Command::Ls => {
             let list = client.list(pb::ListRequest {}).await?.into_inner();

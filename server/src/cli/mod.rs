@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use duration::parse as parse_duration;
 pub use exit::ExitCode;
 
 const AFTER_HELP: &str = "\
@@ -66,6 +67,10 @@ pub struct TargetArgs {
     /// PEM CA bundle that signed the server's certificate (https).
     #[arg(long, global = true, env = "VTR_CA_FILE", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
+    /// Configuration file [default: $XDG_CONFIG_HOME/vtr/vtrpc.toml, if
+    /// present]. Settings: defaults < this file < VTR_* variables < flags.
+    #[arg(long, global = true, env = "VTR_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -173,6 +178,9 @@ pub enum Command {
         #[arg(long, short)]
         follow: bool,
     },
+    /// Configuration file tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Attach this terminal to a session (detach with the detach key).
     Attach {
         session: String,
@@ -182,6 +190,16 @@ pub enum Command {
         /// Do not resize the session to this terminal.
         #[arg(long)]
         no_resize: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check a configuration file and report every problem with its line
+    /// (exit 2 if there is any).
+    Validate {
+        /// The file [default: --config, else the default path].
+        file: Option<PathBuf>,
     },
 }
 
@@ -225,21 +243,22 @@ pub struct SpokeArgs {
         env = "VTR_LISTEN_TOKEN_FILE"
     )]
     pub listen_token_file: Option<PathBuf>,
-    /// Scrollback lines per session.
-    #[arg(long, default_value_t = 10_000)]
-    pub scrollback: usize,
-    /// Output log per session, in bytes (how far a subscriber can resume).
-    #[arg(long, default_value_t = 4 << 20)]
-    pub log_bytes: usize,
-    /// Silence after which a session counts as idle.
-    #[arg(long, default_value = "5s", value_parser = duration::parse)]
-    pub idle_after: std::time::Duration,
+    /// Scrollback lines per session [default: 10000].
+    #[arg(long, env = "VTR_SCROLLBACK")]
+    pub scrollback: Option<usize>,
+    /// Output log per session, in bytes (how far a subscriber can resume)
+    /// [default: 4194304].
+    #[arg(long, env = "VTR_LOG_BYTES")]
+    pub log_bytes: Option<usize>,
+    /// Silence after which a session counts as idle [default: 5s].
+    #[arg(long, env = "VTR_IDLE_AFTER", value_parser = duration::parse)]
+    pub idle_after: Option<std::time::Duration>,
     /// How far, in bytes, the terminal state may lag the live stream during
     /// an output burst before the PTY is held back. Subscribers get a burst
     /// first; the terminal state follows on idle CPU, holding up to this
-    /// much output per session meanwhile.
-    #[arg(long, default_value_t = 128 << 20)]
-    pub parse_backlog: usize,
+    /// much output per session meanwhile [default: 134217728].
+    #[arg(long, env = "VTR_PARSE_BACKLOG")]
+    pub parse_backlog: Option<usize>,
 }
 
 /// Runs the parsed command line; returns the process exit code.

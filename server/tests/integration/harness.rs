@@ -137,9 +137,24 @@ impl Drop for Spoke {
 
 /// Starts `vtr ARGS` and waits for its READY line.
 pub fn start_process(args: &[String], log_dir: &Path) -> (Child, Ready) {
+    start_process_env(args, log_dir, &[])
+}
+
+/// As `start_process`, with these environment variables. The config
+/// directory is `log_dir` and inherited `VTR_*` settings are cleared, so a
+/// developer's own configuration never leaks into a test.
+pub fn start_process_env(args: &[String], log_dir: &Path, env: &[(&str, &str)]) -> (Child, Ready) {
     let stderr = std::fs::File::create(log_dir.join("stderr.log")).expect("log file");
-    let mut child = Command::new(vtr_bin())
+    let mut command = Command::new(vtr_bin());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("VTR_") && key != "VTR_TEST_TIMEOUT" {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command
         .args(args)
+        .env("XDG_CONFIG_HOME", log_dir)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "vtr=debug")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

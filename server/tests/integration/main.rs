@@ -5,6 +5,7 @@ mod harness;
 
 mod attach;
 mod cli;
+mod config;
 mod limits;
 mod programs;
 mod replay;
