@@ -1,10 +1,11 @@
 //! vtr: a federated terminal hub. Spokes own PTY sessions; programs and
 //! browsers drive them over gRPC. Imports flow one way:
-//! `cli -> transport -> spoke -> core`.
+//! `cli -> transport -> hub/spoke -> core`.
 
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod hub;
 pub mod paths;
 pub mod spoke;
 pub mod transport;

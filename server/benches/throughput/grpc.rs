@@ -46,6 +46,7 @@ pub(crate) fn spawn_request(name: &str, script: &str, dir: &Path) -> SpawnReques
         env: vec![],
         cols: u32::from(COLS),
         rows: u32::from(ROWS),
+        spoke: String::new(),
     }
 }
 

@@ -5,24 +5,23 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio_util::sync::CancellationToken;
 use vtr_shared::proto as pb;
 
 use super::exit::ExitCode;
 use super::output::{self, print_json, session_json};
-use super::{Cli, Command, ConfigCommand, SpawnArgs, SpokeArgs, TargetArgs};
-use crate::core::SessionConfig;
+use super::{Cli, Command, ConfigCommand, SpawnArgs, TargetArgs};
 use crate::transport::grpc::auth::Token;
 use crate::transport::grpc::client::{self, Target, VtrClient};
-use crate::transport::spoke_server::{SpokeOptions, TlsFiles, run_spoke};
 
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = cli.json;
     match cli.command {
-        Command::Spoke(args) => spoke(args, cli.target).await,
+        Command::Spoke(args) => super::serve::spoke(args, cli.target).await,
+        Command::Hub(args) => super::serve::hub(args, cli.target).await,
         Command::Config(ConfigCommand::Validate { file }) => {
             validate_config(file.or(cli.target.config))
         }
+        Command::Spokes => spokes(&target(&cli.target)?, json).await,
         command => {
             let target = target(&cli.target)?;
             let mut client = client::connect(&target).await?;
@@ -57,6 +56,26 @@ pub fn target(args: &TargetArgs) -> anyhow::Result<Target> {
     }))
 }
 
+/// `vtr spokes`: the hub's spokes and their health.
+async fn spokes(target: &Target, json: bool) -> anyhow::Result<ExitCode> {
+    let mut client = client::connect_federation(target).await?;
+    let list = match client.list_spokes(pb::ListSpokesRequest {}).await {
+        Ok(list) => list.into_inner().spokes,
+        Err(status) if status.code() == tonic::Code::Unimplemented => {
+            anyhow::bail!("{target} is a spoke, not a hub: `vtr spokes` needs a hub")
+        }
+        Err(status) => return Err(status.into()),
+    };
+    if json {
+        let items: Vec<_> = list.iter().map(output::spoke_json).collect();
+        print_json(&items)?;
+    } else {
+        let now = crate::transport::grpc::map::unix_ms(std::time::SystemTime::now());
+        output::print_spokes(&list, now);
+    }
+    Ok(ExitCode::Ok)
+}
+
 /// `vtr config validate`: every problem, one per line, as FILE:LINE.
 fn validate_config(file: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
     let Some(path) = file.or_else(crate::config::default_path) else {
@@ -77,85 +96,13 @@ fn validate_config(file: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode>
     }
 }
 
-/// Flags and `VTR_*` variables (clap) over the config file over defaults.
-async fn spoke(args: SpokeArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
-    let file = crate::config::load(target.config.as_deref())?.spoke;
-    let defaults = SessionConfig::default();
-    let idle_after = match (args.idle_after, file.idle_after) {
-        (Some(flag), _) => flag,
-        (None, Some(text)) => crate::cli::parse_duration(&text)
-            .map_err(|e| anyhow::anyhow!("config spoke.idle_after: {e}"))?,
-        (None, None) => defaults.idle_after,
-    };
-    let opts = SpokeOptions {
-        name: args
-            .name
-            .or(file.name)
-            .unwrap_or_else(crate::paths::host_name),
-        socket: target
-            .socket
-            .or(file.socket)
-            .unwrap_or_else(crate::paths::default_spoke_socket),
-        listen: args.listen.or(file.listen),
-        tls: match (
-            args.tls_cert.or(file.tls_cert),
-            args.tls_key.or(file.tls_key),
-        ) {
-            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
-            (None, None) => None,
-            _ => anyhow::bail!("a TLS certificate needs its key and the key its certificate"),
-        },
-        token_file: args.listen_token_file.or(file.listen_token_file),
-        session: SessionConfig {
-            scrollback: args
-                .scrollback
-                .or(file.scrollback)
-                .unwrap_or(defaults.scrollback),
-            log_capacity: args
-                .log_bytes
-                .or(file.log_bytes)
-                .unwrap_or(defaults.log_capacity),
-            idle_after,
-            parse_backlog: args
-                .parse_backlog
-                .or(file.parse_backlog)
-                .unwrap_or(defaults.parse_backlog)
-                .max(1),
-            ..defaults
-        },
-    };
-    let shutdown = CancellationToken::new();
-    spawn_signal_handler(shutdown.clone());
-    run_spoke(opts, shutdown).await?;
-    Ok(ExitCode::Ok)
-}
-
-/// SIGINT / SIGTERM: shut down cleanly.
-fn spawn_signal_handler(shutdown: CancellationToken) {
-    tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            tracing::warn!("cannot install signal handlers");
-            return;
-        };
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        shutdown.cancel();
-    });
-}
-
 async fn client_command(
     client: &mut VtrClient,
     command: Command,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Spoke(_) | Command::Config(_) => {
+        Command::Spoke(_) | Command::Hub(_) | Command::Spokes | Command::Config(_) => {
             anyhow::bail!("not a client command")
         }
         Command::Spawn(args) => spawn(client, args, json).await,
@@ -308,9 +255,15 @@ async fn client_command(
 
 async fn spawn(client: &mut VtrClient, args: SpawnArgs, json: bool) -> anyhow::Result<ExitCode> {
     let mut command = args.command.into_iter();
+    let (spoke, name) = match args.name.split_once(':') {
+        Some((spoke, name)) => (spoke.to_owned(), name.to_owned()),
+        None => (String::new(), args.name),
+    };
+    let qualified = !spoke.is_empty();
     let info = client
         .spawn(pb::SpawnRequest {
-            name: args.name,
+            spoke,
+            name,
             command: command.next().unwrap_or_default(),
             args: command.collect(),
             cwd: args.cwd.unwrap_or_default(),
@@ -322,6 +275,8 @@ async fn spawn(client: &mut VtrClient, args: SpawnArgs, json: bool) -> anyhow::R
         .into_inner();
     if json {
         print_json(&session_json(&info))?;
+    } else if qualified {
+        println!("{}:{}", info.spoke, info.name);
     } else {
         println!("{}", info.name);
     }

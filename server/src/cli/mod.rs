@@ -6,6 +6,7 @@ mod commands;
 mod duration;
 pub mod exit;
 mod output;
+mod serve;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -75,8 +76,13 @@ pub struct TargetArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a hub: one place for many spokes' sessions (an embedded spoke
+    /// included unless --no-local-spoke; more from the configuration).
+    Hub(HubArgs),
     /// Run a spoke: own PTY sessions and serve them over gRPC.
     Spoke(SpokeArgs),
+    /// List a hub's spokes and their health.
+    Spokes,
     /// Start a session.
     Spawn(SpawnArgs),
     /// List sessions.
@@ -205,7 +211,8 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Args)]
 pub struct SpawnArgs {
-    /// Session name: [A-Za-z0-9][A-Za-z0-9._-]{0,63}.
+    /// Session name, [A-Za-z0-9][A-Za-z0-9._-]{0,63}; on a hub spoke:name
+    /// picks the spoke (default: the hub's own).
     pub name: String,
     /// Working directory [default: the spoke's home].
     #[arg(long)]
@@ -243,6 +250,16 @@ pub struct SpokeArgs {
         env = "VTR_LISTEN_TOKEN_FILE"
     )]
     pub listen_token_file: Option<PathBuf>,
+    /// A label shown by the hub, KEY=VALUE (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+/// Settings of the sessions a spoke (or a hub's embedded spoke) runs.
+#[derive(Debug, Args)]
+pub struct SessionArgs {
     /// Scrollback lines per session [default: 10000].
     #[arg(long, env = "VTR_SCROLLBACK")]
     pub scrollback: Option<usize>,
@@ -259,6 +276,40 @@ pub struct SpokeArgs {
     /// much output per session meanwhile [default: 134217728].
     #[arg(long, env = "VTR_PARSE_BACKLOG")]
     pub parse_backlog: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct HubArgs {
+    /// Hub name, also its embedded spoke's [default: the host name].
+    #[arg(long, env = "VTR_NAME")]
+    pub name: Option<String>,
+    /// TCP address for gRPC, /healthz and /metrics (port 0 picks one)
+    /// [default: 127.0.0.1:4620].
+    #[arg(long, env = "VTR_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Run no embedded spoke: only the spokes of the configuration.
+    #[arg(long)]
+    pub no_local_spoke: bool,
+    /// Require this bearer token on the TCP port.
+    #[arg(
+        long = "listen-token-file",
+        value_name = "FILE",
+        env = "VTR_LISTEN_TOKEN_FILE"
+    )]
+    pub listen_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))?;
+    vtr_shared::address::validate_name(key).map_err(|e| format!("label key {key:?}: {e}"))?;
+    if value.len() > 256 {
+        return Err(format!("label value is {} bytes, limit 256", value.len()));
+    }
+    Ok((key.to_owned(), value.to_owned()))
 }
 
 /// Runs the parsed command line; returns the process exit code.

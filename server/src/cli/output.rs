@@ -23,6 +23,11 @@ pub struct SessionJson<'a> {
     exited_at_ms: Option<i64>,
     last_output_at_ms: Option<i64>,
     output_offset: u64,
+    subscribers: u32,
+    /// Listed by a hub from its last view of an unreachable spoke.
+    stale: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spoke_last_seen_ms: Option<i64>,
 }
 
 pub fn status_name(s: &pb::SessionInfo) -> &'static str {
@@ -54,6 +59,9 @@ pub fn session_json(s: &pb::SessionInfo) -> SessionJson<'_> {
         exited_at_ms: (s.exited_at_ms > 0).then_some(s.exited_at_ms),
         last_output_at_ms: (s.last_output_at_ms > 0).then_some(s.last_output_at_ms),
         output_offset: s.output_offset,
+        subscribers: s.subscribers,
+        stale: s.stale,
+        spoke_last_seen_ms: (s.spoke_last_seen_ms > 0).then_some(s.spoke_last_seen_ms),
     }
 }
 
@@ -70,10 +78,15 @@ fn command_line(s: &pb::SessionInfo) -> String {
 }
 
 fn status_text(s: &pb::SessionInfo) -> String {
-    match (status_name(s), s.exit_code, s.exit_signal.as_str()) {
+    let text = match (status_name(s), s.exit_code, s.exit_signal.as_str()) {
         ("exited", Some(code), _) => format!("exited({code})"),
         ("exited", None, sig) if !sig.is_empty() => format!("exited({sig})"),
         (name, _, _) => name.to_owned(),
+    };
+    if s.stale {
+        format!("{text} (stale)")
+    } else {
+        text
     }
 }
 
@@ -82,16 +95,33 @@ pub fn print_sessions(list: &[pb::SessionInfo]) {
         println!("no sessions");
         return;
     }
-    let width = list.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
+    // Sessions listed by a hub (which says when it saw their spoke) are
+    // shown as spoke:session.
+    let qualify = list
+        .iter()
+        .any(|s| s.spoke != list[0].spoke || s.stale || s.spoke_last_seen_ms > 0);
+    let names: Vec<String> = list
+        .iter()
+        .map(|s| {
+            if qualify {
+                format!("{}:{}", s.spoke, s.name)
+            } else {
+                s.name.clone()
+            }
+        })
+        .collect();
+    let statuses: Vec<String> = list.iter().map(status_text).collect();
+    let width = names.iter().map(String::len).max().unwrap_or(4).max(4);
+    let status_width = statuses.iter().map(String::len).max().unwrap_or(6).max(12);
     println!(
-        "{:<width$}  {:<12}  {:>7}  COMMAND",
+        "{:<width$}  {:<status_width$}  {:>7}  COMMAND",
         "NAME", "STATUS", "SIZE"
     );
-    for s in list {
+    for ((s, name), status) in list.iter().zip(&names).zip(&statuses) {
         println!(
-            "{:<width$}  {:<12}  {:>7}  {}",
-            s.name,
-            status_text(s),
+            "{:<width$}  {:<status_width$}  {:>7}  {}",
+            name,
+            status,
             format!("{}x{}", s.cols, s.rows),
             command_line(s)
         );
@@ -172,4 +202,139 @@ pub fn print_screen(screen: &pb::Screen, json: bool) -> anyhow::Result<()> {
         lines: &screen.lines,
         cells,
     })
+}
+
+#[derive(Serialize)]
+pub struct SpokeJson<'a> {
+    name: &'a str,
+    state: &'static str,
+    /// RFC 3339, UTC; null if never seen.
+    last_seen: Option<String>,
+    last_seen_ms: Option<i64>,
+    rtt_ms: Option<f64>,
+    version: &'a str,
+    sessions: u32,
+    joined: &'static str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    address: &'a str,
+    labels: std::collections::BTreeMap<&'a str, &'a str>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    last_error: &'a str,
+    failures: u32,
+    next_attempt_ms: Option<i64>,
+}
+
+pub fn spoke_state(s: &pb::SpokeInfo) -> &'static str {
+    match pb::SpokeState::try_from(s.state) {
+        Ok(pb::SpokeState::Connecting) => "connecting",
+        Ok(pb::SpokeState::Healthy) => "healthy",
+        Ok(pb::SpokeState::Degraded) => "degraded",
+        Ok(pb::SpokeState::Unreachable) => "unreachable",
+        _ => "unknown",
+    }
+}
+
+fn joined(s: &pb::SpokeInfo) -> &'static str {
+    match pb::SpokeJoin::try_from(s.joined) {
+        Ok(pb::SpokeJoin::Local) => "local",
+        Ok(pb::SpokeJoin::Dialled) => "dialled",
+        Ok(pb::SpokeJoin::Tunnelled) => "tunnelled",
+        _ => "unknown",
+    }
+}
+
+pub fn spoke_json(s: &pb::SpokeInfo) -> SpokeJson<'_> {
+    let seen = (s.last_seen_ms > 0).then_some(s.last_seen_ms);
+    SpokeJson {
+        name: &s.name,
+        state: spoke_state(s),
+        last_seen: seen.map(rfc3339),
+        last_seen_ms: seen,
+        rtt_ms: (s.rtt_us > 0 || seen.is_some()).then(|| f64::from(s.rtt_us) / 1000.0),
+        version: &s.version,
+        sessions: s.sessions,
+        joined: joined(s),
+        address: &s.address,
+        labels: s
+            .labels
+            .iter()
+            .map(|l| (l.key.as_str(), l.value.as_str()))
+            .collect(),
+        last_error: &s.last_error,
+        failures: s.failures,
+        next_attempt_ms: (s.next_attempt_ms > 0).then_some(s.next_attempt_ms),
+    }
+}
+
+pub fn print_spokes(list: &[pb::SpokeInfo], now_ms: i64) {
+    if list.is_empty() {
+        println!("no spokes");
+        return;
+    }
+    let width = list.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
+    println!(
+        "{:<width$}  {:<11}  {:>10}  {:>8}  {:>8}  {:<9}  VERSION",
+        "NAME", "STATE", "LAST SEEN", "RTT", "SESSIONS", "JOINED"
+    );
+    for s in list {
+        let seen = if s.last_seen_ms > 0 {
+            format!("{}s ago", (now_ms - s.last_seen_ms).max(0) / 1000)
+        } else {
+            "never".to_owned()
+        };
+        let rtt = if s.last_seen_ms > 0 {
+            format!("{:.1}ms", f64::from(s.rtt_us) / 1000.0)
+        } else {
+            "-".to_owned()
+        };
+        println!(
+            "{:<width$}  {:<11}  {:>10}  {:>8}  {:>8}  {:<9}  {}",
+            s.name,
+            spoke_state(s),
+            seen,
+            rtt,
+            s.sessions,
+            joined(s),
+            s.version
+        );
+        if !s.last_error.is_empty() {
+            println!("{:<width$}  last error: {}", "", s.last_error);
+        }
+    }
+}
+
+/// Unix milliseconds as RFC 3339 UTC (`2026-11-21T10:00:00.123Z`).
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339(1_795_255_200_123), "2026-11-21T10:00:00.123Z");
+    }
 }

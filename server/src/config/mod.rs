@@ -30,6 +30,7 @@ pub struct HubConfig {
     pub socket: Option<PathBuf>,
     pub name: Option<String>,
     pub local_spoke: Option<bool>,
+    pub listen_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

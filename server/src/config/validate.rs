@@ -39,6 +39,7 @@ const HUB: &[(&str, Kind)] = &[
     ("socket", Kind::Text),
     ("name", Kind::Name),
     ("local_spoke", Kind::Bool),
+    ("listen_token_file", Kind::Text),
 ];
 const SPOKE: &[(&str, Kind)] = &[
     ("name", Kind::Name),

@@ -9,6 +9,8 @@ pub enum SessionError {
     NotFound { session: String },
     #[error("spoke {spoke:?} not found (this is spoke {local:?})")]
     UnknownSpoke { spoke: String, local: String },
+    #[error("no spoke named {spoke:?} (spokes: {known})")]
+    NoSpoke { spoke: String, known: String },
     #[error("session name {name:?} is already taken")]
     NameTaken { name: String },
     /// A request broke a limit or a syntax rule; the message names it.
@@ -31,11 +33,52 @@ pub enum SessionError {
     },
     #[error("session {session:?}: {reason}")]
     Internal { session: String, reason: String },
+    /// A hub could not reach the spoke that owns the session.
+    #[error("spoke {spoke:?} unreachable: {reason}")]
+    Unreachable { spoke: String, reason: String },
+    /// A spoke refused a request a hub forwarded to it.
+    #[error("spoke {spoke:?}: {message}")]
+    Spoke {
+        spoke: String,
+        kind: ErrorKind,
+        message: String,
+    },
+}
+
+/// What kind of failure an error is, for transports to map (status codes,
+/// exit codes) without matching every variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    NotFound,
+    AlreadyExists,
+    Invalid,
+    FailedPrecondition,
+    Exhausted,
+    Unavailable,
+    TimedOut,
+    Internal,
 }
 
 impl SessionError {
     pub fn invalid(message: impl Into<String>) -> Self {
         SessionError::Invalid(message.into())
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SessionError::NotFound { .. }
+            | SessionError::UnknownSpoke { .. }
+            | SessionError::NoSpoke { .. } => ErrorKind::NotFound,
+            SessionError::NameTaken { .. } => ErrorKind::AlreadyExists,
+            SessionError::Invalid(_) => ErrorKind::Invalid,
+            SessionError::Exited { .. }
+            | SessionError::StillRunning { .. }
+            | SessionError::SpawnFailed { .. } => ErrorKind::FailedPrecondition,
+            SessionError::InputBlocked { .. } => ErrorKind::Exhausted,
+            SessionError::Internal { .. } => ErrorKind::Internal,
+            SessionError::Unreachable { .. } => ErrorKind::Unavailable,
+            SessionError::Spoke { kind, .. } => *kind,
+        }
     }
 }
 

@@ -75,6 +75,14 @@ impl OutputLog {
         start
     }
 
+    /// Drops everything and continues at `offset`: for a copy of a stream
+    /// that resumed after a gap (a hub's view of a remote session).
+    pub fn reset_to(&mut self, offset: u64) {
+        self.chunks.clear();
+        self.start = offset;
+        self.end = offset;
+    }
+
     pub fn append(&mut self, data: Bytes, at: Duration) {
         if data.is_empty() {
             return;
@@ -203,6 +211,16 @@ mod tests {
             log.read(0, 100),
             Read::Data(Bytes::from_static(b"abcdefgh"))
         );
+    }
+
+    #[test]
+    fn a_reset_log_continues_at_its_new_offset() {
+        let mut log = log_of(&["abc"], 100);
+        log.reset_to(10);
+        assert_eq!(log.read(3, 100), Read::Gone { start: 10 });
+        assert_eq!(log.read(10, 100), Read::AtEnd);
+        log.append(Bytes::from_static(b"xy"), Duration::ZERO);
+        assert_eq!(log.read(11, 100), Read::Data(Bytes::from_static(b"y")));
     }
 
     #[test]

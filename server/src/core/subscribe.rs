@@ -1,4 +1,5 @@
-//! Fan-out of a session's live stream to one subscriber.
+//! Fan-out of a live stream to one subscriber, from a local session or
+//! from a hub's copy of a remote session's stream (any [`Source`]).
 //!
 //! Each subscriber is a task that pulls from the output log at its own
 //! offset, so nothing is queued per subscriber beyond a small channel. A
@@ -7,9 +8,10 @@
 //! (a resync) and the skipped range shows in the offsets.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::log::Read;
 use super::session::{Inner, LiveState, Session};
@@ -21,33 +23,113 @@ pub const SUBSCRIBER_QUEUE: usize = 8;
 /// Largest output event.
 pub const MAX_EVENT_BYTES: usize = 256 << 10;
 
+/// A stream subscribers pull from: an output log by absolute offset, the
+/// live state (size, idle, exit), and screen snapshots.
+#[async_trait::async_trait]
+pub trait Source: Send + Sync + 'static {
+    /// For logs.
+    fn label(&self) -> String;
+    /// The end offset of the log; changes wake subscribers.
+    fn end_rx(&self) -> watch::Receiver<u64>;
+    /// Size, idle and exit. The stream ends when every sender is gone.
+    fn state_rx(&self) -> watch::Receiver<LiveState>;
+    fn log_bounds(&self) -> (u64, u64);
+    fn read_log(&self, offset: u64, max: usize) -> Read;
+    /// A snapshot of the screen and the offset it describes. `None`: none
+    /// can be had, and the stream ends.
+    async fn snapshot(&self, reason: SnapshotReason) -> Option<(u64, StreamEvent)>;
+    /// Live subscribers, counted while their tasks run.
+    fn subscribers(&self) -> &AtomicU32;
+}
+
+/// Starts streaming `source`. `from_offset` still held by the log: a replay
+/// from there. Otherwise a snapshot, then live output. The stream ends
+/// after `Exited`, or when the receiver is dropped.
+pub fn stream<S: Source>(source: Arc<S>, from_offset: Option<u64>) -> mpsc::Receiver<StreamEvent> {
+    let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
+    source.subscribers().fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(async move {
+        run(&*source, from_offset, tx).await;
+        source.subscribers().fetch_sub(1, Ordering::Relaxed);
+    });
+    rx
+}
+
 impl Session {
-    /// Starts streaming. `from_offset` still held by the log: a replay from
-    /// there. Otherwise a snapshot, then live output. The stream ends after
-    /// `Exited`, or when the receiver is dropped.
+    /// Starts streaming the session (see [`stream`]).
     pub fn subscribe(&self, from_offset: Option<u64>) -> mpsc::Receiver<StreamEvent> {
-        let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
-        tokio::spawn(run(self.inner().clone(), from_offset, tx));
-        rx
+        stream(Arc::new(self.clone()), from_offset)
     }
 }
 
-async fn run(inner: Arc<Inner>, from_offset: Option<u64>, tx: mpsc::Sender<StreamEvent>) {
-    let mut end_rx = inner.end_rx();
-    let mut state_rx = inner.state_rx();
+#[async_trait::async_trait]
+impl Source for Session {
+    fn label(&self) -> String {
+        self.name()
+    }
+
+    fn end_rx(&self) -> watch::Receiver<u64> {
+        self.inner().end_rx()
+    }
+
+    fn state_rx(&self) -> watch::Receiver<LiveState> {
+        self.inner().state_rx()
+    }
+
+    fn log_bounds(&self) -> (u64, u64) {
+        self.inner().log_bounds()
+    }
+
+    fn read_log(&self, offset: u64, max: usize) -> Read {
+        self.inner().read_log(offset, max)
+    }
+
+    /// The screen at the parser's offset, brought up to the log's end.
+    async fn snapshot(&self, reason: SnapshotReason) -> Option<(u64, StreamEvent)> {
+        let inner: Arc<Inner> = self.inner().clone();
+        tokio::task::spawn_blocking(move || {
+            let term = inner.catch_up();
+            let (cols, rows) = term.size();
+            let offset = term.offset();
+            let event = StreamEvent::Snapshot {
+                screen: Bytes::from(term.snapshot()),
+                cols,
+                rows,
+                offset,
+                reason,
+            };
+            (offset, event)
+        })
+        .await
+        .ok()
+    }
+
+    fn subscribers(&self) -> &AtomicU32 {
+        &self.inner().subscribers
+    }
+}
+
+async fn run<S: Source + ?Sized>(
+    source: &S,
+    from_offset: Option<u64>,
+    tx: mpsc::Sender<StreamEvent>,
+) {
+    let mut end_rx = source.end_rx();
+    let mut state_rx = source.state_rx();
     let mut seen: LiveState = state_rx.borrow_and_update().clone();
-    let (start, end) = inner.log_bounds();
+    let (start, end) = source.log_bounds();
     let mut pos = match from_offset {
         Some(offset) if (start..=end).contains(&offset) => offset,
-        _ => match snapshot(&inner, SnapshotReason::Initial).await {
+        _ => match source.snapshot(SnapshotReason::Initial).await {
             Some((offset, event)) => {
+                // The snapshot shows the size at its offset; a later
+                // resize still gets its own event.
+                if let StreamEvent::Snapshot { cols, rows, .. } = &event {
+                    (seen.cols, seen.rows) = (*cols, *rows);
+                }
                 if tx.send(event).await.is_err() {
                     return;
                 }
-                // The snapshot shows the size at its offset.
-                let state = state_rx.borrow_and_update().clone();
-                seen.cols = state.cols;
-                seen.rows = state.rows;
                 offset
             }
             None => return,
@@ -78,7 +160,7 @@ async fn run(inner: Arc<Inner>, from_offset: Option<u64>, tx: mpsc::Sender<Strea
             let Ok(permit) = tx.reserve().await else {
                 return;
             };
-            match inner.read_log(pos, MAX_EVENT_BYTES) {
+            match source.read_log(pos, MAX_EVENT_BYTES) {
                 Read::Data(data) => {
                     let offset = pos;
                     pos += data.len() as u64;
@@ -86,9 +168,9 @@ async fn run(inner: Arc<Inner>, from_offset: Option<u64>, tx: mpsc::Sender<Strea
                 }
                 Read::Gone { .. } => {
                     drop(permit);
-                    match snapshot(&inner, SnapshotReason::Resync).await {
+                    match source.snapshot(SnapshotReason::Resync).await {
                         Some((offset, event)) => {
-                            tracing::debug!(session = %inner.name(), skipped = offset - pos, "subscriber resynced");
+                            tracing::debug!(stream = %source.label(), skipped = offset - pos, "subscriber resynced");
                             pos = offset;
                             if tx.send(event).await.is_err() {
                                 return;
@@ -116,25 +198,4 @@ async fn run(inner: Arc<Inner>, from_offset: Option<u64>, tx: mpsc::Sender<Strea
             () = tx.closed() => return,
         }
     }
-}
-
-/// A snapshot of the screen at the parser's offset, brought up to the log's
-/// end. `None` only if the blocking task failed.
-async fn snapshot(inner: &Arc<Inner>, reason: SnapshotReason) -> Option<(u64, StreamEvent)> {
-    let inner = inner.clone();
-    tokio::task::spawn_blocking(move || {
-        let term = inner.catch_up();
-        let (cols, rows) = term.size();
-        let offset = term.offset();
-        let event = StreamEvent::Snapshot {
-            screen: Bytes::from(term.snapshot()),
-            cols,
-            rows,
-            offset,
-            reason,
-        };
-        (offset, event)
-    })
-    .await
-    .ok()
 }

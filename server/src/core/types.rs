@@ -7,6 +7,8 @@ use bytes::Bytes;
 /// What to start in a new session.
 #[derive(Debug, Clone, Default)]
 pub struct SpawnSpec {
+    /// The spoke to run on (a hub routes by it). Empty: the local spoke.
+    pub spoke: String,
     /// Empty: a name is generated.
     pub name: String,
     /// Empty: `$SHELL`, else `/bin/sh`.
@@ -55,6 +57,23 @@ pub struct SessionSummary {
     pub output_offset: u64,
     pub pid: Option<u32>,
     pub title: String,
+    /// Live subscribers of the session's stream on its spoke.
+    pub subscribers: u32,
+    /// Listed from a hub's last view of a spoke it cannot reach now.
+    pub stale: bool,
+    /// On a hub: the last successful exchange with the owning spoke.
+    pub spoke_last_seen: Option<SystemTime>,
+}
+
+/// A coordinator's identity, as a hub shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Description {
+    pub name: String,
+    pub version: String,
+    /// `key=value` pairs given at start-up, in order.
+    pub labels: Vec<(String, String)>,
+    /// Random per run: tells a restarted spoke from a reconnecting one.
+    pub instance: String,
 }
 
 /// Colours as the terminal holds them.

@@ -14,8 +14,8 @@ use crate::core::error::{Result, SessionError};
 use crate::core::session::lock;
 use crate::core::signal::parse_signal;
 use crate::core::{
-    Coordinator, GrepQuery, GrepResult, IdleResult, IdleWait, Input, ScreenState, Session,
-    SessionConfig, SessionSummary, SpawnSpec, StreamEvent, WaitMatch, limits,
+    Coordinator, Description, GrepQuery, GrepResult, IdleResult, IdleWait, Input, ScreenState,
+    Session, SessionConfig, SessionSummary, SpawnSpec, StreamEvent, WaitMatch, limits,
 };
 
 /// Session lists a watcher may have in flight; changes made meanwhile are
@@ -26,6 +26,9 @@ const DEFAULT_GREP_MATCHES: u32 = 100;
 
 pub struct LocalSpoke {
     name: String,
+    labels: Vec<(String, String)>,
+    /// Random per run (see `Description::instance`).
+    instance: String,
     config: SessionConfig,
     sessions: Arc<Mutex<Sessions>>,
     list_changed: watch::Sender<u64>,
@@ -55,10 +58,18 @@ impl LocalSpoke {
     pub fn new(name: String, config: SessionConfig) -> Self {
         LocalSpoke {
             name,
+            labels: Vec::new(),
+            instance: uuid::Uuid::new_v4().to_string(),
             config,
             sessions: Arc::new(Mutex::new(Sessions::default())),
             list_changed: watch::Sender::new(0),
         }
+    }
+
+    /// `key=value` labels shown by a hub.
+    pub fn with_labels(mut self, labels: Vec<(String, String)>) -> Self {
+        self.labels = labels;
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -171,8 +182,24 @@ fn validate_spawn(spec: &SpawnSpec) -> Result<(u16, u16)> {
     Ok(size)
 }
 
+#[async_trait::async_trait]
 impl Coordinator for LocalSpoke {
+    async fn describe(&self) -> Result<Description> {
+        Ok(Description {
+            name: self.name.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            labels: self.labels.clone(),
+            instance: self.instance.clone(),
+        })
+    }
+
     async fn spawn(&self, mut spec: SpawnSpec) -> Result<SessionSummary> {
+        if !spec.spoke.is_empty() && spec.spoke != self.name {
+            return Err(SessionError::UnknownSpoke {
+                spoke: spec.spoke,
+                local: self.name.clone(),
+            });
+        }
         let size = validate_spawn(&spec)?;
         let session = {
             let mut sessions = lock(&self.sessions);

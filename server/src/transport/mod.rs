@@ -2,4 +2,5 @@
 //! socket and TCP); generated proto types stop here.
 
 pub mod grpc;
+pub mod hub_server;
 pub mod spoke_server;

@@ -24,6 +24,8 @@ pub struct SpokeOptions {
     pub listen: Option<SocketAddr>,
     pub tls: Option<TlsFiles>,
     pub token_file: Option<PathBuf>,
+    /// `key=value` labels a hub shows.
+    pub labels: Vec<(String, String)>,
     pub session: SessionConfig,
 }
 
@@ -53,7 +55,9 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
         );
     }
     let tls = opts.tls.as_ref().map(load_tls).transpose()?;
-    let spoke = Arc::new(LocalSpoke::new(opts.name.clone(), opts.session.clone()));
+    let spoke = Arc::new(
+        LocalSpoke::new(opts.name.clone(), opts.session.clone()).with_labels(opts.labels.clone()),
+    );
     let unix = bind_unix(&opts.socket)?;
     let tcp = match opts.listen {
         Some(addr) => Some(
@@ -75,7 +79,7 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
 
     // The Unix socket is owner-only, so it needs no token.
     let local = Server::builder()
-        .add_routes(grpc::routes(spoke.clone(), None).await?)
+        .add_routes(grpc::routes(spoke.clone(), None, None).await?)
         .serve_with_incoming_shutdown(
             UnixListenerStream::new(unix),
             shutdown.clone().cancelled_owned(),
@@ -89,7 +93,7 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
             builder = builder.tls_config(tls).context("TLS configuration")?;
         }
         builder
-            .add_routes(grpc::routes(spoke.clone(), token).await?)
+            .add_routes(grpc::routes(spoke.clone(), None, token).await?)
             .serve_with_incoming_shutdown(
                 TcpListenerStream::new(tcp),
                 shutdown.clone().cancelled_owned(),

@@ -6,6 +6,7 @@ mod harness;
 mod attach;
 mod cli;
 mod config;
+mod hub;
 mod limits;
 mod programs;
 mod replay;

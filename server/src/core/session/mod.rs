@@ -140,6 +140,8 @@ pub(crate) struct Inner {
     title: Mutex<String>,
     resizes: Mutex<Vec<ResizeMark>>,
     list_changed: watch::Sender<u64>,
+    /// Live subscribers of the stream (see `subscribe::Source`).
+    pub(crate) subscribers: std::sync::atomic::AtomicU32,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section here leaves
@@ -264,6 +266,7 @@ impl Session {
             }]),
             config,
             list_changed,
+            subscribers: Default::default(),
         });
         let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
         let spawn_thread = |name: &str, f: Box<dyn FnOnce() + Send>| {
@@ -342,6 +345,9 @@ impl Session {
             output_offset: *i.end_tx.borrow(),
             pid: i.pid,
             title: lock(&i.title).clone(),
+            subscribers: i.subscribers.load(Ordering::Relaxed),
+            stale: false,
+            spoke_last_seen: None,
         }
     }
 

@@ -36,7 +36,9 @@ pub async fn open<C: Coordinator>(
         None => return Err(Status::invalid_argument("Attach closed before `open`")),
     };
     // Resolve once: a rename while attached does not cut the input off.
-    let session = coordinator.info(&open.session).await?.id;
+    // `spoke:id` addresses the session on a spoke and on a hub alike.
+    let summary = coordinator.info(&open.session).await?;
+    let session = format!("{}:{}", summary.spoke, summary.id);
     let events = coordinator.subscribe(&session, open.from_offset).await?;
     let (failed_tx, failed) = oneshot::channel();
     let input = tokio::spawn(async move {

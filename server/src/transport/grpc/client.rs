@@ -1,7 +1,7 @@
 //! Connecting to a spoke (or hub): a Unix socket, or TCP with optional TLS
 //! and bearer token.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -10,12 +10,16 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Uri};
 
 use super::auth::{Attach, Token};
-use super::pb::vtr_client;
+use super::pb::{federation_client, vtr_client};
 use super::service::MAX_MESSAGE_BYTES;
 
 pub type VtrClient = vtr_client::VtrClient<InterceptedService<Channel, Attach>>;
+pub type FederationClient =
+    federation_client::FederationClient<InterceptedService<Channel, Attach>>;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// HTTP/2 ping interval (and timeout) on a hub's links to its spokes.
+const KEEPALIVE: Duration = Duration::from_secs(5);
 
 /// Where a client connects.
 #[derive(Debug, Clone)]
@@ -45,7 +49,8 @@ pub async fn channel(target: &Target) -> anyhow::Result<Channel> {
         Target::Unix(path) => {
             if !path.exists() {
                 bail!(
-                    "no socket at {} (is `vtr spoke` running? choose one with --socket or VTR_SOCKET)",
+                    "no socket at {} (is `vtr spoke` or `vtr hub` running? choose one with \
+                     --socket or VTR_SOCKET)",
                     path.display()
                 );
             }
@@ -63,28 +68,51 @@ pub async fn channel(target: &Target) -> anyhow::Result<Channel> {
                 .await
                 .with_context(|| format!("connecting to {}", target))
         }
-        Target::Tcp { url, ca_file, .. } => {
-            let mut endpoint = Endpoint::from_shared(url.clone())
-                .with_context(|| format!("bad address {url:?}"))?
-                .connect_timeout(CONNECT_TIMEOUT);
-            if url.starts_with("https://") {
-                let ca_file = ca_file.as_ref().context(
-                    "https needs --ca-file: the PEM CA that signed the server's certificate",
-                )?;
-                let pem = std::fs::read(ca_file)
-                    .with_context(|| format!("reading CA file {}", ca_file.display()))?;
-                endpoint = endpoint
-                    .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))
-                    .context("TLS configuration")?;
-            } else if !url.starts_with("http://") {
-                bail!("address {url:?} must start with http:// or https://");
-            }
-            endpoint
-                .connect()
-                .await
-                .with_context(|| format!("connecting to {url}"))
-        }
+        Target::Tcp { url, ca_file, .. } => tcp_endpoint(url, ca_file.as_deref())?
+            .connect()
+            .await
+            .with_context(|| format!("connecting to {url}")),
     }
+}
+
+/// A TCP channel that connects on first use and reconnects after a
+/// failure, with HTTP/2 keepalives so a dead peer is noticed. For a hub's
+/// long-lived links to its spokes.
+pub fn lazy_channel(url: &str, ca_file: Option<&Path>) -> anyhow::Result<Channel> {
+    Ok(tcp_endpoint(url, ca_file)?
+        .http2_keep_alive_interval(KEEPALIVE)
+        .keep_alive_timeout(KEEPALIVE)
+        .keep_alive_while_idle(true)
+        .connect_lazy())
+}
+
+fn tcp_endpoint(url: &str, ca_file: Option<&Path>) -> anyhow::Result<Endpoint> {
+    let mut endpoint = Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("bad address {url:?}"))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true);
+    if url.starts_with("https://") {
+        let ca_file = ca_file
+            .context("https needs a CA file: the PEM CA that signed the server's certificate")?;
+        let pem = std::fs::read(ca_file)
+            .with_context(|| format!("reading CA file {}", ca_file.display()))?;
+        endpoint = endpoint
+            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))
+            .context("TLS configuration")?;
+    } else if !url.starts_with("http://") {
+        bail!("address {url:?} must start with http:// or https://");
+    }
+    Ok(endpoint)
+}
+
+/// The generated client over `channel`, with the token (if any) attached
+/// to every call.
+pub fn client(channel: Channel, token: Option<&Token>) -> anyhow::Result<VtrClient> {
+    Ok(
+        vtr_client::VtrClient::with_interceptor(channel, Attach::new(token)?)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+    )
 }
 
 pub async fn connect(target: &Target) -> anyhow::Result<VtrClient> {
@@ -93,9 +121,18 @@ pub async fn connect(target: &Target) -> anyhow::Result<VtrClient> {
         Target::Tcp { token, .. } => token.as_ref(),
         Target::Unix(_) => None,
     };
-    Ok(
-        vtr_client::VtrClient::with_interceptor(channel, Attach::new(token)?)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES),
-    )
+    client(channel, token)
+}
+
+/// A client of a hub's `Federation` service.
+pub async fn connect_federation(target: &Target) -> anyhow::Result<FederationClient> {
+    let channel = channel(target).await?;
+    let token = match target {
+        Target::Tcp { token, .. } => token.as_ref(),
+        Target::Unix(_) => None,
+    };
+    Ok(federation_client::FederationClient::with_interceptor(
+        channel,
+        Attach::new(token)?,
+    ))
 }

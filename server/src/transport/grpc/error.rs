@@ -4,23 +4,43 @@
 use tonic::{Code, Status};
 
 use crate::core::SessionError;
+use crate::core::error::ErrorKind;
+
+pub fn code(kind: ErrorKind) -> Code {
+    match kind {
+        ErrorKind::NotFound => Code::NotFound,
+        ErrorKind::AlreadyExists => Code::AlreadyExists,
+        ErrorKind::Invalid => Code::InvalidArgument,
+        ErrorKind::FailedPrecondition => Code::FailedPrecondition,
+        ErrorKind::Exhausted => Code::ResourceExhausted,
+        ErrorKind::Unavailable => Code::Unavailable,
+        ErrorKind::TimedOut => Code::DeadlineExceeded,
+        ErrorKind::Internal => Code::Internal,
+    }
+}
+
+/// The kind a status code stands for (errors relayed from a spoke).
+pub fn kind(code: Code) -> ErrorKind {
+    match code {
+        Code::NotFound => ErrorKind::NotFound,
+        Code::AlreadyExists => ErrorKind::AlreadyExists,
+        Code::InvalidArgument | Code::OutOfRange => ErrorKind::Invalid,
+        Code::FailedPrecondition | Code::Aborted => ErrorKind::FailedPrecondition,
+        Code::ResourceExhausted => ErrorKind::Exhausted,
+        Code::Unavailable | Code::Cancelled | Code::Unauthenticated | Code::PermissionDenied => {
+            ErrorKind::Unavailable
+        }
+        Code::DeadlineExceeded => ErrorKind::TimedOut,
+        _ => ErrorKind::Internal,
+    }
+}
 
 impl From<SessionError> for Status {
     fn from(e: SessionError) -> Self {
-        let code = match &e {
-            SessionError::NotFound { .. } | SessionError::UnknownSpoke { .. } => Code::NotFound,
-            SessionError::NameTaken { .. } => Code::AlreadyExists,
-            SessionError::Invalid(_) => Code::InvalidArgument,
-            SessionError::Exited { .. } | SessionError::StillRunning { .. } => {
-                Code::FailedPrecondition
-            }
-            SessionError::SpawnFailed { .. } => Code::FailedPrecondition,
-            SessionError::InputBlocked { .. } => Code::ResourceExhausted,
-            SessionError::Internal { .. } => {
-                tracing::error!("{e}");
-                return Status::internal("internal error (see the spoke's log)");
-            }
-        };
-        Status::new(code, e.to_string())
+        if let SessionError::Internal { .. } = &e {
+            tracing::error!("{e}");
+            return Status::internal("internal error (see the spoke's log)");
+        }
+        Status::new(code(e.kind()), e.to_string())
     }
 }

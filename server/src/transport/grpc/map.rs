@@ -6,8 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use vtr_shared::proto as pb;
 
 use crate::core::{
-    CellData, Color, ExitInfo, GrepResult, ScreenState, SessionSummary, SnapshotReason, Status,
-    StreamEvent, WaitMatch, WaitOutcome,
+    CellData, Color, Description, ExitInfo, GrepResult, ScreenState, SessionSummary,
+    SnapshotReason, Status, StreamEvent, WaitMatch, WaitOutcome,
 };
 
 pub fn unix_ms(t: SystemTime) -> i64 {
@@ -43,6 +43,25 @@ pub fn session_info(s: SessionSummary) -> pb::SessionInfo {
         output_offset: s.output_offset,
         pid: s.pid.unwrap_or(0),
         title: s.title,
+        subscribers: s.subscribers,
+        stale: s.stale,
+        spoke_last_seen_ms: s.spoke_last_seen.map_or(0, unix_ms),
+    }
+}
+
+pub fn labels(labels: Vec<(String, String)>) -> Vec<pb::Label> {
+    labels
+        .into_iter()
+        .map(|(key, value)| pb::Label { key, value })
+        .collect()
+}
+
+pub fn description(d: Description) -> pb::Description {
+    pb::Description {
+        name: d.name,
+        version: d.version,
+        labels: labels(d.labels),
+        instance: d.instance,
     }
 }
 

@@ -4,8 +4,11 @@ pub mod attach;
 pub mod auth;
 pub mod client;
 mod error;
+pub mod federation;
 pub mod map;
+pub mod remote;
 pub mod service;
+pub mod unmap;
 
 /// Generated service code; messages live in `vtr_shared::proto`.
 #[allow(clippy::all, clippy::unwrap_used)]
@@ -24,11 +27,14 @@ use std::sync::Arc;
 use tonic::service::Routes;
 
 use crate::core::Coordinator;
+use crate::hub::Hub;
 
-/// Every service a coordinator serves: `vtr.v1.Vtr`, health, reflection.
-/// With a token, `Vtr` calls must carry it (`authorization: Bearer ...`).
+/// Every service a coordinator serves: `vtr.v1.Vtr`, health, reflection,
+/// and on a hub `vtr.v1.Federation`. With a token, `Vtr` and `Federation`
+/// calls must carry it (`authorization: Bearer ...`).
 pub async fn routes<C: Coordinator>(
     coordinator: Arc<C>,
+    hub: Option<Hub>,
     token: Option<auth::Token>,
 ) -> anyhow::Result<Routes> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -41,6 +47,15 @@ pub async fn routes<C: Coordinator>(
     let vtr = pb::vtr_server::VtrServer::new(service::VtrService::new(coordinator))
         .max_decoding_message_size(service::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(service::MAX_MESSAGE_BYTES);
-    let vtr = tonic::service::interceptor::InterceptedService::new(vtr, auth::Check::new(token));
-    Ok(Routes::new(health).add_service(reflection).add_service(vtr))
+    let check = auth::Check::new(token);
+    let vtr = tonic::service::interceptor::InterceptedService::new(vtr, check.clone());
+    let mut routes = Routes::new(health).add_service(reflection).add_service(vtr);
+    if let Some(hub) = hub {
+        let federation =
+            pb::federation_server::FederationServer::new(federation::FederationService::new(hub));
+        routes = routes.add_service(tonic::service::interceptor::InterceptedService::new(
+            federation, check,
+        ));
+    }
+    Ok(routes)
 }

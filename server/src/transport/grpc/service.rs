@@ -39,12 +39,21 @@ fn stream<T: Send + 'static, U: Send + 'static>(
 
 #[tonic::async_trait]
 impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
+    async fn describe(
+        &self,
+        _request: Request<pb::DescribeRequest>,
+    ) -> Result<Response<pb::Description>, Status> {
+        let description = self.coordinator.describe().await?;
+        Ok(Response::new(map::description(description)))
+    }
+
     async fn spawn(
         &self,
         request: Request<pb::SpawnRequest>,
     ) -> Result<Response<pb::SessionInfo>, Status> {
         let r = request.into_inner();
         let spec = crate::core::SpawnSpec {
+            spoke: r.spoke,
             name: r.name,
             command: r.command,
             args: r.args,

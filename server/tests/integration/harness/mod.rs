@@ -8,6 +8,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod hub;
+
+pub use hub::*;
 use tokio_stream::StreamExt;
 use vtr::transport::grpc::client::{self, Target, VtrClient};
 use vtr_shared::proto as pb;
@@ -54,6 +57,10 @@ impl Spoke {
     }
 
     pub fn start_with(extra: &[&str]) -> Spoke {
+        Spoke::start_named("test", extra)
+    }
+
+    pub fn start_named(name: &str, extra: &[&str]) -> Spoke {
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("spoke.sock");
         let mut args = vec![
@@ -61,7 +68,7 @@ impl Spoke {
             "--socket".to_owned(),
             socket.display().to_string(),
             "--name".to_owned(),
-            "test".to_owned(),
+            name.to_owned(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut spoke = Spoke {
@@ -96,6 +103,20 @@ impl Spoke {
     pub fn restart(&mut self) {
         self.kill();
         self.launch();
+    }
+
+    /// `http://ADDR` of the TCP listener (started with `--listen`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.ready.get("grpc").expect("a TCP listener"))
+    }
+
+    /// Restarts on the TCP port it had (a hub dials a fixed address).
+    pub fn restart_same_port(&mut self) {
+        let addr = self.ready.get("grpc").expect("a TCP listener").to_owned();
+        if let Some(i) = self.args.iter().position(|a| a == "--listen") {
+            self.args[i + 1] = addr;
+        }
+        self.restart();
     }
 
     pub async fn client(&self) -> VtrClient {

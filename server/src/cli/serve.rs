@@ -1,0 +1,136 @@
+//! `vtr spoke` and `vtr hub`: settings from flags and `VTR_*` variables
+//! (clap) over the configuration file over defaults, then run until a
+//! signal.
+
+use tokio_util::sync::CancellationToken;
+
+use super::exit::ExitCode;
+use super::{HubArgs, SessionArgs, SpokeArgs, TargetArgs};
+use crate::config::SpokeConfig;
+use crate::core::SessionConfig;
+use crate::transport::hub_server::{DialledSpoke, HubOptions, run_hub};
+use crate::transport::spoke_server::{SpokeOptions, TlsFiles, run_spoke};
+
+/// The hub's TCP address unless configured.
+const DEFAULT_HUB_LISTEN: &str = "127.0.0.1:4620";
+
+pub async fn spoke(args: SpokeArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
+    let file = crate::config::load(target.config.as_deref())?.spoke;
+    let session = session_config(&args.session, &file)?;
+    let opts = SpokeOptions {
+        name: args
+            .name
+            .or(file.name)
+            .unwrap_or_else(crate::paths::host_name),
+        socket: target
+            .socket
+            .or(file.socket)
+            .unwrap_or_else(crate::paths::default_spoke_socket),
+        listen: args.listen.or(file.listen),
+        tls: match (
+            args.tls_cert.or(file.tls_cert),
+            args.tls_key.or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => anyhow::bail!("a TLS certificate needs its key and the key its certificate"),
+        },
+        token_file: args.listen_token_file.or(file.listen_token_file),
+        labels: args.labels,
+        session,
+    };
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    run_spoke(opts, shutdown).await?;
+    Ok(ExitCode::Ok)
+}
+
+pub async fn hub(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
+    let config = crate::config::load(target.config.as_deref())?;
+    let file = config.hub;
+    let local_spoke = !args.no_local_spoke && file.local_spoke.unwrap_or(true);
+    let listen = match args.listen.or(file.listen) {
+        Some(addr) => addr,
+        None => DEFAULT_HUB_LISTEN.parse()?,
+    };
+    let opts = HubOptions {
+        name: args
+            .name
+            .or(file.name)
+            .unwrap_or_else(crate::paths::host_name),
+        socket: target
+            .socket
+            .or(file.socket)
+            .unwrap_or_else(crate::paths::default_hub_socket),
+        listen,
+        token_file: args.listen_token_file.or(file.listen_token_file),
+        local_spoke: if local_spoke {
+            Some(session_config(&args.session, &config.spoke)?)
+        } else {
+            None
+        },
+        dialled: config
+            .federation
+            .spokes
+            .into_iter()
+            .map(|s| DialledSpoke {
+                name: s.name,
+                address: s.address,
+                token_file: s.token_file,
+                ca_file: s.ca_file,
+            })
+            .collect(),
+    };
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    run_hub(opts, shutdown).await?;
+    Ok(ExitCode::Ok)
+}
+
+/// Session settings: flag or variable, else the `[spoke]` section, else
+/// the default.
+fn session_config(args: &SessionArgs, file: &SpokeConfig) -> anyhow::Result<SessionConfig> {
+    let defaults = SessionConfig::default();
+    let idle_after = match (args.idle_after, &file.idle_after) {
+        (Some(flag), _) => flag,
+        (None, Some(text)) => crate::cli::parse_duration(text)
+            .map_err(|e| anyhow::anyhow!("config spoke.idle_after: {e}"))?,
+        (None, None) => defaults.idle_after,
+    };
+    Ok(SessionConfig {
+        scrollback: args
+            .scrollback
+            .or(file.scrollback)
+            .unwrap_or(defaults.scrollback),
+        log_capacity: args
+            .log_bytes
+            .or(file.log_bytes)
+            .unwrap_or(defaults.log_capacity),
+        idle_after,
+        parse_backlog: args
+            .parse_backlog
+            .or(file.parse_backlog)
+            .unwrap_or(defaults.parse_backlog)
+            .max(1),
+        ..defaults
+    })
+}
+
+/// SIGINT / SIGTERM: shut down cleanly.
+fn spawn_signal_handler(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            tracing::warn!("cannot install signal handlers");
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        shutdown.cancel();
+    });
+}

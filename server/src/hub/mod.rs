@@ -1,0 +1,152 @@
+//! The hub: a registry of spokes (embedded, dialled, tunnelled), their
+//! health and circuit breakers, and one `Coordinator` over all of them that
+//! routes `spoke:session` addresses and merges session lists.
+
+mod breaker;
+mod fanout;
+mod metrics;
+mod monitor;
+mod route;
+mod spoke;
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, watch};
+
+pub use spoke::{Join, Link, SpokeState, SpokeStatus};
+
+use crate::core::session::lock;
+use fanout::Fanout;
+use metrics::Counters;
+use spoke::Entry;
+
+/// Lists a watcher may have in flight; changes meanwhile are coalesced.
+const WATCH_QUEUE: usize = 4;
+
+/// Cheap to clone; clones share the hub.
+#[derive(Clone)]
+pub struct Hub {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    name: String,
+    /// In the order they joined: local, configured, then tunnelled.
+    spokes: Mutex<Vec<Arc<Entry>>>,
+    /// Bumped on every change a spoke or session list would show.
+    changed: watch::Sender<u64>,
+    fanout: Fanout,
+    counters: Counters,
+}
+
+impl Shared {
+    fn changed(&self) {
+        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    fn entries(&self) -> Vec<Arc<Entry>> {
+        lock(&self.spokes).clone()
+    }
+
+    fn entry(&self, name: &str) -> Option<Arc<Entry>> {
+        lock(&self.spokes).iter().find(|e| e.name == name).cloned()
+    }
+}
+
+/// Why a spoke could not join.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum JoinError {
+    #[error("spoke name {name:?} is already taken by a connected spoke ({how})")]
+    NameTaken { name: String, how: String },
+}
+
+impl Hub {
+    pub fn new(name: String) -> Self {
+        Hub {
+            shared: Arc::new(Shared {
+                name,
+                spokes: Mutex::new(Vec::new()),
+                changed: watch::Sender::new(0),
+                fanout: Fanout::default(),
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// The hub's own name (also its embedded spoke's).
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Adds a spoke and starts watching its health. Names are unique.
+    pub fn add_spoke(&self, name: String, join: Join, link: Link) -> Result<(), JoinError> {
+        let entry = {
+            let mut spokes = lock(&self.shared.spokes);
+            if let Some(taken) = spokes.iter().find(|e| e.name == name) {
+                return Err(JoinError::NameTaken {
+                    name,
+                    how: describe_join(&taken.join),
+                });
+            }
+            let entry = Entry::new(name, join, Some(link));
+            spokes.push(entry.clone());
+            entry
+        };
+        tokio::spawn(monitor::run(self.shared.clone(), entry));
+        self.shared.changed();
+        Ok(())
+    }
+
+    pub fn spokes(&self) -> Vec<SpokeStatus> {
+        self.shared.entries().iter().map(|e| e.status()).collect()
+    }
+
+    /// The spoke list now, then after every change.
+    pub fn watch_spokes(&self) -> mpsc::Receiver<Vec<SpokeStatus>> {
+        let hub = self.clone();
+        watch_changes(&self.shared, move || hub.spokes())
+    }
+
+    /// Prometheus text exposition of the hub's metrics.
+    pub fn metrics(&self) -> String {
+        metrics::render(&self.shared)
+    }
+
+    /// Stops every monitor and upstream stream.
+    pub fn shutdown(&self) {
+        for entry in self.shared.entries() {
+            entry.stop.cancel();
+        }
+    }
+}
+
+fn describe_join(join: &Join) -> String {
+    match join {
+        Join::Local => "the hub's embedded spoke".to_owned(),
+        Join::Dialled { address } => format!("dialled at {address}"),
+        Join::Tunnelled { peer } => format!("tunnelled from {peer}"),
+    }
+}
+
+/// Sends `snapshot()` now and after every change until the receiver goes
+/// away. Changes made while a list is in flight are coalesced.
+fn watch_changes<T: Send + 'static>(
+    shared: &Shared,
+    snapshot: impl Fn() -> T + Send + 'static,
+) -> mpsc::Receiver<T> {
+    let (tx, rx) = mpsc::channel(WATCH_QUEUE);
+    let mut changed = shared.changed.subscribe();
+    tokio::spawn(async move {
+        loop {
+            changed.borrow_and_update();
+            if tx.send(snapshot()).await.is_err() {
+                return;
+            }
+            tokio::select! {
+                result = changed.changed() => if result.is_err() { return },
+                () = tx.closed() => return,
+            }
+        }
+    });
+    rx
+}

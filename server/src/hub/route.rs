@@ -1,0 +1,282 @@
+//! The hub as a `Coordinator`: every session addressed `spoke:session`.
+//! Lists merge every spoke's last known sessions (stale ones marked); every
+//! other call goes to the owning spoke, and its errors name the spoke.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use vtr_shared::address::SessionAddress;
+
+use super::fanout::Fanout;
+use super::spoke::{Entry, Join, Link};
+use super::{Hub, watch_changes};
+use crate::core::error::{ErrorKind, Result};
+use crate::core::{
+    Coordinator, Description, GrepQuery, GrepResult, IdleResult, IdleWait, Input, ScreenState,
+    SessionError, SessionSummary, SpawnSpec, StreamEvent, WaitMatch,
+};
+
+impl Hub {
+    /// Every spoke's sessions as last seen, in spoke order.
+    fn merged(&self) -> Vec<SessionSummary> {
+        self.shared
+            .entries()
+            .iter()
+            .flat_map(|e| e.sessions())
+            .collect()
+    }
+
+    fn no_spoke(&self, spoke: &str) -> SessionError {
+        let known: Vec<String> = self
+            .shared
+            .entries()
+            .iter()
+            .map(|e| e.name.clone())
+            .collect();
+        SessionError::NoSpoke {
+            spoke: spoke.to_owned(),
+            known: if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            },
+        }
+    }
+
+    /// The spoke that owns `reference` and the session part to send it.
+    /// Without a `spoke:` prefix the session must be unambiguous among the
+    /// spokes' last known sessions (or there is only one spoke to ask).
+    fn route(&self, reference: &str) -> Result<(Arc<Entry>, String)> {
+        let address =
+            SessionAddress::parse(reference).map_err(|e| SessionError::invalid(e.to_string()))?;
+        if let Some(spoke) = &address.spoke {
+            let entry = self
+                .shared
+                .entry(spoke)
+                .ok_or_else(|| self.no_spoke(spoke))?;
+            return Ok((entry, address.session));
+        }
+        let entries = self.shared.entries();
+        let owners: Vec<&Arc<Entry>> = entries
+            .iter()
+            .filter(|e| e.has_session(&address.session))
+            .collect();
+        match owners.as_slice() {
+            [one] => Ok(((*one).clone(), address.session)),
+            [] => match entries.as_slice() {
+                [only] => Ok((only.clone(), address.session)),
+                _ => Err(SessionError::NotFound {
+                    session: address.session,
+                }),
+            },
+            many => Err(SessionError::invalid(format!(
+                "session {:?} exists on spokes {}: say which, as spoke:session",
+                address.session,
+                many.iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// Routes `reference` and checks the owner's breaker: the link to
+    /// call, the owner, and the session part of the address.
+    fn target(&self, reference: &str) -> Result<(Link, Arc<Entry>, String)> {
+        let (entry, session) = self.route(reference)?;
+        let link = self.link(&entry)?;
+        Ok((link, entry, session))
+    }
+
+    fn link(&self, entry: &Entry) -> Result<Link> {
+        entry.callable().map_err(|e| self.failed(entry, e))
+    }
+
+    /// A call's result, its error counted and naming the spoke. A spoke
+    /// that seems gone is probed at once.
+    fn done<T>(&self, entry: &Entry, result: Result<T>) -> Result<T> {
+        result.map_err(|e| self.failed(entry, e))
+    }
+
+    fn failed(&self, entry: &Entry, e: SessionError) -> SessionError {
+        self.shared.counters.rpc_error(&entry.name);
+        if e.kind() == ErrorKind::Unavailable {
+            entry.wake.notify_one();
+        }
+        name_spoke(&entry.name, e)
+    }
+
+    /// The spoke a spawn goes to: `spec.spoke`, a `spoke:` prefix on the
+    /// name, else the embedded spoke, else the only spoke.
+    fn spawn_target(&self, spec: &mut SpawnSpec) -> Result<Arc<Entry>> {
+        if let Some((spoke, name)) = spec.name.split_once(':') {
+            if !spec.spoke.is_empty() && spec.spoke != spoke {
+                return Err(SessionError::invalid(format!(
+                    "spoke {:?} and name {:?} disagree on the spoke",
+                    spec.spoke, spec.name
+                )));
+            }
+            spec.spoke = spoke.to_owned();
+            spec.name = name.to_owned();
+        }
+        if !spec.spoke.is_empty() {
+            return self
+                .shared
+                .entry(&spec.spoke)
+                .ok_or_else(|| self.no_spoke(&spec.spoke));
+        }
+        let entries = self.shared.entries();
+        if let Some(local) = entries.iter().find(|e| e.join == Join::Local) {
+            return Ok(local.clone());
+        }
+        match entries.as_slice() {
+            [only] => Ok(only.clone()),
+            [] => Err(SessionError::invalid("this hub has no spokes yet")),
+            _ => Err(SessionError::invalid(format!(
+                "say which spoke to spawn on (spoke:name); spokes: {}",
+                entries
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+}
+
+/// Errors from a spoke, with the spoke named once.
+fn name_spoke(spoke: &str, e: SessionError) -> SessionError {
+    match e {
+        SessionError::Unreachable { .. } | SessionError::Spoke { .. } => e,
+        other => SessionError::Spoke {
+            spoke: spoke.to_owned(),
+            kind: other.kind(),
+            message: other.to_string(),
+        },
+    }
+}
+
+#[async_trait]
+impl Coordinator for Hub {
+    async fn describe(&self) -> Result<Description> {
+        Ok(Description {
+            name: self.shared.name.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            labels: vec![("role".to_owned(), "hub".to_owned())],
+            instance: String::new(),
+        })
+    }
+
+    async fn spawn(&self, mut spec: SpawnSpec) -> Result<SessionSummary> {
+        let entry = self.spawn_target(&mut spec)?;
+        spec.spoke = String::new();
+        let link = self.link(&entry)?;
+        let result = link.spawn(spec).await;
+        Ok(owned(&entry, self.done(&entry, result)?))
+    }
+
+    async fn list(&self) -> Result<Vec<SessionSummary>> {
+        Ok(self.merged())
+    }
+
+    async fn watch_sessions(&self) -> Result<mpsc::Receiver<Vec<SessionSummary>>> {
+        let hub = self.clone();
+        Ok(watch_changes(&self.shared, move || hub.merged()))
+    }
+
+    async fn info(&self, session: &str) -> Result<SessionSummary> {
+        let (link, entry, s) = self.target(session)?;
+        let result = link.info(&s).await;
+        Ok(owned(&entry, self.done(&entry, result)?))
+    }
+
+    async fn kill(&self, session: &str, signal: &str) -> Result<()> {
+        let (link, entry, s) = self.target(session)?;
+        let result = link.kill(&s, signal).await;
+        self.done(&entry, result)
+    }
+
+    async fn remove(&self, session: &str, force: bool) -> Result<()> {
+        let (link, entry, s) = self.target(session)?;
+        let result = link.remove(&s, force).await;
+        self.done(&entry, result)
+    }
+
+    async fn rename(&self, session: &str, new_name: &str) -> Result<SessionSummary> {
+        let (link, entry, s) = self.target(session)?;
+        let result = link.rename(&s, new_name).await;
+        Ok(owned(&entry, self.done(&entry, result)?))
+    }
+
+    async fn resize(&self, session: &str, cols: u32, rows: u32) -> Result<SessionSummary> {
+        let (link, entry, s) = self.target(session)?;
+        let result = link.resize(&s, cols, rows).await;
+        Ok(owned(&entry, self.done(&entry, result)?))
+    }
+
+    async fn screen(&self, session: &str) -> Result<ScreenState> {
+        let (link, entry, s) = self.target(session)?;
+        let result = link.screen(&s).await;
+        self.done(&entry, result)
+    }
+
+    async fn grep(&self, session: &str, pattern: &str, query: GrepQuery) -> Result<GrepResult> {
+        let (link, entry, s) = self.target(session)?;
+        let result = link.grep(&s, pattern, query).await;
+        self.done(&entry, result)
+    }
+
+    async fn send(&self, session: &str, input: Input) -> Result<u64> {
+        let (link, entry, s) = self.target(session)?;
+        let result = link.send(&s, input).await;
+        self.done(&entry, result)
+    }
+
+    async fn wait_for(
+        &self,
+        session: &str,
+        pattern: &str,
+        timeout_ms: u64,
+        from_offset: Option<u64>,
+    ) -> Result<WaitMatch> {
+        let (link, entry, s) = self.target(session)?;
+        let result = link.wait_for(&s, pattern, timeout_ms, from_offset).await;
+        self.done(&entry, result)
+    }
+
+    async fn wait_idle(&self, session: &str, wait: IdleWait) -> Result<IdleResult> {
+        let (link, entry, s) = self.target(session)?;
+        let result = link.wait_idle(&s, wait).await;
+        self.done(&entry, result)
+    }
+
+    async fn subscribe(
+        &self,
+        session: &str,
+        from_offset: Option<u64>,
+    ) -> Result<mpsc::Receiver<StreamEvent>> {
+        let (link, entry, s) = self.target(session)?;
+        let result = link.info(&s).await;
+        let summary = self.done(&entry, result)?;
+        Ok(Fanout::subscribe(
+            &self.shared,
+            entry,
+            &summary,
+            from_offset,
+        ))
+    }
+
+    async fn record(&self, session: &str, follow: bool) -> Result<mpsc::Receiver<Bytes>> {
+        let (link, entry, s) = self.target(session)?;
+        let result = link.record(&s, follow).await;
+        self.done(&entry, result)
+    }
+}
+
+/// A summary as the hub lists it: under the hub's name for the spoke.
+fn owned(entry: &Entry, mut summary: SessionSummary) -> SessionSummary {
+    summary.spoke.clone_from(&entry.name);
+    summary
+}

@@ -1,0 +1,223 @@
+//! One spoke as the hub sees it: how it joined, the link to call it, its
+//! health, and its sessions as last seen.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::breaker::Breaker;
+use crate::core::session::lock;
+use crate::core::{Coordinator, Description, SessionError, SessionSummary};
+
+/// Probes slower than this mark a spoke degraded.
+pub const SLOW_RTT: Duration = Duration::from_millis(500);
+
+/// How a spoke joined the hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Join {
+    /// Embedded in the hub.
+    Local,
+    /// From the configuration; the hub dials `address`.
+    Dialled { address: String },
+    /// The spoke dialled in from `peer` and holds a tunnel open.
+    Tunnelled { peer: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpokeState {
+    Connecting,
+    Healthy,
+    Degraded,
+    Unreachable,
+}
+
+impl SpokeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpokeState::Connecting => "connecting",
+            SpokeState::Healthy => "healthy",
+            SpokeState::Degraded => "degraded",
+            SpokeState::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// A spoke's health and identity, as listed.
+#[derive(Debug, Clone)]
+pub struct SpokeStatus {
+    pub name: String,
+    pub state: SpokeState,
+    pub join: Join,
+    pub last_seen: Option<SystemTime>,
+    pub rtt: Option<Duration>,
+    pub version: String,
+    pub labels: Vec<(String, String)>,
+    pub instance: String,
+    pub sessions: u32,
+    pub last_error: String,
+    pub failures: u32,
+    pub next_attempt: Option<SystemTime>,
+}
+
+pub type Link = Arc<dyn Coordinator>;
+
+pub struct Entry {
+    pub name: String,
+    pub join: Join,
+    link: Mutex<Option<Link>>,
+    health: Mutex<Health>,
+    /// Wakes the monitor for a probe now (a call failed, a stream broke, a
+    /// tunnel came back).
+    pub wake: Notify,
+    /// Stops the monitor (the spoke was removed).
+    pub stop: CancellationToken,
+}
+
+#[derive(Default)]
+struct Health {
+    breaker: Breaker,
+    ever_ok: bool,
+    last_seen: Option<SystemTime>,
+    rtt: Option<Duration>,
+    description: Option<Description>,
+    sessions: Vec<SessionSummary>,
+    last_error: String,
+}
+
+impl Entry {
+    pub fn new(name: String, join: Join, link: Option<Link>) -> Arc<Self> {
+        Arc::new(Entry {
+            name,
+            join,
+            link: Mutex::new(link),
+            health: Mutex::new(Health::default()),
+            wake: Notify::new(),
+            stop: CancellationToken::new(),
+        })
+    }
+
+    pub fn link(&self) -> Option<Link> {
+        lock(&self.link).clone()
+    }
+
+    /// The link if calls may go through now; otherwise why not, naming the
+    /// spoke (the breaker is open, or a tunnel is down).
+    pub fn callable(&self) -> Result<Link, SessionError> {
+        let unreachable = |reason: String| SessionError::Unreachable {
+            spoke: self.name.clone(),
+            reason,
+        };
+        let health = lock(&self.health);
+        if let Err(left) = health.breaker.allow(Instant::now()) {
+            return Err(unreachable(format!(
+                "{} (next attempt in {:.1} s)",
+                health.last_error,
+                left.as_secs_f64()
+            )));
+        }
+        drop(health);
+        self.link()
+            .ok_or_else(|| unreachable("its tunnel is closed".to_owned()))
+    }
+
+    pub fn success(&self, rtt: Duration, description: Description) {
+        let mut h = lock(&self.health);
+        h.breaker.success();
+        h.ever_ok = true;
+        h.last_seen = Some(SystemTime::now());
+        h.rtt = Some(rtt);
+        h.description = Some(description);
+        h.last_error.clear();
+    }
+
+    /// Records a failed attempt; returns the wait before the next one.
+    pub fn failure(&self, reason: String) -> Duration {
+        let mut h = lock(&self.health);
+        h.last_error = reason;
+        h.breaker.failure(Instant::now())
+    }
+
+    /// The spoke answered (a session list arrived).
+    pub fn seen(&self, sessions: Option<Vec<SessionSummary>>) {
+        let mut h = lock(&self.health);
+        h.last_seen = Some(SystemTime::now());
+        if let Some(sessions) = sessions {
+            h.sessions = sessions;
+        }
+    }
+
+    /// Drops the session list (a new instance of the spoke: its old
+    /// sessions are gone).
+    pub fn forget_sessions(&self) {
+        lock(&self.health).sessions.clear();
+    }
+
+    pub fn instance(&self) -> Option<String> {
+        lock(&self.health)
+            .description
+            .as_ref()
+            .map(|d| d.instance.clone())
+    }
+
+    /// The sessions as last seen, marked stale unless the spoke is
+    /// reachable now.
+    pub fn sessions(&self) -> Vec<SessionSummary> {
+        let h = lock(&self.health);
+        let stale = matches!(state(&h), SpokeState::Unreachable | SpokeState::Connecting);
+        h.sessions
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                s.spoke.clone_from(&self.name);
+                s.stale = stale;
+                s.spoke_last_seen = h.last_seen;
+                s
+            })
+            .collect()
+    }
+
+    /// Whether the last view of this spoke holds a session by id or name.
+    pub fn has_session(&self, key: &str) -> bool {
+        lock(&self.health)
+            .sessions
+            .iter()
+            .any(|s| s.id == key || s.name == key)
+    }
+
+    pub fn status(&self) -> SpokeStatus {
+        let h = lock(&self.health);
+        let description = h.description.clone().unwrap_or_default();
+        let now = Instant::now();
+        SpokeStatus {
+            name: self.name.clone(),
+            state: state(&h),
+            join: self.join.clone(),
+            last_seen: h.last_seen,
+            rtt: h.rtt,
+            version: description.version,
+            labels: description.labels,
+            instance: description.instance,
+            sessions: h.sessions.len() as u32,
+            last_error: h.last_error.clone(),
+            failures: h.breaker.failures(),
+            next_attempt: h
+                .breaker
+                .retry_at()
+                .map(|at| SystemTime::now() + at.saturating_duration_since(now)),
+        }
+    }
+}
+
+fn state(h: &Health) -> SpokeState {
+    if h.breaker.is_open() {
+        SpokeState::Unreachable
+    } else if !h.ever_ok {
+        SpokeState::Connecting
+    } else if h.breaker.failures() > 0 || h.rtt.is_some_and(|rtt| rtt > SLOW_RTT) {
+        SpokeState::Degraded
+    } else {
+        SpokeState::Healthy
+    }
+}

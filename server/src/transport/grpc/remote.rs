@@ -1,0 +1,312 @@
+//! A spoke reached over gRPC, as a `Coordinator`: what a hub holds for each
+//! dialled or tunnelled spoke. Errors name the spoke.
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tonic::{Code, Status, Streaming};
+use vtr_shared::proto as pb;
+
+use super::client::VtrClient;
+use super::{error, unmap};
+use crate::core::error::Result;
+use crate::core::{
+    Coordinator, Description, GrepQuery, GrepResult, IdleResult, IdleWait, Input, ScreenState,
+    SessionError, SessionSummary, SpawnSpec, StreamEvent, WaitMatch,
+};
+
+/// Events or chunks relayed from a spoke's stream; the spoke's own stream
+/// is the buffer, so this stays small.
+const RELAY_QUEUE: usize = 16;
+
+#[derive(Clone)]
+pub struct RemoteSpoke {
+    /// The name the hub knows the spoke by.
+    name: String,
+    client: VtrClient,
+}
+
+impl RemoteSpoke {
+    pub fn new(name: String, client: VtrClient) -> Self {
+        RemoteSpoke { name, client }
+    }
+
+    fn client(&self) -> VtrClient {
+        self.client.clone()
+    }
+
+    /// A spoke's status as a domain error naming the spoke. Transport
+    /// failures (no connection, connection lost) make it unreachable.
+    fn error(&self, status: Status) -> SessionError {
+        let message = status.message().to_owned();
+        match status.code() {
+            Code::Unavailable | Code::Unknown | Code::Cancelled => SessionError::Unreachable {
+                spoke: self.name.clone(),
+                reason: transport_reason(&status),
+            },
+            code => SessionError::Spoke {
+                spoke: self.name.clone(),
+                kind: error::kind(code),
+                message,
+            },
+        }
+    }
+
+    fn summary(&self, info: pb::SessionInfo) -> SessionSummary {
+        let mut summary = unmap::session_info(info);
+        summary.spoke.clone_from(&self.name);
+        summary
+    }
+
+    /// Relays a server stream into a channel until it ends, fails, or the
+    /// receiver goes away. A failure just ends the channel: the caller sees
+    /// a stream that stopped early.
+    fn relay<T, U>(
+        &self,
+        mut stream: Streaming<T>,
+        f: impl Fn(T) -> Option<U> + Send + 'static,
+    ) -> mpsc::Receiver<U>
+    where
+        T: Send + 'static,
+        U: Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel(RELAY_QUEUE);
+        let spoke = self.name.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    message = stream.message() => match message {
+                        Ok(Some(item)) => {
+                            if let Some(item) = f(item)
+                                && tx.send(item).await.is_err()
+                            {
+                                return;
+                            }
+                        }
+                        Ok(None) => return,
+                        Err(status) => {
+                            tracing::debug!(%spoke, %status, "stream from spoke ended");
+                            return;
+                        }
+                    },
+                    () = tx.closed() => return,
+                }
+            }
+        });
+        rx
+    }
+}
+
+/// A transport failure's message with its causes ("tcp connect error:
+/// Connection refused (os error 111)").
+fn transport_reason(status: &Status) -> String {
+    let mut reason = if status.message().is_empty() {
+        format!("{:?}", status.code())
+    } else {
+        status.message().to_owned()
+    };
+    let mut source = std::error::Error::source(status);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !reason.contains(&text) {
+            reason = format!("{reason}: {text}");
+        }
+        source = cause.source();
+    }
+    reason
+}
+
+#[async_trait::async_trait]
+impl Coordinator for RemoteSpoke {
+    async fn describe(&self) -> Result<Description> {
+        let r = self.client().describe(pb::DescribeRequest {}).await;
+        Ok(unmap::description(
+            r.map_err(|s| self.error(s))?.into_inner(),
+        ))
+    }
+
+    async fn spawn(&self, spec: SpawnSpec) -> Result<SessionSummary> {
+        let request = pb::SpawnRequest {
+            name: spec.name,
+            command: spec.command,
+            args: spec.args,
+            cwd: spec.cwd,
+            env: spec.env,
+            cols: spec.cols,
+            rows: spec.rows,
+            // The spoke's own name for itself may differ from the hub's.
+            spoke: String::new(),
+        };
+        let r = self.client().spawn(request).await;
+        Ok(self.summary(r.map_err(|s| self.error(s))?.into_inner()))
+    }
+
+    async fn list(&self) -> Result<Vec<SessionSummary>> {
+        let r = self.client().list(pb::ListRequest {}).await;
+        let list = r.map_err(|s| self.error(s))?.into_inner();
+        Ok(list.sessions.into_iter().map(|i| self.summary(i)).collect())
+    }
+
+    async fn watch_sessions(&self) -> Result<mpsc::Receiver<Vec<SessionSummary>>> {
+        let r = self
+            .client()
+            .watch_sessions(pb::WatchSessionsRequest {})
+            .await;
+        let stream = r.map_err(|s| self.error(s))?.into_inner();
+        let this = self.clone();
+        Ok(self.relay(stream, move |list: pb::SessionList| {
+            Some(list.sessions.into_iter().map(|i| this.summary(i)).collect())
+        }))
+    }
+
+    async fn info(&self, session: &str) -> Result<SessionSummary> {
+        let request = pb::SessionRequest {
+            session: session.to_owned(),
+        };
+        let r = self.client().info(request).await;
+        Ok(self.summary(r.map_err(|s| self.error(s))?.into_inner()))
+    }
+
+    async fn kill(&self, session: &str, signal: &str) -> Result<()> {
+        let request = pb::KillRequest {
+            session: session.to_owned(),
+            signal: signal.to_owned(),
+        };
+        self.client()
+            .kill(request)
+            .await
+            .map_err(|s| self.error(s))?;
+        Ok(())
+    }
+
+    async fn remove(&self, session: &str, force: bool) -> Result<()> {
+        let request = pb::RemoveRequest {
+            session: session.to_owned(),
+            force,
+        };
+        self.client()
+            .remove(request)
+            .await
+            .map_err(|s| self.error(s))?;
+        Ok(())
+    }
+
+    async fn rename(&self, session: &str, new_name: &str) -> Result<SessionSummary> {
+        let request = pb::RenameRequest {
+            session: session.to_owned(),
+            new_name: new_name.to_owned(),
+        };
+        let r = self.client().rename(request).await;
+        Ok(self.summary(r.map_err(|s| self.error(s))?.into_inner()))
+    }
+
+    async fn resize(&self, session: &str, cols: u32, rows: u32) -> Result<SessionSummary> {
+        let request = pb::ResizeRequest {
+            session: session.to_owned(),
+            cols,
+            rows,
+        };
+        let r = self.client().resize(request).await;
+        Ok(self.summary(r.map_err(|s| self.error(s))?.into_inner()))
+    }
+
+    async fn screen(&self, session: &str) -> Result<ScreenState> {
+        let request = pb::SessionRequest {
+            session: session.to_owned(),
+        };
+        let r = self.client().get_screen(request).await;
+        Ok(unmap::screen(r.map_err(|s| self.error(s))?.into_inner()))
+    }
+
+    async fn grep(&self, session: &str, pattern: &str, query: GrepQuery) -> Result<GrepResult> {
+        let request = pb::GrepRequest {
+            session: session.to_owned(),
+            pattern: pattern.to_owned(),
+            before: query.before,
+            after: query.after,
+            max_matches: query.max_matches,
+        };
+        let r = self.client().grep(request).await;
+        Ok(unmap::grep(r.map_err(|s| self.error(s))?.into_inner()))
+    }
+
+    async fn send(&self, session: &str, input: Input) -> Result<u64> {
+        let session = session.to_owned();
+        let mut client = self.client();
+        let r = match input {
+            Input::Bytes(data) => {
+                client
+                    .send_bytes(pb::SendBytesRequest { session, data })
+                    .await
+            }
+            Input::Text { text, submit } => {
+                client
+                    .send_text(pb::SendTextRequest {
+                        session,
+                        text,
+                        submit,
+                    })
+                    .await
+            }
+            Input::Keys(keys) => client.send_key(pb::SendKeyRequest { session, keys }).await,
+        };
+        Ok(r.map_err(|s| self.error(s))?.into_inner().offset)
+    }
+
+    async fn wait_for(
+        &self,
+        session: &str,
+        pattern: &str,
+        timeout_ms: u64,
+        from_offset: Option<u64>,
+    ) -> Result<WaitMatch> {
+        let request = pb::WaitForRequest {
+            session: session.to_owned(),
+            pattern: pattern.to_owned(),
+            timeout_ms,
+            from_offset,
+        };
+        let r = self.client().wait_for(request).await;
+        Ok(unmap::wait_match(
+            r.map_err(|s| self.error(s))?.into_inner(),
+        ))
+    }
+
+    async fn wait_idle(&self, session: &str, wait: IdleWait) -> Result<IdleResult> {
+        let request = pb::WaitForIdleRequest {
+            session: session.to_owned(),
+            idle_ms: wait.idle_for.as_millis() as u64,
+            timeout_ms: wait.timeout.as_millis() as u64,
+            include_screen: wait.include_screen,
+        };
+        let r = self.client().wait_for_idle(request).await;
+        let r = r.map_err(|s| self.error(s))?.into_inner();
+        Ok(IdleResult {
+            outcome: unmap::outcome(r.outcome),
+            screen: r.screen.map(unmap::screen),
+        })
+    }
+
+    async fn subscribe(
+        &self,
+        session: &str,
+        from_offset: Option<u64>,
+    ) -> Result<mpsc::Receiver<StreamEvent>> {
+        let request = pb::SubscribeRequest {
+            session: session.to_owned(),
+            from_offset,
+        };
+        let r = self.client().subscribe(request).await;
+        let stream = r.map_err(|s| self.error(s))?.into_inner();
+        Ok(self.relay(stream, unmap::stream_event))
+    }
+
+    async fn record(&self, session: &str, follow: bool) -> Result<mpsc::Receiver<Bytes>> {
+        let request = pb::RecordRequest {
+            session: session.to_owned(),
+            follow,
+        };
+        let r = self.client().record(request).await;
+        let stream = r.map_err(|s| self.error(s))?.into_inner();
+        Ok(self.relay(stream, |chunk: pb::RecordChunk| Some(chunk.data)))
+    }
+}

@@ -1,0 +1,167 @@
+//! Runs a hub: the federated coordinator over the embedded spoke and the
+//! dialled ones, served on one TCP port (gRPC, `/healthz`, `/metrics`; the
+//! web app joins later, routed by path and content type) and on a Unix
+//! socket (0600) for the CLI.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::UnixListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Server;
+
+use super::grpc::{self, auth::Token, client, remote::RemoteSpoke};
+use super::spoke_server::bind_unix;
+use crate::core::SessionConfig;
+use crate::hub::{Hub, Join};
+use crate::spoke::LocalSpoke;
+
+/// How long open streams may hold up shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Everything a hub needs; built by the CLI, never from clap types.
+#[derive(Debug, Clone)]
+pub struct HubOptions {
+    /// The hub's name, and its embedded spoke's.
+    pub name: String,
+    pub socket: PathBuf,
+    pub listen: SocketAddr,
+    /// Require this bearer token on the TCP port.
+    pub token_file: Option<PathBuf>,
+    /// Settings of the embedded spoke's sessions; `None`: no embedded spoke.
+    pub local_spoke: Option<SessionConfig>,
+    pub dialled: Vec<DialledSpoke>,
+}
+
+/// A spoke from the configuration, which the hub dials.
+#[derive(Debug, Clone)]
+pub struct DialledSpoke {
+    pub name: String,
+    pub address: String,
+    pub token_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Serves until `shutdown` is cancelled. Prints one `READY ...` line on
+/// stdout once bound.
+pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    vtr_shared::address::validate_name(&opts.name)
+        .with_context(|| format!("hub name {:?}", opts.name))?;
+    if !opts.listen.ip().is_loopback() {
+        bail!(
+            "refusing to listen on non-loopback address {}: the hub serves plain HTTP; \
+             listen on loopback and put a TLS proxy in front",
+            opts.listen
+        );
+    }
+    let token = opts
+        .token_file
+        .as_deref()
+        .map(Token::from_file)
+        .transpose()?;
+    let hub = Hub::new(opts.name.clone());
+    let local = opts
+        .local_spoke
+        .clone()
+        .map(|config| Arc::new(LocalSpoke::new(opts.name.clone(), config)));
+    if let Some(local) = &local {
+        hub.add_spoke(opts.name.clone(), Join::Local, local.clone())?;
+    }
+    for spoke in &opts.dialled {
+        let link = dial(spoke).with_context(|| format!("spoke {:?}", spoke.name))?;
+        let join = Join::Dialled {
+            address: spoke.address.clone(),
+        };
+        hub.add_spoke(spoke.name.clone(), join, Arc::new(link))?;
+    }
+
+    let unix = bind_unix(&opts.socket)?;
+    let tcp = TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("binding {}", opts.listen))?;
+    let tcp_addr = tcp.local_addr()?;
+    println!(
+        "READY role=hub name={} socket={} listen={} spokes={}",
+        opts.name,
+        opts.socket.display(),
+        tcp_addr,
+        hub.spokes().len(),
+    );
+    tracing::info!(name = %opts.name, listen = %tcp_addr, "hub ready");
+
+    let coordinator = Arc::new(hub.clone());
+    let local_routes = grpc::routes(coordinator.clone(), Some(hub.clone()), None).await?;
+    let unix_server = Server::builder()
+        .add_routes(local_routes)
+        .serve_with_incoming_shutdown(
+            UnixListenerStream::new(unix),
+            shutdown.clone().cancelled_owned(),
+        );
+    let app = grpc::routes(coordinator, Some(hub.clone()), token.clone())
+        .await?
+        .into_axum_router()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics).with_state((hub.clone(), token)));
+    let tcp_server = axum::serve(tcp, app.into_make_service())
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+
+    let serve = async {
+        let (unix_result, tcp_result) = tokio::join!(unix_server, tcp_server);
+        unix_result.context("gRPC over the Unix socket")?;
+        tcp_result.context("serving TCP")
+    };
+    tokio::pin!(serve);
+    let result = tokio::select! {
+        result = &mut serve => result,
+        () = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => Ok(()),
+    };
+    hub.shutdown();
+    if let Some(local) = local {
+        local.kill_all();
+    }
+    let _ = std::fs::remove_file(&opts.socket);
+    result
+}
+
+/// A link to a configured spoke; it connects on first use and reconnects
+/// by itself.
+fn dial(spoke: &DialledSpoke) -> anyhow::Result<RemoteSpoke> {
+    let token = spoke
+        .token_file
+        .as_deref()
+        .map(Token::from_file)
+        .transpose()?;
+    let channel = client::lazy_channel(&spoke.address, spoke.ca_file.as_deref())?;
+    let client = client::client(channel, token.as_ref())?;
+    Ok(RemoteSpoke::new(spoke.name.clone(), client))
+}
+
+async fn metrics(
+    axum::extract::State((hub, token)): axum::extract::State<(Hub, Option<Token>)>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    if let Some(token) = token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !presented.is_some_and(|p| token.matches(p)) {
+            return (StatusCode::UNAUTHORIZED, "bearer token required\n").into_response();
+        }
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        hub.metrics(),
+    )
+        .into_response()
+}

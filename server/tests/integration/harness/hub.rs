@@ -1,0 +1,182 @@
+//! A running `vtr hub` with its configuration, and helpers to read its
+//! spokes' health.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+use vtr::transport::grpc::client::{self, FederationClient, Target, VtrClient};
+use vtr_shared::proto as pb;
+
+use super::{Ready, start_process, vtr_bin, wait_until};
+
+/// A dialled spoke's entry in the hub's configuration.
+pub struct Dial<'a> {
+    pub name: &'a str,
+    pub url: String,
+    pub token_file: Option<PathBuf>,
+}
+
+impl<'a> Dial<'a> {
+    pub fn new(name: &'a str, url: String) -> Self {
+        Dial {
+            name,
+            url,
+            token_file: None,
+        }
+    }
+}
+
+/// A running `vtr hub`, killed when dropped.
+pub struct Hub {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub socket: PathBuf,
+    pub ready: Ready,
+    args: Vec<String>,
+}
+
+impl Hub {
+    /// A hub named `hub` with an embedded spoke, dialling `spokes`.
+    pub fn start(spokes: &[Dial<'_>], extra: &[&str]) -> Hub {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("hub.sock");
+        let mut config = String::new();
+        for s in spokes {
+            config.push_str(&format!(
+                "[[federation.spokes]]\nname = {:?}\naddress = {:?}\n",
+                s.name, s.url
+            ));
+            if let Some(token) = &s.token_file {
+                config.push_str(&format!("token_file = {:?}\n", token.display().to_string()));
+            }
+        }
+        let config_path = dir.path().join("vtrpc.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        let mut args = vec![
+            "--config".to_owned(),
+            config_path.display().to_string(),
+            "hub".to_owned(),
+            "--socket".to_owned(),
+            socket.display().to_string(),
+            "--name".to_owned(),
+            "hub".to_owned(),
+            "--listen".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut hub = Hub {
+            child: None,
+            dir,
+            socket,
+            ready: Ready::default(),
+            args,
+        };
+        hub.launch();
+        hub
+    }
+
+    fn launch(&mut self) {
+        let (child, ready) = start_process(&self.args, self.dir.path());
+        self.child = Some(child);
+        self.ready = ready;
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Restarts on the same socket and TCP port.
+    pub fn restart(&mut self) {
+        let addr = self.ready.get("listen").expect("listen").to_owned();
+        if let Some(i) = self.args.iter().position(|a| a == "--listen") {
+            self.args[i + 1] = addr;
+        }
+        self.kill();
+        self.launch();
+    }
+
+    pub async fn client(&self) -> VtrClient {
+        client::connect(&Target::Unix(self.socket.clone()))
+            .await
+            .expect("connect to hub")
+    }
+
+    pub async fn federation(&self) -> FederationClient {
+        client::connect_federation(&Target::Unix(self.socket.clone()))
+            .await
+            .expect("connect to hub")
+    }
+
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(vtr_bin())
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run vtr")
+    }
+
+    pub async fn spokes(&self) -> Vec<pb::SpokeInfo> {
+        self.federation()
+            .await
+            .list_spokes(pb::ListSpokesRequest {})
+            .await
+            .expect("list spokes")
+            .into_inner()
+            .spokes
+    }
+
+    /// Waits until `spoke` is in `state`; returns its info.
+    pub async fn wait_state(&self, spoke: &str, state: pb::SpokeState) -> pb::SpokeInfo {
+        wait_until(&format!("spoke {spoke} {state:?}"), || async {
+            self.spokes()
+                .await
+                .into_iter()
+                .find(|s| s.name == spoke && s.state == state as i32)
+        })
+        .await
+    }
+
+    /// The hub's /metrics text.
+    pub async fn metrics(&self) -> String {
+        let addr = self.ready.get("listen").expect("listen").to_owned();
+        http_get(&addr, "/metrics").await
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A minimal HTTP/1.1 GET over a real socket; the body.
+pub async fn http_get(addr: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .expect("send request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("read response");
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
+}
+
+/// A metric's value from Prometheus text, e.g. `vtr_upstream_streams`.
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
