@@ -62,7 +62,8 @@ pub struct TargetArgs {
         conflicts_with = "socket"
     )]
     pub addr: Option<String>,
-    /// File holding the bearer token for --addr.
+    /// File holding the bearer token for --addr (for `spoke --hub`: the
+    /// token the hub expects from spokes).
     #[arg(long, global = true, env = "VTR_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// PEM CA bundle that signed the server's certificate (https).
@@ -250,6 +251,11 @@ pub struct SpokeArgs {
         env = "VTR_LISTEN_TOKEN_FILE"
     )]
     pub listen_token_file: Option<PathBuf>,
+    /// Join this hub through a tunnel the spoke holds open (no listener
+    /// needed), e.g. http://127.0.0.1:4620. The token to present is
+    /// --token-file (or federation.token_file).
+    #[arg(long, env = "VTR_HUB", value_name = "URL")]
+    pub hub: Option<String>,
     /// A label shown by the hub, KEY=VALUE (repeatable).
     #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
     pub labels: Vec<(String, String)>,

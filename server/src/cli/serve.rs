@@ -8,20 +8,39 @@ use super::exit::ExitCode;
 use super::{HubArgs, SessionArgs, SpokeArgs, TargetArgs};
 use crate::config::SpokeConfig;
 use crate::core::SessionConfig;
+use crate::transport::grpc::auth::Token;
 use crate::transport::hub_server::{DialledSpoke, HubOptions, run_hub};
 use crate::transport::spoke_server::{SpokeOptions, TlsFiles, run_spoke};
+use crate::transport::tunnel::TunnelOptions;
 
 /// The hub's TCP address unless configured.
 const DEFAULT_HUB_LISTEN: &str = "127.0.0.1:4620";
 
 pub async fn spoke(args: SpokeArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
-    let file = crate::config::load(target.config.as_deref())?.spoke;
+    let config = crate::config::load(target.config.as_deref())?;
+    let file = config.spoke;
     let session = session_config(&args.session, &file)?;
+    let name = args
+        .name
+        .or(file.name)
+        .unwrap_or_else(crate::paths::host_name);
+    let tunnel = match args.hub.or(config.federation.hub) {
+        Some(hub) => Some(TunnelOptions {
+            hub,
+            name: name.clone(),
+            // Filled in by the spoke: its own instance id.
+            instance: String::new(),
+            token: target
+                .token_file
+                .or(config.federation.token_file)
+                .as_deref()
+                .map(Token::from_file)
+                .transpose()?,
+        }),
+        None => None,
+    };
     let opts = SpokeOptions {
-        name: args
-            .name
-            .or(file.name)
-            .unwrap_or_else(crate::paths::host_name),
+        name,
         socket: target
             .socket
             .or(file.socket)
@@ -37,6 +56,7 @@ pub async fn spoke(args: SpokeArgs, target: TargetArgs) -> anyhow::Result<ExitCo
         },
         token_file: args.listen_token_file.or(file.listen_token_file),
         labels: args.labels,
+        tunnel,
         session,
     };
     let shutdown = CancellationToken::new();
@@ -64,6 +84,7 @@ pub async fn hub(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> 
             .unwrap_or_else(crate::paths::default_hub_socket),
         listen,
         token_file: args.listen_token_file.or(file.listen_token_file),
+        tunnel_token_file: config.federation.token_file,
         local_spoke: if local_spoke {
             Some(session_config(&args.session, &config.spoke)?)
         } else {

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, watch};
 
+pub use breaker::backoff;
 pub use spoke::{Join, Link, SpokeState, SpokeStatus};
 
 use crate::core::session::lock;
@@ -37,6 +38,8 @@ pub(crate) struct Shared {
     changed: watch::Sender<u64>,
     fanout: Fanout,
     counters: Counters,
+    /// Numbers tunnels, so a late close of an old one is ignored.
+    tunnels: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -46,6 +49,11 @@ impl Shared {
 
     fn entries(&self) -> Vec<Arc<Entry>> {
         lock(&self.spokes).clone()
+    }
+
+    fn next_tunnel(&self) -> u64 {
+        self.tunnels
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
     fn entry(&self, name: &str) -> Option<Arc<Entry>> {
@@ -69,6 +77,7 @@ impl Hub {
                 changed: watch::Sender::new(0),
                 fanout: Fanout::default(),
                 counters: Counters::default(),
+                tunnels: Default::default(),
             }),
         }
     }
@@ -95,6 +104,61 @@ impl Hub {
         tokio::spawn(monitor::run(self.shared.clone(), entry));
         self.shared.changed();
         Ok(())
+    }
+
+    /// Whether a tunnel naming `name` may join now (checked before the
+    /// upgrade, so the spoke hears why not).
+    pub fn tunnel_available(&self, name: &str, instance: &str) -> Result<(), JoinError> {
+        let Some(entry) = self.shared.entry(name) else {
+            return Ok(());
+        };
+        let same_instance = entry.instance().as_deref() == Some(instance);
+        match &entry.join {
+            Join::Tunnelled { .. } if !entry.connected() || same_instance => Ok(()),
+            join => Err(JoinError::NameTaken {
+                name: name.to_owned(),
+                how: describe_join(join),
+            }),
+        }
+    }
+
+    /// A tunnelled spoke joins (or rejoins). Refused while another
+    /// instance holds the name; the same instance reconnecting replaces its
+    /// old tunnel. Returns a number that `tunnel_closed` must present.
+    pub fn claim_tunnel(
+        &self,
+        name: &str,
+        peer: &str,
+        instance: &str,
+        link: Link,
+    ) -> Result<u64, JoinError> {
+        let generation = self.shared.next_tunnel();
+        let mut spokes = lock(&self.shared.spokes);
+        if let Some(entry) = spokes.iter().find(|e| e.name == name).cloned() {
+            drop(spokes);
+            self.tunnel_available(name, instance)?;
+            entry.set_tunnel(link, generation);
+        } else {
+            let join = Join::Tunnelled {
+                peer: peer.to_owned(),
+            };
+            let entry = Entry::new(name.to_owned(), join, None);
+            entry.set_tunnel(link, generation);
+            spokes.push(entry.clone());
+            drop(spokes);
+            tokio::spawn(monitor::run(self.shared.clone(), entry));
+        }
+        self.shared.changed();
+        Ok(generation)
+    }
+
+    /// A tunnel's connection ended; its spoke stays listed (stale) until
+    /// it comes back.
+    pub fn tunnel_closed(&self, name: &str, generation: u64) {
+        if let Some(entry) = self.shared.entry(name) {
+            entry.clear_tunnel(generation);
+            self.shared.changed();
+        }
     }
 
     pub fn spokes(&self) -> Vec<SpokeStatus> {

@@ -67,6 +67,8 @@ pub struct Entry {
     pub name: String,
     pub join: Join,
     link: Mutex<Option<Link>>,
+    /// Which tunnel the link runs over (tunnelled spokes).
+    tunnel: Mutex<u64>,
     health: Mutex<Health>,
     /// Wakes the monitor for a probe now (a call failed, a stream broke, a
     /// tunnel came back).
@@ -92,6 +94,7 @@ impl Entry {
             name,
             join,
             link: Mutex::new(link),
+            tunnel: Mutex::new(0),
             health: Mutex::new(Health::default()),
             wake: Notify::new(),
             stop: CancellationToken::new(),
@@ -100,6 +103,25 @@ impl Entry {
 
     pub fn link(&self) -> Option<Link> {
         lock(&self.link).clone()
+    }
+
+    /// A tunnel (re)connected.
+    pub fn set_tunnel(&self, link: Link, generation: u64) {
+        *lock(&self.link) = Some(link);
+        *lock(&self.tunnel) = generation;
+        self.wake.notify_one();
+    }
+
+    /// The tunnel numbered `generation` closed (a newer one stays).
+    pub fn clear_tunnel(&self, generation: u64) {
+        if *lock(&self.tunnel) == generation {
+            *lock(&self.link) = None;
+            self.wake.notify_one();
+        }
+    }
+
+    pub fn connected(&self) -> bool {
+        lock(&self.link).is_some()
     }
 
     /// The link if calls may go through now; otherwise why not, naming the

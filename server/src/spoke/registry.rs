@@ -76,6 +76,11 @@ impl LocalSpoke {
         &self.name
     }
 
+    /// Random per run (see `Description::instance`).
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// The session a user's reference names: `session` or `spoke:session`,
     /// where `session` is a name or an id.
     pub fn resolve(&self, reference: &str) -> Result<Session> {

@@ -19,6 +19,7 @@ use tonic::transport::Server;
 
 use super::grpc::{self, auth::Token, client, remote::RemoteSpoke};
 use super::spoke_server::bind_unix;
+use super::tunnel;
 use crate::core::SessionConfig;
 use crate::hub::{Hub, Join};
 use crate::spoke::LocalSpoke;
@@ -35,6 +36,9 @@ pub struct HubOptions {
     pub listen: SocketAddr,
     /// Require this bearer token on the TCP port.
     pub token_file: Option<PathBuf>,
+    /// Token tunnelled spokes must present [default: the TCP token; with
+    /// neither, any spoke may join].
+    pub tunnel_token_file: Option<PathBuf>,
     /// Settings of the embedded spoke's sessions; `None`: no embedded spoke.
     pub local_spoke: Option<SessionConfig>,
     pub dialled: Vec<DialledSpoke>,
@@ -66,6 +70,10 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         .as_deref()
         .map(Token::from_file)
         .transpose()?;
+    let tunnel_token = match &opts.tunnel_token_file {
+        Some(path) => Some(Token::from_file(path)?),
+        None => token.clone(),
+    };
     let hub = Hub::new(opts.name.clone());
     let local = opts
         .local_spoke
@@ -108,8 +116,15 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         .await?
         .into_axum_router()
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(metrics).with_state((hub.clone(), token)));
-    let tcp_server = axum::serve(tcp, app.into_make_service())
+        .route("/metrics", get(metrics).with_state((hub.clone(), token)))
+        .route(
+            tunnel::TUNNEL_PATH,
+            get(tunnel::accept).with_state(tunnel::Acceptor {
+                hub: hub.clone(),
+                token: tunnel_token,
+            }),
+        );
+    let tcp_server = axum::serve(tcp, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown.clone().cancelled_owned());
 
     let serve = async {

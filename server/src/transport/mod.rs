@@ -4,3 +4,4 @@
 pub mod grpc;
 pub mod hub_server;
 pub mod spoke_server;
+pub mod tunnel;

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use super::grpc::{self, auth::Token};
+use super::tunnel::TunnelOptions;
 use crate::core::SessionConfig;
 use crate::spoke::LocalSpoke;
 
@@ -24,6 +25,8 @@ pub struct SpokeOptions {
     pub listen: Option<SocketAddr>,
     pub tls: Option<TlsFiles>,
     pub token_file: Option<PathBuf>,
+    /// Hold a tunnel open to this hub.
+    pub tunnel: Option<TunnelOptions>,
     /// `key=value` labels a hub shows.
     pub labels: Vec<(String, String)>,
     pub session: SessionConfig,
@@ -69,11 +72,12 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
     };
     let tcp_addr = tcp.as_ref().map(TcpListener::local_addr).transpose()?;
     println!(
-        "READY role=spoke name={} socket={} grpc={} tls={}",
+        "READY role=spoke name={} socket={} grpc={} tls={} hub={}",
         opts.name,
         opts.socket.display(),
         tcp_addr.map_or_else(|| "-".to_owned(), |a| a.to_string()),
         if tls.is_some() { "on" } else { "off" },
+        opts.tunnel.as_ref().map_or("-", |t| t.hub.as_str()),
     );
     tracing::info!(name = %opts.name, socket = %opts.socket.display(), "spoke ready");
 
@@ -101,9 +105,23 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
             .await
             .context("gRPC over TCP")
     };
-    let (local, remote) = tokio::join!(local, remote);
+    let tunnel = async {
+        let Some(mut tunnel) = opts.tunnel.clone() else {
+            return Ok(());
+        };
+        tunnel.instance = spoke.instance().to_owned();
+        let router = grpc::routes(spoke.clone(), None, None)
+            .await?
+            .into_axum_router();
+        let result = super::tunnel::hold(tunnel, router, shutdown.clone()).await;
+        // A refused spoke stops: its error says why.
+        shutdown.cancel();
+        result
+    };
+    let (local, remote, tunnel) = tokio::join!(local, remote, tunnel);
     spoke.kill_all();
     let _ = std::fs::remove_file(&opts.socket);
+    tunnel?;
     local.context("gRPC over the Unix socket")?;
     remote
 }

@@ -9,7 +9,7 @@ use vtr_shared::proto::subscribe_event::Event;
 
 use crate::harness::*;
 
-fn open(session: &str, from_offset: Option<u64>) -> pb::AttachRequest {
+pub fn open(session: &str, from_offset: Option<u64>) -> pb::AttachRequest {
     pb::AttachRequest {
         request: Some(Request::Open(pb::SubscribeRequest {
             session: session.to_owned(),
@@ -18,7 +18,7 @@ fn open(session: &str, from_offset: Option<u64>) -> pb::AttachRequest {
     }
 }
 
-fn input(data: &[u8]) -> pb::AttachRequest {
+pub fn input(data: &[u8]) -> pb::AttachRequest {
     pb::AttachRequest {
         request: Some(Request::Input(bytes::Bytes::copy_from_slice(data))),
     }
@@ -31,7 +31,7 @@ fn resize(cols: u32, rows: u32) -> pb::AttachRequest {
 }
 
 /// Opens an Attach stream; the sender carries further requests.
-async fn attach(
+pub async fn attach(
     client: &mut vtr::transport::grpc::client::VtrClient,
     first: pb::AttachRequest,
 ) -> Result<

@@ -13,3 +13,4 @@ mod replay;
 mod sessions;
 mod streaming;
 mod tcp;
+mod tunnel;

@@ -38,9 +38,14 @@ pub struct Hub {
 impl Hub {
     /// A hub named `hub` with an embedded spoke, dialling `spokes`.
     pub fn start(spokes: &[Dial<'_>], extra: &[&str]) -> Hub {
+        Hub::start_with_config("", spokes, extra)
+    }
+
+    /// As `start`, with more configuration (TOML) first.
+    pub fn start_with_config(more: &str, spokes: &[Dial<'_>], extra: &[&str]) -> Hub {
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("hub.sock");
-        let mut config = String::new();
+        let mut config = format!("{more}\n");
         for s in spokes {
             config.push_str(&format!(
                 "[[federation.spokes]]\nname = {:?}\naddress = {:?}\n",
@@ -96,6 +101,15 @@ impl Hub {
         }
         self.kill();
         self.launch();
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.ready.get("listen").expect("listen"))
+    }
+
+    /// The hub's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
     }
 
     pub async fn client(&self) -> VtrClient {

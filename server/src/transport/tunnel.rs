@@ -1,0 +1,360 @@
+//! Tunnelled spokes (ARCHITECTURE §5.1). The spoke dials the hub's TCP port
+//! and asks for an HTTP/1.1 upgrade to `vtr-tunnel/1`, naming itself and
+//! presenting its token. After `101`, the roles reverse: the spoke serves
+//! gRPC (HTTP/2) over the connection and the hub is the client. The spoke
+//! needs no listener, and reconnects by itself with backoff and jitter.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tonic::transport::{Endpoint, Uri};
+
+use super::grpc::{auth::Token, client, remote::RemoteSpoke};
+use crate::hub::{Hub, backoff};
+
+pub const TUNNEL_PATH: &str = "/vtr/tunnel";
+const PROTOCOL: &str = "vtr-tunnel/1";
+const SPOKE_HEADER: &str = "x-vtr-spoke";
+const INSTANCE_HEADER: &str = "x-vtr-instance";
+/// Longest response head the spoke reads from the hub.
+const MAX_HEAD: usize = 8 << 10;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// HTTP/2 pings over the tunnel, both ways: a dead peer is noticed.
+const KEEPALIVE: Duration = Duration::from_secs(5);
+const MAX_RETRY: Duration = Duration::from_secs(30);
+
+// ---- hub side ----
+
+/// What the hub's tunnel endpoint needs.
+#[derive(Clone)]
+pub struct Acceptor {
+    pub hub: Hub,
+    /// Token a spoke must present; `None`: any spoke may join (loopback).
+    pub token: Option<Token>,
+}
+
+/// `GET /vtr/tunnel` with `Upgrade: vtr-tunnel/1`.
+pub async fn accept(
+    State(acceptor): State<Acceptor>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+) -> Response {
+    let headers = request.headers();
+    let refuse = |status: StatusCode, message: String| {
+        tracing::warn!(%peer, "tunnel refused: {message}");
+        (status, format!("{message}\n")).into_response()
+    };
+    if !upgrade_requested(headers) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            format!("expected `Upgrade: {PROTOCOL}`"),
+        );
+    }
+    if let Some(token) = &acceptor.token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !presented.is_some_and(|p| token.matches(p)) {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "the hub refused the spoke's token".to_owned(),
+            );
+        }
+    }
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (name, instance) = (text(SPOKE_HEADER), text(INSTANCE_HEADER));
+    if let Err(e) = vtr_shared::address::validate_name(&name) {
+        return refuse(StatusCode::BAD_REQUEST, format!("spoke name {name:?}: {e}"));
+    }
+    if let Err(e) = acceptor.hub.tunnel_available(&name, &instance) {
+        return refuse(StatusCode::CONFLICT, e.to_string());
+    }
+    let Some(on_upgrade) = request
+        .extensions_mut()
+        .remove::<hyper::upgrade::OnUpgrade>()
+    else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "this connection cannot be upgraded".to_owned(),
+        );
+    };
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(io) => join(acceptor.hub, name, instance, peer, io).await,
+            Err(e) => tracing::warn!(%peer, "tunnel upgrade failed: {e}"),
+        }
+    });
+    (
+        StatusCode::SWITCHING_PROTOCOLS,
+        [(header::CONNECTION, "upgrade"), (header::UPGRADE, PROTOCOL)],
+    )
+        .into_response()
+}
+
+fn upgrade_requested(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case(PROTOCOL))
+}
+
+/// Makes the upgraded connection the hub's gRPC link to the spoke, until
+/// it closes.
+async fn join(
+    hub: Hub,
+    name: String,
+    instance: String,
+    peer: SocketAddr,
+    io: hyper::upgrade::Upgraded,
+) {
+    let closed = CancellationToken::new();
+    let io = Arc::new(Mutex::new(Some(TunnelIo {
+        io,
+        _closed: closed.clone().drop_guard(),
+    })));
+    // The connector hands out the one connection; once it is gone, so is
+    // the tunnel (the spoke dials again).
+    let channel = Endpoint::from_static("http://tunnel")
+        .http2_keep_alive_interval(KEEPALIVE)
+        .keep_alive_timeout(KEEPALIVE)
+        .keep_alive_while_idle(true)
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let io = io.lock().map(|mut io| io.take()).ok().flatten();
+            async move { io.ok_or_else(|| std::io::Error::other("the tunnel is closed")) }
+        }))
+        .await;
+    let channel = match channel {
+        Ok(channel) => channel,
+        Err(e) => {
+            tracing::warn!(%peer, spoke = %name, "tunnel handshake failed: {e}");
+            return;
+        }
+    };
+    let link = match client::client(channel, None) {
+        Ok(client) => Arc::new(RemoteSpoke::new(name.clone(), client)),
+        Err(e) => {
+            tracing::warn!(spoke = %name, "tunnel client: {e}");
+            return;
+        }
+    };
+    let generation = match hub.claim_tunnel(&name, &peer.to_string(), &instance, link) {
+        Ok(generation) => generation,
+        Err(e) => {
+            tracing::warn!(%peer, "tunnel refused: {e}");
+            return;
+        }
+    };
+    tracing::info!(%peer, spoke = %name, "tunnelled spoke joined");
+    closed.cancelled().await;
+    tracing::info!(%peer, spoke = %name, "tunnel closed");
+    hub.tunnel_closed(&name, generation);
+}
+
+/// The upgraded connection; dropping it (the HTTP/2 client is done with
+/// it) tells the hub the tunnel closed.
+struct TunnelIo {
+    io: hyper::upgrade::Upgraded,
+    _closed: DropGuard,
+}
+
+impl hyper::rt::Read for TunnelIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for TunnelIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+// ---- spoke side ----
+
+/// How a spoke reaches its hub.
+#[derive(Debug, Clone)]
+pub struct TunnelOptions {
+    /// `http://HOST:PORT` of the hub.
+    pub hub: String,
+    pub name: String,
+    pub instance: String,
+    pub token: Option<Token>,
+}
+
+/// Holds a tunnel to the hub open, serving `router` over it, until
+/// `shutdown`. Network failures are retried with backoff; a refusal (a
+/// wrong token, a name in use) ends it with that error.
+pub async fn hold(
+    opts: TunnelOptions,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let address = hub_address(&opts.hub)?;
+    let mut failures = 0;
+    loop {
+        let attempt = tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            attempt = open(&address, &opts) => attempt,
+        };
+        match attempt {
+            Ok(stream) => {
+                failures = 0;
+                tracing::info!(hub = %opts.hub, "tunnel to the hub open");
+                serve(stream, router.clone(), &shutdown).await;
+                if shutdown.is_cancelled() {
+                    return Ok(());
+                }
+                tracing::warn!(hub = %opts.hub, "tunnel to the hub closed; reconnecting");
+            }
+            Err(Failure::Refused(reason)) => {
+                bail!("the hub at {} refused this spoke: {reason}", opts.hub)
+            }
+            Err(Failure::Network(e)) => {
+                tracing::warn!(hub = %opts.hub, "cannot reach the hub: {e:#}");
+            }
+        }
+        failures += 1;
+        let wait = backoff(failures, fastrand::f64()).min(MAX_RETRY);
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+enum Failure {
+    /// The hub answered and said no: retrying will not help.
+    Refused(String),
+    Network(anyhow::Error),
+}
+
+fn hub_address(url: &str) -> anyhow::Result<String> {
+    if url.starts_with("https://") {
+        bail!("--hub {url}: TLS to the hub is not supported yet; use http:// on loopback");
+    }
+    let rest = url
+        .strip_prefix("http://")
+        .with_context(|| format!("--hub {url:?} must start with http://"))?;
+    let authority = rest.trim_end_matches('/');
+    if authority.is_empty() || authority.contains('/') {
+        bail!("--hub {url:?} must be http://HOST:PORT");
+    }
+    Ok(authority.to_owned())
+}
+
+/// Dials the hub and performs the upgrade; the connection after `101`.
+async fn open(address: &str, opts: &TunnelOptions) -> Result<TcpStream, Failure> {
+    let network = |e: anyhow::Error| Failure::Network(e);
+    let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address))
+        .await
+        .map_err(|_| network(anyhow::anyhow!("connecting to {address} timed out")))?
+        .map_err(|e| network(anyhow::Error::new(e).context(format!("connecting to {address}"))))?;
+    let _ = stream.set_nodelay(true);
+    let mut head = format!(
+        "GET {TUNNEL_PATH} HTTP/1.1\r\nHost: {address}\r\nConnection: Upgrade\r\n\
+         Upgrade: {PROTOCOL}\r\n{SPOKE_HEADER}: {}\r\n{INSTANCE_HEADER}: {}\r\n",
+        opts.name, opts.instance
+    );
+    if let Some(token) = &opts.token {
+        head.push_str(&format!("Authorization: Bearer {}\r\n", token.secret()));
+    }
+    head.push_str("\r\n");
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .map_err(|e| network(e.into()))?;
+    // Byte by byte up to the blank line: what follows belongs to HTTP/2.
+    let mut response = Vec::new();
+    while !response.ends_with(b"\r\n\r\n") {
+        if response.len() >= MAX_HEAD {
+            return Err(network(anyhow::anyhow!(
+                "the hub's response head is too long"
+            )));
+        }
+        let byte = stream
+            .read_u8()
+            .await
+            .map_err(|e| network(anyhow::Error::new(e).context("reading the hub's response")))?;
+        response.push(byte);
+    }
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .unwrap_or(0);
+    match status {
+        101 => Ok(stream),
+        400 | 401 | 403 | 409 => {
+            let mut body = vec![0; 1024];
+            let n = tokio::time::timeout(Duration::from_secs(1), stream.read(&mut body))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(0);
+            let reason = String::from_utf8_lossy(&body[..n]).trim().to_owned();
+            Err(Failure::Refused(if reason.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                reason
+            }))
+        }
+        _ => Err(network(anyhow::anyhow!(
+            "unexpected answer from the hub: {}",
+            text.lines().next().unwrap_or_default()
+        ))),
+    }
+}
+
+/// Serves gRPC (HTTP/2, this side the server) until the connection closes
+/// or `shutdown`.
+async fn serve(stream: TcpStream, router: axum::Router, shutdown: &CancellationToken) {
+    let service = hyper_util::service::TowerToHyperService::new(router);
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive_interval(KEEPALIVE)
+        .keep_alive_timeout(KEEPALIVE);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        result = &mut connection => if let Err(e) = result {
+            tracing::debug!("tunnel connection ended: {e}");
+        },
+        () = shutdown.cancelled() => connection.as_mut().graceful_shutdown(),
+    }
+}

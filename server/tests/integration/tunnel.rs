@@ -1,0 +1,142 @@
+//! Tunnelled spokes: they dial the hub, which calls them back over the
+//! same connection. Rejoining after a hub restart, name collisions, tokens.
+
+use std::process::{Command, Stdio};
+
+use vtr_shared::proto as pb;
+use vtr_shared::proto::subscribe_event::Event;
+
+use crate::attach::{attach, input, open};
+use crate::harness::*;
+
+#[tokio::test]
+async fn a_tunnelled_spoke_rejoins_a_restarted_hub_and_attach_resumes() {
+    let mut hub = Hub::start(&[], &[]);
+    let url = hub.url();
+    let _spoke = Spoke::start_named("tun", &["--hub", &url]);
+    hub.wait_state("tun", pb::SpokeState::Healthy).await;
+    let listed = hub.spokes().await;
+    let tun = listed.iter().find(|s| s.name == "tun").expect("listed");
+    assert_eq!(tun.joined, pb::SpokeJoin::Tunnelled as i32);
+
+    let mut c = hub.client().await;
+    let script = "read go; for i in $(seq 1 300); do echo n$i; sleep 0.01; done; read end";
+    spawn(&mut c, "tun:count", "/bin/sh", &["-c", script]).await;
+    let (tx, mut stream) = attach(&mut c, open("tun:count", Some(0)))
+        .await
+        .expect("attach");
+    tx.send(input(b"go\n")).await.expect("type");
+    let mut got = Vec::new();
+    while got.len() < 200 {
+        if let Some(Event::Output(o)) = next_event(&mut stream).await.event {
+            assert_eq!(o.offset, got.len() as u64, "contiguous");
+            got.extend_from_slice(&o.data);
+        }
+    }
+    drop((tx, stream));
+
+    hub.restart();
+    hub.wait_state("tun", pb::SpokeState::Healthy).await;
+    let mut c = hub.client().await;
+    let (_tx, mut stream) = attach(&mut c, open("tun:count", Some(got.len() as u64)))
+        .await
+        .expect("attach again");
+    let expected: String = std::iter::once("go".to_owned())
+        .chain((1..=300).map(|i| format!("n{i}")))
+        .map(|l| l + "\r\n")
+        .collect();
+    within("the rest of the output", async {
+        while got.len() < expected.len() {
+            match next_event(&mut stream).await.event {
+                Some(Event::Output(o)) => {
+                    assert_eq!(o.offset, got.len() as u64, "resumed where it left off");
+                    got.extend_from_slice(&o.data);
+                }
+                Some(Event::Snapshot(s)) => {
+                    panic!("a snapshot at {} instead of a replay", s.offset)
+                }
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert_eq!(String::from_utf8_lossy(&got), expected);
+}
+
+/// Runs a spoke that should be refused; its exit status and stderr.
+fn refused_spoke(name: &str, hub: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = Command::new(vtr_bin())
+        .args(["spoke", "--name", name, "--hub", hub, "--socket"])
+        .arg(dir.path().join("s.sock"))
+        .args(extra)
+        .env("XDG_CONFIG_HOME", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run spoke");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_second_spoke_claiming_a_connected_name_is_refused_on_both_sides() {
+    let hub = Hub::start(&[], &[]);
+    let url = hub.url();
+    let _first = Spoke::start_named("twin", &["--hub", &url]);
+    hub.wait_state("twin", pb::SpokeState::Healthy).await;
+    let (code, stderr) = within("the second spoke to give up", async {
+        tokio::task::spawn_blocking(move || refused_spoke("twin", &url, &[]))
+            .await
+            .expect("join")
+    })
+    .await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("\"twin\" is already taken"), "{stderr}");
+    assert!(
+        hub.log().contains("\"twin\" is already taken"),
+        "{}",
+        hub.log()
+    );
+    // The embedded spoke's name is taken too.
+    let url = hub.url();
+    let (code, stderr) = tokio::task::spawn_blocking(move || refused_spoke("hub", &url, &[]))
+        .await
+        .expect("join");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("embedded"), "{stderr}");
+    // The first one is still the one listed, and healthy.
+    hub.wait_state("twin", pb::SpokeState::Healthy).await;
+}
+
+#[tokio::test]
+async fn a_tunnel_with_a_wrong_token_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let good = dir.path().join("good");
+    let bad = dir.path().join("bad");
+    std::fs::write(&good, "tunnel-token-0123456789").expect("write");
+    std::fs::write(&bad, "wrong-token-0123456789").expect("write");
+    let config = format!(
+        "[federation]\ntoken_file = {:?}\n",
+        good.display().to_string()
+    );
+    let hub = Hub::start_with_config(&config, &[], &[]);
+    let url = hub.url();
+    let bad_arg = bad.display().to_string();
+    let (code, stderr) = within("the spoke to give up", async {
+        tokio::task::spawn_blocking(move || {
+            refused_spoke("intruder", &url, &["--token-file", &bad_arg])
+        })
+        .await
+        .expect("join")
+    })
+    .await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("refused the spoke's token"), "{stderr}");
+    let good_arg = good.display().to_string();
+    let url = hub.url();
+    let _spoke = Spoke::start_named("friend", &["--hub", &url, "--token-file", &good_arg]);
+    hub.wait_state("friend", pb::SpokeState::Healthy).await;
+    assert!(!hub.spokes().await.iter().any(|s| s.name == "intruder"));
+}
