@@ -22,14 +22,25 @@
 //!    microseconds. For reference, the latency of one unary
 //!    `Info` RPC (the floor any gRPC round trip pays) is printed as well.
 //!
+//! 4. **Through the hub**: a real `vtr hub` process (no embedded spoke)
+//!    dials the same spoke over loopback TCP; each round also runs the
+//!    producer as `bench:hubN` through the hub's socket, and the echo runs
+//!    a fourth time on an `Attach` stream through the hub.
+//! 5. **Merged list at scale**: a second hub dials 200 lightweight fake
+//!    spokes (in-process gRPC servers that only list 25 canned sessions
+//!    each; a fake, for this scale test only) and `List` is timed 200
+//!    times once all 5000 sessions are listed.
+//!
 //! The summary states whether the targets hold: subscribe throughput at
 //! least 90% of the raw PTY rate, and echo p99 through gRPC at most 3x the
-//! raw p99. 1 MB = 10^6 bytes. `VTR_BENCH_SPOKE_ARGS` adds flags to the
+//! raw p99; through the hub at least 85% of the raw rate and echo p99 at
+//! most 4x raw; merged list p99 under 50 ms. 1 MB = 10^6 bytes. `VTR_BENCH_SPOKE_ARGS` adds flags to the
 //! spoke's command line (e.g. `--parse-backlog 33554432`) to compare
 //! settings.
 
 mod echo;
 mod grpc;
+mod hub;
 mod process;
 mod raw;
 mod stats;
@@ -42,7 +53,7 @@ use vtr_shared::proto::SessionRequest;
 
 use echo::GrpcEcho;
 use grpc::grpc_throughput;
-use process::{Spoke, TempDir, cpu_seconds};
+use process::{TempDir, cpu_seconds, start_spoke};
 use raw::{RawEcho, raw_throughput};
 use stats::{median, percentiles};
 
@@ -68,21 +79,31 @@ pub(crate) const PROBE: u8 = 0x01;
 pub(crate) const SYNC: u8 = 0x02;
 pub(crate) const THROUGHPUT_TARGET: f64 = 0.90;
 pub(crate) const ECHO_TARGET: f64 = 3.0;
+pub(crate) const HUB_THROUGHPUT_TARGET: f64 = 0.85;
+pub(crate) const HUB_ECHO_TARGET: f64 = 4.0;
+pub(crate) const MERGED_LIST_TARGET_MS: f64 = 50.0;
 
 // One thread, like an interactive client; the raw PTY parts block it
 // while the gRPC connection has nothing to do.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let dir = TempDir::new()?;
-    let mut spoke = Spoke::start(dir.path())?;
+    let mut spoke = start_spoke(dir.path())?;
     let mut client = connect(&Target::Unix(spoke.socket.clone()))
         .await
         .context("connecting to the spoke")?;
     println!("vtr throughput bench: spoke pid {}", spoke.child.id());
+    let spoke_url = format!(
+        "http://{}",
+        spoke.field("grpc").context("spoke TCP address")?
+    );
+    let mut hub = hub::start_hub(dir.path(), "hub", &[("bench".to_owned(), spoke_url)])?;
+    let mut hub_client = hub::hub_client(&hub, 0).await?;
 
     // 1 and 2: throughput, alternating raw and spoke.
     let mut raw_rates = Vec::new();
     let mut grpc_rates = Vec::new();
+    let mut hub_rates = Vec::new();
     let mut resyncs = 0;
     let mut gaps = 0;
     for round in 1..=ROUNDS {
@@ -129,10 +150,31 @@ async fn main() -> anyhow::Result<()> {
         resyncs += grpc.resyncs;
         gaps += grpc.gaps;
         grpc_rates.push(grpc.mb_per_s());
+
+        let through_hub =
+            grpc_throughput(&mut hub_client, &format!("bench:hub{round}"), dir.path()).await?;
+        println!(
+            "[round {round}] through the hub: {} bytes in {:.3} s = {:.1} MB/s ({} output events)",
+            through_hub.bytes,
+            through_hub.elapsed.as_secs_f64(),
+            through_hub.mb_per_s(),
+            through_hub.events,
+        );
+        if through_hub.resyncs > 0 || through_hub.gaps > 0 {
+            println!(
+                "[round {round}] PROBLEM through the hub: {} RESYNC snapshot(s), {} gap(s)",
+                through_hub.resyncs, through_hub.gaps
+            );
+        }
+        resyncs += through_hub.resyncs;
+        gaps += through_hub.gaps;
+        hub_rates.push(through_hub.mb_per_s());
     }
     let raw_rate = median(&mut raw_rates);
     let grpc_rate = median(&mut grpc_rates);
     let ratio = grpc_rate / raw_rate;
+    let hub_rate = median(&mut hub_rates);
+    let hub_ratio = hub_rate / raw_rate;
     println!("raw PTY rate (median of {ROUNDS}): {raw_rate:.1} MB/s");
     println!(
         "subscribe throughput (median of {ROUNDS}): {grpc_rate:.1} MB/s = {:.1}% of raw",
@@ -148,17 +190,21 @@ async fn main() -> anyhow::Result<()> {
     let mut raw_echo = RawEcho::start(dir.path())?;
     let mut attach_echo = GrpcEcho::start(&mut client, "echo", dir.path(), true).await?;
     let mut unary_echo = GrpcEcho::start(&mut client, "echo-unary", dir.path(), false).await?;
+    let mut hub_echo = GrpcEcho::start(&mut hub_client, "bench:echo-hub", dir.path(), true).await?;
+    let mut hub_lat = Vec::with_capacity(ECHO_ITERATIONS);
     let mut raw_lat = Vec::with_capacity(ECHO_ITERATIONS);
     let mut grpc_lat = Vec::with_capacity(ECHO_ITERATIONS);
     let mut unary_lat = Vec::with_capacity(ECHO_ITERATIONS);
     raw_echo.run(ECHO_WARMUP, &mut Vec::new())?;
     attach_echo.run(ECHO_WARMUP, &mut Vec::new()).await?;
     unary_echo.run(ECHO_WARMUP, &mut Vec::new()).await?;
+    hub_echo.run(ECHO_WARMUP, &mut Vec::new()).await?;
     while raw_lat.len() < ECHO_ITERATIONS {
         let n = ECHO_BLOCK.min(ECHO_ITERATIONS - raw_lat.len());
         raw_echo.run(n, &mut raw_lat)?;
         attach_echo.run(n, &mut grpc_lat).await?;
         unary_echo.run(n, &mut unary_lat).await?;
+        hub_echo.run(n, &mut hub_lat).await?;
     }
     drop(raw_echo);
     // Calibration: the floor a single unary RPC sets on any gRPC round trip.
@@ -175,6 +221,8 @@ async fn main() -> anyhow::Result<()> {
     }
     attach_echo.stop().await;
     unary_echo.stop().await;
+    hub_echo.stop().await;
+    let (hub_p50, hub_p99) = percentiles(&mut hub_lat);
     let (rpc_p50, rpc_p99) = percentiles(&mut rpc_lat);
     let (raw_p50, raw_p99) = percentiles(&mut raw_lat);
     let (grpc_p50, grpc_p99) = percentiles(&mut grpc_lat);
@@ -197,7 +245,30 @@ async fn main() -> anyhow::Result<()> {
          p99 {rpc_p99:.0} us"
     );
 
+    println!(
+        "echo round trip through the hub, Attach ({ECHO_ITERATIONS}): p50 {hub_p50:.0} us, \
+         p99 {hub_p99:.0} us ({:.2}x raw, {:.2}x direct)",
+        hub_p99 / raw_p99,
+        hub_p99 / grpc_p99
+    );
+    hub.stop();
     spoke.stop();
+
+    // Merged-list latency at scale, against lightweight fake spokes.
+    let fakes = hub::start_fake_spokes()?;
+    let mut big_hub = hub::start_hub(dir.path(), "big-hub", &fakes)?;
+    let sessions = hub::FAKE_SPOKES * hub::FAKE_SESSIONS;
+    let mut big_client = hub::hub_client(&big_hub, sessions).await?;
+    let mut list_lat = hub::list_latency(&mut big_client).await?;
+    let (list_p50, list_p99) = percentiles(&mut list_lat);
+    let (list_p50, list_p99) = (list_p50 / 1000.0, list_p99 / 1000.0);
+    println!(
+        "merged List, {} lightweight fake spokes x {} sessions: p50 {list_p50:.1} ms, \
+         p99 {list_p99:.1} ms",
+        hub::FAKE_SPOKES,
+        hub::FAKE_SESSIONS
+    );
+    big_hub.stop();
     drop(dir);
 
     println!();
@@ -212,6 +283,25 @@ async fn main() -> anyhow::Result<()> {
         "echo p50/p99 raw: {raw_p50:.0}/{raw_p99:.0} us; grpc: {grpc_p50:.0}/{grpc_p99:.0} us; \
          p99 ratio {echo_ratio:.2}   target <= 3x: {}",
         met(echo_ratio <= ECHO_TARGET)
+    );
+    println!(
+        "through the hub: {hub_rate:.1} MB/s = {:.1}% of raw ({:.1}% of direct)   \
+         target >= 85%: {}",
+        hub_ratio * 100.0,
+        hub_rate / grpc_rate * 100.0,
+        met(hub_ratio >= HUB_THROUGHPUT_TARGET)
+    );
+    println!(
+        "echo p99 through the hub: {hub_p99:.0} us = {:.2}x raw ({:.2}x direct)   \
+         target <= 4x: {}",
+        hub_p99 / raw_p99,
+        hub_p99 / grpc_p99,
+        met(hub_p99 / raw_p99 <= HUB_ECHO_TARGET)
+    );
+    println!(
+        "merged List ({} sessions): p99 {list_p99:.1} ms   target < 50 ms: {}",
+        sessions,
+        met(list_p99 < MERGED_LIST_TARGET_MS)
     );
     if resyncs > 0 || gaps > 0 {
         println!("subscribe resyncs: {resyncs}, offset gaps: {gaps}");

@@ -35,37 +35,53 @@ impl Drop for TempDir {
     }
 }
 
-/// A `vtr spoke` child process, killed on drop.
-pub(crate) struct Spoke {
+/// A `vtr` child process (spoke or hub), killed on drop.
+pub(crate) struct Process {
     pub(crate) child: Child,
     pub(crate) socket: PathBuf,
     pub(crate) stopped: bool,
+    /// The READY line's `key=value` fields.
+    pub(crate) ready: Vec<(String, String)>,
 }
 
-impl Spoke {
-    pub(crate) fn start(dir: &Path) -> anyhow::Result<Self> {
-        let socket = dir.join("s.sock");
+/// The bench's spoke: a Unix socket, and TCP on loopback for the hub.
+pub(crate) fn start_spoke(dir: &Path) -> anyhow::Result<Process> {
+    let socket = dir.join("s.sock");
+    let mut args = vec![
+        "spoke".to_owned(),
+        "--socket".to_owned(),
+        socket.display().to_string(),
+        "--name".to_owned(),
+        "bench".to_owned(),
+        "--listen".to_owned(),
+        "127.0.0.1:0".to_owned(),
+    ];
+    args.extend(
+        std::env::var("VTR_BENCH_SPOKE_ARGS")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Process::start(dir, &args, socket)
+}
+
+impl Process {
+    pub(crate) fn start(dir: &Path, args: &[&str], socket: PathBuf) -> anyhow::Result<Self> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vtr"))
-            .arg("spoke")
-            .arg("--socket")
-            .arg(&socket)
-            .args(["--name", "bench"])
-            .args(
-                std::env::var("VTR_BENCH_SPOKE_ARGS")
-                    .unwrap_or_default()
-                    .split_whitespace(),
-            )
+            .args(args)
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .context("starting `vtr spoke`")?;
-        let stdout = child.stdout.take().context("spoke stdout")?;
+            .with_context(|| format!("starting `vtr {}`", args.join(" ")))?;
+        let stdout = child.stdout.take().context("stdout")?;
         let mut spoke = Self {
             child,
             socket,
             stopped: false,
+            ready: Vec::new(),
         };
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -80,21 +96,33 @@ impl Spoke {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) if line.starts_with("READY ") => {
-                    println!("spoke: {line}");
+                    println!("{line}");
+                    spoke.ready = line
+                        .split_whitespace()
+                        .filter_map(|kv| kv.split_once('='))
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect();
                     return Ok(spoke);
                 }
                 Ok(_) => {}
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     spoke.stop();
-                    bail!("no READY line from the spoke within {READY_DEADLINE:?}");
+                    bail!("no READY line within {READY_DEADLINE:?}");
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = spoke.child.wait().context("waiting for the spoke")?;
+                    let status = spoke.child.wait().context("waiting for the process")?;
                     spoke.stopped = true;
-                    bail!("the spoke exited before READY: {status}");
+                    bail!("`vtr {}` exited before READY: {status}", args.join(" "));
                 }
             }
         }
+    }
+
+    pub(crate) fn field(&self, key: &str) -> Option<&str> {
+        self.ready
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub(crate) fn stop(&mut self) {
@@ -103,13 +131,13 @@ impl Spoke {
         }
         self.stopped = true;
         if let Err(e) = self.child.kill() {
-            println!("killing the spoke: {e}");
+            println!("killing a vtr process: {e}");
         }
         let _ = self.child.wait();
     }
 }
 
-impl Drop for Spoke {
+impl Drop for Process {
     fn drop(&mut self) {
         self.stop();
     }

@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -124,6 +125,11 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
                 token: tunnel_token,
             }),
         );
+    // Small messages (keystrokes, echoes) must not wait for Nagle's
+    // algorithm.
+    let tcp = tcp.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     let tcp_server = axum::serve(tcp, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown.clone().cancelled_owned());
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use tokio::net::{TcpListener, UnixListener};
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
@@ -99,7 +100,13 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
         builder
             .add_routes(grpc::routes(spoke.clone(), None, token).await?)
             .serve_with_incoming_shutdown(
-                TcpListenerStream::new(tcp),
+                // Small messages (keystrokes, echoes) must not wait for
+                // Nagle's algorithm.
+                TcpListenerStream::new(tcp).map(|stream| {
+                    stream.inspect(|s| {
+                        let _ = s.set_nodelay(true);
+                    })
+                }),
                 shutdown.clone().cancelled_owned(),
             )
             .await
