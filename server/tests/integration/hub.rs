@@ -501,3 +501,29 @@ async fn a_stream_resumes_by_offset_across_a_hub_restart() {
     .await;
     assert_eq!(String::from_utf8_lossy(&got), expected);
 }
+
+#[tokio::test]
+async fn watch_spokes_pushes_health_changes() {
+    let mut a = Spoke::start_named("alpha", &["--listen", "127.0.0.1:0"]);
+    let hub = Hub::start(&[Dial::new("a", a.url())], &[]);
+    let mut watch = hub
+        .federation()
+        .await
+        .watch_spokes(pb::WatchSpokesRequest {})
+        .await
+        .expect("watch")
+        .into_inner();
+    let state_of_a =
+        |list: &pb::SpokeList| list.spokes.iter().find(|s| s.name == "a").map(|s| s.state);
+    within("a healthy, pushed", async {
+        while state_of_a(&next_event(&mut watch).await) != Some(pb::SpokeState::Healthy as i32) {}
+    })
+    .await;
+    a.kill();
+    within("a unreachable, pushed", async {
+        while state_of_a(&next_event(&mut watch).await) != Some(pb::SpokeState::Unreachable as i32)
+        {
+        }
+    })
+    .await;
+}
