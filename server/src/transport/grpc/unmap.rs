@@ -1,18 +1,15 @@
 //! Proto types back to domain types: what a hub receives from a spoke it
 //! calls. The inverse of `map`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use vtr_shared::proto as pb;
 
+use crate::core::session::from_unix_ms;
 use crate::core::{
     CellData, Color, Description, ExitInfo, GrepMatch, GrepResult, ScreenState, SessionSummary,
     SnapshotReason, Status, StreamEvent, WaitMatch, WaitOutcome,
 };
-
-fn time(ms: i64) -> Option<SystemTime> {
-    (ms > 0).then(|| UNIX_EPOCH + Duration::from_millis(ms as u64))
-}
 
 /// Sizes are u32 on the wire and u16 in the terminal; a spoke never sends
 /// more than the limits (1000 x 500), so saturating is only a guard.
@@ -41,15 +38,15 @@ pub fn session_info(s: pb::SessionInfo) -> SessionSummary {
             signal: (!s.exit_signal.is_empty()).then_some(s.exit_signal),
         }),
         idle: s.idle,
-        created_at: time(s.created_at_ms).unwrap_or(UNIX_EPOCH),
-        exited_at: time(s.exited_at_ms),
-        last_output_at: time(s.last_output_at_ms),
+        created_at: from_unix_ms(s.created_at_ms).unwrap_or(UNIX_EPOCH),
+        exited_at: from_unix_ms(s.exited_at_ms),
+        last_output_at: from_unix_ms(s.last_output_at_ms),
         output_offset: s.output_offset,
         pid: (s.pid != 0).then_some(s.pid),
         title: s.title,
         subscribers: s.subscribers,
         stale: s.stale,
-        spoke_last_seen: time(s.spoke_last_seen_ms),
+        spoke_last_seen: from_unix_ms(s.spoke_last_seen_ms),
     }
 }
 
