@@ -10,11 +10,10 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use async_trait::async_trait;
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use vtr::core::error::Result;
 use vtr::core::{
-    Coordinator, Description, GrepQuery, GrepResult, IdleResult, IdleWait, Input, ScreenState,
-    SessionError, SessionSummary, SpawnSpec, Status, StreamEvent, WaitMatch,
+    Coordinator, Description, Events, GrepQuery, GrepResult, IdleResult, IdleWait, Input,
+    ScreenState, SessionError, SessionSummary, SpawnSpec, Status, StreamEvent, WaitMatch,
 };
 use vtr::transport::grpc::client::{Target, VtrClient, connect};
 use vtr_shared::proto::ListRequest;
@@ -191,14 +190,12 @@ impl Coordinator for FakeSpoke {
     async fn list(&self) -> Result<Vec<SessionSummary>> {
         Ok(self.sessions.clone())
     }
-    async fn watch_sessions(&self) -> Result<mpsc::Receiver<Vec<SessionSummary>>> {
-        let (tx, rx) = mpsc::channel(1);
+    async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>> {
         let list = self.sessions.clone();
-        tokio::spawn(async move {
+        Ok(Events::driven(1, |tx| async move {
             let _ = tx.send(list).await;
             tx.closed().await;
-        });
-        Ok(rx)
+        }))
     }
     async fn info(&self, _: &str) -> Result<SessionSummary> {
         Err(fake())
@@ -230,10 +227,10 @@ impl Coordinator for FakeSpoke {
     async fn wait_idle(&self, _: &str, _: IdleWait) -> Result<IdleResult> {
         Err(fake())
     }
-    async fn subscribe(&self, _: &str, _: Option<u64>) -> Result<mpsc::Receiver<StreamEvent>> {
+    async fn subscribe(&self, _: &str, _: Option<u64>) -> Result<Events<StreamEvent>> {
         Err(fake())
     }
-    async fn record(&self, _: &str, _: bool) -> Result<mpsc::Receiver<Bytes>> {
+    async fn record(&self, _: &str, _: bool) -> Result<Events<Bytes>> {
         Err(fake())
     }
 }

@@ -246,6 +246,11 @@ async fn main() -> anyhow::Result<()> {
     );
 
     println!(
+        "floor of any gRPC echo here: one unary RPC p99 + raw PTY p99 = {:.0} us = {:.2}x raw",
+        rpc_p99 + raw_p99,
+        (rpc_p99 + raw_p99) / raw_p99
+    );
+    println!(
         "echo round trip through the hub, Attach ({ECHO_ITERATIONS}): p50 {hub_p50:.0} us, \
          p99 {hub_p99:.0} us ({:.2}x raw, {:.2}x direct)",
         hub_p99 / raw_p99,

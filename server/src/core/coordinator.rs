@@ -1,9 +1,8 @@
 //! The one interface transports serve: implemented by the local spoke and
 //! (later) by the hub, so a transport does not care where a session lives.
 
-use tokio::sync::mpsc;
-
 use super::error::Result;
+use super::events::Events;
 use super::types::{
     Description, GrepQuery, GrepResult, IdleResult, IdleWait, Input, ScreenState, SessionSummary,
     SpawnSpec, StreamEvent, WaitMatch,
@@ -18,7 +17,7 @@ pub trait Coordinator: Send + Sync + 'static {
     async fn spawn(&self, spec: SpawnSpec) -> Result<SessionSummary>;
     async fn list(&self) -> Result<Vec<SessionSummary>>;
     /// The list now, then again after every change.
-    async fn watch_sessions(&self) -> Result<mpsc::Receiver<Vec<SessionSummary>>>;
+    async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>>;
     async fn info(&self, session: &str) -> Result<SessionSummary>;
     async fn kill(&self, session: &str, signal: &str) -> Result<()>;
     async fn remove(&self, session: &str, force: bool) -> Result<()>;
@@ -40,6 +39,6 @@ pub trait Coordinator: Send + Sync + 'static {
         &self,
         session: &str,
         from_offset: Option<u64>,
-    ) -> Result<mpsc::Receiver<StreamEvent>>;
-    async fn record(&self, session: &str, follow: bool) -> Result<mpsc::Receiver<bytes::Bytes>>;
+    ) -> Result<Events<StreamEvent>>;
+    async fn record(&self, session: &str, follow: bool) -> Result<Events<bytes::Bytes>>;
 }

@@ -5,6 +5,7 @@
 
 pub mod coordinator;
 pub mod error;
+pub mod events;
 pub mod limits;
 pub mod log;
 pub mod record;
@@ -18,5 +19,6 @@ pub mod wait;
 
 pub use coordinator::Coordinator;
 pub use error::SessionError;
+pub use events::Events;
 pub use session::{Session, SessionConfig};
 pub use types::*;

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 
+use super::events::Events;
 use super::log::Read;
 use super::session::{Inner, LiveState, Session};
 use super::types::{SnapshotReason, StreamEvent};
@@ -44,20 +45,34 @@ pub trait Source: Send + Sync + 'static {
 
 /// Starts streaming `source`. `from_offset` still held by the log: a replay
 /// from there. Otherwise a snapshot, then live output. The stream ends
-/// after `Exited`, or when the receiver is dropped.
-pub fn stream<S: Source>(source: Arc<S>, from_offset: Option<u64>) -> mpsc::Receiver<StreamEvent> {
-    let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
-    source.subscribers().fetch_add(1, Ordering::Relaxed);
-    tokio::spawn(async move {
-        run(&*source, from_offset, tx).await;
-        source.subscribers().fetch_sub(1, Ordering::Relaxed);
-    });
-    rx
+/// after `Exited`, or when the receiver is dropped. The consumer's polls
+/// drive it (see [`Events`]): no task between the log and the consumer.
+pub fn stream<S: Source>(source: Arc<S>, from_offset: Option<u64>) -> Events<StreamEvent> {
+    let counted = Counted::new(source);
+    Events::driven(SUBSCRIBER_QUEUE, move |tx| async move {
+        run(&*counted.0, from_offset, tx).await;
+    })
+}
+
+/// Counts a subscriber while its stream lives, however it ends.
+struct Counted<S: Source>(Arc<S>);
+
+impl<S: Source> Counted<S> {
+    fn new(source: Arc<S>) -> Self {
+        source.subscribers().fetch_add(1, Ordering::Relaxed);
+        Counted(source)
+    }
+}
+
+impl<S: Source> Drop for Counted<S> {
+    fn drop(&mut self) {
+        self.0.subscribers().fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Session {
     /// Starts streaming the session (see [`stream`]).
-    pub fn subscribe(&self, from_offset: Option<u64>) -> mpsc::Receiver<StreamEvent> {
+    pub fn subscribe(&self, from_offset: Option<u64>) -> Events<StreamEvent> {
         stream(Arc::new(self.clone()), from_offset)
     }
 }

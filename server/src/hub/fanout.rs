@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::Shared;
 use super::breaker::backoff;
@@ -19,7 +19,7 @@ use crate::core::error::ErrorKind;
 use crate::core::log::{OutputLog, Read};
 use crate::core::session::{LiveState, lock};
 use crate::core::subscribe::{self, Source};
-use crate::core::{SessionSummary, SnapshotReason, StreamEvent};
+use crate::core::{Events, SessionSummary, SnapshotReason, StreamEvent};
 
 /// Bytes of each upstream's output kept for subscribers to catch up from
 /// (as a spoke's default log).
@@ -63,7 +63,7 @@ impl Fanout {
         entry: Arc<Entry>,
         session: &SessionSummary,
         from_offset: Option<u64>,
-    ) -> mpsc::Receiver<StreamEvent> {
+    ) -> Events<StreamEvent> {
         let key = format!("{}:{}", entry.name, session.id);
         let mut upstreams = lock(&shared.fanout.upstreams);
         let upstream = match upstreams.get(&key).and_then(Weak::upgrade) {

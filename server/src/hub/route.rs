@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use vtr_shared::address::SessionAddress;
 
 use super::fanout::Fanout;
@@ -14,8 +13,8 @@ use super::spoke::{Entry, Join, Link};
 use super::{Hub, watch_changes};
 use crate::core::error::{ErrorKind, Result};
 use crate::core::{
-    Coordinator, Description, GrepQuery, GrepResult, IdleResult, IdleWait, Input, ScreenState,
-    SessionError, SessionSummary, SpawnSpec, StreamEvent, WaitMatch,
+    Coordinator, Description, Events, GrepQuery, GrepResult, IdleResult, IdleWait, Input,
+    ScreenState, SessionError, SessionSummary, SpawnSpec, StreamEvent, WaitMatch,
 };
 
 impl Hub {
@@ -181,9 +180,9 @@ impl Coordinator for Hub {
         Ok(self.merged())
     }
 
-    async fn watch_sessions(&self) -> Result<mpsc::Receiver<Vec<SessionSummary>>> {
+    async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>> {
         let hub = self.clone();
-        Ok(watch_changes(&self.shared, move || hub.merged()))
+        Ok(watch_changes(&self.shared, move || hub.merged()).into())
     }
 
     async fn info(&self, session: &str) -> Result<SessionSummary> {
@@ -256,7 +255,7 @@ impl Coordinator for Hub {
         &self,
         session: &str,
         from_offset: Option<u64>,
-    ) -> Result<mpsc::Receiver<StreamEvent>> {
+    ) -> Result<Events<StreamEvent>> {
         let (link, entry, s) = self.target(session)?;
         let result = link.info(&s).await;
         let summary = self.done(&entry, result)?;
@@ -268,7 +267,7 @@ impl Coordinator for Hub {
         ))
     }
 
-    async fn record(&self, session: &str, follow: bool) -> Result<mpsc::Receiver<Bytes>> {
+    async fn record(&self, session: &str, follow: bool) -> Result<Events<Bytes>> {
         let (link, entry, s) = self.target(session)?;
         let result = link.record(&s, follow).await;
         self.done(&entry, result)

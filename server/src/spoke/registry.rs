@@ -14,8 +14,8 @@ use crate::core::error::{Result, SessionError};
 use crate::core::session::lock;
 use crate::core::signal::parse_signal;
 use crate::core::{
-    Coordinator, Description, GrepQuery, GrepResult, IdleResult, IdleWait, Input, ScreenState,
-    Session, SessionConfig, SessionSummary, SpawnSpec, StreamEvent, WaitMatch, limits,
+    Coordinator, Description, Events, GrepQuery, GrepResult, IdleResult, IdleWait, Input,
+    ScreenState, Session, SessionConfig, SessionSummary, SpawnSpec, StreamEvent, WaitMatch, limits,
 };
 
 /// Session lists a watcher may have in flight; changes made meanwhile are
@@ -246,7 +246,7 @@ impl Coordinator for LocalSpoke {
         Ok(self.summaries())
     }
 
-    async fn watch_sessions(&self) -> Result<mpsc::Receiver<Vec<SessionSummary>>> {
+    async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>> {
         let (tx, rx) = mpsc::channel(WATCH_QUEUE);
         let mut changes = self.list_changed.subscribe();
         let first = self.summaries();
@@ -266,7 +266,7 @@ impl Coordinator for LocalSpoke {
                 list = summaries(&sessions);
             }
         });
-        Ok(rx)
+        Ok(rx.into())
     }
 
     async fn info(&self, session: &str) -> Result<SessionSummary> {
@@ -410,11 +410,11 @@ impl Coordinator for LocalSpoke {
         &self,
         session: &str,
         from_offset: Option<u64>,
-    ) -> Result<mpsc::Receiver<StreamEvent>> {
+    ) -> Result<Events<StreamEvent>> {
         Ok(self.resolve(session)?.subscribe(from_offset))
     }
 
-    async fn record(&self, session: &str, follow: bool) -> Result<mpsc::Receiver<Bytes>> {
-        Ok(self.resolve(session)?.record(follow))
+    async fn record(&self, session: &str, follow: bool) -> Result<Events<Bytes>> {
+        Ok(self.resolve(session)?.record(follow).into())
     }
 }

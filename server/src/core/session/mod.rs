@@ -21,11 +21,12 @@ use bytes::Bytes;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
+mod input;
 mod threads;
 
-use threads::write_loop;
+use input::{InputPath, Sent, input_path};
 
 use crate::core::error::{Result, SessionError};
 use crate::core::log::{OutputLog, Read as LogRead};
@@ -132,7 +133,7 @@ pub(crate) struct Inner {
     term: Mutex<Terminal>,
     end_tx: watch::Sender<u64>,
     state_tx: watch::Sender<LiveState>,
-    input: Mutex<Option<mpsc::Sender<Bytes>>>,
+    input: Mutex<Option<InputPath>>,
     master: Mutex<Option<Box<dyn MasterPty + Send>>>,
     last_output_ms: AtomicI64,
     /// The window title as of the last parsed batch, readable without
@@ -225,7 +226,11 @@ impl Session {
             .master
             .take_writer()
             .map_err(|e| failed(format!("PTY writer: {e}")))?;
-        let (input_tx, input_rx) = mpsc::channel(INPUT_QUEUE);
+        let master_fd = pair
+            .master
+            .as_raw_fd()
+            .ok_or_else(|| failed("PTY master has no file descriptor".to_owned()))?;
+        let (input, writer_end) = input_path(writer, master_fd, INPUT_QUEUE);
         let now = SystemTime::now();
         let inner = Arc::new(Inner {
             id,
@@ -254,7 +259,7 @@ impl Session {
                 idle: false,
                 exit: None,
             }),
-            input: Mutex::new(Some(input_tx)),
+            input: Mutex::new(Some(input)),
             master: Mutex::new(Some(pair.master)),
             last_output_ms: AtomicI64::new(0),
             title: Mutex::new(String::new()),
@@ -287,7 +292,7 @@ impl Session {
         )?;
         let i = inner.clone();
         spawn_thread("parse", Box::new(move || i.parse_loop()))?;
-        spawn_thread("pty-write", Box::new(move || write_loop(writer, input_rx)))?;
+        spawn_thread("pty-write", Box::new(move || writer_end.run()))?;
         let i = inner.clone();
         spawn_thread(
             "wait",
@@ -441,19 +446,30 @@ impl Session {
         if data.is_empty() {
             return Ok(offset);
         }
-        let sender = lock(&self.inner.input).clone();
-        let Some(sender) = sender else {
-            return Err(SessionError::Exited {
-                session: self.name(),
-            });
+        let exited = || SessionError::Exited {
+            session: self.name(),
         };
         let len = data.len();
+        let sent = match lock(&self.inner.input).as_ref() {
+            Some(input) => input.write_or_queue(data),
+            None => return Err(exited()),
+        };
+        let (queue, data) = match sent {
+            Sent::Written => return Ok(offset),
+            Sent::Failed => return Err(exited()),
+            Sent::Queue(queue, data) => (queue, data),
+        };
         let timeout = self.inner.config.input_timeout;
-        match tokio::time::timeout(timeout, sender.send(data)).await {
+        let result = tokio::time::timeout(timeout, queue.send(data)).await;
+        if !matches!(result, Ok(Ok(()))) {
+            // Never queued: uncount it (if the PTY is still open).
+            if let Some(input) = lock(&self.inner.input).as_ref() {
+                input.unqueued();
+            }
+        }
+        match result {
             Ok(Ok(())) => Ok(offset),
-            Ok(Err(_)) => Err(SessionError::Exited {
-                session: self.name(),
-            }),
+            Ok(Err(_)) => Err(exited()),
             Err(_) => Err(SessionError::InputBlocked {
                 session: self.name(),
                 pending: len,

@@ -2,7 +2,7 @@
 //! output log, the writer, the reaper and the idle monitor (see the parent
 //! module for why each exists).
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -10,7 +10,6 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
-use tokio::sync::mpsc;
 
 use super::{
     BURST_BYTES, BURST_WINDOW, DRAIN_AFTER_EXIT, Inner, PARSE_BATCH, READ_BUFFER, lock, unix_ms,
@@ -71,8 +70,8 @@ impl Inner {
     /// Answers a terminal query. Dropped (and logged) if the input queue is
     /// full: the program is not reading its input, so it is not waiting.
     fn reply(&self, bytes: Vec<u8>) {
-        if let Some(tx) = lock(&self.input).as_ref()
-            && tx.try_send(Bytes::from(bytes)).is_err()
+        if let Some(input) = lock(&self.input).as_ref()
+            && !input.try_queue(Bytes::from(bytes))
         {
             tracing::warn!(session = %self.name(), "input queue full; terminal query reply dropped");
         }
@@ -221,18 +220,6 @@ impl Inner {
         });
         if changed {
             self.bump_list();
-        }
-    }
-}
-
-pub(super) fn write_loop(mut writer: Box<dyn Write + Send>, mut input: mpsc::Receiver<Bytes>) {
-    while let Some(data) = input.blocking_recv() {
-        if writer
-            .write_all(&data)
-            .and_then(|()| writer.flush())
-            .is_err()
-        {
-            break;
         }
     }
 }

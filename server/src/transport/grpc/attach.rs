@@ -4,19 +4,18 @@
 //! and read at once. On one stream, input skips a unary call's setup per
 //! keystroke, and the session is resolved once, when the stream opens.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use tokio_stream::Stream;
 use tonic::{Status, Streaming};
 use vtr_shared::proto as pb;
 use vtr_shared::proto::attach_request::Request as AttachMessage;
 
 use super::map;
-use crate::core::{Coordinator, Input, StreamEvent};
+use crate::core::{Coordinator, Events, Input, StreamEvent};
 
 /// Reads the `open` request, subscribes, and starts the task that applies
 /// the rest of the requests.
@@ -40,16 +39,10 @@ pub async fn open<C: Coordinator>(
     let summary = coordinator.info(&open.session).await?;
     let session = format!("{}:{}", summary.spoke, summary.id);
     let events = coordinator.subscribe(&session, open.from_offset).await?;
-    let (failed_tx, failed) = oneshot::channel();
-    let input = tokio::spawn(async move {
-        if let Err(status) = apply_requests(&*coordinator, &session, requests).await {
-            let _ = failed_tx.send(status);
-        }
-    });
+    let input = Box::pin(async move { apply_requests(&*coordinator, &session, requests).await });
     Ok(AttachStream {
         events,
-        failed: Some(failed),
-        input,
+        input: Some(input),
         done: false,
     })
 }
@@ -80,13 +73,20 @@ async fn apply_requests<C: Coordinator>(
     Ok(())
 }
 
-/// The session's events, ended early by a failed request. Dropping it (the
-/// client went away) stops the input task.
+type InputTask = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
+
+/// The session's events, ended early by a failed request.
+///
+/// The input side runs inside this stream's polls, not as a task of its
+/// own: a keystroke then goes from the connection to the PTY, and its echo
+/// back, without waking another task. The catch: input is read while the
+/// response is being polled, so a client that stops reading output (the
+/// transport's window full) also stops having its input applied, which is
+/// the backpressure an interactive client should see anyway.
 pub struct AttachStream {
-    events: mpsc::Receiver<StreamEvent>,
-    /// `None` once the input side has finished.
-    failed: Option<oneshot::Receiver<Status>>,
-    input: JoinHandle<()>,
+    events: Events<StreamEvent>,
+    /// `None` once the input side has finished cleanly.
+    input: Option<InputTask>,
     done: bool,
 }
 
@@ -97,13 +97,12 @@ impl Stream for AttachStream {
         if self.done {
             return Poll::Ready(None);
         }
-        // A closed channel without a status means the input side ended
-        // cleanly: output goes on.
-        if let Some(failed) = self.failed.as_mut()
-            && let Poll::Ready(result) = Pin::new(failed).poll(cx)
+        // Input that ended cleanly lets output go on.
+        if let Some(input) = self.input.as_mut()
+            && let Poll::Ready(result) = input.as_mut().poll(cx)
         {
-            self.failed = None;
-            if let Ok(status) = result {
+            self.input = None;
+            if let Err(status) = result {
                 self.done = true;
                 return Poll::Ready(Some(Err(status)));
             }
@@ -116,11 +115,5 @@ impl Stream for AttachStream {
             }
             Poll::Pending => Poll::Pending,
         }
-    }
-}
-
-impl Drop for AttachStream {
-    fn drop(&mut self) {
-        self.input.abort();
     }
 }

@@ -2,7 +2,6 @@
 //! dialled or tunnelled spoke. Errors name the spoke.
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use tonic::{Code, Status, Streaming};
 use vtr_shared::proto as pb;
 
@@ -10,8 +9,8 @@ use super::client::VtrClient;
 use super::{error, unmap};
 use crate::core::error::Result;
 use crate::core::{
-    Coordinator, Description, GrepQuery, GrepResult, IdleResult, IdleWait, Input, ScreenState,
-    SessionError, SessionSummary, SpawnSpec, StreamEvent, WaitMatch,
+    Coordinator, Description, Events, GrepQuery, GrepResult, IdleResult, IdleWait, Input,
+    ScreenState, SessionError, SessionSummary, SpawnSpec, StreamEvent, WaitMatch,
 };
 
 /// Events or chunks relayed from a spoke's stream; the spoke's own stream
@@ -57,42 +56,37 @@ impl RemoteSpoke {
         summary
     }
 
-    /// Relays a server stream into a channel until it ends, fails, or the
-    /// receiver goes away. A failure just ends the channel: the caller sees
-    /// a stream that stopped early.
+    /// Relays a server stream, read as the consumer polls, until it ends,
+    /// fails, or the consumer goes away. A failure just ends the events: the
+    /// caller sees a stream that stopped early.
     fn relay<T, U>(
         &self,
         mut stream: Streaming<T>,
         f: impl Fn(T) -> Option<U> + Send + 'static,
-    ) -> mpsc::Receiver<U>
+    ) -> Events<U>
     where
         T: Send + 'static,
         U: Send + 'static,
     {
-        let (tx, rx) = mpsc::channel(RELAY_QUEUE);
         let spoke = self.name.clone();
-        tokio::spawn(async move {
+        Events::driven(RELAY_QUEUE, move |tx| async move {
             loop {
-                tokio::select! {
-                    message = stream.message() => match message {
-                        Ok(Some(item)) => {
-                            if let Some(item) = f(item)
-                                && tx.send(item).await.is_err()
-                            {
-                                return;
-                            }
-                        }
-                        Ok(None) => return,
-                        Err(status) => {
-                            tracing::debug!(%spoke, %status, "stream from spoke ended");
+                match stream.message().await {
+                    Ok(Some(item)) => {
+                        if let Some(item) = f(item)
+                            && tx.send(item).await.is_err()
+                        {
                             return;
                         }
-                    },
-                    () = tx.closed() => return,
+                    }
+                    Ok(None) => return,
+                    Err(status) => {
+                        tracing::debug!(%spoke, %status, "stream from spoke ended");
+                        return;
+                    }
                 }
             }
-        });
-        rx
+        })
     }
 }
 
@@ -146,7 +140,7 @@ impl Coordinator for RemoteSpoke {
         Ok(list.sessions.into_iter().map(|i| self.summary(i)).collect())
     }
 
-    async fn watch_sessions(&self) -> Result<mpsc::Receiver<Vec<SessionSummary>>> {
+    async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>> {
         let r = self
             .client()
             .watch_sessions(pb::WatchSessionsRequest {})
@@ -290,7 +284,7 @@ impl Coordinator for RemoteSpoke {
         &self,
         session: &str,
         from_offset: Option<u64>,
-    ) -> Result<mpsc::Receiver<StreamEvent>> {
+    ) -> Result<Events<StreamEvent>> {
         let request = pb::SubscribeRequest {
             session: session.to_owned(),
             from_offset,
@@ -300,7 +294,7 @@ impl Coordinator for RemoteSpoke {
         Ok(self.relay(stream, unmap::stream_event))
     }
 
-    async fn record(&self, session: &str, follow: bool) -> Result<mpsc::Receiver<Bytes>> {
+    async fn record(&self, session: &str, follow: bool) -> Result<Events<Bytes>> {
         let request = pb::RecordRequest {
             session: session.to_owned(),
             follow,

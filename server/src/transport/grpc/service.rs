@@ -4,13 +4,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 use vtr_shared::proto as pb;
 
 use super::map;
-use crate::core::{Coordinator, GrepQuery, IdleWait, Input, limits};
+use crate::core::{Coordinator, Events, GrepQuery, IdleWait, Input, limits};
 
 /// Largest gRPC message either way: room for a 1 MiB input plus framing,
 /// and for a full screen of cells.
@@ -31,10 +30,10 @@ impl<C> VtrService<C> {
 }
 
 fn stream<T: Send + 'static, U: Send + 'static>(
-    rx: tokio::sync::mpsc::Receiver<T>,
+    events: impl Into<Events<T>>,
     f: fn(T) -> U,
 ) -> EventStream<U> {
-    Box::pin(ReceiverStream::new(rx).map(move |t| Ok(f(t))))
+    Box::pin(events.into().map(move |t| Ok(f(t))))
 }
 
 #[tonic::async_trait]
