@@ -16,5 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .extern_path(".vtr.v1", "::vtr_shared::proto")
         .compile_fds(fds)?;
     println!("cargo:rerun-if-changed=../proto");
+    // The web app embedded by rust-embed: a new build has new file names.
+    println!("cargo:rerun-if-changed=../frontend/dist");
     Ok(())
 }

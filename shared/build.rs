@@ -2,7 +2,8 @@
 //! (no system protoc). Messages only: services are generated in the server.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let fds = protox::compile(["vtr.proto"], ["../proto"])?;
+    // web.proto imports vtr.proto: one descriptor set, one module per package.
+    let fds = protox::compile(["vtr.proto", "web.proto"], ["../proto"])?;
     // `bytes` fields as `Bytes`: output is forwarded without copying.
     prost_build::Config::new().bytes(["."]).compile_fds(fds)?;
     println!("cargo:rerun-if-changed=../proto");

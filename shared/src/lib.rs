@@ -2,10 +2,37 @@
 //! wasm-safe: no tokio, no std::fs, no threads.
 
 pub mod address;
+pub mod ago;
 pub mod keys;
 
-/// Messages of `proto/vtr.proto` (package `vtr.v1`).
+pub use packages::vtr::v1 as proto;
+/// Messages of `proto/web.proto` (package `vtr.web.v1`): the browser
+/// protocol, one message per binary WebSocket frame.
+pub use packages::vtr::web::v1 as web;
+
+/// Generated modules, nested as their packages are so that references
+/// between them resolve.
 #[allow(clippy::all)]
-pub mod proto {
-    include!(concat!(env!("OUT_DIR"), "/vtr.v1.rs"));
+mod packages {
+    pub mod vtr {
+        /// Messages of `proto/vtr.proto` (package `vtr.v1`).
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/vtr.v1.rs"));
+        }
+        pub mod web {
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/vtr.web.v1.rs"));
+            }
+        }
+    }
+}
+
+/// WebSocket close codes of the browser protocol (4000-4999: private use).
+pub mod close {
+    /// The request was malformed or broke a limit; the reason says which.
+    pub const BAD_REQUEST: u16 = 4400;
+    /// No such session (or spoke).
+    pub const NOT_FOUND: u16 = 4404;
+    /// The session is gone (removed, or its spoke forgot it).
+    pub const GONE: u16 = 4410;
 }

@@ -1,7 +1,7 @@
 //! Runs a hub: the federated coordinator over the embedded spoke and the
-//! dialled ones, served on one TCP port (gRPC, `/healthz`, `/metrics`; the
-//! web app joins later, routed by path and content type) and on a Unix
-//! socket (0600) for the CLI.
+//! dialled ones, served on one TCP port (gRPC, routed by content type;
+//! `/healthz`, `/metrics`, the tunnel, and the web app with its
+//! WebSockets) and on a Unix socket (0600) for the CLI.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -124,7 +124,9 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
                 hub: hub.clone(),
                 token: tunnel_token,
             }),
-        );
+        )
+        .merge(super::web::router(hub.clone()))
+        .fallback(super::web::fallback);
     // Small messages (keystrokes, echoes) must not wait for Nagle's
     // algorithm.
     let tcp = tcp.tap_io(|stream| {

@@ -5,3 +5,4 @@ pub mod grpc;
 pub mod hub_server;
 pub mod spoke_server;
 pub mod tunnel;
+pub mod web;

@@ -14,3 +14,4 @@ mod sessions;
 mod streaming;
 mod tcp;
 mod tunnel;
+mod web;

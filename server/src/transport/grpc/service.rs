@@ -51,17 +51,7 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         request: Request<pb::SpawnRequest>,
     ) -> Result<Response<pb::SessionInfo>, Status> {
         let r = request.into_inner();
-        let spec = crate::core::SpawnSpec {
-            spoke: r.spoke,
-            name: r.name,
-            command: r.command,
-            args: r.args,
-            cwd: r.cwd,
-            env: r.env,
-            cols: r.cols,
-            rows: r.rows,
-        };
-        let summary = self.coordinator.spawn(spec).await?;
+        let summary = self.coordinator.spawn(super::unmap::spawn_spec(r)).await?;
         Ok(Response::new(map::session_info(summary)))
     }
 

@@ -8,7 +8,7 @@ use vtr_shared::proto as pb;
 use crate::core::session::from_unix_ms;
 use crate::core::{
     CellData, Color, Description, ExitInfo, GrepMatch, GrepResult, ScreenState, SessionSummary,
-    SnapshotReason, Status, StreamEvent, WaitMatch, WaitOutcome,
+    SnapshotReason, SpawnSpec, Status, StreamEvent, WaitMatch, WaitOutcome,
 };
 
 /// Sizes are u32 on the wire and u16 in the terminal; a spoke never sends
@@ -161,6 +161,20 @@ pub fn stream_event(e: pb::SubscribeEvent) -> Option<StreamEvent> {
             signal: (!x.signal.is_empty()).then_some(x.signal),
         }),
     })
+}
+
+/// A spawn request as the coordinator takes it.
+pub fn spawn_spec(r: pb::SpawnRequest) -> SpawnSpec {
+    SpawnSpec {
+        spoke: r.spoke,
+        name: r.name,
+        command: r.command,
+        args: r.args,
+        cwd: r.cwd,
+        env: r.env,
+        cols: r.cols,
+        rows: r.rows,
+    }
 }
 
 #[cfg(test)]

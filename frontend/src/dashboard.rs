@@ -1,0 +1,281 @@
+//! The dashboard: spoke health strip, merged session grid with previews,
+//! spawn / kill / rename. Everything arrives over one WebSocket.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use prost::Message;
+use vtr_shared::ago::ago;
+use vtr_shared::proto::{self as pb, SessionStatus, SpokeState};
+use vtr_shared::web::{self, dashboard_event::Event, dashboard_request::Action};
+
+use crate::socket::Socket;
+
+/// Sends one dashboard action (held where views can reach it).
+type Request = StoredValue<Box<dyn Fn(Action)>, LocalStorage>;
+
+/// Wait before reconnecting after the hub went away.
+const RECONNECT_MS: i32 = 1000;
+
+#[derive(Clone, Default)]
+struct View {
+    spokes: Vec<pb::SpokeInfo>,
+    sessions: Vec<pb::SessionInfo>,
+    hub: String,
+    /// Hub clock minus ours, so "12 s ago" uses the hub's times.
+    skew_ms: i64,
+}
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let view_state = RwSignal::new(View::default());
+    let previews = RwSignal::new(HashMap::<String, Vec<String>>::new());
+    let connected = RwSignal::new(false);
+    let message = RwSignal::new(String::new());
+    let now = RwSignal::new(js_sys::Date::now() as i64);
+    // "12 s ago" keeps moving.
+    set_interval(
+        move || now.set(js_sys::Date::now() as i64),
+        std::time::Duration::from_secs(1),
+    );
+    let socket: Rc<RefCell<Option<Socket>>> = Rc::new(RefCell::new(None));
+    connect(socket.clone(), view_state, previews, connected, message);
+    let next_id = Rc::new(RefCell::new(0u32));
+    let request = {
+        let socket = socket.clone();
+        move |action: Action| {
+            let mut id = next_id.borrow_mut();
+            *id += 1;
+            let frame = web::DashboardRequest {
+                id: *id,
+                action: Some(action),
+            }
+            .encode_to_vec();
+            if let Some(socket) = socket.borrow().as_ref() {
+                socket.send(&frame);
+            }
+        }
+    };
+    let request: Request = StoredValue::new_local(Box::new(request));
+
+    view! {
+        <header class="top">
+            <h1>"vtr"</h1>
+            <span class="hub" data-testid="hub-name">{move || view_state.with(|v| v.hub.clone())}</span>
+            <span class="conn" data-testid="hub-connection">
+                {move || if connected.get() { "connected" } else { "hub unreachable: reconnecting" }}
+            </span>
+        </header>
+        <section class="spokes" data-testid="spokes">
+            <For
+                each=move || view_state.with(|v| v.spokes.clone())
+                key=|s| (s.name.clone(), s.state, s.last_seen_ms, s.rtt_us, s.sessions)
+                children=move |s| spoke_chip(s, view_state, now)
+            />
+        </section>
+        <SpawnForm view_state request />
+        <p class="message" data-testid="message">{move || message.get()}</p>
+        <section class="grid" data-testid="sessions">
+            {move || {
+                view_state
+                    .with(|v| v.sessions.clone())
+                    .into_iter()
+                    .map(|s| session_card(s, previews, request))
+                    .collect_view()
+            }}
+        </section>
+    }
+}
+
+fn connect(
+    socket: Rc<RefCell<Option<Socket>>>,
+    view_state: RwSignal<View>,
+    previews: RwSignal<HashMap<String, Vec<String>>>,
+    connected: RwSignal<bool>,
+    message: RwSignal<String>,
+) {
+    let retry = socket.clone();
+    let opened = Socket::open(
+        "/ws/dashboard",
+        move || connected.set(true),
+        move |frame| {
+            let Ok(event) = web::DashboardEvent::decode(frame.as_slice()) else {
+                return;
+            };
+            match event.event {
+                Some(Event::Dashboard(d)) => view_state.set(View {
+                    skew_ms: d.now_ms - js_sys::Date::now() as i64,
+                    spokes: d.spokes,
+                    sessions: d.sessions,
+                    hub: d.hub,
+                }),
+                Some(Event::Preview(p)) => previews.update(|m| {
+                    m.insert(p.session, p.lines);
+                }),
+                Some(Event::Result(r)) => message.set(if r.error.is_empty() {
+                    format!("ok: {}", r.session)
+                } else {
+                    r.error
+                }),
+                None => {}
+            }
+        },
+        move |_, _| {
+            connected.set(false);
+            let retry = retry.clone();
+            set_timeout(
+                move || connect(retry, view_state, previews, connected, message),
+                std::time::Duration::from_millis(RECONNECT_MS as u64),
+            );
+        },
+    );
+    match opened {
+        Ok(s) => *socket.borrow_mut() = Some(s),
+        Err(_) => connected.set(false),
+    }
+}
+
+fn spoke_chip(s: pb::SpokeInfo, view_state: RwSignal<View>, now: RwSignal<i64>) -> impl IntoView {
+    let state = match SpokeState::try_from(s.state).unwrap_or_default() {
+        SpokeState::Healthy => "healthy",
+        SpokeState::Degraded => "degraded",
+        SpokeState::Unreachable => "unreachable",
+        SpokeState::Connecting | SpokeState::Unspecified => "connecting",
+    };
+    let last_seen = s.last_seen_ms;
+    let seen = move || {
+        if last_seen == 0 {
+            "never".to_owned()
+        } else {
+            let skew = view_state.with_untracked(|v| v.skew_ms);
+            ago(now.get() + skew - last_seen)
+        }
+    };
+    let rtt = if s.rtt_us == 0 {
+        String::new()
+    } else {
+        format!("{:.1} ms", f64::from(s.rtt_us) / 1000.0)
+    };
+    view! {
+        <div class=format!("spoke {state}") data-testid=format!("spoke-{}", s.name) data-state=state>
+            <b>{s.name.clone()}</b>
+            <span class="state" data-testid="state">{state}</span>
+            <span class="seen" data-testid="last-seen">"seen "{seen}</span>
+            <span class="rtt">{rtt}</span>
+            <span class="version">{format!("v{}", s.version)}</span>
+            <span class="count">{format!("{} sessions", s.sessions)}</span>
+        </div>
+    }
+}
+
+fn session_card(
+    s: pb::SessionInfo,
+    previews: RwSignal<HashMap<String, Vec<String>>>,
+    request: Request,
+) -> impl IntoView {
+    let address = format!("{}:{}", s.spoke, s.name);
+    let key = format!("{}:{}", s.spoke, s.id);
+    let status = match SessionStatus::try_from(s.status).unwrap_or_default() {
+        SessionStatus::Exited => "exited",
+        _ if s.stale => "stale",
+        _ if s.idle => "idle",
+        _ => "running",
+    };
+    let command = std::iter::once(s.command.clone())
+        .chain(s.args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let preview = move || previews.with(|m| m.get(&key).map(|l| l.join("\n")).unwrap_or_default());
+    let kill = {
+        let address = address.clone();
+        move |_| {
+            request.with_value(|request| {
+                request(Action::Kill(pb::KillRequest {
+                    session: address.clone(),
+                    signal: String::new(),
+                }))
+            })
+        }
+    };
+    let rename = {
+        let address = address.clone();
+        move |_| {
+            let Some(new_name) = window()
+                .prompt_with_message(&format!("New name for {address}"))
+                .ok()
+                .flatten()
+            else {
+                return;
+            };
+            request.with_value(|request| {
+                request(Action::Rename(pb::RenameRequest {
+                    session: address.clone(),
+                    new_name,
+                }))
+            })
+        }
+    };
+    let href = format!("/s/{address}");
+    view! {
+        <article class=format!("card {status}") data-testid=format!("session-{address}") data-status=status>
+            <header>
+                <a href=href data-testid="open">{address.clone()}</a>
+                <span class="status" data-testid="status">{status}</span>
+            </header>
+            <div class="meta">
+                <code>{command}</code>
+                <span>{format!("{}x{}", s.cols, s.rows)}</span>
+            </div>
+            <pre class="preview" data-testid="preview">{preview}</pre>
+            <footer>
+                <button on:click=kill data-testid="kill">"kill"</button>
+                <button on:click=rename data-testid="rename">"rename"</button>
+            </footer>
+        </article>
+    }
+}
+
+#[component]
+fn SpawnForm(view_state: RwSignal<View>, request: Request) -> impl IntoView {
+    let spoke = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let command = RwSignal::new(String::new());
+    let spawn = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        // `sh -c` runs the command line as typed; empty: the default shell.
+        let line = command.get_untracked();
+        let (command, args) = if line.trim().is_empty() {
+            (String::new(), Vec::new())
+        } else {
+            ("sh".to_owned(), vec!["-c".to_owned(), line])
+        };
+        let spawn = Action::Spawn(pb::SpawnRequest {
+            name: name.get_untracked(),
+            command,
+            args,
+            spoke: spoke.get_untracked(),
+            ..Default::default()
+        });
+        request.with_value(|request| request(spawn));
+    };
+    view! {
+        <form class="spawn" on:submit=spawn data-testid="spawn-form">
+            <select
+                data-testid="spawn-spoke"
+                on:change=move |ev| spoke.set(event_target_value(&ev))
+            >
+                <option value="">"default spoke"</option>
+                <For
+                    each=move || view_state.with(|v| v.spokes.iter().map(|s| s.name.clone()).collect::<Vec<_>>())
+                    key=|n| n.clone()
+                    children=move |n| view! { <option value=n.clone()>{n.clone()}</option> }
+                />
+            </select>
+            <input placeholder="name" data-testid="spawn-name" on:input=move |ev| name.set(event_target_value(&ev)) />
+            <input placeholder="command (default: shell)" data-testid="spawn-command" on:input=move |ev| command.set(event_target_value(&ev)) />
+            <button type="submit" data-testid="spawn">"spawn"</button>
+        </form>
+    }
+}

@@ -1,0 +1,87 @@
+//! The one place that talks to xterm.js (ES modules resolved by the page's
+//! import map). Only what the app uses is bound.
+
+use js_sys::{Object, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(raw_module = "@xterm/xterm")]
+extern "C" {
+    pub type Terminal;
+
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: &Object) -> Terminal;
+    #[wasm_bindgen(method)]
+    pub fn open(this: &Terminal, parent: &web_sys::HtmlElement);
+    /// Bytes are copied: xterm parses later, after wasm memory may move.
+    #[wasm_bindgen(method, js_name = write)]
+    fn write_array(this: &Terminal, data: &Uint8Array, callback: &JsValue);
+    #[wasm_bindgen(method)]
+    pub fn reset(this: &Terminal);
+    #[wasm_bindgen(method)]
+    pub fn focus(this: &Terminal);
+    #[wasm_bindgen(method)]
+    pub fn dispose(this: &Terminal);
+    #[wasm_bindgen(method, js_name = loadAddon)]
+    pub fn load_addon(this: &Terminal, addon: &JsValue);
+    #[wasm_bindgen(method, js_name = onData)]
+    pub fn on_data(this: &Terminal, f: &Closure<dyn FnMut(String)>) -> JsValue;
+    #[wasm_bindgen(method, js_name = onBinary)]
+    pub fn on_binary(this: &Terminal, f: &Closure<dyn FnMut(String)>) -> JsValue;
+    #[wasm_bindgen(method, js_name = onResize)]
+    pub fn on_resize(this: &Terminal, f: &Closure<dyn FnMut(JsValue)>) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    pub fn cols(this: &Terminal) -> u32;
+    #[wasm_bindgen(method, getter)]
+    pub fn rows(this: &Terminal) -> u32;
+    #[wasm_bindgen(method)]
+    pub fn resize(this: &Terminal, cols: u32, rows: u32);
+}
+
+#[wasm_bindgen(raw_module = "@xterm/addon-fit")]
+extern "C" {
+    pub type FitAddon;
+
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> FitAddon;
+    #[wasm_bindgen(method)]
+    pub fn fit(this: &FitAddon);
+}
+
+#[wasm_bindgen(raw_module = "@xterm/addon-search")]
+extern "C" {
+    pub type SearchAddon;
+
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> SearchAddon;
+    #[wasm_bindgen(method, js_name = findNext)]
+    pub fn find_next(this: &SearchAddon, term: &str) -> bool;
+    #[wasm_bindgen(method, js_name = findPrevious)]
+    pub fn find_previous(this: &SearchAddon, term: &str) -> bool;
+}
+
+impl Terminal {
+    /// Writes bytes; `done` runs once xterm has parsed them (flow control).
+    pub fn write_bytes(&self, data: &[u8], done: Option<&js_sys::Function>) {
+        let array = Uint8Array::from(data);
+        let callback = done.map_or(JsValue::UNDEFINED, |f| f.clone().into());
+        self.write_array(&array, &callback);
+    }
+}
+
+/// Options for a new terminal.
+pub fn options(read_only: bool) -> Object {
+    let options = Object::new();
+    let set = |k: &str, v: JsValue| {
+        let _ = js_sys::Reflect::set(&options, &JsValue::from_str(k), &v);
+    };
+    set("scrollback", JsValue::from_f64(10_000.0));
+    set("cursorBlink", JsValue::from_bool(!read_only));
+    set("disableStdin", JsValue::from_bool(read_only));
+    set(
+        "fontFamily",
+        JsValue::from_str("ui-monospace, 'DejaVu Sans Mono', monospace"),
+    );
+    set("fontSize", JsValue::from_f64(14.0));
+    set("allowProposedApi", JsValue::from_bool(true));
+    options
+}

@@ -1,0 +1,58 @@
+// Page objects: the dashboard and a terminal pane, selected by data-testid.
+import { expect, Locator, Page } from '@playwright/test';
+
+export class Dashboard {
+  constructor(readonly page: Page) {}
+
+  async open() {
+    await this.page.goto('/');
+    await expect(this.page.getByTestId('hub-connection')).toHaveText('connected');
+  }
+
+  spoke(name: string): Locator {
+    return this.page.getByTestId(`spoke-${name}`);
+  }
+
+  session(address: string): Locator {
+    return this.page.getByTestId(`session-${address}`);
+  }
+
+  async spawn(name: string, command: string, spoke = '') {
+    if (spoke) await this.page.getByTestId('spawn-spoke').selectOption(spoke);
+    await this.page.getByTestId('spawn-name').fill(name);
+    await this.page.getByTestId('spawn-command').fill(command);
+    await this.page.getByTestId('spawn').click();
+  }
+}
+
+export class Pane {
+  constructor(readonly page: Page) {}
+
+  async open(address: string) {
+    await this.page.goto(`/s/${address}`);
+    await expect(this.status()).toHaveAttribute('data-status', 'live');
+  }
+
+  status(): Locator {
+    return this.page.getByTestId('pane-status');
+  }
+
+  /** The terminal's text, scrollback included, from xterm's buffer. */
+  async text(): Promise<string> {
+    return this.page.evaluate(() => {
+      const buffer = (window as any).vtrTerm.buffer.active;
+      const lines: string[] = [];
+      for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
+      return lines.join('\n');
+    });
+  }
+
+  async waitForText(pattern: RegExp) {
+    await expect.poll(() => this.text(), { timeout: 10_000 }).toMatch(pattern);
+  }
+
+  async type(text: string) {
+    await this.page.getByTestId('terminal').click();
+    await this.page.keyboard.type(text);
+  }
+}

@@ -1,0 +1,208 @@
+//! `/ws/dashboard`: the hub's spokes and merged sessions pushed to the
+//! browser on every change, screen previews of busy sessions, and the
+//! dashboard's actions (spawn, kill, rename, remove) answered one by one.
+//!
+//! Nothing queues per browser: the lists come from watches that keep only
+//! the latest value, and previews are taken at most once per
+//! `PREVIEW_EVERY` for sessions whose output moved.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use prost::Message as _;
+use vtr_shared::proto as pb;
+use vtr_shared::web;
+use vtr_shared::web::dashboard_event::Event;
+use vtr_shared::web::dashboard_request::Action;
+
+use super::{MAX_FRAME, origin};
+use crate::core::{Coordinator, SessionSummary, Status};
+use crate::hub::{Hub, SpokeStatus};
+use crate::transport::grpc::federation::spoke_info;
+use crate::transport::grpc::map::{self, unix_ms};
+use crate::transport::grpc::unmap;
+
+/// How often previews are refreshed, at most.
+const PREVIEW_EVERY: Duration = Duration::from_secs(1);
+/// Screen lines a preview carries (the bottom of the screen).
+const PREVIEW_LINES: usize = 12;
+/// Previews taken per refresh, at most: a hub with many busy sessions
+/// spreads them over several refreshes.
+const PREVIEW_BATCH: usize = 32;
+
+pub async fn upgrade(ws: WebSocketUpgrade, headers: HeaderMap, State(hub): State<Hub>) -> Response {
+    if let Some(refused) = origin::refusal(&headers) {
+        return refused;
+    }
+    ws.max_message_size(MAX_FRAME)
+        .on_upgrade(move |socket| async move {
+            if let Err(e) = run(hub, socket).await {
+                tracing::debug!("dashboard socket ended: {e}");
+            }
+        })
+}
+
+async fn run(hub: Hub, mut socket: WebSocket) -> anyhow::Result<()> {
+    let mut sessions_rx = hub.watch_sessions().await?;
+    let mut spokes_rx = hub.watch_spokes();
+    let mut sessions: Vec<SessionSummary> = Vec::new();
+    let mut spokes: Vec<SpokeStatus> = hub.spokes();
+    // Output offset each preview was taken at, by `spoke:id`.
+    let mut previewed: HashMap<String, u64> = HashMap::new();
+    let mut previews = tokio::time::interval(PREVIEW_EVERY);
+    previews.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            // The merged session list changed.
+            list = sessions_rx.recv() => {
+                let Some(list) = list else { return Ok(()) };
+                sessions = list;
+                send(&mut socket, Event::Dashboard(dashboard(&hub, &spokes, &sessions))).await?;
+            }
+            // A spoke's health changed.
+            list = spokes_rx.recv() => {
+                let Some(list) = list else { return Ok(()) };
+                spokes = list;
+                send(&mut socket, Event::Dashboard(dashboard(&hub, &spokes, &sessions))).await?;
+            }
+            // An action, or the browser went away.
+            message = socket.recv() => match message {
+                Some(Ok(Message::Binary(frame))) => {
+                    let result = act(&hub, &frame).await;
+                    send(&mut socket, Event::Result(result)).await?;
+                }
+                Some(Ok(Message::Close(_))) | None => return Ok(()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+            },
+            _ = previews.tick() => {
+                for preview in take_previews(&hub, &sessions, &mut previewed).await {
+                    send(&mut socket, Event::Preview(preview)).await?;
+                }
+            }
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, event: Event) -> anyhow::Result<()> {
+    let frame = web::DashboardEvent { event: Some(event) }.encode_to_vec();
+    socket.send(Message::Binary(frame.into())).await?;
+    Ok(())
+}
+
+fn dashboard(hub: &Hub, spokes: &[SpokeStatus], sessions: &[SessionSummary]) -> web::Dashboard {
+    web::Dashboard {
+        spokes: spokes.iter().cloned().map(spoke_info).collect(),
+        sessions: sessions.iter().cloned().map(map::session_info).collect(),
+        now_ms: unix_ms(SystemTime::now()),
+        hub: hub.name().to_owned(),
+    }
+}
+
+/// Runs one dashboard request; failures are reported in the result.
+async fn act(hub: &Hub, frame: &[u8]) -> web::ActionResult {
+    let request = match web::DashboardRequest::decode(frame) {
+        Ok(request) => request,
+        Err(e) => {
+            return web::ActionResult {
+                id: 0,
+                error: format!("undecodable dashboard request: {e}"),
+                session: String::new(),
+            };
+        }
+    };
+    let id = request.id;
+    let outcome = match request.action {
+        Some(Action::Spawn(spawn)) => spawn_session(hub, spawn).await,
+        Some(Action::Kill(kill)) => {
+            let signal = if kill.signal.is_empty() {
+                "HUP".to_owned()
+            } else {
+                kill.signal
+            };
+            hub.kill(&kill.session, &signal)
+                .await
+                .map(|()| kill.session)
+                .map_err(|e| e.to_string())
+        }
+        Some(Action::Rename(rename)) => hub
+            .rename(&rename.session, &rename.new_name)
+            .await
+            .map(|s| format!("{}:{}", s.spoke, s.name))
+            .map_err(|e| e.to_string()),
+        Some(Action::Remove(remove)) => hub
+            .remove(&remove.session, remove.force)
+            .await
+            .map(|()| remove.session)
+            .map_err(|e| e.to_string()),
+        None => Err("empty dashboard request".to_owned()),
+    };
+    match outcome {
+        Ok(session) => web::ActionResult {
+            id,
+            error: String::new(),
+            session,
+        },
+        Err(error) => web::ActionResult {
+            id,
+            error,
+            session: String::new(),
+        },
+    }
+}
+
+async fn spawn_session(hub: &Hub, r: pb::SpawnRequest) -> Result<String, String> {
+    hub.spawn(unmap::spawn_spec(r))
+        .await
+        .map(|s| format!("{}:{}", s.spoke, s.name))
+        .map_err(|e| e.to_string())
+}
+
+/// Screens of running sessions whose output moved since their last
+/// preview, bottom lines only.
+async fn take_previews(
+    hub: &Hub,
+    sessions: &[SessionSummary],
+    previewed: &mut HashMap<String, u64>,
+) -> Vec<web::Preview> {
+    let mut out = Vec::new();
+    for s in sessions {
+        if out.len() >= PREVIEW_BATCH {
+            break;
+        }
+        let address = format!("{}:{}", s.spoke, s.id);
+        // Busy (running, not idle): its list entry lags its output.
+        let busy = matches!(s.status, Status::Running) && !s.idle;
+        if s.stale || (!busy && previewed.get(&address) == Some(&s.output_offset)) {
+            continue;
+        }
+        // An exited session's screen is final: one last preview.
+        if matches!(s.status, Status::Exited) && previewed.contains_key(&address) {
+            continue;
+        }
+        let Ok(screen) = hub.screen(&address).await else {
+            continue;
+        };
+        previewed.insert(address.clone(), s.output_offset);
+        let mut lines = screen.lines;
+        while lines.last().is_some_and(|l| l.trim().is_empty()) {
+            lines.pop();
+        }
+        let skip = lines.len().saturating_sub(PREVIEW_LINES);
+        out.push(web::Preview {
+            session: address,
+            lines: lines.split_off(skip),
+        });
+    }
+    // Forget sessions no longer listed.
+    previewed.retain(|a, _| {
+        sessions
+            .iter()
+            .any(|s| a.split_once(':').is_some_and(|(_, id)| id == s.id))
+    });
+    out
+}

@@ -1,0 +1,47 @@
+//! The browser side of the hub: the embedded web app, and the WebSockets
+//! it talks to (binary frames of `proto/web.proto` messages).
+//!
+//! Everything is served from the hub's one origin, beside gRPC. Routes:
+//! - `GET /ws/dashboard`: spokes and sessions pushed live, actions in;
+//! - `GET /ws/pane?session=spoke:name[&from=OFFSET]`: one session's stream,
+//!   input and resize in;
+//! - anything else: the app's files (paths without an extension get the
+//!   app's page: its own router handles `/s/spoke:session`).
+
+mod assets;
+mod dashboard;
+mod origin;
+mod pane;
+
+use axum::Router;
+use axum::http::{HeaderMap, Uri, header};
+use axum::response::Response;
+use axum::routing::get;
+
+use crate::hub::Hub;
+
+/// Largest frame the browser may send: input is limited further down.
+const MAX_FRAME: usize = 1 << 20;
+
+/// The web routes of a hub. The app's files are the [`fallback`], set by
+/// the caller on the router this one is merged into.
+pub fn router(hub: Hub) -> Router {
+    Router::new()
+        .route("/ws/dashboard", get(dashboard::upgrade))
+        .route("/ws/pane", get(pane::upgrade))
+        .with_state(hub)
+}
+
+/// Whatever no route took: a gRPC call to an unknown method gets gRPC's
+/// `UNIMPLEMENTED`, anything else the app's files.
+pub async fn fallback(headers: HeaderMap, uri: Uri) -> Response {
+    let grpc = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"));
+    if grpc {
+        return tonic::Status::unimplemented(format!("no such method: {}", uri.path()))
+            .into_http::<axum::body::Body>();
+    }
+    assets::serve(uri).await
+}

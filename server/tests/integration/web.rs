@@ -1,0 +1,234 @@
+//! The browser protocol at the wire: a WebSocket client (no browser)
+//! against a real hub. Dashboard pushes and actions; a pane's stream,
+//! input, resize and resume by offset; refusals.
+
+use futures_util::{SinkExt, StreamExt};
+use prost::Message as _;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use vtr_shared::web::{self, dashboard_event::Event as DashEvent, pane_event::Event};
+use vtr_shared::{close, proto as pb};
+
+use crate::harness::*;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn open(hub: &Hub, path: &str) -> Socket {
+    let url = format!("{}{path}", hub.url().replace("http://", "ws://"));
+    let (socket, _) = within("WebSocket upgrade", tokio_tungstenite::connect_async(url))
+        .await
+        .expect("WebSocket upgrade");
+    socket
+}
+
+/// The next binary frame, decoded.
+async fn next<M: prost::Message + Default>(socket: &mut Socket) -> M {
+    loop {
+        let frame = within("a WebSocket frame", socket.next())
+            .await
+            .expect("socket open")
+            .expect("frame");
+        if let Message::Binary(data) = frame {
+            return M::decode(data).expect("decodable frame");
+        }
+    }
+}
+
+async fn pane_event(socket: &mut Socket) -> Event {
+    next::<web::PaneEvent>(socket)
+        .await
+        .event
+        .expect("an event")
+}
+
+async fn send(socket: &mut Socket, request: web::pane_request::Request) {
+    let frame = web::PaneRequest {
+        request: Some(request),
+    }
+    .encode_to_vec();
+    socket
+        .send(Message::Binary(frame.into()))
+        .await
+        .expect("send");
+}
+
+/// Output bytes until `want` shows up; returns them and the end offset.
+async fn output_until(socket: &mut Socket, want: &str) -> (String, u64) {
+    let mut text = String::new();
+    let mut end = 0;
+    while !text.contains(want) {
+        match pane_event(socket).await {
+            Event::Stream(pb::SubscribeEvent {
+                event: Some(pb::subscribe_event::Event::Output(o)),
+            }) => {
+                text.push_str(&String::from_utf8_lossy(&o.data));
+                end = o.offset + o.data.len() as u64;
+            }
+            Event::Stream(pb::SubscribeEvent {
+                event: Some(pb::subscribe_event::Event::Snapshot(s)),
+            }) => {
+                text.push_str(&String::from_utf8_lossy(&s.screen));
+                end = s.offset;
+            }
+            _ => {}
+        }
+    }
+    (text, end)
+}
+
+#[tokio::test]
+async fn the_dashboard_pushes_spokes_and_sessions_and_runs_actions() {
+    let hub = Hub::start(&[], &[]);
+    let mut socket = open(&hub, "/ws/dashboard").await;
+    let first = match next::<web::DashboardEvent>(&mut socket).await.event {
+        Some(DashEvent::Dashboard(d)) => d,
+        other => panic!("expected the dashboard first, got {other:?}"),
+    };
+    assert_eq!(first.hub, "hub");
+    assert!(first.spokes.iter().any(|s| s.name == "hub"));
+
+    // Spawn through the socket: answered, then listed in a push.
+    let spawn = web::DashboardRequest {
+        id: 7,
+        action: Some(web::dashboard_request::Action::Spawn(spawn_request(
+            "web1",
+            "/bin/sh",
+            &[],
+        ))),
+    };
+    socket
+        .send(Message::Binary(spawn.encode_to_vec().into()))
+        .await
+        .expect("send");
+    let mut answered = false;
+    let mut listed = false;
+    while !(answered && listed) {
+        match next::<web::DashboardEvent>(&mut socket).await.event {
+            Some(DashEvent::Result(r)) => {
+                assert_eq!((r.id, r.error.as_str()), (7, ""));
+                assert_eq!(r.session, "hub:web1");
+                answered = true;
+            }
+            Some(DashEvent::Dashboard(d)) => {
+                listed |= d.sessions.iter().any(|s| s.name == "web1");
+            }
+            _ => {}
+        }
+    }
+
+    // A failing action says why, with its id.
+    let kill = web::DashboardRequest {
+        id: 8,
+        action: Some(web::dashboard_request::Action::Kill(pb::KillRequest {
+            session: "hub:nope".to_owned(),
+            signal: String::new(),
+        })),
+    };
+    socket
+        .send(Message::Binary(kill.encode_to_vec().into()))
+        .await
+        .expect("send");
+    loop {
+        if let Some(DashEvent::Result(r)) = next::<web::DashboardEvent>(&mut socket).await.event {
+            assert_eq!(r.id, 8);
+            assert!(r.error.contains("nope"), "{}", r.error);
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_pane_streams_takes_input_and_resizes_and_resumes_by_offset() {
+    let hub = Hub::start(&[], &[]);
+    let mut c = hub.client().await;
+    spawn(&mut c, "pane1", "/bin/sh", &[]).await;
+
+    let mut socket = open(&hub, "/ws/pane?session=hub:pane1&from=0").await;
+    match pane_event(&mut socket).await {
+        Event::Session(info) => assert_eq!(info.name, "pane1"),
+        other => panic!("expected the session first, got {other:?}"),
+    }
+    send(
+        &mut socket,
+        web::pane_request::Request::Input("echo he''llo-web\r".into()),
+    )
+    .await;
+    let (_, end) = output_until(&mut socket, "hello-web").await;
+
+    send(
+        &mut socket,
+        web::pane_request::Request::Resize(pb::TerminalSize { cols: 91, rows: 33 }),
+    )
+    .await;
+    send(
+        &mut socket,
+        web::pane_request::Request::Input("stty size\r".into()),
+    )
+    .await;
+    output_until(&mut socket, "33 91").await;
+    drop(socket);
+
+    // Resume from an offset: the replay starts exactly there.
+    let mut again = open(&hub, &format!("/ws/pane?session=hub:pane1&from={end}")).await;
+    let _session = pane_event(&mut again).await;
+    match pane_event(&mut again).await {
+        Event::Stream(pb::SubscribeEvent {
+            event: Some(pb::subscribe_event::Event::Output(o)),
+        }) => assert_eq!(o.offset, end),
+        other => panic!("expected output from offset {end}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unknown_sessions_bad_frames_and_other_origins_are_refused() {
+    let hub = Hub::start(&[], &[]);
+
+    // Unknown session: an error event, then close code NOT_FOUND.
+    let mut socket = open(&hub, "/ws/pane?session=hub:ghost").await;
+    match pane_event(&mut socket).await {
+        Event::Error(e) => assert!(e.contains("ghost"), "{e}"),
+        other => panic!("expected an error, got {other:?}"),
+    }
+    let closed = within("close frame", socket.next()).await;
+    match closed {
+        Some(Ok(Message::Close(Some(frame)))) => {
+            assert_eq!(u16::from(frame.code), close::NOT_FOUND);
+        }
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+
+    // An undecodable frame: close code BAD_REQUEST.
+    let mut c = hub.client().await;
+    spawn(&mut c, "bad", "/bin/sh", &[]).await;
+    let mut socket = open(&hub, "/ws/pane?session=bad").await;
+    let _session = pane_event(&mut socket).await;
+    socket
+        .send(Message::Binary(vec![0xff, 0xff, 0xff].into()))
+        .await
+        .expect("send");
+    loop {
+        match within("close frame", socket.next()).await {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), close::BAD_REQUEST);
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+
+    // A page of another site may not open the hub's sockets.
+    let url = format!("{}/ws/dashboard", hub.url().replace("http://", "ws://"));
+    let mut request = url.into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().expect("header"));
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403);
+        }
+        other => panic!("expected 403, got {:?}", other.map(|_| ())),
+    }
+}
