@@ -10,3 +10,11 @@ fi
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 cd ..
 trunk build --release --skip-version-check "$@"
+
+# What a browser downloads, gzipped: the figure the web app's size budget
+# (600 KB) is about.
+total=0
+for f in frontend/dist/*; do
+    total=$((total + $(gzip -9c "$f" | wc -c)))
+done
+echo "web app transfer size (gzip -9, all of frontend/dist): $((total / 1000)) KB"

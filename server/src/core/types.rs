@@ -65,6 +65,19 @@ pub struct SessionSummary {
     pub spoke_last_seen: Option<SystemTime>,
 }
 
+impl SessionSummary {
+    /// `spoke:name`, as people address it.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.spoke, self.name)
+    }
+
+    /// `spoke:id`: the same session after a rename, on a spoke and a hub
+    /// alike.
+    pub fn id_address(&self) -> String {
+        format!("{}:{}", self.spoke, self.id)
+    }
+}
+
 /// A coordinator's identity, as a hub shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Description {

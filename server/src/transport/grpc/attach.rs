@@ -37,7 +37,7 @@ pub async fn open<C: Coordinator>(
     // Resolve once: a rename while attached does not cut the input off.
     // `spoke:id` addresses the session on a spoke and on a hub alike.
     let summary = coordinator.info(&open.session).await?;
-    let session = format!("{}:{}", summary.spoke, summary.id);
+    let session = summary.id_address();
     let events = coordinator.subscribe(&session, open.from_offset).await?;
     let input = Box::pin(async move { apply_requests(&*coordinator, &session, requests).await });
     Ok(AttachStream {

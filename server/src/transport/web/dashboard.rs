@@ -6,7 +6,7 @@
 //! the latest value, and previews are taken at most once per
 //! `PREVIEW_EVERY` for sessions whose output moved.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use axum::extract::State;
@@ -132,7 +132,7 @@ async fn act(hub: &Hub, frame: &[u8]) -> web::ActionResult {
         Some(Action::Rename(rename)) => hub
             .rename(&rename.session, &rename.new_name)
             .await
-            .map(|s| format!("{}:{}", s.spoke, s.name))
+            .map(|s| s.address())
             .map_err(|e| e.to_string()),
         Some(Action::Remove(remove)) => hub
             .remove(&remove.session, remove.force)
@@ -158,7 +158,7 @@ async fn act(hub: &Hub, frame: &[u8]) -> web::ActionResult {
 async fn spawn_session(hub: &Hub, r: pb::SpawnRequest) -> Result<String, String> {
     hub.spawn(unmap::spawn_spec(r))
         .await
-        .map(|s| format!("{}:{}", s.spoke, s.name))
+        .map(|s| s.address())
         .map_err(|e| e.to_string())
 }
 
@@ -174,7 +174,7 @@ async fn take_previews(
         if out.len() >= PREVIEW_BATCH {
             break;
         }
-        let address = format!("{}:{}", s.spoke, s.id);
+        let address = s.id_address();
         // Busy (running, not idle): its list entry lags its output.
         let busy = matches!(s.status, Status::Running) && !s.idle;
         if s.stale || (!busy && previewed.get(&address) == Some(&s.output_offset)) {
@@ -199,10 +199,7 @@ async fn take_previews(
         });
     }
     // Forget sessions no longer listed.
-    previewed.retain(|a, _| {
-        sessions
-            .iter()
-            .any(|s| a.split_once(':').is_some_and(|(_, id)| id == s.id))
-    });
+    let listed: HashSet<String> = sessions.iter().map(SessionSummary::id_address).collect();
+    previewed.retain(|a, _| listed.contains(a));
     out
 }

@@ -62,7 +62,7 @@ impl Pane {
             Err(e) => return self.fail(e).await,
         };
         let spoke = info.spoke.clone();
-        let address = format!("{}:{}", info.spoke, info.id);
+        let address = info.id_address();
         if self
             .send(Event::Session(map::session_info(info)))
             .await
