@@ -59,6 +59,7 @@ pub fn Dashboard() -> impl IntoView {
         }
     };
     let request: Request = StoredValue::new_local(Box::new(request));
+    let renaming = RwSignal::new(None::<String>);
 
     view! {
         <header class="top">
@@ -78,13 +79,13 @@ pub fn Dashboard() -> impl IntoView {
         <SpawnForm view_state request />
         <p class="message" data-testid="message">{move || message.get()}</p>
         <section class="grid" data-testid="sessions">
-            {move || {
-                view_state
-                    .with(|v| v.sessions.clone())
-                    .into_iter()
-                    .map(|s| session_card(s, previews, request))
-                    .collect_view()
-            }}
+            // Keyed by what a card shows: a push rebuilds only the cards
+            // that changed (an open rename box survives the others).
+            <For
+                each=move || view_state.with(|v| v.sessions.clone())
+                key=|s| (s.spoke.clone(), s.id.clone(), s.name.clone(), s.status, s.stale, s.idle, s.cols, s.rows)
+                children=move |s| session_card(s, previews, renaming, request)
+            />
         </section>
     }
 }
@@ -173,6 +174,7 @@ fn spoke_chip(s: pb::SpokeInfo, view_state: RwSignal<View>, now: RwSignal<i64>) 
 fn session_card(
     s: pb::SessionInfo,
     previews: RwSignal<HashMap<String, Vec<String>>>,
+    renaming: RwSignal<Option<String>>,
     request: Request,
 ) -> impl IntoView {
     let address = format!("{}:{}", s.spoke, s.name);
@@ -199,24 +201,61 @@ fn session_card(
             })
         }
     };
-    let rename = {
+    let remove = {
         let address = address.clone();
         move |_| {
-            let Some(new_name) = window()
-                .prompt_with_message(&format!("New name for {address}"))
-                .ok()
-                .flatten()
-            else {
-                return;
-            };
             request.with_value(|request| {
-                request(Action::Rename(pb::RenameRequest {
+                request(Action::Remove(pb::RemoveRequest {
                     session: address.clone(),
-                    new_name,
+                    force: false,
                 }))
             })
         }
     };
+    let editing = {
+        let address = address.clone();
+        move || renaming.with(|r| r.as_deref() == Some(address.as_str()))
+    };
+    let start_rename = {
+        let address = address.clone();
+        move |_| renaming.set(Some(address.clone()))
+    };
+    let rename_box = {
+        let address = address.clone();
+        let name = s.name.clone();
+        move || {
+            let address = address.clone();
+            let input = NodeRef::<leptos::html::Input>::new();
+            input.on_load(|el| {
+                let _ = el.focus();
+                el.select();
+            });
+            view! {
+                <input
+                    class="rename"
+                    data-testid="rename-input"
+                    node_ref=input
+                    value=name.clone()
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+                        "Enter" => {
+                            let new_name = event_target_value(&ev);
+                            renaming.set(None);
+                            request.with_value(|request| {
+                                request(Action::Rename(pb::RenameRequest {
+                                    session: address.clone(),
+                                    new_name,
+                                }))
+                            });
+                        }
+                        "Escape" => renaming.set(None),
+                        _ => {}
+                    }
+                    on:blur=move |_| renaming.set(None)
+                />
+            }
+        }
+    };
+    let exited = status == "exited";
     let href = format!("/s/{address}");
     view! {
         <article class=format!("card {status}") data-testid=format!("session-{address}") data-status=status>
@@ -230,8 +269,20 @@ fn session_card(
             </div>
             <pre class="preview" data-testid="preview">{preview}</pre>
             <footer>
-                <button on:click=kill data-testid="kill">"kill"</button>
-                <button on:click=rename data-testid="rename">"rename"</button>
+                <Show
+                    when=editing
+                    fallback=move || view! {
+                        <button on:click=start_rename.clone() data-testid="rename">"rename"</button>
+                    }
+                >
+                    {rename_box.clone()}
+                </Show>
+                <Show
+                    when=move || exited
+                    fallback=move || view! { <button on:click=kill.clone() data-testid="kill">"kill"</button> }
+                >
+                    <button on:click=remove.clone() data-testid="remove">"remove"</button>
+                </Show>
             </footer>
         </article>
     }

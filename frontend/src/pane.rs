@@ -8,9 +8,9 @@ use std::rc::Rc;
 use leptos::html;
 use leptos::prelude::*;
 use prost::Message;
-use vtr_shared::close;
 use vtr_shared::proto::{self as pb, subscribe_event::Event as Stream};
 use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
+use vtr_shared::{close, flow};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -44,6 +44,29 @@ impl Status {
         }
     }
 
+    /// What the page says above the terminal in a bad state.
+    fn banner(&self) -> Option<String> {
+        match self {
+            Status::Connecting | Status::Live => None,
+            Status::Reconnecting => Some(
+                "The hub is unreachable. Reconnecting; output will resume where it stopped."
+                    .to_owned(),
+            ),
+            Status::SpokeDown => Some(
+                "The spoke that runs this session is unreachable. The hub keeps trying; \
+                 output will resume where it stopped."
+                    .to_owned(),
+            ),
+            Status::Exited(how) => Some(format!("The session exited ({how}).")),
+            Status::Error(e) => Some(format!("{e}.")),
+        }
+    }
+
+    /// The terminal no longer takes input.
+    fn ended(&self) -> bool {
+        matches!(self, Status::Exited(_) | Status::Error(_))
+    }
+
     fn class(&self) -> &'static str {
         match self {
             Status::Connecting => "connecting",
@@ -71,13 +94,26 @@ struct Link {
     finished: bool,
     /// Ctrl held on the key bar: the next key typed is sent as Ctrl+key.
     ctrl: bool,
+    flow: Flow,
 }
+
+/// Flow control of the current socket (see `PaneRequest.ack`): stream
+/// bytes the terminal has finished processing, and how many the hub knows
+/// of. `generation` tells a new socket's writes from an old one's.
+#[derive(Default)]
+struct Flow {
+    generation: u32,
+    processed: u64,
+    acked: u64,
+}
+
+type Shared = Rc<RefCell<Option<Link>>>;
 
 #[component]
 pub fn Pane(address: String) -> impl IntoView {
     let status = RwSignal::new(Status::Connecting);
     let host = NodeRef::<html::Div>::new();
-    let link: Rc<RefCell<Option<Link>>> = Rc::new(RefCell::new(None));
+    let link: Shared = Rc::new(RefCell::new(None));
     let ctrl = RwSignal::new(false);
     let search_text = RwSignal::new(String::new());
 
@@ -161,7 +197,16 @@ pub fn Pane(address: String) -> impl IntoView {
                 <button data-testid="search-prev" on:click={let find = find.clone(); move |_| find(false)}>"↑"</button>
                 <button data-testid="search-next" on:click=move |_| find(true)>"↓"</button>
             </header>
-            <div class="term" node_ref=host data-testid="terminal"></div>
+            {move || status.with(Status::banner).map(|text| view! {
+                <p class=move || format!("banner {}", status.with(Status::class)) data-testid="pane-banner">
+                    {text}" "<a href="/">"back to the dashboard"</a>
+                </p>
+            })}
+            <div
+                class=move || if status.with(Status::ended) { "term ended" } else { "term" }
+                node_ref=host
+                data-testid="terminal"
+            ></div>
             <nav class="keybar" data-testid="keybar">
                 {key("Esc", "\u{1b}")}
                 {key("Tab", "\t")}
@@ -181,7 +226,7 @@ pub fn Pane(address: String) -> impl IntoView {
 
 /// Opens the terminal in `el` and connects.
 fn start(
-    link: &Rc<RefCell<Option<Link>>>,
+    link: &Shared,
     address: &str,
     el: &web_sys::HtmlElement,
     status: RwSignal<Status>,
@@ -202,6 +247,10 @@ fn start(
         let link = link.clone();
         Closure::<dyn FnMut(String)>::new(move |data: String| {
             if let Some(l) = link.borrow_mut().as_mut() {
+                // An exited session takes no input; the banner says so.
+                if l.finished {
+                    return;
+                }
                 let bytes = if l.ctrl && data.len() == 1 {
                     l.ctrl = false;
                     ctrl.set(false);
@@ -247,6 +296,7 @@ fn start(
         retry_ms: RETRY_FIRST_MS,
         finished: false,
         ctrl: false,
+        flow: Flow::default(),
     });
     connect(link.clone(), status);
     if let Some(l) = link.borrow().as_ref() {
@@ -254,7 +304,7 @@ fn start(
     }
 }
 
-fn connect(link: Rc<RefCell<Option<Link>>>, status: RwSignal<Status>) {
+fn connect(link: Shared, status: RwSignal<Status>) {
     let path = {
         let guard = link.borrow();
         let Some(l) = guard.as_ref() else { return };
@@ -264,16 +314,9 @@ fn connect(link: Rc<RefCell<Option<Link>>>, status: RwSignal<Status>) {
         let session = js_sys::encode_uri_component(&l.address);
         format!("/ws/pane?session={session}&from={from}")
     };
-    let on_open = {
-        let link = link.clone();
-        move || {
-            if let Some(l) = link.borrow_mut().as_mut() {
-                l.retry_ms = RETRY_FIRST_MS;
-                send_size(l);
-            }
-            status.set(Status::Live);
-        }
-    };
+    // Live once the hub sends the session (see `handle`), not on open: the
+    // session's spoke may not be there.
+    let on_open = || {};
     let on_frame = {
         let link = link.clone();
         move |frame: Vec<u8>| {
@@ -281,7 +324,7 @@ fn connect(link: Rc<RefCell<Option<Link>>>, status: RwSignal<Status>) {
                 return;
             };
             if let Some(l) = link.borrow_mut().as_mut() {
-                handle(l, event, status);
+                handle(&link, l, event, status);
             }
         }
     };
@@ -304,7 +347,10 @@ fn connect(link: Rc<RefCell<Option<Link>>>, status: RwSignal<Status>) {
                 l.retry_ms = (l.retry_ms * 2).min(RETRY_MAX_MS);
                 wait
             };
-            status.set(Status::Reconnecting);
+            // The hub is there but the spoke is not: SpokeDown stays.
+            if code != close::TRY_AGAIN {
+                status.set(Status::Reconnecting);
+            }
             let link = link.clone();
             set_timeout(
                 move || connect(link, status),
@@ -316,30 +362,35 @@ fn connect(link: Rc<RefCell<Option<Link>>>, status: RwSignal<Status>) {
         Ok(socket) => {
             if let Some(l) = link.borrow_mut().as_mut() {
                 l.socket = Some(socket);
+                l.flow = Flow {
+                    generation: l.flow.generation.wrapping_add(1),
+                    ..Flow::default()
+                };
             }
         }
         Err(_) => status.set(Status::Error("cannot open a WebSocket".to_owned())),
     }
 }
 
-fn handle(l: &mut Link, event: web::PaneEvent, status: RwSignal<Status>) {
+fn handle(link: &Shared, l: &mut Link, event: web::PaneEvent, status: RwSignal<Status>) {
     match event.event {
         Some(Event::Stream(pb::SubscribeEvent { event: Some(e) })) => match e {
             Stream::Snapshot(s) => {
-                l.term.reset();
-                l.term.write_bytes(&s.screen, None);
+                // A full reset (RIS) in the stream, not `reset()`: output
+                // written before may not be parsed yet.
+                let mut screen = b"\x1bc".to_vec();
+                screen.extend_from_slice(&s.screen);
+                write(link, l, &screen, s.screen.len() as u64);
                 l.offset = Some(s.offset);
             }
             Stream::Output(o) => {
                 // Skip what the terminal already has (a resume that
                 // overlaps); a gap cannot happen: the hub sends a snapshot.
                 let end = o.offset + o.data.len() as u64;
-                let have = l.offset.unwrap_or(o.offset);
-                if end > have {
-                    let skip = have.saturating_sub(o.offset) as usize;
-                    l.term.write_bytes(&o.data[skip..], None);
-                    l.offset = Some(end);
-                }
+                let have = l.offset.unwrap_or(o.offset).min(end);
+                let skip = have.saturating_sub(o.offset) as usize;
+                write(link, l, &o.data[skip..], o.data.len() as u64);
+                l.offset = Some(end.max(l.offset.unwrap_or(0)));
             }
             Stream::Exited(x) => {
                 l.finished = true;
@@ -363,7 +414,38 @@ fn handle(l: &mut Link, event: web::PaneEvent, status: RwSignal<Status>) {
             l.finished = true;
             status.set(Status::Error(e));
         }
-        Some(Event::Session(_)) | Some(Event::Stream(_)) | None => {}
+        Some(Event::Session(_)) => {
+            l.retry_ms = RETRY_FIRST_MS;
+            send_size(l);
+            status.set(Status::Live);
+        }
+        Some(Event::Stream(_)) | None => {}
+    }
+}
+
+/// Writes stream data to the terminal; once xterm has processed it, the
+/// `counted` bytes (the frame's size, overlap included) count as processed.
+fn write(link: &Shared, l: &Link, data: &[u8], counted: u64) {
+    let generation = l.flow.generation;
+    let link = link.clone();
+    let done = Closure::once_into_js(move || processed(&link, generation, counted));
+    l.term.write_bytes(data, Some(done.unchecked_ref()));
+}
+
+fn processed(link: &Shared, generation: u32, counted: u64) {
+    // xterm calls back from its own task, never inside `write`; a busy
+    // borrow would only delay this ack to the next callback.
+    let Ok(mut guard) = link.try_borrow_mut() else {
+        return;
+    };
+    let Some(l) = guard.as_mut() else { return };
+    if l.flow.generation != generation {
+        return;
+    }
+    l.flow.processed += counted;
+    if l.flow.processed - l.flow.acked >= flow::ACK_EVERY {
+        l.flow.acked = l.flow.processed;
+        send(l, Request::Ack(l.flow.processed));
     }
 }
 

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 export const HUB_PORT = Number(process.env.VTR_TEST_PORT ?? 4780);
 export const HUB_URL = `http://127.0.0.1:${HUB_PORT}`;
 export const HUB_NAME = 'local';
-export const VTR = path.resolve(__dirname, '../../target/debug/vtr');
+export const VTR = process.env.VTR_BIN ? path.resolve(process.env.VTR_BIN) : path.resolve(__dirname, '../../target/debug/vtr');
 
 /** A private directory per run: sockets and state of the hub and spokes. */
 export const RUN_DIR = process.env.VTR_TEST_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'vtr-pw-'));
@@ -18,19 +18,40 @@ export function hubCommand(): string {
     '--socket', path.join(RUN_DIR, 'hub.sock')].map((a) => `'${a}'`).join(' ');
 }
 
-/** A tunnelled spoke joining the hub, as its own process. */
-export async function startSpoke(name: string): Promise<ChildProcess> {
-  const child = spawn(VTR, ['spoke', '--hub', HUB_URL, '--name', name,
-    '--socket', path.join(RUN_DIR, `${name}.sock`)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** A tunnelled spoke joining a hub (this run's, unless told), as its own process. */
+export async function startSpoke(name: string, hub = HUB_URL): Promise<ChildProcess> {
+  return start(name, ['spoke', '--hub', hub, '--name', name,
+    '--socket', path.join(RUN_DIR, `${name}.sock`)]);
+}
+
+/** One more hub, on its own port: for tests that stop and restart a hub. */
+export async function startHub(name: string, port: number, extra: string[] = []): Promise<ChildProcess> {
+  return start(name, ['hub', '--name', name, '--listen', `127.0.0.1:${port}`,
+    '--socket', path.join(RUN_DIR, `${name}.sock`), ...extra]);
+}
+
+/** Starts `vtr ARGS` and waits for its READY line. */
+async function start(name: string, args: string[]): Promise<ChildProcess> {
+  const child = spawn(VTR, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk) => {
       out += chunk;
       if (out.includes('READY')) resolve();
     });
-    child.on('exit', (code) => reject(new Error(`spoke ${name} exited with ${code} before READY`)));
+    child.on('exit', (code) => reject(new Error(`${name} exited with ${code} before READY`)));
   });
   return child;
+}
+
+/** Freezes a process (SIGSTOP): its connections stay open but go silent,
+ * as across a network partition. `resume` lets it go on. */
+export function pause(child: ChildProcess) {
+  child.kill('SIGSTOP');
+}
+
+export function resume(child: ChildProcess) {
+  child.kill('SIGCONT');
 }
 
 export async function stop(child: ChildProcess): Promise<void> {

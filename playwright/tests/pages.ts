@@ -4,8 +4,9 @@ import { expect, Locator, Page } from '@playwright/test';
 export class Dashboard {
   constructor(readonly page: Page) {}
 
-  async open() {
-    await this.page.goto('/');
+  /** The dashboard of this run's hub, or of the hub at `base`. */
+  async open(base = '') {
+    await this.page.goto(`${base}/`);
     await expect(this.page.getByTestId('hub-connection')).toHaveText('connected');
   }
 
@@ -28,13 +29,17 @@ export class Dashboard {
 export class Pane {
   constructor(readonly page: Page) {}
 
-  async open(address: string) {
-    await this.page.goto(`/s/${address}`);
+  async open(address: string, base = '') {
+    await this.page.goto(`${base}/s/${address}`);
     await expect(this.status()).toHaveAttribute('data-status', 'live');
   }
 
   status(): Locator {
     return this.page.getByTestId('pane-status');
+  }
+
+  banner(): Locator {
+    return this.page.getByTestId('pane-banner');
   }
 
   /** The terminal's text, scrollback included, from xterm's buffer. */

@@ -35,4 +35,17 @@ pub mod close {
     pub const NOT_FOUND: u16 = 4404;
     /// The session is gone (removed, or its spoke forgot it).
     pub const GONE: u16 = 4410;
+    /// Not now: the session's spoke is not connected (RFC 6455's "Try
+    /// Again Later"). The page retries with backoff.
+    pub const TRY_AGAIN: u16 = 1013;
+}
+
+/// Flow control of a pane's stream (see `PaneRequest.ack`).
+pub mod flow {
+    /// Stream bytes the hub sends ahead of the page's acknowledgements.
+    /// One event more may be in flight (up to 256 KiB).
+    pub const WINDOW: u64 = 256 << 10;
+    /// A page acknowledges at least this often; less than `WINDOW`, so a
+    /// page that keeps up never stalls the stream.
+    pub const ACK_EVERY: u64 = 32 << 10;
 }

@@ -286,3 +286,65 @@ async fn record_replays_to_the_same_screen() {
         .collect();
     assert_eq!(replayed, lines);
 }
+
+#[tokio::test]
+async fn screen_keys_and_interrupt_answer_while_a_program_writes_without_end() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    spawn(
+        &mut c,
+        "flood",
+        "/bin/sh",
+        &["-c", "PS1=prompt-is-back; export PS1; exec sh"],
+    )
+    .await;
+    wait_screen(&mut c, "flood", "the prompt", |l| {
+        l.iter().any(|l| l.contains("prompt-is-back"))
+    })
+    .await;
+    c.send_text(pb::SendTextRequest {
+        session: "flood".to_owned(),
+        text: "yes 'The quick brown fox jumps over the lazy dog'".to_owned(),
+        submit: true,
+    })
+    .await
+    .expect("text");
+    // The screen reads catch the parser up to the output at the call, not
+    // to an end that keeps moving faster than it parses.
+    let fox = |l: &[String]| l.iter().filter(|l| l.contains("quick brown fox")).count() > 3;
+    // Far enough in that the parser is behind (it stands aside in a burst).
+    wait_until("32 MiB of flood", || {
+        let mut c = c.clone();
+        async move {
+            let info = c
+                .info(pb::SessionRequest {
+                    session: "flood".to_owned(),
+                })
+                .await
+                .expect("info")
+                .into_inner();
+            (info.output_offset > 32 << 20).then_some(())
+        }
+    })
+    .await;
+    let lines = within("a screen during the flood", screen_lines(&mut c, "flood")).await;
+    assert!(fox(&lines), "{lines:?}");
+    // Named keys need the cursor mode; during a burst they take it as last
+    // parsed rather than wait for the backlog.
+    within(
+        "ctrl+c during the flood",
+        c.send_key(pb::SendKeyRequest {
+            session: "flood".to_owned(),
+            keys: vec!["ctrl+c".to_owned()],
+        }),
+    )
+    .await
+    .expect("keys");
+    wait_screen(&mut c, "flood", "the prompt after ctrl+c", |l| {
+        l.iter()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.starts_with("prompt-is-back"))
+    })
+    .await;
+}

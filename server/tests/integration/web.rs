@@ -232,3 +232,97 @@ async fn unknown_sessions_bad_frames_and_other_origins_are_refused() {
         other => panic!("expected 403, got {:?}", other.map(|_| ())),
     }
 }
+
+/// Stream bytes (Output data, Snapshot screens) read until the hub has
+/// sent nothing for `quiet`: what it sent ahead without acknowledgement.
+async fn drain_unacked(socket: &mut Socket, quiet: std::time::Duration) -> (u64, u64) {
+    let (mut bytes, mut end) = (0, 0);
+    while let Ok(frame) = tokio::time::timeout(quiet, socket.next()).await {
+        let Some(Ok(Message::Binary(data))) = frame else {
+            panic!("the pane closed while draining: {frame:?}");
+        };
+        let event = web::PaneEvent::decode(data).expect("decodable frame");
+        if let Some(Event::Stream(pb::SubscribeEvent {
+            event: Some(pb::subscribe_event::Event::Output(o)),
+        })) = event.event
+        {
+            bytes += o.data.len() as u64;
+            end = o.offset + o.data.len() as u64;
+        }
+    }
+    (bytes, end)
+}
+
+#[tokio::test]
+async fn a_pane_that_does_not_ack_is_held_at_the_window_then_resyncs() {
+    use vtr::core::subscribe::MAX_EVENT_BYTES;
+    use vtr_shared::flow;
+
+    let hub = Hub::start(&[], &[]);
+    let mut c = hub.client().await;
+    let script =
+        "read go; head -c 16777216 /dev/zero | tr '\\0' x; echo; echo burst-done; exec cat";
+    spawn(&mut c, "burst", "/bin/sh", &["-c", script]).await;
+    let mut socket = open(&hub, "/ws/pane?session=hub:burst&from=0").await;
+    let _session = pane_event(&mut socket).await;
+    send(&mut socket, web::pane_request::Request::Input("\r".into())).await;
+
+    // The whole burst reaches the spoke's screen while this page acks
+    // nothing: the hub sends at most a window and one event ahead.
+    wait_screen(&mut c, "hub:burst", "the burst to finish", |lines| {
+        lines.iter().any(|l| l.contains("burst-done"))
+    })
+    .await;
+    let (unacked, end) = drain_unacked(&mut socket, std::time::Duration::from_millis(500)).await;
+    assert!(unacked > 0, "nothing was sent before the first ack");
+    assert!(
+        unacked <= flow::WINDOW + MAX_EVENT_BYTES as u64,
+        "{unacked} bytes sent without an ack (window {})",
+        flow::WINDOW
+    );
+
+    // Acknowledging reopens the stream. The pane fell off the hub's log
+    // during the burst, so a resync snapshot tells it what it missed.
+    let mut acked = unacked;
+    send(&mut socket, web::pane_request::Request::Ack(acked)).await;
+    let snapshot = loop {
+        match pane_event(&mut socket).await {
+            Event::Stream(pb::SubscribeEvent {
+                event: Some(pb::subscribe_event::Event::Output(o)),
+            }) => {
+                acked += o.data.len() as u64;
+                send(&mut socket, web::pane_request::Request::Ack(acked)).await;
+            }
+            Event::Stream(pb::SubscribeEvent {
+                event: Some(pb::subscribe_event::Event::Snapshot(s)),
+            }) => break s,
+            _ => {}
+        }
+    };
+    assert_eq!(snapshot.reason, pb::SnapshotReason::Resync as i32);
+    assert!(snapshot.offset > end, "a resync skips ahead of {end}");
+    acked += snapshot.screen.len() as u64;
+    send(&mut socket, web::pane_request::Request::Ack(acked)).await;
+
+    // Input went on working; its echo follows the snapshot.
+    send(
+        &mut socket,
+        web::pane_request::Request::Input("after-burst\r".into()),
+    )
+    .await;
+    output_until(&mut socket, "after-burst").await;
+
+    // An ack beyond what was sent is refused with a reason.
+    send(&mut socket, web::pane_request::Request::Ack(u64::MAX)).await;
+    loop {
+        match within("close frame", socket.next()).await {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), close::BAD_REQUEST);
+                assert!(frame.reason.contains("ack"), "{}", frame.reason);
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}

@@ -13,7 +13,7 @@
 //! - waiter thread: reaps the child, frees the PTY, records the exit.
 //! - idle monitor task: flips `idle` after a quiet period.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -78,6 +78,8 @@ const INPUT_QUEUE: usize = 64;
 const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
 /// Resize history kept for recordings; the oldest entries are dropped.
 const MAX_RESIZES: usize = 256;
+/// Unparsed output up to which named keys wait for the exact cursor mode.
+const EXACT_KEYS_BACKLOG: usize = 1 << 20;
 
 /// State that changes rarely and is watched by subscribers and waiters.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +141,9 @@ pub(crate) struct Inner {
     /// The window title as of the last parsed batch, readable without
     /// waiting for the parser.
     title: Mutex<String>,
+    /// Whether arrow keys use application mode (DECCKM), as of the last
+    /// parsed batch.
+    application_cursor: AtomicBool,
     resizes: Mutex<Vec<ResizeMark>>,
     list_changed: watch::Sender<u64>,
     /// Live subscribers of the stream (see `subscribe::Source`).
@@ -263,6 +268,7 @@ impl Session {
             master: Mutex::new(Some(pair.master)),
             last_output_ms: AtomicI64::new(0),
             title: Mutex::new(String::new()),
+            application_cursor: AtomicBool::new(false),
             resizes: Mutex::new(vec![ResizeMark {
                 offset: 0,
                 at: Duration::ZERO,
@@ -479,7 +485,13 @@ impl Session {
     }
 
     /// Whether the program asked for application cursor keys, as of now.
+    /// Exact when the parser is close behind; during a burst (more than
+    /// `EXACT_KEYS_BACKLOG` unparsed) the mode as of the last parsed batch,
+    /// so a key such as ctrl+c never waits for a long backlog to parse.
     pub async fn application_cursor(&self) -> bool {
+        if lock(&self.inner.pipe).unparsed_bytes > EXACT_KEYS_BACKLOG {
+            return self.inner.application_cursor.load(Ordering::Relaxed);
+        }
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || inner.catch_up().application_cursor())
             .await

@@ -22,12 +22,16 @@ impl Inner {
         self.list_changed.send_modify(|v| *v = v.wrapping_add(1));
     }
 
-    /// Applies the parser backlog and returns the terminal locked, so the
-    /// caller reads the state at exactly the output seen so far. Lock order:
+    /// Applies the parser backlog up to the output seen at the call and
+    /// returns the terminal locked, so the caller reads the state at (at
+    /// least) that output. Output arriving meanwhile is left to the parser
+    /// thread: a program that writes faster than the parser reads would
+    /// otherwise keep the caller chasing the end forever. Lock order:
     /// terminal, then pipe.
     pub(crate) fn catch_up(&self) -> MutexGuard<'_, Terminal> {
+        let target = lock(&self.pipe).log.end();
         let mut term = lock(&self.term);
-        while self.parse_batch(&mut term) {}
+        while term.consumed() < target && self.parse_batch(&mut term) {}
         term
     }
 
@@ -60,6 +64,8 @@ impl Inner {
         if !replies.is_empty() {
             self.reply(replies);
         }
+        self.application_cursor
+            .store(term.application_cursor(), Ordering::Relaxed);
         let mut title = lock(&self.title);
         if *title != term.title() {
             *title = term.title().to_owned();

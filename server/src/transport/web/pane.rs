@@ -2,11 +2,16 @@
 //! pane. The hub's shared upstream stream (one per session, however many
 //! panes watch) feeds it; input and resize go to the owning spoke.
 //!
-//! Flow control: frames are sent one at a time, awaiting the socket. A
-//! browser that reads slowly holds back only its own subscription, which
+//! Flow control: a browser reads every frame off the socket at once, however
+//! far behind its terminal is, so socket backpressure alone cannot stop a
+//! burst from piling up in the page. The page acknowledges the stream bytes
+//! its terminal has processed (`PaneRequest.ack`), and the hub stops taking
+//! events from the subscription while more than `flow::WINDOW` bytes are
+//! unacknowledged. A slow page holds back only its own subscription, which
 //! falls behind in the hub's output log and, if it falls off the end, gets
 //! a fresh snapshot (a resync whose offset shows the skipped range). No
-//! queue grows, and the spoke and other panes never wait.
+//! queue grows, the spoke and other panes never wait, and input keeps
+//! flowing while output is held.
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -14,8 +19,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use prost::Message as _;
 use serde::Deserialize;
-use vtr_shared::close;
 use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
+use vtr_shared::{close, flow};
 
 use super::{MAX_FRAME, origin};
 use crate::core::error::ErrorKind;
@@ -41,7 +46,12 @@ pub async fn upgrade(
     }
     ws.max_message_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
-            let mut pane = Pane { hub, socket };
+            let mut pane = Pane {
+                hub,
+                socket,
+                sent: 0,
+                acked: 0,
+            };
             let (code, reason) = pane.run(query).await;
             pane.close(code, reason).await;
         })
@@ -50,6 +60,9 @@ pub async fn upgrade(
 struct Pane {
     hub: Hub,
     socket: WebSocket,
+    /// Stream bytes sent and acknowledged on this socket (flow control).
+    sent: u64,
+    acked: u64,
 }
 
 /// Why a pane ended: a close code and a reason the page shows.
@@ -80,9 +93,10 @@ impl Pane {
             tokio::select! {
                 // The session's stream; it ends after `Exited`, or when the
                 // hub lets go of the session (removed, or its spoke forgot it).
-                event = events.recv() => match event {
+                event = events.recv(), if self.sent - self.acked < flow::WINDOW => match event {
                     Some(event) => {
                         let exited = matches!(event, StreamEvent::Exited(_));
+                        self.sent += stream_bytes(&event);
                         if self.send(Event::Stream(map::stream_event(event))).await.is_err() {
                             return gone_away();
                         }
@@ -135,6 +149,7 @@ impl Pane {
                 .resize(address, size.cols, size.rows)
                 .await
                 .map(|_| ()),
+            Some(Request::Ack(ack)) => return self.ack(ack),
             None => return Err((close::BAD_REQUEST, "empty pane request".to_owned())),
         };
         match result {
@@ -154,14 +169,37 @@ impl Pane {
         }
     }
 
+    fn ack(&mut self, ack: u64) -> Result<(), Ending> {
+        if ack < self.acked || ack > self.sent {
+            return Err((
+                close::BAD_REQUEST,
+                format!(
+                    "ack {ack} is outside {}..={} (acknowledged..sent stream bytes)",
+                    self.acked, self.sent
+                ),
+            ));
+        }
+        self.acked = ack;
+        Ok(())
+    }
+
     async fn send(&mut self, event: Event) -> Result<(), axum::Error> {
         let frame = web::PaneEvent { event: Some(event) }.encode_to_vec();
         self.socket.send(Message::Binary(frame.into())).await
     }
 
-    /// Tells the page why the pane cannot go on.
+    /// Tells the page why the pane cannot go on now. A spoke that is not
+    /// (yet) connected, or unreachable, is worth retrying: the page hears
+    /// SPOKE_DOWN and a TRY_AGAIN close. Anything else is final.
     async fn fail(&mut self, e: SessionError) -> Ending {
         let message = e.to_string();
+        let retry = matches!(e, SessionError::NoSpoke { .. }) || e.kind() == ErrorKind::Unavailable;
+        if retry {
+            let _ = self
+                .send(Event::State(web::PaneState::SpokeDown as i32))
+                .await;
+            return (close::TRY_AGAIN, message);
+        }
         let _ = self.send(Event::Error(message.clone())).await;
         let code = match e.kind() {
             ErrorKind::NotFound => close::NOT_FOUND,
@@ -186,6 +224,15 @@ impl Pane {
 
 fn gone_away() -> Ending {
     (1001, "going away".to_owned())
+}
+
+/// The bytes of an event that count against the flow-control window.
+fn stream_bytes(event: &StreamEvent) -> u64 {
+    match event {
+        StreamEvent::Output { data, .. } => data.len() as u64,
+        StreamEvent::Snapshot { screen, .. } => screen.len() as u64,
+        _ => 0,
+    }
 }
 
 fn is_down(spokes: &[SpokeStatus], name: &str) -> bool {
