@@ -52,6 +52,25 @@ export class Pane {
     });
   }
 
+  /** The visible screen only: cheap enough to poll during a flood. */
+  async screen(): Promise<string> {
+    return this.page.evaluate(() => {
+      const term = (window as any).vtrTerm;
+      const buffer = term.buffer.active;
+      const lines: string[] = [];
+      for (let i = 0; i < term.rows; i++) lines.push(buffer.getLine(buffer.viewportY + i)?.translateToString(true) ?? '');
+      return lines.join('\n');
+    });
+  }
+
+  /** The line the cursor is on. */
+  async cursorLine(): Promise<string> {
+    return this.page.evaluate(() => {
+      const buffer = (window as any).vtrTerm.buffer.active;
+      return buffer.getLine(buffer.baseY + buffer.cursorY)?.translateToString(true) ?? '';
+    });
+  }
+
   async waitForText(pattern: RegExp) {
     await expect.poll(() => this.text(), { timeout: 10_000 }).toMatch(pattern);
   }

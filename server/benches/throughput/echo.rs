@@ -17,6 +17,55 @@ use vtr_shared::proto::{
 use crate::grpc::{remove, spawn_request};
 use crate::{ECHO, GRPC_DEADLINE, PROBE, READY_DEADLINE, SYNC};
 
+/// A way to type into an echo session and read its output.
+pub(crate) trait EchoPath {
+    async fn send_byte(&mut self, byte: u8) -> anyhow::Result<()>;
+    /// The data of the next `Output` event.
+    async fn output(&mut self) -> anyhow::Result<bytes::Bytes>;
+}
+
+/// Waits until `cat` echoes verbatim (`stty raw` took effect), then until
+/// everything sent before is through.
+pub(crate) async fn until_raw(path: &mut impl EchoPath) -> anyhow::Result<()> {
+    tokio::time::timeout(READY_DEADLINE, async {
+        let mut seen = Vec::new();
+        loop {
+            path.send_byte(PROBE).await?;
+            seen.extend_from_slice(&path.output().await?);
+            if seen.contains(&PROBE) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        path.send_byte(SYNC).await?;
+        while !path.output().await?.contains(&SYNC) {}
+        anyhow::Ok(())
+    })
+    .await
+    .context("echo: `stty raw` never took effect")?
+}
+
+/// Times `iterations` round trips on `path`: from sending a byte until its
+/// echo arrives.
+pub(crate) async fn round_trips(
+    path: &mut impl EchoPath,
+    iterations: usize,
+    latencies: &mut Vec<Duration>,
+) -> anyhow::Result<()> {
+    for byte in (b'a'..=b'z').cycle().take(iterations) {
+        let start = Instant::now();
+        let elapsed = tokio::time::timeout(GRPC_DEADLINE, async {
+            path.send_byte(byte).await?;
+            while !path.output().await?.contains(&byte) {}
+            anyhow::Ok(start.elapsed())
+        })
+        .await
+        .context("echo timed out")??;
+        latencies.push(elapsed);
+    }
+    Ok(())
+}
+
 /// How a byte reaches the session.
 pub(crate) enum Input {
     /// Requests on the open `Attach` stream.
@@ -32,7 +81,6 @@ pub(crate) struct GrpcEcho {
     input: Input,
     stream: tonic::Streaming<SubscribeEvent>,
     name: String,
-    next: u8,
 }
 
 impl GrpcEcho {
@@ -77,28 +125,57 @@ impl GrpcEcho {
             input,
             stream,
             name: name.to_owned(),
-            next: 0,
         };
-        tokio::time::timeout(READY_DEADLINE, async {
-            let mut seen = Vec::new();
-            loop {
-                echo.send(PROBE).await?;
-                seen.extend_from_slice(&echo.output().await?);
-                if seen.contains(&PROBE) {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            echo.send(SYNC).await?;
-            while !echo.output().await?.contains(&SYNC) {}
-            anyhow::Ok(())
-        })
-        .await
-        .context("gRPC echo: `stty raw` never took effect")??;
+        until_raw(&mut echo).await?;
         Ok(echo)
     }
 
-    async fn send(&mut self, byte: u8) -> anyhow::Result<()> {
+    /// Times `iterations` round trips: from sending a byte until its echo
+    /// arrives. With unary input, sending and waiting overlap, as a client
+    /// typing would.
+    pub(crate) async fn run(
+        &mut self,
+        iterations: usize,
+        latencies: &mut Vec<Duration>,
+    ) -> anyhow::Result<()> {
+        if let Input::Attach(_) = self.input {
+            return round_trips(self, iterations, latencies).await;
+        }
+        for byte in (b'a'..=b'z').cycle().take(iterations) {
+            let start = Instant::now();
+            let request = SendBytesRequest {
+                session: self.name.clone(),
+                data: bytes::Bytes::copy_from_slice(&[byte]),
+            };
+            let mut client = self.client.clone();
+            let elapsed = tokio::time::timeout(GRPC_DEADLINE, async {
+                let send = client.send_bytes(request);
+                let wait = async {
+                    while !self.output().await?.contains(&byte) {}
+                    anyhow::Ok(())
+                };
+                let (sent, echoed) = tokio::join!(send, wait);
+                sent.context("SendBytes")?;
+                echoed?;
+                anyhow::Ok(start.elapsed())
+            })
+            .await
+            .context("gRPC echo timed out")??;
+            latencies.push(elapsed);
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn stop(mut self) {
+        let name = self.name.clone();
+        // Closing the Attach stream's input side first.
+        self.input = Input::Unary;
+        remove(&mut self.client, &name).await;
+    }
+}
+
+impl EchoPath for GrpcEcho {
+    async fn send_byte(&mut self, byte: u8) -> anyhow::Result<()> {
         let data = bytes::Bytes::copy_from_slice(&[byte]);
         match &self.input {
             Input::Attach(tx) => tx
@@ -120,7 +197,6 @@ impl GrpcEcho {
         Ok(())
     }
 
-    /// The data of the next `Output` event.
     async fn output(&mut self) -> anyhow::Result<bytes::Bytes> {
         loop {
             let Some(event) = self.stream.message().await? else {
@@ -132,54 +208,5 @@ impl GrpcEcho {
                 _ => {}
             }
         }
-    }
-
-    /// Times `iterations` round trips: from sending a byte until its echo
-    /// arrives. Sending and waiting overlap, as a client typing would.
-    pub(crate) async fn run(
-        &mut self,
-        iterations: usize,
-        latencies: &mut Vec<Duration>,
-    ) -> anyhow::Result<()> {
-        for _ in 0..iterations {
-            let byte = b'a' + self.next;
-            self.next = (self.next + 1) % 26;
-            let start = Instant::now();
-            let elapsed = tokio::time::timeout(GRPC_DEADLINE, async {
-                match &self.input {
-                    Input::Attach(_) => {
-                        self.send(byte).await?;
-                        while !self.output().await?.contains(&byte) {}
-                    }
-                    Input::Unary => {
-                        let request = SendBytesRequest {
-                            session: self.name.clone(),
-                            data: bytes::Bytes::copy_from_slice(&[byte]),
-                        };
-                        let mut client = self.client.clone();
-                        let send = client.send_bytes(request);
-                        let wait = async {
-                            while !self.output().await?.contains(&byte) {}
-                            anyhow::Ok(())
-                        };
-                        let (sent, echoed) = tokio::join!(send, wait);
-                        sent.context("SendBytes")?;
-                        echoed?;
-                    }
-                }
-                anyhow::Ok(start.elapsed())
-            })
-            .await
-            .context("gRPC echo timed out")??;
-            latencies.push(elapsed);
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn stop(mut self) {
-        let name = self.name.clone();
-        // Closing the Attach stream's input side first.
-        self.input = Input::Unary;
-        remove(&mut self.client, &name).await;
     }
 }

@@ -13,6 +13,7 @@ use vtr_shared::proto::{
 use crate::raw::Throughput;
 use crate::{COLS, GRPC_DEADLINE, PRODUCER, ROWS};
 
+#[derive(Default)]
 pub(crate) struct GrpcThroughput {
     pub(crate) bytes: u64,
     pub(crate) elapsed: Duration,

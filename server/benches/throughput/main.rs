@@ -26,6 +26,10 @@
 //!    dials the same spoke over loopback TCP; each round also runs the
 //!    producer as `bench:hubN` through the hub's socket, and the echo runs
 //!    a fourth time on an `Attach` stream through the hub.
+//!    The browser protocol runs there too: a headless WebSocket client on
+//!    the hub's `/ws/pane` (acknowledging as a page that keeps up does)
+//!    reads the producer as `bench:webN`, and types one byte per input
+//!    frame for its own echo run.
 //! 5. **Merged list at scale**: a second hub dials 200 lightweight fake
 //!    spokes (in-process gRPC servers that only list 25 canned sessions
 //!    each; a fake, for this scale test only) and `List` is timed 200
@@ -33,8 +37,8 @@
 //!
 //! The summary states whether the targets hold: subscribe throughput at
 //! least 90% of the raw PTY rate, and echo p99 through gRPC at most 3x the
-//! raw p99; through the hub at least 85% of the raw rate and echo p99 at
-//! most 4x raw; merged list p99 under 50 ms. 1 MB = 10^6 bytes. `VTR_BENCH_SPOKE_ARGS` adds flags to the
+//! raw p99; through the hub, and through the browser protocol, at least 85%
+//! of the raw rate and echo p99 at most 4x raw; merged list p99 under 50 ms. 1 MB = 10^6 bytes. `VTR_BENCH_SPOKE_ARGS` adds flags to the
 //! spoke's command line (e.g. `--parse-backlog 33554432`) to compare
 //! settings.
 
@@ -44,6 +48,7 @@ mod hub;
 mod process;
 mod raw;
 mod stats;
+mod web;
 
 use std::time::{Duration, Instant};
 
@@ -99,11 +104,13 @@ async fn main() -> anyhow::Result<()> {
     );
     let mut hub = hub::start_hub(dir.path(), "hub", &[("bench".to_owned(), spoke_url)])?;
     let mut hub_client = hub::hub_client(&hub, 0).await?;
+    let hub_web = hub.field("listen").context("hub web address")?.to_owned();
 
     // 1 and 2: throughput, alternating raw and spoke.
     let mut raw_rates = Vec::new();
     let mut grpc_rates = Vec::new();
     let mut hub_rates = Vec::new();
+    let mut web_rates = Vec::new();
     let mut resyncs = 0;
     let mut gaps = 0;
     for round in 1..=ROUNDS {
@@ -169,12 +176,39 @@ async fn main() -> anyhow::Result<()> {
         resyncs += through_hub.resyncs;
         gaps += through_hub.gaps;
         hub_rates.push(through_hub.mb_per_s());
+
+        let browser = web::web_throughput(
+            &mut hub_client,
+            &hub_web,
+            &format!("bench:web{round}"),
+            dir.path(),
+        )
+        .await?;
+        println!(
+            "[round {round}] browser protocol through the hub: {} bytes in {:.3} s = {:.1} MB/s \
+             ({} output events)",
+            browser.bytes,
+            browser.elapsed.as_secs_f64(),
+            browser.mb_per_s(),
+            browser.events,
+        );
+        if browser.resyncs > 0 || browser.gaps > 0 {
+            println!(
+                "[round {round}] PROBLEM on the browser protocol: {} RESYNC snapshot(s), {} gap(s)",
+                browser.resyncs, browser.gaps
+            );
+        }
+        resyncs += browser.resyncs;
+        gaps += browser.gaps;
+        web_rates.push(browser.mb_per_s());
     }
     let raw_rate = median(&mut raw_rates);
     let grpc_rate = median(&mut grpc_rates);
     let ratio = grpc_rate / raw_rate;
     let hub_rate = median(&mut hub_rates);
     let hub_ratio = hub_rate / raw_rate;
+    let web_rate = median(&mut web_rates);
+    let web_ratio = web_rate / raw_rate;
     println!("raw PTY rate (median of {ROUNDS}): {raw_rate:.1} MB/s");
     println!(
         "subscribe throughput (median of {ROUNDS}): {grpc_rate:.1} MB/s = {:.1}% of raw",
@@ -191,7 +225,10 @@ async fn main() -> anyhow::Result<()> {
     let mut attach_echo = GrpcEcho::start(&mut client, "echo", dir.path(), true).await?;
     let mut unary_echo = GrpcEcho::start(&mut client, "echo-unary", dir.path(), false).await?;
     let mut hub_echo = GrpcEcho::start(&mut hub_client, "bench:echo-hub", dir.path(), true).await?;
+    let mut web_echo =
+        web::web_echo(&mut hub_client, &hub_web, "bench:echo-web", dir.path()).await?;
     let mut hub_lat = Vec::with_capacity(ECHO_ITERATIONS);
+    let mut web_lat = Vec::with_capacity(ECHO_ITERATIONS);
     let mut raw_lat = Vec::with_capacity(ECHO_ITERATIONS);
     let mut grpc_lat = Vec::with_capacity(ECHO_ITERATIONS);
     let mut unary_lat = Vec::with_capacity(ECHO_ITERATIONS);
@@ -199,12 +236,14 @@ async fn main() -> anyhow::Result<()> {
     attach_echo.run(ECHO_WARMUP, &mut Vec::new()).await?;
     unary_echo.run(ECHO_WARMUP, &mut Vec::new()).await?;
     hub_echo.run(ECHO_WARMUP, &mut Vec::new()).await?;
+    echo::round_trips(&mut web_echo, ECHO_WARMUP, &mut Vec::new()).await?;
     while raw_lat.len() < ECHO_ITERATIONS {
         let n = ECHO_BLOCK.min(ECHO_ITERATIONS - raw_lat.len());
         raw_echo.run(n, &mut raw_lat)?;
         attach_echo.run(n, &mut grpc_lat).await?;
         unary_echo.run(n, &mut unary_lat).await?;
         hub_echo.run(n, &mut hub_lat).await?;
+        echo::round_trips(&mut web_echo, n, &mut web_lat).await?;
     }
     drop(raw_echo);
     // Calibration: the floor a single unary RPC sets on any gRPC round trip.
@@ -222,7 +261,10 @@ async fn main() -> anyhow::Result<()> {
     attach_echo.stop().await;
     unary_echo.stop().await;
     hub_echo.stop().await;
+    drop(web_echo);
+    grpc::remove(&mut hub_client, "bench:echo-web").await;
     let (hub_p50, hub_p99) = percentiles(&mut hub_lat);
+    let (web_p50, web_p99) = percentiles(&mut web_lat);
     let (rpc_p50, rpc_p99) = percentiles(&mut rpc_lat);
     let (raw_p50, raw_p99) = percentiles(&mut raw_lat);
     let (grpc_p50, grpc_p99) = percentiles(&mut grpc_lat);
@@ -255,6 +297,11 @@ async fn main() -> anyhow::Result<()> {
          p99 {hub_p99:.0} us ({:.2}x raw, {:.2}x direct)",
         hub_p99 / raw_p99,
         hub_p99 / grpc_p99
+    );
+    println!(
+        "echo round trip, browser protocol through the hub ({ECHO_ITERATIONS}): \
+         p50 {web_p50:.0} us, p99 {web_p99:.0} us ({:.2}x raw)",
+        web_p99 / raw_p99
     );
     hub.stop();
     spoke.stop();
@@ -302,6 +349,17 @@ async fn main() -> anyhow::Result<()> {
         hub_p99 / raw_p99,
         hub_p99 / grpc_p99,
         met(hub_p99 / raw_p99 <= HUB_ECHO_TARGET)
+    );
+    println!(
+        "browser protocol through the hub: {web_rate:.1} MB/s = {:.1}% of raw   \
+         target >= 85%: {}",
+        web_ratio * 100.0,
+        met(web_ratio >= HUB_THROUGHPUT_TARGET)
+    );
+    println!(
+        "echo p99 on the browser protocol: {web_p99:.0} us = {:.2}x raw   target <= 4x: {}",
+        web_p99 / raw_p99,
+        met(web_p99 / raw_p99 <= HUB_ECHO_TARGET)
     );
     println!(
         "merged List ({} sessions): p99 {list_p99:.1} ms   target < 50 ms: {}",

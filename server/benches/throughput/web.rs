@@ -1,0 +1,194 @@
+//! The browser protocol through the hub: a headless WebSocket client on
+//! `/ws/pane` (no browser), acknowledging stream bytes as soon as it has
+//! read them, as a page that keeps up does (`vtr_shared::flow`).
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use prost::Message as _;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use vtr::transport::grpc::client::VtrClient;
+use vtr_shared::flow;
+use vtr_shared::proto::{SnapshotReason, subscribe_event::Event};
+use vtr_shared::web::{self, pane_event, pane_request::Request};
+
+use crate::echo::EchoPath;
+use crate::grpc::{GrpcThroughput, remove, spawn_request};
+use crate::{ECHO, GRPC_DEADLINE, PRODUCER};
+
+/// One `/ws/pane` socket.
+pub(crate) struct WebPane {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Stream bytes read, and how many of them the hub has been told of.
+    read: u64,
+    acked: u64,
+}
+
+impl WebPane {
+    /// Opens a pane on `session` at the hub's web address (`HOST:PORT`) and
+    /// reads the session event the hub sends first.
+    pub(crate) async fn open(
+        address: &str,
+        session: &str,
+        from: Option<u64>,
+    ) -> anyhow::Result<Self> {
+        let from = from.map_or_else(String::new, |offset| format!("&from={offset}"));
+        let url = format!("ws://{address}/ws/pane?session={session}{from}");
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .context("opening /ws/pane")?;
+        let mut pane = Self {
+            socket,
+            read: 0,
+            acked: 0,
+        };
+        match pane.next().await? {
+            pane_event::Event::Session(_) => Ok(pane),
+            other => bail!("expected the session first, got {other:?}"),
+        }
+    }
+
+    async fn send(&mut self, request: Request) -> anyhow::Result<()> {
+        let frame = web::PaneRequest {
+            request: Some(request),
+        }
+        .encode_to_vec();
+        self.socket
+            .send(Message::Binary(frame.into()))
+            .await
+            .context("sending on /ws/pane")
+    }
+
+    async fn next(&mut self) -> anyhow::Result<pane_event::Event> {
+        loop {
+            let frame = match self.socket.next().await {
+                Some(frame) => frame.context("reading /ws/pane")?,
+                None => bail!("the hub closed /ws/pane"),
+            };
+            match frame {
+                Message::Binary(data) => {
+                    let event = web::PaneEvent::decode(data).context("an undecodable frame")?;
+                    match event.event {
+                        Some(pane_event::Event::Error(e)) => bail!("the hub says: {e}"),
+                        Some(event) => return Ok(event),
+                        None => {}
+                    }
+                }
+                Message::Close(frame) => bail!("the hub closed /ws/pane: {frame:?}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next stream event; its bytes count as processed at once.
+    pub(crate) async fn event(&mut self) -> anyhow::Result<Event> {
+        loop {
+            let pane_event::Event::Stream(stream) = self.next().await? else {
+                continue;
+            };
+            let Some(event) = stream.event else { continue };
+            self.read += match &event {
+                Event::Output(out) => out.data.len() as u64,
+                Event::Snapshot(snap) => snap.screen.len() as u64,
+                _ => 0,
+            };
+            if self.read - self.acked >= flow::ACK_EVERY {
+                self.acked = self.read;
+                self.send(Request::Ack(self.read)).await?;
+            }
+            return Ok(event);
+        }
+    }
+
+    pub(crate) async fn input(&mut self, data: &[u8]) -> anyhow::Result<()> {
+        self.send(Request::Input(Bytes::copy_from_slice(data)))
+            .await
+    }
+}
+
+impl EchoPath for WebPane {
+    async fn send_byte(&mut self, byte: u8) -> anyhow::Result<()> {
+        self.input(&[byte]).await
+    }
+
+    async fn output(&mut self) -> anyhow::Result<Bytes> {
+        loop {
+            match self.event().await? {
+                Event::Output(out) => return Ok(out.data),
+                Event::Exited(_) => bail!("the echo session exited"),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The producer run through the hub, read on `/ws/pane` from offset 0.
+pub(crate) async fn web_throughput(
+    client: &mut VtrClient,
+    address: &str,
+    name: &str,
+    dir: &Path,
+) -> anyhow::Result<GrpcThroughput> {
+    client
+        .spawn(spawn_request(name, PRODUCER, dir))
+        .await
+        .context("spawning the producer")?;
+    let mut pane = WebPane::open(address, name, Some(0)).await?;
+    let start = Instant::now();
+    pane.input(b"\n").await?;
+    let mut result = GrpcThroughput::default();
+    let mut next = 0u64;
+    tokio::time::timeout(GRPC_DEADLINE, async {
+        loop {
+            match pane.event().await? {
+                Event::Output(out) => {
+                    if out.offset != next {
+                        result.gaps += 1;
+                        result.skipped += out.offset.saturating_sub(next);
+                    }
+                    next = out.offset + out.data.len() as u64;
+                    result.bytes += out.data.len() as u64;
+                    result.events += 1;
+                    result.elapsed = start.elapsed();
+                }
+                Event::Snapshot(snap) => {
+                    if snap.reason == SnapshotReason::Resync as i32 {
+                        result.resyncs += 1;
+                        result.skipped += snap.offset.saturating_sub(next);
+                    }
+                    next = snap.offset;
+                }
+                Event::Exited(_) => {
+                    result.exit_after = start.elapsed();
+                    return anyhow::Ok(());
+                }
+                Event::Resized(_) | Event::Idle(_) => {}
+            }
+        }
+    })
+    .await
+    .context("the browser-protocol throughput run timed out")??;
+    remove(client, name).await;
+    Ok(result)
+}
+
+/// An echo session read and typed into on `/ws/pane`.
+pub(crate) async fn web_echo(
+    client: &mut VtrClient,
+    address: &str,
+    name: &str,
+    dir: &Path,
+) -> anyhow::Result<WebPane> {
+    client
+        .spawn(spawn_request(name, ECHO, dir))
+        .await
+        .context("spawning the echo session")?;
+    let mut pane = WebPane::open(address, name, None).await?;
+    crate::echo::until_raw(&mut pane).await?;
+    Ok(pane)
+}
