@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use prost::Message;
-use vtr_shared::ago::ago;
+use vtr_shared::ago::{ago, until};
 use vtr_shared::proto::{self as pb, SessionStatus, SpokeState};
 use vtr_shared::web::{self, dashboard_event::Event, dashboard_request::Action};
 
@@ -23,6 +23,7 @@ const RECONNECT_MS: i32 = 1000;
 struct View {
     spokes: Vec<pb::SpokeInfo>,
     sessions: Vec<pb::SessionInfo>,
+    shares: Vec<pb::ShareInfo>,
     hub: String,
     /// Hub clock minus ours, so "12 s ago" uses the hub's times.
     skew_ms: i64,
@@ -78,6 +79,7 @@ pub fn Dashboard() -> impl IntoView {
         </section>
         <SpawnForm view_state request />
         <p class="message" data-testid="message">{move || message.get()}</p>
+        <ShareList view_state now request />
         <section class="grid" data-testid="sessions">
             // Keyed by what a card shows: a push rebuilds only the cards
             // that changed (an open rename box survives the others).
@@ -110,6 +112,7 @@ fn connect(
                     skew_ms: d.now_ms - js_sys::Date::now() as i64,
                     spokes: d.spokes,
                     sessions: d.sessions,
+                    shares: d.shares,
                     hub: d.hub,
                 }),
                 Some(Event::Preview(p)) => previews.update(|m| {
@@ -328,5 +331,58 @@ fn SpawnForm(view_state: RwSignal<View>, request: Request) -> impl IntoView {
             <input placeholder="command (default: shell)" data-testid="spawn-command" on:input=move |ev| command.set(event_target_value(&ev)) />
             <button type="submit" data-testid="spawn">"spawn"</button>
         </form>
+    }
+}
+
+/// Share links not yet expired: session, expiry, viewers, revoke.
+#[component]
+fn ShareList(view_state: RwSignal<View>, now: RwSignal<i64>, request: Request) -> impl IntoView {
+    let shares = move || view_state.with(|v| v.shares.clone());
+    view! {
+        <Show when=move || view_state.with(|v| !v.shares.is_empty())>
+            <section class="shares" data-testid="shares">
+                <h2>"share links"</h2>
+                <table>
+                    <For
+                        each=shares
+                        key=|s| (s.id.clone(), s.viewers, s.revoked_at_ms, s.session.clone())
+                        children=move |s| share_row(s, view_state, now, request)
+                    />
+                </table>
+            </section>
+        </Show>
+    }
+}
+
+fn share_row(
+    s: pb::ShareInfo,
+    view_state: RwSignal<View>,
+    now: RwSignal<i64>,
+    request: Request,
+) -> impl IntoView {
+    let expires_at = s.expires_at_ms;
+    let expires = move || {
+        let skew = view_state.with_untracked(|v| v.skew_ms);
+        until(expires_at - now.get() - skew)
+    };
+    let revoked = s.revoked_at_ms != 0;
+    let id = s.id.clone();
+    let revoke = move |_| {
+        let id = id.clone();
+        request.with_value(|request| request(Action::RevokeShare(pb::RevokeShareRequest { id })))
+    };
+    view! {
+        <tr data-testid=format!("share-{}", s.id) data-state=if revoked { "revoked" } else { "live" }>
+            <td><code title=s.id.clone()>{s.id.chars().take(8).collect::<String>()}</code></td>
+            <td>{s.session.clone()}</td>
+            <td>{if revoked { "revoked".into_any() } else { view! { "expires " {expires} }.into_any() }}</td>
+            <td data-testid="viewers">{format!("{} viewing", s.viewers)}</td>
+            <td><a href=s.url.clone() target="_blank">"link"</a></td>
+            <td>
+                <Show when=move || !revoked>
+                    <button data-testid="revoke" on:click=revoke.clone()>"revoke"</button>
+                </Show>
+            </td>
+        </tr>
     }
 }

@@ -1,9 +1,15 @@
 //! The vtr web app: mounts the page the URL asks for.
-//! `/`: the dashboard; `/s/{spoke}:{session}`: a terminal pane.
+//! `/`: the dashboard; `/s/{spoke}:{session}`: a terminal pane;
+//! `/share/{token}`: a share link's read-only viewer.
 
 mod dashboard;
+mod link;
 mod pane;
+mod share_panel;
 mod socket;
+mod status;
+mod term_view;
+mod viewer;
 mod xterm;
 
 use leptos::prelude::*;
@@ -11,17 +17,18 @@ use leptos::prelude::*;
 fn main() {
     console_error_panic_hook::set_once();
     let path = window().location().pathname().unwrap_or_default();
-    match pane_address(&path) {
-        Some(address) => {
-            leptos::mount::mount_to_body(move || view! { <pane::Pane address=address.clone() /> })
-        }
-        None => leptos::mount::mount_to_body(dashboard::Dashboard),
+    if let Some(address) = segment(&path, "/s/") {
+        leptos::mount::mount_to_body(move || view! { <pane::Pane address=address.clone() /> });
+    } else if let Some(token) = segment(&path, "/share/") {
+        leptos::mount::mount_to_body(move || view! { <viewer::Viewer token=token.clone() /> });
+    } else {
+        leptos::mount::mount_to_body(dashboard::Dashboard);
     }
 }
 
-/// `spoke:session` from `/s/spoke:session` (percent-decoded).
-fn pane_address(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/s/")?;
+/// What follows `prefix` in `path` (percent-decoded), if anything.
+fn segment(path: &str, prefix: &str) -> Option<String> {
+    let rest = path.strip_prefix(prefix)?;
     let decoded = js_sys::decode_uri_component(rest).ok()?.as_string()?;
     (!decoded.is_empty()).then_some(decoded)
 }

@@ -15,7 +15,8 @@ process.env.VTR_TEST_DIR = RUN_DIR;
 
 export function hubCommand(): string {
   return [VTR, 'hub', '--name', HUB_NAME, '--listen', `127.0.0.1:${HUB_PORT}`,
-    '--socket', path.join(RUN_DIR, 'hub.sock')].map((a) => `'${a}'`).join(' ');
+    '--socket', path.join(RUN_DIR, 'hub.sock'), '--state-dir', path.join(RUN_DIR, 'hub-state')]
+    .map((a) => `'${a}'`).join(' ');
 }
 
 /** A tunnelled spoke joining a hub (this run's, unless told), as its own process. */
@@ -27,7 +28,8 @@ export async function startSpoke(name: string, hub = HUB_URL): Promise<ChildProc
 /** One more hub, on its own port: for tests that stop and restart a hub. */
 export async function startHub(name: string, port: number, extra: string[] = []): Promise<ChildProcess> {
   return start(name, ['hub', '--name', name, '--listen', `127.0.0.1:${port}`,
-    '--socket', path.join(RUN_DIR, `${name}.sock`), ...extra]);
+    '--socket', path.join(RUN_DIR, `${name}.sock`), '--state-dir', path.join(RUN_DIR, `${name}-state`),
+    ...extra]);
 }
 
 /** Starts `vtr ARGS` and waits for its READY line. */

@@ -161,3 +161,20 @@ test('an endless burst: the page keeps up and Ctrl-C brings the prompt back', as
   // flood: flow control and resyncs keep it near the present.
   await expect.poll(() => pane.cursorLine(), { timeout: 10_000 }).toMatch(/^prompt-is-back/);
 });
+
+test('a command typed during a 16 MiB burst runs and shows', async ({ page }) => {
+  // xterm parses right away the first output after a keystroke; the
+  // page's acks must count it all the same, or the hub stops sending.
+  const dash = new Dashboard(page);
+  await dash.open();
+  await dash.spawn('burst16', 'PS1=prompt-is-back; export PS1; exec sh');
+  const pane = new Pane(page);
+  await pane.open(`${HUB_NAME}:burst16`);
+  await pane.waitForText(/prompt-is-back/);
+  await pane.type("yes 'The quick brown fox jumps over the lazy dog 0123456789' | head -c 16777216\n");
+  await expect.poll(() => pane.screen()).toMatch(/The quick brown fox/);
+  for (const key of 'echo typed-""during') await page.keyboard.type(key);
+  await page.keyboard.press('Enter');
+  await expect.poll(() => pane.screen(), { timeout: 30_000 }).toMatch(/typed-during$/m);
+  await expect.poll(() => pane.cursorLine()).toMatch(/^prompt-is-back$/);
+});

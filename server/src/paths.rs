@@ -13,6 +13,17 @@ pub fn runtime_dir() -> PathBuf {
     }
 }
 
+/// Where hub `name` keeps its state (share links, their secret):
+/// `$XDG_STATE_HOME/vtr/hub-NAME`, else `~/.local/state/vtr/hub-NAME`.
+pub fn default_state_dir(name: &str) -> PathBuf {
+    let base = match (std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME")) {
+        (Some(dir), _) if !dir.is_empty() => PathBuf::from(dir),
+        (_, Some(home)) if !home.is_empty() => PathBuf::from(home).join(".local/state"),
+        _ => runtime_dir().join("state"),
+    };
+    base.join("vtr").join(format!("hub-{name}"))
+}
+
 pub fn default_spoke_socket() -> PathBuf {
     runtime_dir().join("spoke.sock")
 }
@@ -35,7 +46,7 @@ pub fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
     let meta = std::fs::metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
     if meta.uid() != nix::unistd::getuid().as_raw() {
         bail!(
-            "{} belongs to another user; choose a socket path with --socket",
+            "{} belongs to another user; choose another directory (--socket, --state-dir)",
             dir.display()
         );
     }

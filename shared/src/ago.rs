@@ -1,21 +1,36 @@
-//! "12 s ago": how long ago something happened, for people.
+//! "12 s ago", "in 5 min": relative times, for people.
 
 /// `elapsed_ms` since the event, as a short relative time. Negative values
 /// (clock skew) count as now.
 pub fn ago(elapsed_ms: i64) -> String {
-    let s = elapsed_ms.max(0) / 1000;
+    if elapsed_ms < 1000 {
+        return "just now".to_owned();
+    }
+    format!("{} ago", span(elapsed_ms))
+}
+
+/// `remaining_ms` until an event ("in 5 min"); "now" once it is due.
+pub fn until(remaining_ms: i64) -> String {
+    if remaining_ms < 1000 {
+        return "now".to_owned();
+    }
+    format!("in {}", span(remaining_ms))
+}
+
+/// A duration in its largest whole unit: "12 s", "5 min", "3 h", "2 d".
+fn span(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
     match s {
-        0 => "just now".to_owned(),
-        1..=59 => format!("{s} s ago"),
-        60..=3599 => format!("{} min ago", s / 60),
-        3600..=86_399 => format!("{} h ago", s / 3600),
-        _ => format!("{} d ago", s / 86_400),
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min", s / 60),
+        3600..=86_399 => format!("{} h", s / 3600),
+        _ => format!("{} d", s / 86_400),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ago;
+    use super::{ago, until};
 
     #[test]
     fn each_unit_and_its_boundaries() {
@@ -26,5 +41,13 @@ mod tests {
         assert_eq!(ago(60_000), "1 min ago");
         assert_eq!(ago(3_600_000), "1 h ago");
         assert_eq!(ago(2 * 86_400_000), "2 d ago");
+    }
+
+    #[test]
+    fn until_counts_down_to_now() {
+        assert_eq!(until(90 * 60_000), "in 1 h");
+        assert_eq!(until(59_000), "in 59 s");
+        assert_eq!(until(500), "now");
+        assert_eq!(until(-10_000), "now");
     }
 }

@@ -38,6 +38,15 @@ pub mod close {
     /// Not now: the session's spoke is not connected (RFC 6455's "Try
     /// Again Later"). The page retries with backoff.
     pub const TRY_AGAIN: u16 = 1013;
+    /// A share-link viewer sent something other than an ack: the link is
+    /// read-only.
+    pub const READ_ONLY: u16 = 4403;
+    /// The share link is not one this hub signed, or it does not know it.
+    pub const LINK_INVALID: u16 = 4401;
+    /// The share link expired.
+    pub const LINK_EXPIRED: u16 = 4408;
+    /// The share link was revoked.
+    pub const LINK_REVOKED: u16 = 4409;
 }
 
 /// Flow control of a pane's stream (see `PaneRequest.ack`).

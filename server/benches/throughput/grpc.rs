@@ -29,6 +29,41 @@ pub(crate) struct GrpcThroughput {
 }
 
 impl GrpcThroughput {
+    /// Counts one stream event (`next`: the offset the stream should go
+    /// on from); true at `Exited`, the last.
+    pub(crate) fn count(&mut self, event: Event, start: Instant, next: &mut u64) -> bool {
+        match event {
+            Event::Output(out) => {
+                if out.offset != *next {
+                    self.gaps += 1;
+                    self.skipped += out.offset.saturating_sub(*next);
+                }
+                *next = out.offset + out.data.len() as u64;
+                self.bytes += out.data.len() as u64;
+                self.events += 1;
+                // The clock stops at the last byte, as for the raw PTY.
+                self.elapsed = start.elapsed();
+            }
+            Event::Snapshot(snap) => {
+                if snap.reason == SnapshotReason::Resync as i32 {
+                    self.resyncs += 1;
+                    self.skipped += snap.offset.saturating_sub(*next);
+                }
+                *next = snap.offset;
+            }
+            Event::Exited(exited) => {
+                self.exit_after = start.elapsed();
+                self.exit = match exited.exit_code {
+                    Some(code) => format!("code {code}"),
+                    None => format!("signal {}", exited.signal),
+                };
+                return true;
+            }
+            Event::Resized(_) | Event::Idle(_) => {}
+        }
+        false
+    }
+
     pub(crate) fn mb_per_s(&self) -> f64 {
         Throughput {
             bytes: self.bytes,
@@ -76,47 +111,13 @@ pub(crate) async fn grpc_throughput(
         submit: false,
     });
     let consume = async {
-        let mut result = GrpcThroughput {
-            bytes: 0,
-            elapsed: Duration::ZERO,
-            events: 0,
-            resyncs: 0,
-            gaps: 0,
-            skipped: 0,
-            exit: String::new(),
-            exit_after: Duration::ZERO,
-            screen_after: Duration::ZERO,
-        };
+        let mut result = GrpcThroughput::default();
         let mut next = 0u64;
         while let Some(event) = stream.message().await? {
-            match event.event {
-                Some(Event::Output(out)) => {
-                    if out.offset != next {
-                        result.gaps += 1;
-                        result.skipped += out.offset.saturating_sub(next);
-                    }
-                    next = out.offset + out.data.len() as u64;
-                    result.bytes += out.data.len() as u64;
-                    result.events += 1;
-                    // The clock stops at the last byte, as for the raw PTY.
-                    result.elapsed = start.elapsed();
-                }
-                Some(Event::Snapshot(snap)) => {
-                    if snap.reason == SnapshotReason::Resync as i32 {
-                        result.resyncs += 1;
-                        result.skipped += snap.offset.saturating_sub(next);
-                    }
-                    next = snap.offset;
-                }
-                Some(Event::Exited(exited)) => {
-                    result.exit_after = start.elapsed();
-                    result.exit = match exited.exit_code {
-                        Some(code) => format!("code {code}"),
-                        None => format!("signal {}", exited.signal),
-                    };
-                    return Ok(result);
-                }
-                Some(Event::Resized(_) | Event::Idle(_)) | None => {}
+            if let Some(event) = event.event
+                && result.count(event, start, &mut next)
+            {
+                return Ok(result);
             }
         }
         bail!("the subscribe stream ended without an Exited event")

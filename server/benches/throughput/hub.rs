@@ -37,6 +37,7 @@ pub(crate) fn start_hub(
         .collect();
     std::fs::write(&config, text).context("writing the hub config")?;
     let socket = dir.join(format!("{tag}.sock"));
+    let state = dir.join(format!("{tag}-state"));
     Process::start(
         dir,
         &[
@@ -48,6 +49,8 @@ pub(crate) fn start_hub(
             "127.0.0.1:0",
             "--socket",
             &socket.display().to_string(),
+            "--state-dir",
+            &state.display().to_string(),
         ],
         socket,
     )
@@ -125,7 +128,8 @@ async fn serve_fake(i: usize) -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let name = format!("fake{i:03}");
-    let routes = vtr::transport::grpc::routes(Arc::new(FakeSpoke::new(name)), None, None).await?;
+    let routes =
+        vtr::transport::grpc::routes(Arc::new(FakeSpoke::new(name)), None, None, None).await?;
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_routes(routes)

@@ -57,7 +57,7 @@ use vtr::transport::grpc::client::{Target, connect};
 use vtr_shared::proto::SessionRequest;
 
 use echo::GrpcEcho;
-use grpc::grpc_throughput;
+use grpc::{GrpcThroughput, grpc_throughput};
 use process::{TempDir, cpu_seconds, start_spoke};
 use raw::{RawEcho, raw_throughput};
 use stats::{median, percentiles};
@@ -160,19 +160,7 @@ async fn main() -> anyhow::Result<()> {
 
         let through_hub =
             grpc_throughput(&mut hub_client, &format!("bench:hub{round}"), dir.path()).await?;
-        println!(
-            "[round {round}] through the hub: {} bytes in {:.3} s = {:.1} MB/s ({} output events)",
-            through_hub.bytes,
-            through_hub.elapsed.as_secs_f64(),
-            through_hub.mb_per_s(),
-            through_hub.events,
-        );
-        if through_hub.resyncs > 0 || through_hub.gaps > 0 {
-            println!(
-                "[round {round}] PROBLEM through the hub: {} RESYNC snapshot(s), {} gap(s)",
-                through_hub.resyncs, through_hub.gaps
-            );
-        }
+        report(round, "through the hub", &through_hub);
         resyncs += through_hub.resyncs;
         gaps += through_hub.gaps;
         hub_rates.push(through_hub.mb_per_s());
@@ -184,20 +172,7 @@ async fn main() -> anyhow::Result<()> {
             dir.path(),
         )
         .await?;
-        println!(
-            "[round {round}] browser protocol through the hub: {} bytes in {:.3} s = {:.1} MB/s \
-             ({} output events)",
-            browser.bytes,
-            browser.elapsed.as_secs_f64(),
-            browser.mb_per_s(),
-            browser.events,
-        );
-        if browser.resyncs > 0 || browser.gaps > 0 {
-            println!(
-                "[round {round}] PROBLEM on the browser protocol: {} RESYNC snapshot(s), {} gap(s)",
-                browser.resyncs, browser.gaps
-            );
-        }
+        report(round, "browser protocol through the hub", &browser);
         resyncs += browser.resyncs;
         gaps += browser.gaps;
         web_rates.push(browser.mb_per_s());
@@ -370,6 +345,23 @@ async fn main() -> anyhow::Result<()> {
         println!("subscribe resyncs: {resyncs}, offset gaps: {gaps}");
     }
     Ok(())
+}
+
+/// One round's line for a run through the hub, and any resync or gap.
+fn report(round: usize, path: &str, run: &GrpcThroughput) {
+    println!(
+        "[round {round}] {path}: {} bytes in {:.3} s = {:.1} MB/s ({} output events)",
+        run.bytes,
+        run.elapsed.as_secs_f64(),
+        run.mb_per_s(),
+        run.events,
+    );
+    if run.resyncs > 0 || run.gaps > 0 {
+        println!(
+            "[round {round}] PROBLEM {path}: {} RESYNC snapshot(s), {} gap(s)",
+            run.resyncs, run.gaps
+        );
+    }
 }
 
 fn met(ok: bool) -> &'static str {

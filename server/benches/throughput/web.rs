@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use vtr::transport::grpc::client::VtrClient;
 use vtr_shared::flow;
-use vtr_shared::proto::{SnapshotReason, subscribe_event::Event};
+use vtr_shared::proto::subscribe_event::Event;
 use vtr_shared::web::{self, pane_event, pane_request::Request};
 
 use crate::echo::EchoPath;
@@ -144,32 +144,8 @@ pub(crate) async fn web_throughput(
     let mut result = GrpcThroughput::default();
     let mut next = 0u64;
     tokio::time::timeout(GRPC_DEADLINE, async {
-        loop {
-            match pane.event().await? {
-                Event::Output(out) => {
-                    if out.offset != next {
-                        result.gaps += 1;
-                        result.skipped += out.offset.saturating_sub(next);
-                    }
-                    next = out.offset + out.data.len() as u64;
-                    result.bytes += out.data.len() as u64;
-                    result.events += 1;
-                    result.elapsed = start.elapsed();
-                }
-                Event::Snapshot(snap) => {
-                    if snap.reason == SnapshotReason::Resync as i32 {
-                        result.resyncs += 1;
-                        result.skipped += snap.offset.saturating_sub(next);
-                    }
-                    next = snap.offset;
-                }
-                Event::Exited(_) => {
-                    result.exit_after = start.elapsed();
-                    return anyhow::Ok(());
-                }
-                Event::Resized(_) | Event::Idle(_) => {}
-            }
-        }
+        while !result.count(pane.event().await?, start, &mut next) {}
+        anyhow::Ok(())
     })
     .await
     .context("the browser-protocol throughput run timed out")??;

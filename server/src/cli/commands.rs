@@ -22,6 +22,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             validate_config(file.or(cli.target.config))
         }
         Command::Spokes => spokes(&target(&cli.target)?, json).await,
+        Command::Share(command) => super::share::run(&target(&cli.target)?, command, json).await,
         command => {
             let target = target(&cli.target)?;
             let mut client = client::connect(&target).await?;
@@ -102,7 +103,11 @@ async fn client_command(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Spoke(_) | Command::Hub(_) | Command::Spokes | Command::Config(_) => {
+        Command::Spoke(_)
+        | Command::Hub(_)
+        | Command::Spokes
+        | Command::Config(_)
+        | Command::Share(_) => {
             anyhow::bail!("not a client command")
         }
         Command::Spawn(args) => spawn(client, args, json).await,

@@ -1,4 +1,5 @@
-//! Durations on the command line: `30s`, `500ms`, `2m`, `1h`, or plain seconds.
+//! Durations on the command line: `30s`, `500ms`, `2m`, `1h`, `7d`, or plain
+//! seconds.
 
 use std::time::Duration;
 
@@ -16,9 +17,10 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         "ms" => value / 1000.0,
         "m" => value * 60.0,
         "h" => value * 3600.0,
+        "d" => value * 86_400.0,
         _ => {
             return Err(format!(
-                "unknown unit {unit:?} in {text:?} (use ms, s, m or h)"
+                "unknown unit {unit:?} in {text:?} (use ms, s, m, h or d)"
             ));
         }
     };
@@ -35,6 +37,7 @@ mod tests {
         assert_eq!(parse("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse("7d"), Ok(Duration::from_secs(7 * 86_400)));
         assert!(parse("10x").expect_err("unit").contains("unknown unit"));
         assert!(parse("abc").is_err());
     }

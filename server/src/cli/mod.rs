@@ -7,6 +7,7 @@ mod duration;
 pub mod exit;
 mod output;
 mod serve;
+mod share;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -188,6 +189,9 @@ pub enum Command {
     /// Configuration file tools.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Read-only links to a session, for anyone with the URL (a hub's).
+    #[command(subcommand)]
+    Share(ShareCommand),
     /// Attach this terminal to a session (detach with the detach key).
     Attach {
         session: String,
@@ -197,6 +201,25 @@ pub enum Command {
         /// Do not resize the session to this terminal.
         #[arg(long)]
         no_resize: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShareCommand {
+    /// Make a link to SESSION and print its URL.
+    Create {
+        /// spoke:session
+        session: String,
+        /// How long the link works (60s to 30d), e.g. 15m, 1h, 7d.
+        #[arg(long, default_value = "1h", value_parser = duration::parse)]
+        ttl: std::time::Duration,
+    },
+    /// List the links not yet expired, with their viewers.
+    Ls,
+    /// Revoke a link: its viewers are cut off at once.
+    Revoke {
+        /// The link's id (from `vtr share ls`).
+        id: String,
     },
 }
 
@@ -303,8 +326,30 @@ pub struct HubArgs {
         env = "VTR_LISTEN_TOKEN_FILE"
     )]
     pub listen_token_file: Option<PathBuf>,
+    /// Directory of the hub's state: share links (SQLite) and the secret
+    /// that signs them (created on first start, mode 0600)
+    /// [default: $XDG_STATE_HOME/vtr/hub-NAME, else ~/.local/state/vtr/hub-NAME].
+    #[arg(long, env = "VTR_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The URL browsers reach this hub at, for share links (e.g. behind a
+    /// proxy: https://vtr.example.net) [default: http://LISTEN-ADDRESS].
+    #[arg(long, env = "VTR_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
     #[command(flatten)]
     pub session: SessionArgs,
+}
+
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"))
+        .ok_or_else(|| format!("{text:?} does not start with http:// or https://"))?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) || rest.contains(['?', '#']) {
+        return Err(format!(
+            "{text:?} is not a base URL (scheme://host[:port][/path])"
+        ));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
 }
 
 fn parse_label(text: &str) -> Result<(String, String), String> {

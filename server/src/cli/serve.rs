@@ -73,11 +73,16 @@ pub async fn hub(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> 
         Some(addr) => addr,
         None => DEFAULT_HUB_LISTEN.parse()?,
     };
+    let name = args
+        .name
+        .or(file.name)
+        .unwrap_or_else(crate::paths::host_name);
     let opts = HubOptions {
-        name: args
-            .name
-            .or(file.name)
-            .unwrap_or_else(crate::paths::host_name),
+        state_dir: args
+            .state_dir
+            .unwrap_or_else(|| crate::paths::default_state_dir(&name)),
+        public_url: args.public_url,
+        name,
         socket: target
             .socket
             .or(file.socket)

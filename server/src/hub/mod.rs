@@ -6,7 +6,9 @@ mod breaker;
 mod fanout;
 mod metrics;
 mod monitor;
+pub mod presence;
 mod route;
+pub mod share;
 mod spoke;
 
 use std::sync::{Arc, Mutex};

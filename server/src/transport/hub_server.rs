@@ -19,9 +19,12 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 
 use super::grpc::{self, auth::Token, client, remote::RemoteSpoke};
+use super::sharing::Sharing;
 use super::spoke_server::bind_unix;
 use super::tunnel;
 use crate::core::SessionConfig;
+use crate::hub::presence::Presence;
+use crate::hub::share::Shares;
 use crate::hub::{Hub, Join};
 use crate::spoke::LocalSpoke;
 
@@ -43,6 +46,10 @@ pub struct HubOptions {
     /// Settings of the embedded spoke's sessions; `None`: no embedded spoke.
     pub local_spoke: Option<SessionConfig>,
     pub dialled: Vec<DialledSpoke>,
+    /// Share links and their secret.
+    pub state_dir: PathBuf,
+    /// Base of share-link URLs; `None`: `http://` and the bound address.
+    pub public_url: Option<String>,
 }
 
 /// A spoke from the configuration, which the hub dials.
@@ -91,6 +98,10 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         hub.add_spoke(spoke.name.clone(), join, Arc::new(link))?;
     }
 
+    let shares = Arc::new(
+        Shares::open(&opts.state_dir)
+            .with_context(|| format!("hub state in {}", opts.state_dir.display()))?,
+    );
     let unix = bind_unix(&opts.socket)?;
     let tcp = TcpListener::bind(opts.listen)
         .await
@@ -105,28 +116,49 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
     );
     tracing::info!(name = %opts.name, listen = %tcp_addr, "hub ready");
 
+    let sharing = Sharing {
+        hub: hub.clone(),
+        shares,
+        presence: Arc::new(Presence::default()),
+        public_url: opts
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{tcp_addr}"))
+            .into(),
+    };
     let coordinator = Arc::new(hub.clone());
-    let local_routes = grpc::routes(coordinator.clone(), Some(hub.clone()), None).await?;
+    let local_routes = grpc::routes(
+        coordinator.clone(),
+        Some(hub.clone()),
+        Some(sharing.clone()),
+        None,
+    )
+    .await?;
     let unix_server = Server::builder()
         .add_routes(local_routes)
         .serve_with_incoming_shutdown(
             UnixListenerStream::new(unix),
             shutdown.clone().cancelled_owned(),
         );
-    let app = grpc::routes(coordinator, Some(hub.clone()), token.clone())
-        .await?
-        .into_axum_router()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(metrics).with_state((hub.clone(), token)))
-        .route(
-            tunnel::TUNNEL_PATH,
-            get(tunnel::accept).with_state(tunnel::Acceptor {
-                hub: hub.clone(),
-                token: tunnel_token,
-            }),
-        )
-        .merge(super::web::router(hub.clone()))
-        .fallback(super::web::fallback);
+    let app = grpc::routes(
+        coordinator,
+        Some(hub.clone()),
+        Some(sharing.clone()),
+        token.clone(),
+    )
+    .await?
+    .into_axum_router()
+    .route("/healthz", get(|| async { "ok\n" }))
+    .route("/metrics", get(metrics).with_state((hub.clone(), token)))
+    .route(
+        tunnel::TUNNEL_PATH,
+        get(tunnel::accept).with_state(tunnel::Acceptor {
+            hub: hub.clone(),
+            token: tunnel_token,
+        }),
+    )
+    .merge(super::web::router(sharing))
+    .fallback(super::web::fallback);
     // Small messages (keystrokes, echoes) must not wait for Nagle's
     // algorithm.
     let tcp = tcp.tap_io(|stream| {

@@ -3,6 +3,7 @@
 
 pub mod grpc;
 pub mod hub_server;
+pub mod sharing;
 pub mod spoke_server;
 pub mod tunnel;
 pub mod web;

@@ -84,7 +84,7 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
 
     // The Unix socket is owner-only, so it needs no token.
     let local = Server::builder()
-        .add_routes(grpc::routes(spoke.clone(), None, None).await?)
+        .add_routes(grpc::routes(spoke.clone(), None, None, None).await?)
         .serve_with_incoming_shutdown(
             UnixListenerStream::new(unix),
             shutdown.clone().cancelled_owned(),
@@ -98,7 +98,7 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
             builder = builder.tls_config(tls).context("TLS configuration")?;
         }
         builder
-            .add_routes(grpc::routes(spoke.clone(), None, token).await?)
+            .add_routes(grpc::routes(spoke.clone(), None, None, token).await?)
             .serve_with_incoming_shutdown(
                 // Small messages (keystrokes, echoes) must not wait for
                 // Nagle's algorithm.
@@ -117,7 +117,7 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
             return Ok(());
         };
         tunnel.instance = spoke.instance().to_owned();
-        let router = grpc::routes(spoke.clone(), None, None)
+        let router = grpc::routes(spoke.clone(), None, None, None)
             .await?
             .into_axum_router();
         let result = super::tunnel::hold(tunnel, router, shutdown.clone()).await;

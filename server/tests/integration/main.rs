@@ -11,6 +11,7 @@ mod limits;
 mod programs;
 mod replay;
 mod sessions;
+mod share;
 mod streaming;
 mod tcp;
 mod tunnel;

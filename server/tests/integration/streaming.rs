@@ -131,19 +131,29 @@ async fn a_stalled_subscriber_is_resynced_while_another_keeps_full_speed() {
         .await
         .expect("subscribe fast")
         .into_inner();
+    // Its snapshot first (a stream starts when it is first read), so the
+    // whole flood comes after it.
+    let mut offset = match next_event(&mut fast).await.event {
+        Some(Event::Snapshot(s)) => {
+            assert_eq!(s.reason, pb::SnapshotReason::Initial as i32);
+            Some(s.offset)
+        }
+        other => panic!("expected the snapshot first, got {other:?}"),
+    };
     let start = release(&mut c, "flood").await;
+    assert_eq!(
+        offset,
+        Some(start),
+        "nothing was produced before the release"
+    );
 
     // The fast subscriber gets every byte, in order, with no resync, and
     // the session runs to completion while the other one is stalled: the
     // stalled reader held back neither the PTY nor its peer.
     let mut received = Vec::new();
-    let mut offset = None;
     for event in collect_events(&mut fast).await {
         match event {
-            Event::Snapshot(s) => {
-                assert_eq!(s.reason, pb::SnapshotReason::Initial as i32);
-                offset = Some(s.offset);
-            }
+            Event::Snapshot(s) => panic!("a second snapshot for the fast subscriber: {s:?}"),
             Event::Output(o) => {
                 assert_eq!(Some(o.offset), offset, "no gap for the fast subscriber");
                 offset = Some(o.offset + o.data.len() as u64);

@@ -4,55 +4,13 @@
 
 use futures_util::{SinkExt, StreamExt};
 use prost::Message as _;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use vtr_shared::web::{self, dashboard_event::Event as DashEvent, pane_event::Event};
 use vtr_shared::{close, proto as pb};
 
+use crate::harness::ws::{Socket, next, open, pane_event, send, stream_event};
 use crate::harness::*;
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-async fn open(hub: &Hub, path: &str) -> Socket {
-    let url = format!("{}{path}", hub.url().replace("http://", "ws://"));
-    let (socket, _) = within("WebSocket upgrade", tokio_tungstenite::connect_async(url))
-        .await
-        .expect("WebSocket upgrade");
-    socket
-}
-
-/// The next binary frame, decoded.
-async fn next<M: prost::Message + Default>(socket: &mut Socket) -> M {
-    loop {
-        let frame = within("a WebSocket frame", socket.next())
-            .await
-            .expect("socket open")
-            .expect("frame");
-        if let Message::Binary(data) = frame {
-            return M::decode(data).expect("decodable frame");
-        }
-    }
-}
-
-async fn pane_event(socket: &mut Socket) -> Event {
-    next::<web::PaneEvent>(socket)
-        .await
-        .event
-        .expect("an event")
-}
-
-async fn send(socket: &mut Socket, request: web::pane_request::Request) {
-    let frame = web::PaneRequest {
-        request: Some(request),
-    }
-    .encode_to_vec();
-    socket
-        .send(Message::Binary(frame.into()))
-        .await
-        .expect("send");
-}
 
 /// Output bytes until `want` shows up; returns them and the end offset.
 async fn output_until(socket: &mut Socket, want: &str) -> (String, u64) {
@@ -173,10 +131,8 @@ async fn a_pane_streams_takes_input_and_resizes_and_resumes_by_offset() {
     // Resume from an offset: the replay starts exactly there.
     let mut again = open(&hub, &format!("/ws/pane?session=hub:pane1&from={end}")).await;
     let _session = pane_event(&mut again).await;
-    match pane_event(&mut again).await {
-        Event::Stream(pb::SubscribeEvent {
-            event: Some(pb::subscribe_event::Event::Output(o)),
-        }) => assert_eq!(o.offset, end),
+    match stream_event(&mut again).await {
+        pb::subscribe_event::Event::Output(o) => assert_eq!(o.offset, end),
         other => panic!("expected output from offset {end}, got {other:?}"),
     }
 }

@@ -10,12 +10,13 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Uri};
 
 use super::auth::{Attach, Token};
-use super::pb::{federation_client, vtr_client};
+use super::pb::{federation_client, shares_client, vtr_client};
 use super::service::MAX_MESSAGE_BYTES;
 
 pub type VtrClient = vtr_client::VtrClient<InterceptedService<Channel, Attach>>;
 pub type FederationClient =
     federation_client::FederationClient<InterceptedService<Channel, Attach>>;
+pub type SharesClient = shares_client::SharesClient<InterceptedService<Channel, Attach>>;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// HTTP/2 ping interval (and timeout) on a hub's links to its spokes.
@@ -108,31 +109,42 @@ fn tcp_endpoint(url: &str, ca_file: Option<&Path>) -> anyhow::Result<Endpoint> {
 /// The generated client over `channel`, with the token (if any) attached
 /// to every call.
 pub fn client(channel: Channel, token: Option<&Token>) -> anyhow::Result<VtrClient> {
-    Ok(
-        vtr_client::VtrClient::with_interceptor(channel, Attach::new(token)?)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES),
-    )
+    Ok(vtr_client(channel, Attach::new(token)?))
 }
 
-pub async fn connect(target: &Target) -> anyhow::Result<VtrClient> {
+fn vtr_client(channel: Channel, attach: Attach) -> VtrClient {
+    vtr_client::VtrClient::with_interceptor(channel, attach)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+}
+
+/// A channel to `target` and the interceptor that sends its token.
+async fn open(target: &Target) -> anyhow::Result<(Channel, Attach)> {
     let channel = channel(target).await?;
     let token = match target {
         Target::Tcp { token, .. } => token.as_ref(),
         Target::Unix(_) => None,
     };
-    client(channel, token)
+    Ok((channel, Attach::new(token)?))
+}
+
+pub async fn connect(target: &Target) -> anyhow::Result<VtrClient> {
+    let (channel, attach) = open(target).await?;
+    Ok(vtr_client(channel, attach))
+}
+
+/// A client of a hub's `Shares` service.
+pub async fn connect_shares(target: &Target) -> anyhow::Result<SharesClient> {
+    let (channel, attach) = open(target).await?;
+    Ok(shares_client::SharesClient::with_interceptor(
+        channel, attach,
+    ))
 }
 
 /// A client of a hub's `Federation` service.
 pub async fn connect_federation(target: &Target) -> anyhow::Result<FederationClient> {
-    let channel = channel(target).await?;
-    let token = match target {
-        Target::Tcp { token, .. } => token.as_ref(),
-        Target::Unix(_) => None,
-    };
+    let (channel, attach) = open(target).await?;
     Ok(federation_client::FederationClient::with_interceptor(
-        channel,
-        Attach::new(token)?,
+        channel, attach,
     ))
 }

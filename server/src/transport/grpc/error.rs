@@ -5,6 +5,7 @@ use tonic::{Code, Status};
 
 use crate::core::SessionError;
 use crate::core::error::ErrorKind;
+use crate::hub::share::ShareError;
 
 pub fn code(kind: ErrorKind) -> Code {
     match kind {
@@ -42,5 +43,23 @@ impl From<SessionError> for Status {
             return Status::internal("internal error (see the spoke's log)");
         }
         Status::new(code(e.kind()), e.to_string())
+    }
+}
+
+impl From<ShareError> for Status {
+    fn from(e: ShareError) -> Self {
+        let code = match &e {
+            ShareError::Session(e) => return e.clone().into(),
+            ShareError::Ttl(_) => Code::InvalidArgument,
+            ShareError::TooMany => Code::ResourceExhausted,
+            ShareError::NoLink(_) | ShareError::Unknown => Code::NotFound,
+            ShareError::Token(_) => Code::InvalidArgument,
+            ShareError::Expired | ShareError::Revoked => Code::FailedPrecondition,
+            ShareError::Store(_) => {
+                tracing::error!("{e}");
+                return Status::internal("internal error (see the hub's log)");
+            }
+        };
+        Status::new(code, e.to_string())
     }
 }

@@ -8,6 +8,7 @@ pub mod federation;
 pub mod map;
 pub mod remote;
 pub mod service;
+mod share;
 pub mod unmap;
 
 /// Generated service code; messages live in `vtr_shared::proto`.
@@ -28,6 +29,7 @@ use tonic::service::Routes;
 
 use crate::core::Coordinator;
 use crate::hub::Hub;
+use crate::transport::sharing::Sharing;
 
 /// Every service a coordinator serves: `vtr.v1.Vtr`, health, reflection,
 /// and on a hub `vtr.v1.Federation`. With a token, `Vtr` and `Federation`
@@ -35,6 +37,7 @@ use crate::hub::Hub;
 pub async fn routes<C: Coordinator>(
     coordinator: Arc<C>,
     hub: Option<Hub>,
+    sharing: Option<Sharing>,
     token: Option<auth::Token>,
 ) -> anyhow::Result<Routes> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -54,7 +57,14 @@ pub async fn routes<C: Coordinator>(
         let federation =
             pb::federation_server::FederationServer::new(federation::FederationService::new(hub));
         routes = routes.add_service(tonic::service::interceptor::InterceptedService::new(
-            federation, check,
+            federation,
+            check.clone(),
+        ));
+    }
+    if let Some(sharing) = sharing {
+        let shares = pb::shares_server::SharesServer::new(share::SharesService::new(sharing));
+        routes = routes.add_service(tonic::service::interceptor::InterceptedService::new(
+            shares, check,
         ));
     }
     Ok(routes)

@@ -1,6 +1,7 @@
 //! `/ws/dashboard`: the hub's spokes and merged sessions pushed to the
 //! browser on every change, screen previews of busy sessions, and the
-//! dashboard's actions (spawn, kill, rename, remove) answered one by one.
+//! dashboard's actions (spawn, kill, rename, remove, create and revoke share
+//! links) answered one by one. Share links are listed with their viewers.
 //!
 //! Nothing queues per browser: the lists come from watches that keep only
 //! the latest value, and previews are taken at most once per
@@ -19,12 +20,14 @@ use vtr_shared::web;
 use vtr_shared::web::dashboard_event::Event;
 use vtr_shared::web::dashboard_request::Action;
 
-use super::{MAX_FRAME, origin};
+use super::{MAX_FRAME, WEB_USER, origin, stream};
 use crate::core::{Coordinator, SessionSummary, Status};
+use crate::hub::share::ShareError;
 use crate::hub::{Hub, SpokeStatus};
 use crate::transport::grpc::federation::spoke_info;
 use crate::transport::grpc::map::{self, unix_ms};
 use crate::transport::grpc::unmap;
+use crate::transport::sharing::Sharing;
 
 /// How often previews are refreshed, at most.
 const PREVIEW_EVERY: Duration = Duration::from_secs(1);
@@ -34,23 +37,31 @@ const PREVIEW_LINES: usize = 12;
 /// spreads them over several refreshes.
 const PREVIEW_BATCH: usize = 32;
 
-pub async fn upgrade(ws: WebSocketUpgrade, headers: HeaderMap, State(hub): State<Hub>) -> Response {
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    headers: HeaderMap,
+    State(sharing): State<Sharing>,
+) -> Response {
     if let Some(refused) = origin::refusal(&headers) {
         return refused;
     }
     ws.max_message_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
-            if let Err(e) = run(hub, socket).await {
+            if let Err(e) = run(sharing, socket).await {
                 tracing::debug!("dashboard socket ended: {e}");
             }
         })
 }
 
-async fn run(hub: Hub, mut socket: WebSocket) -> anyhow::Result<()> {
+async fn run(sharing: Sharing, mut socket: WebSocket) -> anyhow::Result<()> {
+    let hub = &sharing.hub;
     let mut sessions_rx = hub.watch_sessions().await?;
     let mut spokes_rx = hub.watch_spokes();
+    let mut links_rx = sharing.shares.changes();
+    let mut watchers_rx = sharing.presence.changes();
     let mut sessions: Vec<SessionSummary> = Vec::new();
     let mut spokes: Vec<SpokeStatus> = hub.spokes();
+    let mut shares = sharing.list(None).await.unwrap_or_default();
     // Output offset each preview was taken at, by `spoke:id`.
     let mut previewed: HashMap<String, u64> = HashMap::new();
     let mut previews = tokio::time::interval(PREVIEW_EVERY);
@@ -61,18 +72,26 @@ async fn run(hub: Hub, mut socket: WebSocket) -> anyhow::Result<()> {
             list = sessions_rx.recv() => {
                 let Some(list) = list else { return Ok(()) };
                 sessions = list;
-                send(&mut socket, Event::Dashboard(dashboard(&hub, &spokes, &sessions))).await?;
+                send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares))).await?;
             }
             // A spoke's health changed.
             list = spokes_rx.recv() => {
                 let Some(list) = list else { return Ok(()) };
                 spokes = list;
-                send(&mut socket, Event::Dashboard(dashboard(&hub, &spokes, &sessions))).await?;
+                send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares))).await?;
+            }
+            // A link was made or revoked, or its viewers changed.
+            changed = stream::either_changed(&mut links_rx, &mut watchers_rx) => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                shares = sharing.list(None).await.unwrap_or_default();
+                send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares))).await?;
             }
             // An action, or the browser went away.
             message = socket.recv() => match message {
                 Some(Ok(Message::Binary(frame))) => {
-                    let result = act(&hub, &frame).await;
+                    let result = act(&sharing, &frame).await;
                     send(&mut socket, Event::Result(result)).await?;
                 }
                 Some(Ok(Message::Close(_))) | None => return Ok(()),
@@ -80,7 +99,7 @@ async fn run(hub: Hub, mut socket: WebSocket) -> anyhow::Result<()> {
                 Some(Err(e)) => return Err(e.into()),
             },
             _ = previews.tick() => {
-                for preview in take_previews(&hub, &sessions, &mut previewed).await {
+                for preview in take_previews(hub, &sessions, &mut previewed).await {
                     send(&mut socket, Event::Preview(preview)).await?;
                 }
             }
@@ -94,26 +113,27 @@ async fn send(socket: &mut WebSocket, event: Event) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn dashboard(hub: &Hub, spokes: &[SpokeStatus], sessions: &[SessionSummary]) -> web::Dashboard {
+fn dashboard(
+    hub: &Hub,
+    spokes: &[SpokeStatus],
+    sessions: &[SessionSummary],
+    shares: &[pb::ShareInfo],
+) -> web::Dashboard {
     web::Dashboard {
         spokes: spokes.iter().cloned().map(spoke_info).collect(),
         sessions: sessions.iter().cloned().map(map::session_info).collect(),
         now_ms: unix_ms(SystemTime::now()),
         hub: hub.name().to_owned(),
+        shares: shares.to_vec(),
     }
 }
 
 /// Runs one dashboard request; failures are reported in the result.
-async fn act(hub: &Hub, frame: &[u8]) -> web::ActionResult {
+async fn act(sharing: &Sharing, frame: &[u8]) -> web::ActionResult {
+    let hub = &sharing.hub;
     let request = match web::DashboardRequest::decode(frame) {
         Ok(request) => request,
-        Err(e) => {
-            return web::ActionResult {
-                id: 0,
-                error: format!("undecodable dashboard request: {e}"),
-                session: String::new(),
-            };
-        }
+        Err(e) => return failed(0, format!("undecodable dashboard request: {e}")),
     };
     let id = request.id;
     let outcome = match request.action {
@@ -139,19 +159,40 @@ async fn act(hub: &Hub, frame: &[u8]) -> web::ActionResult {
             .await
             .map(|()| remove.session)
             .map_err(|e| e.to_string()),
+        Some(Action::CreateShare(r)) => {
+            let made = sharing.create(&r.session, r.ttl_seconds, WEB_USER).await;
+            return shared(id, made);
+        }
+        Some(Action::RevokeShare(r)) => return shared(id, sharing.revoke(&r.id).await),
         None => Err("empty dashboard request".to_owned()),
     };
     match outcome {
         Ok(session) => web::ActionResult {
             id,
-            error: String::new(),
             session,
+            ..Default::default()
         },
-        Err(error) => web::ActionResult {
+        Err(error) => failed(id, error),
+    }
+}
+
+fn shared(id: u32, result: Result<pb::ShareInfo, ShareError>) -> web::ActionResult {
+    match result {
+        Ok(share) => web::ActionResult {
             id,
-            error,
-            session: String::new(),
+            session: share.session.clone(),
+            share: Some(share),
+            ..Default::default()
         },
+        Err(e) => failed(id, e.to_string()),
+    }
+}
+
+fn failed(id: u32, error: String) -> web::ActionResult {
+    web::ActionResult {
+        id,
+        error,
+        ..Default::default()
     }
 }
 

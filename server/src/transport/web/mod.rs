@@ -4,32 +4,40 @@
 //! Everything is served from the hub's one origin, beside gRPC. Routes:
 //! - `GET /ws/dashboard`: spokes and sessions pushed live, actions in;
 //! - `GET /ws/pane?session=spoke:name[&from=OFFSET]`: one session's stream,
-//!   input and resize in;
+//!   input and resize in, its watchers and links out;
+//! - `GET /ws/share?token=TOKEN`: a share link's viewer, read-only;
 //! - anything else: the app's files (paths without an extension get the
-//!   app's page: its own router handles `/s/spoke:session`).
+//!   app's page: its own router handles `/s/spoke:session` and
+//!   `/share/TOKEN`).
 
 mod assets;
 mod dashboard;
 mod origin;
 mod pane;
+mod share;
+mod stream;
 
 use axum::Router;
 use axum::http::{HeaderMap, Uri, header};
 use axum::response::Response;
 use axum::routing::get;
 
-use crate::hub::Hub;
+use crate::transport::sharing::Sharing;
 
 /// Largest frame the browser may send: input is limited further down.
 const MAX_FRAME: usize = 1 << 20;
 
+/// Who made a link from the web app (until web sign-in names the user).
+const WEB_USER: &str = "web";
+
 /// The web routes of a hub. The app's files are the [`fallback`], set by
 /// the caller on the router this one is merged into.
-pub fn router(hub: Hub) -> Router {
+pub fn router(sharing: Sharing) -> Router {
     Router::new()
         .route("/ws/dashboard", get(dashboard::upgrade))
         .route("/ws/pane", get(pane::upgrade))
-        .with_state(hub)
+        .route("/ws/share", get(share::upgrade))
+        .with_state(sharing)
 }
 
 /// Whatever no route took: a gRPC call to an unknown method gets gRPC's

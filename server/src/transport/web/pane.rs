@@ -13,20 +13,23 @@
 //! queue grows, the spoke and other panes never wait, and input keeps
 //! flowing while output is held.
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use prost::Message as _;
 use serde::Deserialize;
+use vtr_shared::close;
 use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
-use vtr_shared::{close, flow};
 
-use super::{MAX_FRAME, origin};
+use super::stream::{self, Ending, Window, gone_away};
+use super::{MAX_FRAME, WEB_USER, origin};
 use crate::core::error::ErrorKind;
 use crate::core::{Coordinator, Input, SessionError, StreamEvent};
+use crate::hub::presence::Via;
 use crate::hub::{Hub, SpokeState, SpokeStatus};
 use crate::transport::grpc::map;
+use crate::transport::sharing::Sharing;
 
 #[derive(Debug, Deserialize)]
 pub struct PaneQuery {
@@ -39,7 +42,7 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
     headers: HeaderMap,
     Query(query): Query<PaneQuery>,
-    State(hub): State<Hub>,
+    State(sharing): State<Sharing>,
 ) -> Response {
     if let Some(refused) = origin::refusal(&headers) {
         return refused;
@@ -47,26 +50,22 @@ pub async fn upgrade(
     ws.max_message_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
             let mut pane = Pane {
-                hub,
+                hub: sharing.hub.clone(),
+                sharing,
                 socket,
-                sent: 0,
-                acked: 0,
+                window: Window::default(),
             };
-            let (code, reason) = pane.run(query).await;
-            pane.close(code, reason).await;
+            let ending = pane.run(query).await;
+            stream::close(&mut pane.socket, ending).await;
         })
 }
 
 struct Pane {
     hub: Hub,
+    sharing: Sharing,
     socket: WebSocket,
-    /// Stream bytes sent and acknowledged on this socket (flow control).
-    sent: u64,
-    acked: u64,
+    window: Window,
 }
-
-/// Why a pane ended: a close code and a reason the page shows.
-type Ending = (u16, String);
 
 impl Pane {
     async fn run(&mut self, query: PaneQuery) -> Ending {
@@ -89,14 +88,20 @@ impl Pane {
         };
         let mut spokes = self.hub.watch_spokes();
         let mut spoke_down = false;
+        let _watching = self.sharing.presence.enter(&address, Via::Pane);
+        let mut watchers_rx = self.sharing.presence.changes();
+        let mut links_rx = self.sharing.shares.changes();
+        let mut presence = None;
+        // The first presence goes out at once.
+        watchers_rx.mark_changed();
         loop {
             tokio::select! {
                 // The session's stream; it ends after `Exited`, or when the
                 // hub lets go of the session (removed, or its spoke forgot it).
-                event = events.recv(), if self.sent - self.acked < flow::WINDOW => match event {
+                event = events.recv(), if self.window.open() => match event {
                     Some(event) => {
                         let exited = matches!(event, StreamEvent::Exited(_));
-                        self.sent += stream_bytes(&event);
+                        self.window.sending(&event);
                         if self.send(Event::Stream(map::stream_event(event))).await.is_err() {
                             return gone_away();
                         }
@@ -116,6 +121,19 @@ impl Pane {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return gone_away(),
                     Some(Ok(_)) => {}
                 },
+                // Who watches, through which links.
+                changed = stream::either_changed(&mut watchers_rx, &mut links_rx) => {
+                    if changed.is_err() {
+                        continue;
+                    }
+                    let now = watchers(&self.sharing, &address).await;
+                    if presence.as_ref() != Some(&now) {
+                        presence = Some(now.clone());
+                        if self.send(Event::Presence(now)).await.is_err() {
+                            return gone_away();
+                        }
+                    }
+                }
                 // The owning spoke's health, for the page's status.
                 list = spokes.recv() => {
                     let Some(list) = list else { continue };
@@ -149,7 +167,28 @@ impl Pane {
                 .resize(address, size.cols, size.rows)
                 .await
                 .map(|_| ()),
-            Some(Request::Ack(ack)) => return self.ack(ack),
+            Some(Request::Ack(ack)) => return self.window.ack(ack),
+            Some(Request::ShareTtlSeconds(ttl)) => {
+                let event = match self.sharing.create(address, ttl, WEB_USER).await {
+                    Ok(share) => Event::Shared(share),
+                    Err(e) => Event::Notice(format!("no link made: {e}")),
+                };
+                return self.send(event).await.map_err(|_| gone_away());
+            }
+            Some(Request::RevokeShare(id)) => {
+                // Only this session's links.
+                let event = match self.sharing.list(Some(address)).await {
+                    Ok(links) if links.iter().any(|l| l.id == id) => {
+                        match self.sharing.revoke(&id).await {
+                            Ok(_) => return Ok(()),
+                            Err(e) => Event::Notice(format!("not revoked: {e}")),
+                        }
+                    }
+                    Ok(_) => Event::Notice(format!("no link {id:?} to this session")),
+                    Err(e) => Event::Notice(format!("not revoked: {e}")),
+                };
+                return self.send(event).await.map_err(|_| gone_away());
+            }
             None => return Err((close::BAD_REQUEST, "empty pane request".to_owned())),
         };
         match result {
@@ -167,25 +206,6 @@ impl Pane {
             }
             Err(e) => Err(self.fail(e).await),
         }
-    }
-
-    fn ack(&mut self, ack: u64) -> Result<(), Ending> {
-        if ack < self.acked || ack > self.sent {
-            return Err((
-                close::BAD_REQUEST,
-                format!(
-                    "ack {ack} is outside {}..={} (acknowledged..sent stream bytes)",
-                    self.acked, self.sent
-                ),
-            ));
-        }
-        self.acked = ack;
-        Ok(())
-    }
-
-    async fn send(&mut self, event: Event) -> Result<(), axum::Error> {
-        let frame = web::PaneEvent { event: Some(event) }.encode_to_vec();
-        self.socket.send(Message::Binary(frame.into())).await
     }
 
     /// Tells the page why the pane cannot go on now. A spoke that is not
@@ -208,30 +228,8 @@ impl Pane {
         (code, message)
     }
 
-    async fn close(&mut self, code: u16, reason: String) {
-        // Close reasons are limited to 123 bytes.
-        let mut reason = reason;
-        while reason.len() > 123 {
-            reason.pop();
-        }
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-        };
-        let _ = self.socket.send(Message::Close(Some(frame))).await;
-    }
-}
-
-fn gone_away() -> Ending {
-    (1001, "going away".to_owned())
-}
-
-/// The bytes of an event that count against the flow-control window.
-fn stream_bytes(event: &StreamEvent) -> u64 {
-    match event {
-        StreamEvent::Output { data, .. } => data.len() as u64,
-        StreamEvent::Snapshot { screen, .. } => screen.len() as u64,
-        _ => 0,
+    async fn send(&mut self, event: Event) -> Result<(), axum::Error> {
+        stream::send(&mut self.socket, event).await
     }
 }
 
@@ -240,4 +238,20 @@ fn is_down(spokes: &[SpokeStatus], name: &str) -> bool {
         .iter()
         .find(|s| s.name == name)
         .is_some_and(|s| matches!(s.state, SpokeState::Unreachable))
+}
+
+/// The session's watchers and live links.
+async fn watchers(sharing: &Sharing, address: &str) -> web::Presence {
+    let watchers = sharing.presence.of(address);
+    let links = sharing
+        .list(Some(address))
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| l.revoked_at_ms == 0)
+        .collect();
+    web::Presence {
+        panes: watchers.panes,
+        links,
+    }
 }

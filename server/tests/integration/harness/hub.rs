@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
-use vtr::transport::grpc::client::{self, FederationClient, Target, VtrClient};
+use vtr::transport::grpc::client::{self, FederationClient, SharesClient, Target, VtrClient};
 use vtr_shared::proto as pb;
 
 use super::{Ready, start_process, vtr_bin, wait_until};
@@ -122,6 +122,17 @@ impl Hub {
         client::connect_federation(&Target::Unix(self.socket.clone()))
             .await
             .expect("connect to hub")
+    }
+
+    pub async fn shares(&self) -> SharesClient {
+        client::connect_shares(&Target::Unix(self.socket.clone()))
+            .await
+            .expect("connect to hub")
+    }
+
+    /// The hub's state directory (share links, their secret).
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("vtr").join("hub-hub")
     }
 
     pub fn cli(&self, args: &[&str]) -> Output {

@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 mod hub;
+pub mod ws;
 
 pub use hub::*;
 use tokio_stream::StreamExt;
@@ -175,6 +176,7 @@ pub fn start_process_env(args: &[String], log_dir: &Path, env: &[(&str, &str)]) 
     let mut child = command
         .args(args)
         .env("XDG_CONFIG_HOME", log_dir)
+        .env("XDG_STATE_HOME", log_dir)
         .envs(env.iter().copied())
         .env("RUST_LOG", "vtr=debug")
         .stdin(Stdio::null())

@@ -1,0 +1,375 @@
+//! A terminal fed by the hub: xterm.js, the socket (`/ws/pane` for an
+//! owner, `/ws/share` for a read-only viewer), reconnects that resume by
+//! offset, and flow control (acks of what xterm has processed).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use prost::Message;
+use vtr_shared::proto::{self as pb, subscribe_event::Event as Stream};
+use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
+use vtr_shared::{close, flow};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use crate::socket::Socket;
+use crate::status::Status;
+use crate::xterm::{self, FitAddon, SearchAddon, Terminal};
+
+/// Reconnect backoff: first wait, and the most it grows to.
+const RETRY_FIRST_MS: u64 = 250;
+const RETRY_MAX_MS: u64 = 5000;
+
+/// Close codes after which the page does not reconnect.
+const FINAL: [u16; 7] = [
+    close::NOT_FOUND,
+    close::BAD_REQUEST,
+    close::GONE,
+    close::READ_ONLY,
+    close::LINK_INVALID,
+    close::LINK_EXPIRED,
+    close::LINK_REVOKED,
+];
+
+/// Whose terminal this is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mode {
+    /// The owner's pane on `spoke:session`: types, resizes the PTY.
+    Owner { address: String },
+    /// A share link's viewer: read-only, at the PTY's size.
+    Viewer { token: String },
+}
+
+/// What the page shows besides the terminal.
+#[derive(Clone, Copy)]
+pub struct Signals {
+    pub status: RwSignal<Status>,
+    /// Ctrl held on the key bar.
+    pub ctrl: RwSignal<bool>,
+    /// Owner panes: who watches, and the session's links.
+    pub presence: RwSignal<Option<web::Presence>>,
+    /// Owner panes: the link just made.
+    pub shared: RwSignal<Option<pb::ShareInfo>>,
+    /// A request failed but the pane goes on.
+    pub notice: RwSignal<String>,
+}
+
+impl Signals {
+    pub fn new() -> Self {
+        Signals {
+            status: RwSignal::new(Status::Connecting),
+            ctrl: RwSignal::new(false),
+            presence: RwSignal::new(None),
+            shared: RwSignal::new(None),
+            notice: RwSignal::new(String::new()),
+        }
+    }
+}
+
+/// Everything the socket callbacks share. Not reactive: JS objects.
+pub struct Link {
+    mode: Mode,
+    pub term: Terminal,
+    fit: FitAddon,
+    pub search: SearchAddon,
+    socket: Option<Socket>,
+    /// Stream offset of the next byte the terminal needs; `None` before
+    /// the first snapshot or replay.
+    offset: Option<u64>,
+    retry_ms: u64,
+    /// Set when the page will not reconnect (exited, unknown session).
+    finished: bool,
+    /// Ctrl held on the key bar: the next key typed is sent as Ctrl+key.
+    pub ctrl: bool,
+    flow: Flow,
+}
+
+/// Flow control of the current socket (see `PaneRequest.ack`): stream
+/// bytes the terminal has finished processing, and how many the hub knows
+/// of. `generation` tells a new socket's writes from an old one's.
+#[derive(Default)]
+struct Flow {
+    generation: u32,
+    processed: u64,
+    acked: u64,
+}
+
+pub type Shared = Rc<RefCell<Option<Link>>>;
+
+/// Opens the terminal in `el` and connects.
+pub fn start(link: &Shared, mode: Mode, el: &web_sys::HtmlElement, signals: Signals) {
+    let viewer = matches!(mode, Mode::Viewer { .. });
+    let term = Terminal::new(&xterm::options(viewer));
+    let fit = FitAddon::new();
+    let search = SearchAddon::new();
+    term.load_addon(&fit);
+    term.load_addon(&search);
+    term.open(el);
+    // Tests and curious users reach the terminal from the console.
+    let _ = js_sys::Reflect::set(&window(), &"vtrTerm".into(), &term);
+    if !viewer {
+        fit.fit();
+        owner_handlers(link, &term, signals);
+    }
+    *link.borrow_mut() = Some(Link {
+        mode,
+        term,
+        fit,
+        search,
+        socket: None,
+        offset: None,
+        retry_ms: RETRY_FIRST_MS,
+        finished: false,
+        ctrl: false,
+        flow: Flow::default(),
+    });
+    connect(link.clone(), signals);
+    if let Some(l) = link.borrow().as_ref() {
+        l.term.focus();
+    }
+}
+
+/// Typing, paste, and the PTY following the window: owners only.
+fn owner_handlers(link: &Shared, term: &Terminal, signals: Signals) {
+    let typed = {
+        let link = link.clone();
+        Closure::<dyn FnMut(String)>::new(move |data: String| {
+            if let Some(l) = link.borrow_mut().as_mut() {
+                // An exited session takes no input; the banner says so.
+                if l.finished {
+                    return;
+                }
+                let bytes = if l.ctrl && data.len() == 1 {
+                    l.ctrl = false;
+                    signals.ctrl.set(false);
+                    vec![data.as_bytes()[0] & 0x1f]
+                } else {
+                    data.into_bytes()
+                };
+                send_input(l, &bytes);
+            }
+        })
+    };
+    term.on_data(&typed);
+    typed.forget();
+    let resized = {
+        let link = link.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            if let Some(l) = link.borrow().as_ref() {
+                send_size(l);
+            }
+        })
+    };
+    term.on_resize(&resized);
+    resized.forget();
+    let refit = {
+        let link = link.clone();
+        Closure::<dyn FnMut()>::new(move || {
+            if let Some(l) = link.borrow().as_ref() {
+                l.fit.fit();
+            }
+        })
+    };
+    let _ = window().add_event_listener_with_callback("resize", refit.as_ref().unchecked_ref());
+    refit.forget();
+}
+
+fn connect(link: Shared, signals: Signals) {
+    let status = signals.status;
+    let path = {
+        let guard = link.borrow();
+        let Some(l) = guard.as_ref() else { return };
+        // A fresh page asks for the whole log (scrollback included); a
+        // reconnect resumes where the terminal stopped.
+        let from = l.offset.unwrap_or(0);
+        match &l.mode {
+            Mode::Owner { address } => {
+                let session = js_sys::encode_uri_component(address);
+                format!("/ws/pane?session={session}&from={from}")
+            }
+            Mode::Viewer { token } => {
+                let token = js_sys::encode_uri_component(token);
+                format!("/ws/share?token={token}&from={from}")
+            }
+        }
+    };
+    // Live once the hub sends the session (see `handle`), not on open: the
+    // session's spoke may not be there.
+    let on_open = || {};
+    let on_frame = {
+        let link = link.clone();
+        move |frame: Vec<u8>| {
+            let Ok(event) = web::PaneEvent::decode(frame.as_slice()) else {
+                return;
+            };
+            if let Some(l) = link.borrow_mut().as_mut() {
+                handle(&link, l, event, signals);
+            }
+        }
+    };
+    let on_close = {
+        let link = link.clone();
+        move |code: u16, reason: String| {
+            let retry = {
+                let mut guard = link.borrow_mut();
+                let Some(l) = guard.as_mut() else { return };
+                if l.finished || FINAL.contains(&code) {
+                    l.finished = true;
+                    // The page may have said why already (an error, an exit).
+                    if !matches!(status.get_untracked(), Status::Exited(_) | Status::Error(_)) {
+                        status.set(Status::Error(reason));
+                    }
+                    return;
+                }
+                let wait = l.retry_ms;
+                l.retry_ms = (l.retry_ms * 2).min(RETRY_MAX_MS);
+                wait
+            };
+            // The hub is there but the spoke is not: SpokeDown stays.
+            if code != close::TRY_AGAIN {
+                status.set(Status::Reconnecting);
+            }
+            let link = link.clone();
+            set_timeout(
+                move || connect(link, signals),
+                std::time::Duration::from_millis(retry),
+            );
+        }
+    };
+    match Socket::open(&path, on_open, on_frame, on_close) {
+        Ok(socket) => {
+            if let Some(l) = link.borrow_mut().as_mut() {
+                l.socket = Some(socket);
+                l.flow = Flow {
+                    generation: l.flow.generation.wrapping_add(1),
+                    ..Flow::default()
+                };
+            }
+        }
+        Err(_) => status.set(Status::Error("cannot open a WebSocket".to_owned())),
+    }
+}
+
+fn handle(link: &Shared, l: &mut Link, event: web::PaneEvent, signals: Signals) {
+    let status = signals.status;
+    let viewer = matches!(l.mode, Mode::Viewer { .. });
+    match event.event {
+        Some(Event::Stream(pb::SubscribeEvent { event: Some(e) })) => match e {
+            Stream::Snapshot(s) => {
+                if viewer {
+                    l.term.resize(s.cols, s.rows);
+                }
+                // A full reset (RIS) in the stream, not `reset()`: output
+                // written before may not be parsed yet.
+                let mut screen = b"\x1bc".to_vec();
+                screen.extend_from_slice(&s.screen);
+                write(link, l, &screen, s.screen.len() as u64);
+                l.offset = Some(s.offset);
+            }
+            Stream::Output(o) => {
+                // Skip what the terminal already has (a resume that
+                // overlaps); a gap cannot happen: the hub sends a snapshot.
+                let end = o.offset + o.data.len() as u64;
+                let have = l.offset.unwrap_or(o.offset).min(end);
+                let skip = have.saturating_sub(o.offset) as usize;
+                write(link, l, &o.data[skip..], o.data.len() as u64);
+                l.offset = Some(end.max(l.offset.unwrap_or(0)));
+            }
+            Stream::Exited(x) => {
+                l.finished = true;
+                let how = match (x.exit_code, x.signal.as_str()) {
+                    (Some(code), _) => format!("code {code}"),
+                    (None, "") => "unknown".to_owned(),
+                    (None, signal) => signal.to_owned(),
+                };
+                status.set(Status::Exited(how));
+            }
+            // A viewer renders at the PTY's size.
+            Stream::Resized(size) if viewer => l.term.resize(size.cols, size.rows),
+            Stream::Resized(_) | Stream::Idle(_) => {}
+        },
+        Some(Event::State(state)) => {
+            if state == web::PaneState::SpokeDown as i32 {
+                status.set(Status::SpokeDown);
+            } else if !matches!(status.get_untracked(), Status::Exited(_)) {
+                status.set(Status::Live);
+            }
+        }
+        Some(Event::Error(e)) => {
+            l.finished = true;
+            status.set(Status::Error(e));
+        }
+        Some(Event::Session(info)) => {
+            l.retry_ms = RETRY_FIRST_MS;
+            if viewer {
+                l.term.resize(info.cols, info.rows);
+            } else {
+                send_size(l);
+            }
+            status.set(Status::Live);
+        }
+        Some(Event::Presence(p)) => signals.presence.set(Some(p)),
+        Some(Event::Shared(share)) => signals.shared.set(Some(share)),
+        Some(Event::Notice(text)) => signals.notice.set(text),
+        Some(Event::Stream(_)) | None => {}
+    }
+}
+
+/// Writes stream data to the terminal; once xterm has processed it, the
+/// `counted` bytes (the frame's size, overlap included) count as processed.
+fn write(link: &Shared, l: &Link, data: &[u8], counted: u64) {
+    let generation = l.flow.generation;
+    let link = link.clone();
+    let done = Closure::once_into_js(move || processed(&link, generation, counted));
+    l.term.write_bytes(data, Some(done.unchecked_ref()));
+}
+
+fn processed(link: &Shared, generation: u32, counted: u64) {
+    // xterm usually calls back from its own task, but parses at once
+    // inside `write` right after the user typed: the link is borrowed
+    // then, so count it a moment later. A count must never be lost: the
+    // hub would wait for its ack for ever.
+    let Ok(mut guard) = link.try_borrow_mut() else {
+        let link = link.clone();
+        set_timeout(
+            move || processed(&link, generation, counted),
+            std::time::Duration::ZERO,
+        );
+        return;
+    };
+    let Some(l) = guard.as_mut() else { return };
+    if l.flow.generation != generation {
+        return;
+    }
+    l.flow.processed += counted;
+    if l.flow.processed - l.flow.acked >= flow::ACK_EVERY {
+        l.flow.acked = l.flow.processed;
+        send(l, Request::Ack(l.flow.processed));
+    }
+}
+
+pub fn send_input(l: &Link, bytes: &[u8]) {
+    send(l, Request::Input(bytes.to_vec().into()));
+}
+
+fn send_size(l: &Link) {
+    send(
+        l,
+        Request::Resize(pb::TerminalSize {
+            cols: l.term.cols(),
+            rows: l.term.rows(),
+        }),
+    );
+}
+
+pub fn send(l: &Link, request: Request) {
+    if let Some(socket) = &l.socket {
+        socket.send(
+            &web::PaneRequest {
+                request: Some(request),
+            }
+            .encode_to_vec(),
+        );
+    }
+}

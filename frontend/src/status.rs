@@ -1,0 +1,60 @@
+//! A terminal page's connection status, as the indicator and the banner
+//! show it.
+
+/// What the status indicator shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    Connecting,
+    Live,
+    Reconnecting,
+    SpokeDown,
+    Exited(String),
+    Error(String),
+}
+
+impl Status {
+    pub fn label(&self) -> String {
+        match self {
+            Status::Connecting => "connecting".to_owned(),
+            Status::Live => "live".to_owned(),
+            Status::Reconnecting => "reconnecting".to_owned(),
+            Status::SpokeDown => "spoke down: waiting for it".to_owned(),
+            Status::Exited(how) => format!("exited ({how})"),
+            Status::Error(e) => format!("error: {e}"),
+        }
+    }
+
+    /// What the page says above the terminal in a bad state.
+    pub fn banner(&self) -> Option<String> {
+        match self {
+            Status::Connecting | Status::Live => None,
+            Status::Reconnecting => Some(
+                "The hub is unreachable. Reconnecting; output will resume where it stopped."
+                    .to_owned(),
+            ),
+            Status::SpokeDown => Some(
+                "The spoke that runs this session is unreachable. The hub keeps trying; \
+                 output will resume where it stopped."
+                    .to_owned(),
+            ),
+            Status::Exited(how) => Some(format!("The session exited ({how}).")),
+            Status::Error(e) => Some(format!("{e}.")),
+        }
+    }
+
+    /// The terminal no longer takes input.
+    pub fn ended(&self) -> bool {
+        matches!(self, Status::Exited(_) | Status::Error(_))
+    }
+
+    pub fn class(&self) -> &'static str {
+        match self {
+            Status::Connecting => "connecting",
+            Status::Live => "live",
+            Status::Reconnecting => "reconnecting",
+            Status::SpokeDown => "spoke-down",
+            Status::Exited(_) => "exited",
+            Status::Error(_) => "error",
+        }
+    }
+}

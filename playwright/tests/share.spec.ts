@@ -1,0 +1,99 @@
+// Read-only share links in the browser: the owner makes a link from a
+// pane; a second browser context (another person) watches it live and
+// cannot type into it; revoking cuts that viewer off with a clear message.
+import { Browser, expect, Page, test } from '@playwright/test';
+import { HUB_NAME } from './hub';
+import { Dashboard, Pane } from './pages';
+
+/** Makes a link from the pane's share panel; returns its URL. */
+async function share(page: Page): Promise<string> {
+  await page.getByTestId('share').click();
+  await page.getByTestId('share-ttl').selectOption({ label: '1 hour' });
+  await page.getByTestId('share-create').click();
+  const url = page.getByTestId('share-url');
+  await expect(url).toHaveValue(/\/share\/[0-9a-f]{32}\.\d+\.[0-9a-f]{64}$/);
+  return url.inputValue();
+}
+
+/** Another person: a fresh browser context on `url`. */
+async function viewerOf(browser: Browser, url: string): Promise<Pane> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(url);
+  const viewer = new Pane(page);
+  await expect(page.getByTestId('read-only')).toBeVisible();
+  await expect(viewer.status()).toHaveAttribute('data-status', 'live');
+  return viewer;
+}
+
+test('a link shows the session live and read-only, and revoking cuts the viewer off', async ({ page, browser }) => {
+  const dash = new Dashboard(page);
+  await dash.open();
+  await dash.spawn('shown', 'sh');
+  await expect(dash.session(`${HUB_NAME}:shown`)).toBeVisible();
+  const owner = new Pane(page);
+  await owner.open(`${HUB_NAME}:shown`);
+  await owner.type('echo before-the-link\n');
+  await owner.waitForText(/^before-the-link$/m);
+  const url = await share(page);
+
+  const viewer = await viewerOf(browser, url);
+  await viewer.waitForText(/^before-the-link$/m);
+  await expect(page.getByTestId('watchers')).toHaveText('2 watching');
+  await expect(page.getByTestId('links').locator('li')).toHaveCount(1);
+  await expect(page.getByTestId('links').getByTestId('viewers')).toHaveText('1 viewing');
+
+  // Live: the owner types, the viewer sees it.
+  await owner.type('echo seen-by-the-viewer\n');
+  await viewer.waitForText(/^seen-by-the-viewer$/m);
+  // The viewer renders at the PTY's size, not its window's.
+  const size = (p: Page) => p.evaluate(() => [(window as any).vtrTerm.cols, (window as any).vtrTerm.rows]);
+  expect(await size(viewer.page)).toEqual(await size(page));
+
+  // Typing in the viewer changes nothing in the session.
+  await viewer.type('echo typed-in-the-viewer\n');
+  await owner.type('echo after-the-viewer-typed\n');
+  await owner.waitForText(/^after-the-viewer-typed$/m);
+  await viewer.waitForText(/^after-the-viewer-typed$/m);
+  expect(await owner.text()).not.toContain('typed-in-the-viewer');
+  await expect(viewer.status()).toHaveAttribute('data-status', 'live');
+  await viewer.page.screenshot({ path: 'test-results/share-viewer.png' });
+
+  // The dashboard lists the link with its viewer; revoking it there cuts
+  // the viewer off at once.
+  await dash.open();
+  const row = page.getByTestId('shares').locator('tr[data-state="live"]').filter({ hasText: `${HUB_NAME}:shown` });
+  await expect(row.getByTestId('viewers')).toHaveText('1 viewing');
+  await row.getByTestId('revoke').click();
+  await expect(viewer.status()).toHaveAttribute('data-status', 'error');
+  await expect(viewer.banner()).toContainText('this link was revoked');
+  // And it stays dead on a reload.
+  await viewer.page.reload();
+  await expect(viewer.banner()).toContainText('this link was revoked');
+  await viewer.page.context().close();
+});
+
+test('the pane lists its links and revokes one', async ({ page, browser }) => {
+  const dash = new Dashboard(page);
+  await dash.open();
+  await dash.spawn('listed', 'sh');
+  await expect(dash.session(`${HUB_NAME}:listed`)).toBeVisible();
+  const owner = new Pane(page);
+  await owner.open(`${HUB_NAME}:listed`);
+  const url = await share(page);
+  const viewer = await viewerOf(browser, url);
+  const links = page.getByTestId('links').locator('li');
+  await expect(links).toHaveCount(1);
+  await links.first().getByTestId('revoke').click();
+  await expect(links).toHaveCount(0);
+  await expect(viewer.banner()).toContainText('this link was revoked');
+  await expect(page.getByTestId('watchers')).toHaveText('1 watching');
+  await viewer.page.context().close();
+});
+
+test('a link that is not the hub\'s says so', async ({ page }) => {
+  const viewer = new Pane(page);
+  await page.goto(`/share/${'ab'.repeat(16)}.4102444800.${'00'.repeat(32)}`);
+  await expect(viewer.status()).toHaveAttribute('data-status', 'error');
+  await expect(viewer.banner()).toContainText('signature does not match');
+});

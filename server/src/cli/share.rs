@@ -1,0 +1,121 @@
+//! `vtr share`: a hub's read-only links to sessions.
+
+use serde::Serialize;
+use vtr_shared::ago::until;
+use vtr_shared::proto as pb;
+
+use super::ShareCommand;
+use super::exit::ExitCode;
+use super::output::print_json;
+use crate::transport::grpc::client::{self, Target};
+use crate::transport::grpc::map::unix_ms;
+
+#[derive(Serialize)]
+struct ShareJson<'a> {
+    id: &'a str,
+    session: &'a str,
+    url: &'a str,
+    created_at_ms: i64,
+    expires_at_ms: i64,
+    revoked_at_ms: Option<i64>,
+    viewers: u32,
+    created_by: &'a str,
+}
+
+fn share_json(s: &pb::ShareInfo) -> ShareJson<'_> {
+    ShareJson {
+        id: &s.id,
+        session: &s.session,
+        url: &s.url,
+        created_at_ms: s.created_at_ms,
+        expires_at_ms: s.expires_at_ms,
+        revoked_at_ms: (s.revoked_at_ms != 0).then_some(s.revoked_at_ms),
+        viewers: s.viewers,
+        created_by: &s.created_by,
+    }
+}
+
+pub async fn run(target: &Target, command: ShareCommand, json: bool) -> anyhow::Result<ExitCode> {
+    let mut client = client::connect_shares(target).await?;
+    let not_a_hub = |status: tonic::Status| -> anyhow::Error {
+        if status.code() == tonic::Code::Unimplemented {
+            anyhow::anyhow!("{target} is a spoke, not a hub: share links are made by a hub")
+        } else {
+            status.into()
+        }
+    };
+    match command {
+        ShareCommand::Create { session, ttl } => {
+            let share = client
+                .create_share(pb::CreateShareRequest {
+                    session,
+                    ttl_seconds: ttl.as_secs(),
+                })
+                .await
+                .map_err(not_a_hub)?
+                .into_inner();
+            if json {
+                print_json(&share_json(&share))?;
+            } else {
+                println!("{}", share.url);
+            }
+        }
+        ShareCommand::Ls => {
+            let list = client
+                .list_shares(pb::ListSharesRequest {})
+                .await
+                .map_err(not_a_hub)?
+                .into_inner()
+                .shares;
+            if json {
+                let items: Vec<_> = list.iter().map(share_json).collect();
+                print_json(&items)?;
+            } else {
+                print_shares(&list);
+            }
+        }
+        ShareCommand::Revoke { id } => {
+            let share = client
+                .revoke_share(pb::RevokeShareRequest { id })
+                .await
+                .map_err(not_a_hub)?
+                .into_inner();
+            if json {
+                print_json(&share_json(&share))?;
+            } else {
+                println!("revoked {} (link to {})", share.id, share.session);
+            }
+        }
+    }
+    Ok(ExitCode::Ok)
+}
+
+fn print_shares(list: &[pb::ShareInfo]) {
+    if list.is_empty() {
+        println!("no share links");
+        return;
+    }
+    let now = unix_ms(std::time::SystemTime::now());
+    let width = list
+        .iter()
+        .map(|s| s.session.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    println!(
+        "{:<32}  {:<width$}  {:<8}  {:>14}  {:>7}  URL",
+        "ID", "SESSION", "STATE", "EXPIRES", "VIEWERS"
+    );
+    for s in list {
+        let state = if s.revoked_at_ms != 0 {
+            "revoked"
+        } else {
+            "live"
+        };
+        let expires = until(s.expires_at_ms - now);
+        println!(
+            "{:<32}  {:<width$}  {:<8}  {:>14}  {:>7}  {}",
+            s.id, s.session, state, expires, s.viewers, s.url
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! Share links kept in SQLite in the hub's state directory, so links and
+//! revocations survive a restart.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Mutex;
+
+use anyhow::Context;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::core::session::lock;
+
+/// One link as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub id: String,
+    /// `spoke:id`: the session, whatever it is renamed to.
+    pub session: String,
+    /// The session's `spoke:name` when the link was made (for display once
+    /// the session is gone).
+    pub label: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    pub revoked_ms: Option<i64>,
+    pub created_by: String,
+}
+
+pub struct Store {
+    db: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS shares (
+    id TEXT PRIMARY KEY,
+    session TEXT NOT NULL,
+    label TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    revoked_ms INTEGER,
+    created_by TEXT NOT NULL
+);
+";
+
+const COLUMNS: &str = "id, session, label, created_ms, expires_ms, revoked_ms, created_by";
+
+impl Store {
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        let db = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+        // Links are secrets too (their tokens can be derived only with the
+        // secret, but the ids and sessions are nobody else's business).
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} private", path.display()))?;
+        db.execute_batch(SCHEMA)
+            .with_context(|| format!("preparing {}", path.display()))?;
+        Ok(Store { db: Mutex::new(db) })
+    }
+
+    pub fn insert(&self, r: &Record) -> rusqlite::Result<()> {
+        lock(&self.db).execute(
+            &format!("INSERT INTO shares ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+            params![
+                r.id,
+                r.session,
+                r.label,
+                r.created_ms,
+                r.expires_ms,
+                r.revoked_ms,
+                r.created_by
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn get(&self, id: &str) -> rusqlite::Result<Option<Record>> {
+        lock(&self.db)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM shares WHERE id = ?1"),
+                params![id],
+                record,
+            )
+            .optional()
+    }
+
+    /// Links not yet expired at `now_ms`, revoked ones included, newest
+    /// first.
+    pub fn live(&self, now_ms: i64) -> rusqlite::Result<Vec<Record>> {
+        let db = lock(&self.db);
+        let mut query = db.prepare(&format!(
+            "SELECT {COLUMNS} FROM shares WHERE expires_ms > ?1 ORDER BY created_ms DESC"
+        ))?;
+        query.query_map(params![now_ms], record)?.collect()
+    }
+
+    /// Marks a link revoked; false if there is no such link.
+    pub fn revoke(&self, id: &str, now_ms: i64) -> rusqlite::Result<bool> {
+        let changed = lock(&self.db).execute(
+            "UPDATE shares SET revoked_ms = COALESCE(revoked_ms, ?2) WHERE id = ?1",
+            params![id, now_ms],
+        )?;
+        Ok(changed > 0)
+    }
+
+    /// Forgets links that expired before `before_ms`.
+    pub fn prune(&self, before_ms: i64) -> rusqlite::Result<usize> {
+        lock(&self.db).execute(
+            "DELETE FROM shares WHERE expires_ms < ?1",
+            params![before_ms],
+        )
+    }
+}
+
+fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<Record> {
+    Ok(Record {
+        id: row.get(0)?,
+        session: row.get(1)?,
+        label: row.get(2)?,
+        created_ms: row.get(3)?,
+        expires_ms: row.get(4)?,
+        revoked_ms: row.get(5)?,
+        created_by: row.get(6)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, expires_ms: i64) -> Record {
+        Record {
+            id: id.to_owned(),
+            session: "spoke:0001".to_owned(),
+            label: "spoke:build".to_owned(),
+            created_ms: 1000,
+            expires_ms,
+            revoked_ms: None,
+            created_by: "alice".to_owned(),
+        }
+    }
+
+    #[test]
+    fn links_and_revocations_survive_reopening() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hub.db");
+        {
+            let store = Store::open(&path).expect("open");
+            store.insert(&record("a", 5000)).expect("insert");
+            store.insert(&record("b", 9000)).expect("insert");
+            assert!(store.revoke("a", 2000).expect("revoke"));
+            assert!(!store.revoke("nope", 2000).expect("revoke"));
+        }
+        let store = Store::open(&path).expect("reopen");
+        let a = store.get("a").expect("get").expect("a");
+        assert_eq!(a.revoked_ms, Some(2000));
+        assert_eq!(store.get("b").expect("get"), Some(record("b", 9000)));
+        // A second revoke keeps the first time.
+        store.revoke("a", 3000).expect("revoke");
+        assert_eq!(
+            store.get("a").expect("get").expect("a").revoked_ms,
+            Some(2000)
+        );
+        let live: Vec<_> = store
+            .live(6000)
+            .expect("live")
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(live, ["b"]);
+        assert_eq!(store.prune(6000).expect("prune"), 1);
+        assert_eq!(store.get("a").expect("get"), None);
+    }
+}

@@ -1,0 +1,81 @@
+//! Share links as the transports show them: the hub's links with the
+//! session's current name, the link's URL and its live viewers. Shared by
+//! the gRPC `Shares` service and the web app's sockets.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use vtr_shared::proto as pb;
+
+use crate::core::Coordinator;
+use crate::hub::Hub;
+use crate::hub::presence::Presence;
+use crate::hub::share::{Record, ShareError, Shares};
+
+#[derive(Clone)]
+pub struct Sharing {
+    pub hub: Hub,
+    pub shares: Arc<Shares>,
+    pub presence: Arc<Presence>,
+    /// Where browsers reach the hub, e.g. `https://vtr.example.net`.
+    pub public_url: Arc<str>,
+}
+
+impl Sharing {
+    /// A link to `session` (any address the hub resolves) for `ttl_seconds`.
+    pub async fn create(
+        &self,
+        session: &str,
+        ttl_seconds: u64,
+        created_by: &str,
+    ) -> Result<pb::ShareInfo, ShareError> {
+        let summary = self.hub.info(session).await?;
+        let record = self
+            .shares
+            .create(&summary, Duration::from_secs(ttl_seconds), created_by)?;
+        Ok(self.info(record, summary.address()))
+    }
+
+    /// Links not yet expired, newest first; `session` (`spoke:id`) keeps
+    /// only that session's.
+    pub async fn list(&self, session: Option<&str>) -> Result<Vec<pb::ShareInfo>, ShareError> {
+        let records = self.shares.list()?;
+        let names: HashMap<String, String> = match self.hub.list().await {
+            Ok(sessions) => sessions
+                .iter()
+                .map(|s| (s.id_address(), s.address()))
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
+        Ok(records
+            .into_iter()
+            .filter(|r| session.is_none_or(|s| r.session == s))
+            .map(|r| {
+                let label = names.get(&r.session).cloned().unwrap_or(r.label.clone());
+                self.info(r, label)
+            })
+            .collect())
+    }
+
+    pub async fn revoke(&self, id: &str) -> Result<pb::ShareInfo, ShareError> {
+        let record = self.shares.revoke(id)?;
+        let label = record.label.clone();
+        Ok(self.info(record, label))
+    }
+
+    fn info(&self, record: Record, label: String) -> pb::ShareInfo {
+        let token = self.shares.token(&record);
+        pb::ShareInfo {
+            url: format!("{}/share/{token}", self.public_url.trim_end_matches('/')),
+            token,
+            session: label,
+            created_at_ms: record.created_ms,
+            expires_at_ms: record.expires_ms,
+            revoked_at_ms: record.revoked_ms.unwrap_or(0),
+            viewers: self.presence.link_viewers(&record.id),
+            created_by: record.created_by,
+            id: record.id,
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! `/ws/share?token=TOKEN`: a share link's viewer. The token names one
+//! session, and this socket is the whole of what it opens: the session's
+//! stream, read-only. There is no input, resize or link path here at all;
+//! the viewer may acknowledge stream bytes (flow control) and nothing else.
+//! Any other frame is refused, logged and ends the socket (`READ_ONLY`). The
+//! socket ends with `LINK_REVOKED` or `LINK_EXPIRED` the moment the link is
+//! revoked or expires.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use prost::Message as _;
+use serde::Deserialize;
+use vtr_shared::close;
+use vtr_shared::proto as pb;
+use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
+
+use super::origin;
+use super::stream::{self, Ending, Window, gone_away};
+use crate::core::{Coordinator, StreamEvent};
+use crate::hub::presence::Via;
+use crate::hub::share::{Record, ShareError, now_ms};
+use crate::transport::grpc::map;
+use crate::transport::sharing::Sharing;
+
+/// Viewers send acks only.
+const MAX_VIEWER_FRAME: usize = 1024;
+
+/// The token, and where to resume; a `session=` (or anything else) is
+/// refused with 400.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareQuery {
+    token: String,
+    /// Resume here when the hub's log still holds it.
+    from: Option<u64>,
+}
+
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    headers: HeaderMap,
+    Query(query): Query<ShareQuery>,
+    State(sharing): State<Sharing>,
+) -> Response {
+    if let Some(refused) = origin::refusal(&headers) {
+        return refused;
+    }
+    // Viewers send acks only: small frames.
+    ws.max_message_size(MAX_VIEWER_FRAME)
+        .on_upgrade(move |mut socket| async move {
+            let ending = view(&sharing, &mut socket, &query).await;
+            stream::close(&mut socket, ending).await;
+        })
+}
+
+async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> Ending {
+    let link = match sharing.shares.open_token(&query.token) {
+        Ok(link) => link,
+        Err(e) => return refuse(socket, &e).await,
+    };
+    let info = match sharing.hub.info(&link.session).await {
+        Ok(info) => info,
+        Err(e) => {
+            let message = format!("the shared session is not available: {e}");
+            let _ = stream::send(socket, Event::Error(message.clone())).await;
+            return (close::GONE, message);
+        }
+    };
+    // What the viewer is shown of the session: not where it runs.
+    let info = pb::SessionInfo {
+        cwd: String::new(),
+        pid: 0,
+        ..map::session_info(info)
+    };
+    if stream::send(socket, Event::Session(info)).await.is_err() {
+        return gone_away();
+    }
+    let mut events = match sharing.hub.subscribe(&link.session, query.from).await {
+        Ok(events) => events,
+        Err(e) => {
+            let message = format!("the shared session is not available: {e}");
+            let _ = stream::send(socket, Event::Error(message.clone())).await;
+            return (close::GONE, message);
+        }
+    };
+    let _watching = sharing
+        .presence
+        .enter(&link.session, Via::Link(link.id.clone()));
+    let mut links_rx = sharing.shares.changes();
+    let expiry = tokio::time::sleep_until(until(&link));
+    tokio::pin!(expiry);
+    let mut window = Window::default();
+    loop {
+        tokio::select! {
+            event = events.recv(), if window.open() => match event {
+                Some(event) => {
+                    let exited = matches!(event, StreamEvent::Exited(_));
+                    window.sending(&event);
+                    if stream::send(socket, Event::Stream(map::stream_event(event))).await.is_err() {
+                        return gone_away();
+                    }
+                    if exited {
+                        return (close::GONE, "the session exited".to_owned());
+                    }
+                }
+                None => return (close::GONE, "the shared session is gone".to_owned()),
+            },
+            message = socket.recv() => match message {
+                Some(Ok(Message::Binary(frame))) => {
+                    if let Err(ending) = ack_only(&link, &frame, &mut window) {
+                        return ending;
+                    }
+                }
+                Some(Ok(Message::Text(_))) => {
+                    return read_only(&link, "a text frame");
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return gone_away(),
+                Some(Ok(_)) => {}
+            },
+            // Revoked (or otherwise changed): check again.
+            changed = links_rx.changed() => {
+                if changed.is_err() {
+                    return gone_away();
+                }
+                if let Err(e) = sharing.shares.check(&link.id) {
+                    return refuse(socket, &e).await;
+                }
+            }
+            () = &mut expiry => return refuse(socket, &ShareError::Expired).await,
+        }
+    }
+}
+
+/// Applies an ack; anything else a viewer sends is refused.
+fn ack_only(link: &Record, frame: &[u8], window: &mut Window) -> Result<(), Ending> {
+    match web::PaneRequest::decode(frame) {
+        Ok(web::PaneRequest {
+            request: Some(Request::Ack(ack)),
+        }) => window.ack(ack),
+        Ok(web::PaneRequest {
+            request: Some(Request::Input(_)),
+        }) => Err(read_only(link, "input")),
+        Ok(web::PaneRequest {
+            request: Some(Request::Resize(_)),
+        }) => Err(read_only(link, "a resize")),
+        Ok(web::PaneRequest {
+            request: Some(Request::ShareTtlSeconds(_) | Request::RevokeShare(_)),
+        }) => Err(read_only(link, "a link request")),
+        Ok(web::PaneRequest { request: None }) | Err(_) => Err(read_only(link, "an unknown frame")),
+    }
+}
+
+fn read_only(link: &Record, what: &str) -> Ending {
+    tracing::warn!(
+        link = %link.id,
+        session = %link.session,
+        "share-link viewer sent {what}; refused (the link is read-only)"
+    );
+    (
+        close::READ_ONLY,
+        format!("this link is read-only: {what} is refused"),
+    )
+}
+
+/// Tells the viewer why the link does not (or no longer) work.
+async fn refuse(socket: &mut WebSocket, e: &ShareError) -> Ending {
+    let code = match e {
+        ShareError::Expired => close::LINK_EXPIRED,
+        ShareError::Revoked => close::LINK_REVOKED,
+        _ => close::LINK_INVALID,
+    };
+    let message = e.to_string();
+    let _ = stream::send(socket, Event::Error(message.clone())).await;
+    (code, message)
+}
+
+fn until(link: &Record) -> tokio::time::Instant {
+    let left = u64::try_from(link.expires_ms - now_ms()).unwrap_or(0);
+    tokio::time::Instant::now() + Duration::from_millis(left)
+}

@@ -1,0 +1,82 @@
+//! What the pane and share-link sockets have in common: frames of
+//! `PaneEvent`s, close codes with reasons, and the flow-control window.
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use prost::Message as _;
+use vtr_shared::web::{self, pane_event::Event};
+use vtr_shared::{close, flow};
+
+use crate::core::StreamEvent;
+
+/// Why a socket ended: a close code and a reason the page shows.
+pub type Ending = (u16, String);
+
+pub fn gone_away() -> Ending {
+    (1001, "going away".to_owned())
+}
+
+pub async fn send(socket: &mut WebSocket, event: Event) -> Result<(), axum::Error> {
+    let frame = web::PaneEvent { event: Some(event) }.encode_to_vec();
+    socket.send(Message::Binary(frame.into())).await
+}
+
+pub async fn close(socket: &mut WebSocket, (code, reason): Ending) {
+    // Close reasons are limited to 123 bytes.
+    let mut reason = reason;
+    while reason.len() > 123 {
+        reason.pop();
+    }
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+/// Stream bytes sent and acknowledged on one socket (see
+/// `PaneRequest.ack`).
+#[derive(Debug, Default)]
+pub struct Window {
+    sent: u64,
+    acked: u64,
+}
+
+impl Window {
+    /// Whether another stream event may go out.
+    pub fn open(&self) -> bool {
+        self.sent - self.acked < flow::WINDOW
+    }
+
+    pub fn sending(&mut self, event: &StreamEvent) {
+        self.sent += match event {
+            StreamEvent::Output { data, .. } => data.len() as u64,
+            StreamEvent::Snapshot { screen, .. } => screen.len() as u64,
+            _ => 0,
+        };
+    }
+
+    pub fn ack(&mut self, ack: u64) -> Result<(), Ending> {
+        if ack < self.acked || ack > self.sent {
+            return Err((
+                close::BAD_REQUEST,
+                format!(
+                    "ack {ack} is outside {}..={} (acknowledged..sent stream bytes)",
+                    self.acked, self.sent
+                ),
+            ));
+        }
+        self.acked = ack;
+        Ok(())
+    }
+}
+
+/// Waits until either watch changes; `Err` once both senders are gone.
+pub async fn either_changed(
+    a: &mut tokio::sync::watch::Receiver<u64>,
+    b: &mut tokio::sync::watch::Receiver<u64>,
+) -> Result<(), tokio::sync::watch::error::RecvError> {
+    tokio::select! {
+        r = a.changed() => r,
+        r = b.changed() => r,
+    }
+}
