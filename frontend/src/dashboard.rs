@@ -268,6 +268,9 @@ fn session_card(
             </header>
             <div class="meta">
                 <code>{command}</code>
+                {(!s.created_by.is_empty()).then(|| view! {
+                    <span class="by" data-testid="created-by">{format!("by {}", s.created_by)}</span>
+                })}
                 <span>{format!("{}x{}", s.cols, s.rows)}</span>
             </div>
             <pre class="preview" data-testid="preview">{preview}</pre>

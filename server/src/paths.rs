@@ -61,6 +61,15 @@ pub fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// This host's name made into a valid spoke name.
+/// The name of the user running this process (`uid N` if it has none).
+pub fn user_name() -> String {
+    let uid = nix::unistd::getuid();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(user)) => user.name,
+        _ => format!("uid {uid}"),
+    }
+}
+
 pub fn host_name() -> String {
     let raw = nix::unistd::gethostname()
         .ok()

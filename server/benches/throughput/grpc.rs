@@ -83,6 +83,7 @@ pub(crate) fn spawn_request(name: &str, script: &str, dir: &Path) -> SpawnReques
         cols: u32::from(COLS),
         rows: u32::from(ROWS),
         spoke: String::new(),
+        created_by: "bench".to_owned(),
     }
 }
 

@@ -168,6 +168,7 @@ impl FakeSpoke {
                 subscribers: 0,
                 stale: false,
                 spoke_last_seen: None,
+                created_by: String::new(),
             })
             .collect();
         FakeSpoke { name, sessions }

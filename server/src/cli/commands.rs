@@ -275,6 +275,7 @@ async fn spawn(client: &mut VtrClient, args: SpawnArgs, json: bool) -> anyhow::R
             env: args.env,
             cols: args.cols,
             rows: args.rows,
+            created_by: crate::paths::user_name(),
         })
         .await?
         .into_inner();

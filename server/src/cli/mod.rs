@@ -335,6 +335,14 @@ pub struct HubArgs {
     /// proxy: https://vtr.example.net) [default: http://LISTEN-ADDRESS].
     #[arg(long, env = "VTR_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
+    /// A TLS proxy in front terminates HTTPS: allows a non-loopback
+    /// --listen without TLS here, and marks sign-in cookies Secure.
+    #[arg(long, env = "VTR_BEHIND_TLS_PROXY")]
+    pub behind_tls_proxy: bool,
+    /// Let in web requests from a loopback peer by the identity headers of
+    /// `tailscale serve` (Tailscale-User-Login), without the token.
+    #[arg(long, env = "VTR_TRUST_TAILSCALE_HEADERS")]
+    pub trust_tailscale_headers: bool,
     #[command(flatten)]
     pub session: SessionArgs,
 }

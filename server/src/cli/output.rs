@@ -28,6 +28,9 @@ pub struct SessionJson<'a> {
     stale: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     spoke_last_seen_ms: Option<i64>,
+    /// Who started it, when known.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    created_by: &'a str,
 }
 
 pub fn status_name(s: &pb::SessionInfo) -> &'static str {
@@ -62,6 +65,7 @@ pub fn session_json(s: &pb::SessionInfo) -> SessionJson<'_> {
         subscribers: s.subscribers,
         stale: s.stale,
         spoke_last_seen_ms: (s.spoke_last_seen_ms > 0).then_some(s.spoke_last_seen_ms),
+        created_by: &s.created_by,
     }
 }
 

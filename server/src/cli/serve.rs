@@ -82,6 +82,8 @@ pub async fn hub(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> 
             .state_dir
             .unwrap_or_else(|| crate::paths::default_state_dir(&name)),
         public_url: args.public_url,
+        behind_tls_proxy: args.behind_tls_proxy,
+        trust_tailscale_headers: args.trust_tailscale_headers,
         name,
         socket: target
             .socket

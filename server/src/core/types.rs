@@ -21,6 +21,8 @@ pub struct SpawnSpec {
     /// 0: the default size.
     pub cols: u32,
     pub rows: u32,
+    /// Who starts it (recorded and listed). Empty: not known.
+    pub created_by: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +65,8 @@ pub struct SessionSummary {
     pub stale: bool,
     /// On a hub: the last successful exchange with the owning spoke.
     pub spoke_last_seen: Option<SystemTime>,
+    /// Who started it; empty when not known.
+    pub created_by: String,
 }
 
 impl SessionSummary {

@@ -8,6 +8,7 @@ mod metrics;
 mod monitor;
 pub mod presence;
 mod route;
+pub mod secret;
 pub mod share;
 mod spoke;
 

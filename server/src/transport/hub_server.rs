@@ -22,8 +22,10 @@ use super::grpc::{self, auth::Token, client, remote::RemoteSpoke};
 use super::sharing::Sharing;
 use super::spoke_server::bind_unix;
 use super::tunnel;
+use super::web::auth::WebAuth;
 use crate::core::SessionConfig;
 use crate::hub::presence::Presence;
+use crate::hub::secret::Secret;
 use crate::hub::share::Shares;
 use crate::hub::{Hub, Join};
 use crate::spoke::LocalSpoke;
@@ -50,6 +52,10 @@ pub struct HubOptions {
     pub state_dir: PathBuf,
     /// Base of share-link URLs; `None`: `http://` and the bound address.
     pub public_url: Option<String>,
+    /// HTTPS ends at a proxy in front: a non-loopback address is allowed.
+    pub behind_tls_proxy: bool,
+    /// Web requests from loopback may sign in with Tailscale's headers.
+    pub trust_tailscale_headers: bool,
 }
 
 /// A spoke from the configuration, which the hub dials.
@@ -66,18 +72,27 @@ pub struct DialledSpoke {
 pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     vtr_shared::address::validate_name(&opts.name)
         .with_context(|| format!("hub name {:?}", opts.name))?;
-    if !opts.listen.ip().is_loopback() {
-        bail!(
-            "refusing to listen on non-loopback address {}: the hub serves plain HTTP; \
-             listen on loopback and put a TLS proxy in front",
-            opts.listen
-        );
-    }
     let token = opts
         .token_file
         .as_deref()
         .map(Token::from_file)
         .transpose()?;
+    if !opts.listen.ip().is_loopback() {
+        if !opts.behind_tls_proxy {
+            bail!(
+                "refusing to listen on non-loopback address {} without TLS: this hub serves \
+                 plain HTTP; put a TLS proxy in front and pass --behind-tls-proxy",
+                opts.listen
+            );
+        }
+        if token.is_none() {
+            bail!(
+                "refusing to listen on non-loopback address {} without a token: pass \
+                 --listen-token-file (browsers sign in with it at /login)",
+                opts.listen
+            );
+        }
+    }
     let tunnel_token = match &opts.tunnel_token_file {
         Some(path) => Some(Token::from_file(path)?),
         None => token.clone(),
@@ -98,8 +113,10 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         hub.add_spoke(spoke.name.clone(), join, Arc::new(link))?;
     }
 
+    crate::paths::ensure_private_dir(&opts.state_dir)?;
+    let secret = Arc::new(Secret::load_or_create(&opts.state_dir.join("secret"))?);
     let shares = Arc::new(
-        Shares::open(&opts.state_dir)
+        Shares::open(&opts.state_dir, secret.clone())
             .with_context(|| format!("hub state in {}", opts.state_dir.display()))?,
     );
     let unix = bind_unix(&opts.socket)?;
@@ -126,6 +143,12 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
             .unwrap_or_else(|| format!("http://{tcp_addr}"))
             .into(),
     };
+    let auth = WebAuth::new(
+        token.clone(),
+        secret,
+        opts.trust_tailscale_headers,
+        opts.behind_tls_proxy,
+    );
     let coordinator = Arc::new(hub.clone());
     let local_routes = grpc::routes(
         coordinator.clone(),
@@ -158,7 +181,12 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         }),
     )
     .merge(super::web::router(sharing))
-    .fallback(super::web::fallback);
+    .merge(super::web::auth_router(auth.clone()))
+    .fallback(super::web::fallback)
+    .layer(axum::middleware::from_fn_with_state(
+        auth,
+        super::web::auth::require,
+    ));
     // Small messages (keystrokes, echoes) must not wait for Nagle's
     // algorithm.
     let tcp = tcp.tap_io(|stream| {

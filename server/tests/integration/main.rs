@@ -16,3 +16,4 @@ mod streaming;
 mod tcp;
 mod tunnel;
 mod web;
+mod web_auth;

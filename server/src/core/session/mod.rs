@@ -124,6 +124,7 @@ pub(crate) struct Inner {
     command: String,
     args: Vec<String>,
     cwd: String,
+    created_by: String,
     created_at: SystemTime,
     exited_at: Mutex<Option<SystemTime>>,
     started: Instant,
@@ -244,6 +245,7 @@ impl Session {
             command,
             args: spec.args,
             cwd,
+            created_by: spec.created_by.clone(),
             created_at: now,
             exited_at: Mutex::new(None),
             started: Instant::now(),
@@ -357,6 +359,7 @@ impl Session {
             pid: i.pid,
             title: lock(&i.title).clone(),
             subscribers: i.subscribers.load(Ordering::Relaxed),
+            created_by: i.created_by.clone(),
             stale: false,
             spoke_last_seen: None,
         }

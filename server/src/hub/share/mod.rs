@@ -7,6 +7,7 @@ mod store;
 mod token;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
@@ -16,8 +17,9 @@ pub use token::{MAX_TOKEN_BYTES, TokenError};
 
 use crate::core::SessionSummary;
 use crate::core::error::SessionError;
+use crate::hub::secret::Secret;
 use store::Store;
-use token::{Claims, Secret};
+use token::Claims;
 
 pub const MIN_TTL: Duration = Duration::from_secs(60);
 pub const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -62,7 +64,7 @@ impl From<rusqlite::Error> for ShareError {
 pub type Result<T, E = ShareError> = std::result::Result<T, E>;
 
 pub struct Shares {
-    secret: Secret,
+    secret: Arc<Secret>,
     store: Store,
     /// Bumped when a link is made or revoked: lists refresh, and viewers
     /// check whether they were cut off.
@@ -70,11 +72,10 @@ pub struct Shares {
 }
 
 impl Shares {
-    /// Opens (or starts) the hub's links in `dir`: `secret` (0600)
-    /// and `hub.db`.
-    pub fn open(dir: &Path) -> anyhow::Result<Shares> {
+    /// Opens (or starts) the hub's links in `dir` (`hub.db`), signed with
+    /// `secret`.
+    pub fn open(dir: &Path, secret: Arc<Secret>) -> anyhow::Result<Shares> {
         crate::paths::ensure_private_dir(dir)?;
-        let secret = Secret::load_or_create(&dir.join("secret"))?;
         let store = Store::open(&dir.join("hub.db"))?;
         let forget_before = now_ms() - KEEP_EXPIRED.as_millis() as i64;
         store
@@ -118,10 +119,13 @@ impl Shares {
 
     /// The token of a link (derived again from its id and expiry).
     pub fn token(&self, record: &Record) -> String {
-        self.secret.sign(&Claims {
-            id: record.id.clone(),
-            expires_s: (record.expires_ms / 1000) as u64,
-        })
+        token::sign(
+            &self.secret,
+            &Claims {
+                id: record.id.clone(),
+                expires_s: (record.expires_ms / 1000) as u64,
+            },
+        )
     }
 
     pub fn list(&self) -> Result<Vec<Record>> {
@@ -141,7 +145,7 @@ impl Shares {
     /// The link a token opens, if it is signed by this hub, known, not
     /// expired and not revoked.
     pub fn open_token(&self, token: &str) -> Result<Record> {
-        let claims = self.secret.verify(token)?;
+        let claims = token::verify(&self.secret, token)?;
         if claims.expires_s.saturating_mul(1000) <= now_ms() as u64 {
             return Err(ShareError::Expired);
         }

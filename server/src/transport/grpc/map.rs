@@ -46,6 +46,7 @@ pub fn session_info(s: SessionSummary) -> pb::SessionInfo {
         subscribers: s.subscribers,
         stale: s.stale,
         spoke_last_seen_ms: s.spoke_last_seen.map_or(0, unix_ms),
+        created_by: s.created_by,
     }
 }
 

@@ -129,6 +129,7 @@ impl Coordinator for RemoteSpoke {
             rows: spec.rows,
             // The spoke's own name for itself may differ from the hub's.
             spoke: String::new(),
+            created_by: spec.created_by,
         };
         let r = self.client().spawn(request).await;
         Ok(self.summary(r.map_err(|s| self.error(s))?.into_inner()))

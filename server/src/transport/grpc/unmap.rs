@@ -47,6 +47,7 @@ pub fn session_info(s: pb::SessionInfo) -> SessionSummary {
         subscribers: s.subscribers,
         stale: s.stale,
         spoke_last_seen: from_unix_ms(s.spoke_last_seen_ms),
+        created_by: s.created_by,
     }
 }
 
@@ -174,6 +175,7 @@ pub fn spawn_spec(r: pb::SpawnRequest) -> SpawnSpec {
         env: r.env,
         cols: r.cols,
         rows: r.rows,
+        created_by: r.created_by,
     }
 }
 

@@ -20,8 +20,9 @@ use vtr_shared::web;
 use vtr_shared::web::dashboard_event::Event;
 use vtr_shared::web::dashboard_request::Action;
 
-use super::{MAX_FRAME, WEB_USER, origin, stream};
-use crate::core::{Coordinator, SessionSummary, Status};
+use super::auth::Identity;
+use super::{MAX_FRAME, origin, stream, who};
+use crate::core::{Coordinator, SessionSummary, SpawnSpec, Status};
 use crate::hub::share::ShareError;
 use crate::hub::{Hub, SpokeStatus};
 use crate::transport::grpc::federation::spoke_info;
@@ -41,19 +42,21 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
     headers: HeaderMap,
     State(sharing): State<Sharing>,
+    identity: Option<axum::Extension<Identity>>,
 ) -> Response {
+    let who = who(identity);
     if let Some(refused) = origin::refusal(&headers) {
         return refused;
     }
     ws.max_message_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
-            if let Err(e) = run(sharing, socket).await {
+            if let Err(e) = run(sharing, socket, who).await {
                 tracing::debug!("dashboard socket ended: {e}");
             }
         })
 }
 
-async fn run(sharing: Sharing, mut socket: WebSocket) -> anyhow::Result<()> {
+async fn run(sharing: Sharing, mut socket: WebSocket, who: String) -> anyhow::Result<()> {
     let hub = &sharing.hub;
     let mut sessions_rx = hub.watch_sessions().await?;
     let mut spokes_rx = hub.watch_spokes();
@@ -91,7 +94,7 @@ async fn run(sharing: Sharing, mut socket: WebSocket) -> anyhow::Result<()> {
             // An action, or the browser went away.
             message = socket.recv() => match message {
                 Some(Ok(Message::Binary(frame))) => {
-                    let result = act(&sharing, &frame).await;
+                    let result = act(&sharing, &frame, &who).await;
                     send(&mut socket, Event::Result(result)).await?;
                 }
                 Some(Ok(Message::Close(_))) | None => return Ok(()),
@@ -128,8 +131,9 @@ fn dashboard(
     }
 }
 
-/// Runs one dashboard request; failures are reported in the result.
-async fn act(sharing: &Sharing, frame: &[u8]) -> web::ActionResult {
+/// Runs one dashboard request for `who`; failures are reported in the
+/// result.
+async fn act(sharing: &Sharing, frame: &[u8], who: &str) -> web::ActionResult {
     let hub = &sharing.hub;
     let request = match web::DashboardRequest::decode(frame) {
         Ok(request) => request,
@@ -137,7 +141,7 @@ async fn act(sharing: &Sharing, frame: &[u8]) -> web::ActionResult {
     };
     let id = request.id;
     let outcome = match request.action {
-        Some(Action::Spawn(spawn)) => spawn_session(hub, spawn).await,
+        Some(Action::Spawn(spawn)) => spawn_session(hub, spawn, who).await,
         Some(Action::Kill(kill)) => {
             let signal = if kill.signal.is_empty() {
                 "HUP".to_owned()
@@ -160,7 +164,7 @@ async fn act(sharing: &Sharing, frame: &[u8]) -> web::ActionResult {
             .map(|()| remove.session)
             .map_err(|e| e.to_string()),
         Some(Action::CreateShare(r)) => {
-            let made = sharing.create(&r.session, r.ttl_seconds, WEB_USER).await;
+            let made = sharing.create(&r.session, r.ttl_seconds, who).await;
             return shared(id, made);
         }
         Some(Action::RevokeShare(r)) => return shared(id, sharing.revoke(&r.id).await),
@@ -196,8 +200,12 @@ fn failed(id: u32, error: String) -> web::ActionResult {
     }
 }
 
-async fn spawn_session(hub: &Hub, r: pb::SpawnRequest) -> Result<String, String> {
-    hub.spawn(unmap::spawn_spec(r))
+async fn spawn_session(hub: &Hub, r: pb::SpawnRequest, who: &str) -> Result<String, String> {
+    let spec = SpawnSpec {
+        created_by: who.to_owned(),
+        ..unmap::spawn_spec(r)
+    };
+    hub.spawn(spec)
         .await
         .map(|s| s.address())
         .map_err(|e| e.to_string())

@@ -11,6 +11,7 @@
 //!   `/share/TOKEN`).
 
 mod assets;
+pub mod auth;
 mod dashboard;
 mod origin;
 mod pane;
@@ -27,8 +28,11 @@ use crate::transport::sharing::Sharing;
 /// Largest frame the browser may send: input is limited further down.
 const MAX_FRAME: usize = 1 << 20;
 
-/// Who made a link from the web app (until web sign-in names the user).
-const WEB_USER: &str = "web";
+/// Who a request was let in as (see `auth`); "web" if the layer was not
+/// in front (it always is in a hub).
+fn who(identity: Option<axum::Extension<auth::Identity>>) -> String {
+    identity.map_or_else(|| "web".to_owned(), |axum::Extension(i)| i.0)
+}
 
 /// The web routes of a hub. The app's files are the [`fallback`], set by
 /// the caller on the router this one is merged into.
@@ -38,6 +42,14 @@ pub fn router(sharing: Sharing) -> Router {
         .route("/ws/pane", get(pane::upgrade))
         .route("/ws/share", get(share::upgrade))
         .with_state(sharing)
+}
+
+/// Sign-in and sign-out (`/login`, `/logout`).
+pub fn auth_router(auth: auth::WebAuth) -> Router {
+    Router::new()
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", axum::routing::post(auth::logout))
+        .with_state(auth)
 }
 
 /// Whatever no route took: a gRPC call to an unknown method gets gRPC's

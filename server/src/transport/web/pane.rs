@@ -22,8 +22,9 @@ use serde::Deserialize;
 use vtr_shared::close;
 use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
 
+use super::auth::Identity;
 use super::stream::{self, Ending, Window, gone_away};
-use super::{MAX_FRAME, WEB_USER, origin};
+use super::{MAX_FRAME, origin, who};
 use crate::core::error::ErrorKind;
 use crate::core::{Coordinator, Input, SessionError, StreamEvent};
 use crate::hub::presence::Via;
@@ -43,7 +44,9 @@ pub async fn upgrade(
     headers: HeaderMap,
     Query(query): Query<PaneQuery>,
     State(sharing): State<Sharing>,
+    identity: Option<axum::Extension<Identity>>,
 ) -> Response {
+    let who = who(identity);
     if let Some(refused) = origin::refusal(&headers) {
         return refused;
     }
@@ -54,6 +57,7 @@ pub async fn upgrade(
                 sharing,
                 socket,
                 window: Window::default(),
+                who,
             };
             let ending = pane.run(query).await;
             stream::close(&mut pane.socket, ending).await;
@@ -65,6 +69,8 @@ struct Pane {
     sharing: Sharing,
     socket: WebSocket,
     window: Window,
+    /// Who opened it (links made here are theirs).
+    who: String,
 }
 
 impl Pane {
@@ -169,7 +175,7 @@ impl Pane {
                 .map(|_| ()),
             Some(Request::Ack(ack)) => return self.window.ack(ack),
             Some(Request::ShareTtlSeconds(ttl)) => {
-                let event = match self.sharing.create(address, ttl, WEB_USER).await {
+                let event = match self.sharing.create(address, ttl, &self.who).await {
                     Ok(share) => Event::Shared(share),
                     Err(e) => Event::Notice(format!("no link made: {e}")),
                 };
