@@ -335,6 +335,13 @@ pub struct HubArgs {
     /// proxy: https://vtr.example.net) [default: http://LISTEN-ADDRESS].
     #[arg(long, env = "VTR_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
+    /// TLS certificate chain (PEM) for --listen: HTTPS and gRPC over TLS
+    /// on the hub's port.
+    #[arg(long, value_name = "FILE", requires = "tls_key", env = "VTR_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for --listen.
+    #[arg(long, value_name = "FILE", requires = "tls_cert", env = "VTR_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
     /// A TLS proxy in front terminates HTTPS: allows a non-loopback
     /// --listen without TLS here, and marks sign-in cookies Secure.
     #[arg(long, env = "VTR_BEHIND_TLS_PROXY")]

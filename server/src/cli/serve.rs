@@ -83,6 +83,10 @@ pub async fn hub(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> 
             .unwrap_or_else(|| crate::paths::default_state_dir(&name)),
         public_url: args.public_url,
         behind_tls_proxy: args.behind_tls_proxy,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            _ => None,
+        },
         trust_tailscale_headers: args.trust_tailscale_headers,
         name,
         socket: target

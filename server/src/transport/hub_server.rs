@@ -20,7 +20,7 @@ use tonic::transport::Server;
 
 use super::grpc::{self, auth::Token, client, remote::RemoteSpoke};
 use super::sharing::Sharing;
-use super::spoke_server::bind_unix;
+use super::spoke_server::{TlsFiles, bind_unix};
 use super::tunnel;
 use super::web::auth::WebAuth;
 use crate::core::SessionConfig;
@@ -54,6 +54,8 @@ pub struct HubOptions {
     pub public_url: Option<String>,
     /// HTTPS ends at a proxy in front: a non-loopback address is allowed.
     pub behind_tls_proxy: bool,
+    /// HTTPS (and gRPC over TLS) on `listen`.
+    pub tls: Option<TlsFiles>,
     /// Web requests from loopback may sign in with Tailscale's headers.
     pub trust_tailscale_headers: bool,
 }
@@ -78,10 +80,10 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         .map(Token::from_file)
         .transpose()?;
     if !opts.listen.ip().is_loopback() {
-        if !opts.behind_tls_proxy {
+        if opts.tls.is_none() && !opts.behind_tls_proxy {
             bail!(
-                "refusing to listen on non-loopback address {} without TLS: this hub serves \
-                 plain HTTP; put a TLS proxy in front and pass --behind-tls-proxy",
+                "refusing to listen on non-loopback address {} without TLS: give --tls-cert \
+                 and --tls-key, or put a TLS proxy in front and pass --behind-tls-proxy",
                 opts.listen
             );
         }
@@ -119,16 +121,22 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         Shares::open(&opts.state_dir, secret.clone())
             .with_context(|| format!("hub state in {}", opts.state_dir.display()))?,
     );
+    let tls = opts
+        .tls
+        .as_ref()
+        .map(|f| super::tls::acceptor(&f.cert, &f.key))
+        .transpose()?;
     let unix = bind_unix(&opts.socket)?;
     let tcp = TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
     let tcp_addr = tcp.local_addr()?;
     println!(
-        "READY role=hub name={} socket={} listen={} spokes={}",
+        "READY role=hub name={} socket={} listen={} tls={} spokes={}",
         opts.name,
         opts.socket.display(),
         tcp_addr,
+        if tls.is_some() { "on" } else { "off" },
         hub.spokes().len(),
     );
     tracing::info!(name = %opts.name, listen = %tcp_addr, "hub ready");
@@ -140,14 +148,17 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         public_url: opts
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{tcp_addr}"))
+            .unwrap_or_else(|| {
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                format!("{scheme}://{tcp_addr}")
+            })
             .into(),
     };
     let auth = WebAuth::new(
         token.clone(),
         secret,
         opts.trust_tailscale_headers,
-        opts.behind_tls_proxy,
+        opts.behind_tls_proxy || tls.is_some(),
     );
     let coordinator = Arc::new(hub.clone());
     let local_routes = grpc::routes(
@@ -187,13 +198,19 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         auth,
         super::web::auth::require,
     ));
-    // Small messages (keystrokes, echoes) must not wait for Nagle's
-    // algorithm.
-    let tcp = tcp.tap_io(|stream| {
-        let _ = stream.set_nodelay(true);
-    });
-    let tcp_server = axum::serve(tcp, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let tcp_server: std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> = match tls {
+        Some(acceptor) => Box::pin(super::tls::serve(tcp, acceptor, app, shutdown.clone())),
+        None => {
+            // Small messages (keystrokes, echoes) must not wait for
+            // Nagle's algorithm.
+            let tcp = tcp.tap_io(|stream| {
+                let _ = stream.set_nodelay(true);
+            });
+            let server = axum::serve(tcp, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+            Box::pin(async move { Ok(server.await?) })
+        }
+    };
 
     let serve = async {
         let (unix_result, tcp_result) = tokio::join!(unix_server, tcp_server);

@@ -5,5 +5,6 @@ pub mod grpc;
 pub mod hub_server;
 pub mod sharing;
 pub mod spoke_server;
+pub mod tls;
 pub mod tunnel;
 pub mod web;

@@ -250,3 +250,122 @@ async fn send_frame(socket: &mut Socket, request: web::DashboardRequest) {
         .await
         .expect("send");
 }
+
+/// One HTTP/1.1 request over TLS (trusting `ca`), the response whole.
+async fn https(addr: &str, ca: &std::path::Path, request: &str) -> String {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).expect("ca") {
+        roots.add(cert.expect("cert")).expect("root");
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let name = ServerName::try_from("127.0.0.1").expect("name");
+    let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    tls.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    // An upgraded socket stays open: read what arrives until a pause.
+    loop {
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout(std::time::Duration::from_secs(2), tls.read(&mut chunk)).await {
+            Ok(Ok(0)) | Err(_) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => response.extend_from_slice(&chunk[..n]),
+        }
+        if response.windows(4).any(|w| w == b"\r\n\r\n") && response.starts_with(b"HTTP/1.1 101") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&response).to_string()
+}
+
+#[tokio::test]
+async fn a_hub_serves_https_websockets_and_grpc_over_tls() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("cert");
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
+    let file = token_file(dir.path());
+    let hub = Hub::start(
+        &[],
+        &[
+            "--tls-cert",
+            cert_path.to_str().expect("path"),
+            "--tls-key",
+            key_path.to_str().expect("path"),
+            "--listen-token-file",
+            &file.display().to_string(),
+        ],
+    );
+    assert_eq!(hub.ready.get("tls"), Some("on"));
+    let at = addr(&hub);
+
+    // HTTPS: health, and a sign-in whose cookie is Secure.
+    let health = https(
+        &at,
+        &cert_path,
+        &format!("GET /healthz HTTP/1.1\r\nHost: {at}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
+        "{health}"
+    );
+    let form = format!("token={TOKEN}&name=tls");
+    let login = https(
+        &at,
+        &cert_path,
+        &format!(
+            "POST /login HTTP/1.1\r\nHost: {at}\r\nConnection: close\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        ),
+    )
+    .await;
+    let cookie_line = login
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .expect("a cookie")
+        .to_owned();
+    assert!(cookie_line.contains("; Secure"), "{cookie_line}");
+    let cookie = cookie_line
+        .split_once(':')
+        .and_then(|(_, v)| v.trim().split(';').next())
+        .expect("name=value")
+        .to_owned();
+
+    // A WebSocket upgrade over TLS (HTTP/1.1).
+    let upgrade = https(
+        &at,
+        &cert_path,
+        &format!(
+            "GET /ws/dashboard HTTP/1.1\r\nHost: {at}\r\nCookie: {cookie}\r\nConnection: Upgrade\r\n\
+             Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(upgrade.starts_with("HTTP/1.1 101"), "{upgrade}");
+
+    // gRPC over TLS (HTTP/2 by ALPN), with the token.
+    let target = Target::Tcp {
+        url: format!("https://{at}"),
+        token: Some(Token::new(TOKEN).expect("token")),
+        ca_file: Some(cert_path.clone()),
+    };
+    let mut grpc = client::connect(&target).await.expect("connect over TLS");
+    grpc.list(pb::ListRequest {}).await.expect("List over TLS");
+}
