@@ -25,6 +25,7 @@ struct View {
     sessions: Vec<pb::SessionInfo>,
     shares: Vec<pb::ShareInfo>,
     hub: String,
+    you: String,
     /// Hub clock minus ours, so "12 s ago" uses the hub's times.
     skew_ms: i64,
 }
@@ -66,6 +67,13 @@ pub fn Dashboard() -> impl IntoView {
         <header class="top">
             <h1>"vtr"</h1>
             <span class="hub" data-testid="hub-name">{move || view_state.with(|v| v.hub.clone())}</span>
+            <Show when=move || view_state.with(|v| !v.you.is_empty() && v.you != "local")>
+                <form class="you" method="post" action="/logout" data-testid="you">
+                    {move || view_state.with(|v| v.you.clone())}
+                    " "
+                    <button type="submit" data-testid="sign-out">"sign out"</button>
+                </form>
+            </Show>
             <span class="conn" data-testid="hub-connection">
                 {move || if connected.get() { "connected" } else { "hub unreachable: reconnecting" }}
             </span>
@@ -113,6 +121,7 @@ fn connect(
                     spokes: d.spokes,
                     sessions: d.sessions,
                     shares: d.shares,
+                    you: d.you,
                     hub: d.hub,
                 }),
                 Some(Event::Preview(p)) => previews.update(|m| {

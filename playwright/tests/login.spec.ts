@@ -29,7 +29,13 @@ test('a hub with a token asks for it, then lets you in', async ({ page }) => {
     await expect(page.getByTestId('hub-connection')).toHaveText('connected');
     await dash.spawn('signed', 'sh');
     await expect(dash.session('locked:signed').getByTestId('created-by')).toHaveText('by alice');
+    await expect(page.getByTestId('you')).toContainText('alice');
     await page.screenshot({ path: 'test-results/signed-in.png' });
+    // Signing out sends the browser back to sign in.
+    await page.getByTestId('sign-out').click();
+    await expect(page).toHaveURL(`${base}/login`);
+    await page.goto(`${base}/`);
+    await expect(page).toHaveURL(`${base}/login?next=/`);
   } finally {
     await stop(hub);
   }

@@ -45,7 +45,7 @@ pub async fn upgrade(
     identity: Option<axum::Extension<Identity>>,
 ) -> Response {
     let who = who(identity);
-    if let Some(refused) = origin::refusal(&headers) {
+    if let Some(refused) = origin::refusal(&headers, &sharing.public_url) {
         return refused;
     }
     ws.max_message_size(MAX_FRAME)
@@ -75,13 +75,13 @@ async fn run(sharing: Sharing, mut socket: WebSocket, who: String) -> anyhow::Re
             list = sessions_rx.recv() => {
                 let Some(list) = list else { return Ok(()) };
                 sessions = list;
-                send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares))).await?;
+                send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
             }
             // A spoke's health changed.
             list = spokes_rx.recv() => {
                 let Some(list) = list else { return Ok(()) };
                 spokes = list;
-                send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares))).await?;
+                send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
             }
             // A link was made or revoked, or its viewers changed.
             changed = stream::either_changed(&mut links_rx, &mut watchers_rx) => {
@@ -89,7 +89,7 @@ async fn run(sharing: Sharing, mut socket: WebSocket, who: String) -> anyhow::Re
                     return Ok(());
                 }
                 shares = sharing.list(None).await.unwrap_or_default();
-                send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares))).await?;
+                send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
             }
             // An action, or the browser went away.
             message = socket.recv() => match message {
@@ -121,6 +121,7 @@ fn dashboard(
     spokes: &[SpokeStatus],
     sessions: &[SessionSummary],
     shares: &[pb::ShareInfo],
+    you: &str,
 ) -> web::Dashboard {
     web::Dashboard {
         spokes: spokes.iter().cloned().map(spoke_info).collect(),
@@ -128,6 +129,7 @@ fn dashboard(
         now_ms: unix_ms(SystemTime::now()),
         hub: hub.name().to_owned(),
         shares: shares.to_vec(),
+        you: you.to_owned(),
     }
 }
 

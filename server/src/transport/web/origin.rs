@@ -1,14 +1,15 @@
 //! WebSocket upgrades must come from the hub's own pages: a browser sends
 //! `Origin` on every upgrade, and a page of another site (which could
 //! otherwise reach a loopback hub from the user's browser) names itself
-//! there. Clients that are not browsers send no `Origin` and pass.
+//! there. Clients that are not browsers send no `Origin` and pass. Behind
+//! a proxy that rewrites `Host`, the hub's public URL is its origin too.
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// `None` when there is no `Origin` or its host:port is the `Host` asked
-/// for; otherwise the refusal to send.
-pub fn refusal(headers: &HeaderMap) -> Option<Response> {
+/// `None` when there is no `Origin`, or its host:port is the `Host` asked
+/// for, or it is the origin of `public_url`; otherwise the refusal to send.
+pub fn refusal(headers: &HeaderMap, public_url: &str) -> Option<Response> {
     let origin = headers.get(header::ORIGIN)?;
     let origin = origin.to_str().unwrap_or_default();
     let host = headers
@@ -22,6 +23,9 @@ pub fn refusal(headers: &HeaderMap) -> Option<Response> {
     if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
         return None;
     }
+    if same_origin(origin, public_url) {
+        return None;
+    }
     tracing::warn!(%origin, %host, "WebSocket upgrade from another origin refused");
     Some(
         (
@@ -30,6 +34,15 @@ pub fn refusal(headers: &HeaderMap) -> Option<Response> {
         )
             .into_response(),
     )
+}
+
+/// Whether `origin` (`scheme://host[:port]`) is the origin of `url`.
+fn same_origin(origin: &str, url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    !authority.is_empty() && origin.eq_ignore_ascii_case(&format!("{scheme}://{authority}"))
 }
 
 #[cfg(test)]
@@ -47,12 +60,24 @@ mod tests {
         h
     }
 
+    const PUBLIC: &str = "http://127.0.0.1:4620";
+
     #[test]
     fn same_origin_and_non_browsers_pass_other_sites_do_not() {
-        assert!(refusal(&headers(Some("http://127.0.0.1:4620"), "127.0.0.1:4620")).is_none());
-        assert!(refusal(&headers(None, "127.0.0.1:4620")).is_none());
-        assert!(refusal(&headers(Some("http://evil.example"), "127.0.0.1:4620")).is_some());
-        assert!(refusal(&headers(Some("http://127.0.0.1:9999"), "127.0.0.1:4620")).is_some());
-        assert!(refusal(&headers(Some("null"), "127.0.0.1:4620")).is_some());
+        let refused = |origin, host| refusal(&headers(origin, host), PUBLIC).is_some();
+        assert!(!refused(Some("http://127.0.0.1:4620"), "127.0.0.1:4620"));
+        assert!(!refused(None, "127.0.0.1:4620"));
+        assert!(refused(Some("http://evil.example"), "127.0.0.1:4620"));
+        assert!(refused(Some("http://127.0.0.1:9999"), "127.0.0.1:4620"));
+        assert!(refused(Some("null"), "127.0.0.1:4620"));
+    }
+
+    #[test]
+    fn behind_a_proxy_the_public_url_is_the_origin() {
+        let proxied = headers(Some("https://vtr.example.net"), "127.0.0.1:4620");
+        assert!(refusal(&proxied, "https://vtr.example.net/").is_none());
+        assert!(refusal(&proxied, "https://vtr.example.net/vtr").is_none());
+        assert!(refusal(&proxied, "http://vtr.example.net").is_some());
+        assert!(refusal(&proxied, PUBLIC).is_some());
     }
 }

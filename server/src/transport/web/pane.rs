@@ -47,7 +47,7 @@ pub async fn upgrade(
     identity: Option<axum::Extension<Identity>>,
 ) -> Response {
     let who = who(identity);
-    if let Some(refused) = origin::refusal(&headers) {
+    if let Some(refused) = origin::refusal(&headers, &sharing.public_url) {
         return refused;
     }
     ws.max_message_size(MAX_FRAME)

@@ -45,7 +45,7 @@ pub async fn upgrade(
     Query(query): Query<ShareQuery>,
     State(sharing): State<Sharing>,
 ) -> Response {
-    if let Some(refused) = origin::refusal(&headers) {
+    if let Some(refused) = origin::refusal(&headers, &sharing.public_url) {
         return refused;
     }
     // Viewers send acks only: small frames.
