@@ -79,6 +79,20 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         .as_deref()
         .map(Token::from_file)
         .transpose()?;
+    if opts.trust_tailscale_headers {
+        if token.is_none() {
+            bail!(
+                "--trust-tailscale-headers needs --listen-token-file too: what `tailscale serve` \
+                 forwards reaches gRPC and the tunnel as well, which check the token"
+            );
+        }
+        if opts.behind_tls_proxy {
+            bail!(
+                "--trust-tailscale-headers cannot go with --behind-tls-proxy: behind another \
+                 local proxy every peer is loopback, so anyone could send Tailscale's headers"
+            );
+        }
+    }
     if !opts.listen.ip().is_loopback() {
         if opts.tls.is_none() && !opts.behind_tls_proxy {
             bail!(

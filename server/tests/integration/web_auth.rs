@@ -76,6 +76,12 @@ async fn a_token_hub_signs_people_in_and_a_share_token_opens_nothing_else() {
     );
     assert_eq!(http(&at, "GET", "/healthz", &[], "").await.status, 200);
     assert_eq!(upgrade(&hub, "/ws/dashboard", &[]).await.err(), Some(401));
+    // Claiming to be gRPC does not skip the sign-in.
+    let grpc = [("content-type", "application/grpc")];
+    assert_eq!(
+        upgrade(&hub, "/ws/pane?session=hub:x", &grpc).await.err(),
+        Some(401)
+    );
 
     // A wrong token goes back to the form, saying so.
     let form_type = [("Content-Type", "application/x-www-form-urlencoded")];
@@ -213,7 +219,7 @@ async fn trusted_tailscale_identities_from_loopback_need_no_token() {
 }
 
 #[test]
-fn a_hub_off_loopback_needs_a_tls_proxy_and_a_token() {
+fn unsafe_hub_settings_are_refused_with_the_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |extra: &[&str]| {
         let socket = dir.path().join("h.sock");
@@ -238,6 +244,39 @@ fn a_hub_off_loopback_needs_a_tls_proxy_and_a_token() {
     };
     assert!(run(&[]).contains("--behind-tls-proxy"));
     assert!(run(&["--behind-tls-proxy"]).contains("--listen-token-file"));
+    // Trusting Tailscale's headers needs the token, and no other proxy.
+    let token = token_file(dir.path()).display().to_string();
+    let out = std::process::Command::new(vtr_bin())
+        .args([
+            "hub",
+            "--name",
+            "ts",
+            "--listen",
+            "127.0.0.1:0",
+            "--trust-tailscale-headers",
+        ])
+        .arg("--socket")
+        .arg(dir.path().join("ts.sock"))
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .expect("run vtr hub");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --listen-token-file"));
+    let out = std::process::Command::new(vtr_bin())
+        .args([
+            "hub",
+            "--name",
+            "ts",
+            "--listen",
+            "127.0.0.1:0",
+            "--trust-tailscale-headers",
+        ])
+        .args(["--behind-tls-proxy", "--listen-token-file", &token])
+        .arg("--socket")
+        .arg(dir.path().join("ts.sock"))
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .expect("run vtr hub");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot go with --behind-tls-proxy"));
 }
 
 async fn send_frame(socket: &mut Socket, request: web::DashboardRequest) {

@@ -99,7 +99,8 @@ impl Shares {
             return Err(ShareError::Ttl(ttl.as_secs()));
         }
         let now = now_ms();
-        if self.store.live(now)?.len() >= MAX_LIVE_LINKS {
+        let working = self.store.live(now)?;
+        if working.iter().filter(|r| r.revoked_ms.is_none()).count() >= MAX_LIVE_LINKS {
             return Err(ShareError::TooMany);
         }
         let record = Record {

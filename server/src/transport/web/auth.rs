@@ -40,6 +40,9 @@ pub struct WebAuth {
     /// `None`: the hub is open (loopback, no token).
     token: Option<Token>,
     secret: Arc<Secret>,
+    /// MAC domain of this hub's cookies: it names the token, so a new
+    /// token signs everyone out.
+    domain: Arc<str>,
     trust_tailscale: bool,
     /// Cookies only over HTTPS (TLS here, or at a proxy in front).
     secure: bool,
@@ -52,7 +55,12 @@ impl WebAuth {
         trust_tailscale: bool,
         secure: bool,
     ) -> Self {
+        let fingerprint = token.as_ref().map_or_else(String::new, |t| {
+            use sha2::Digest;
+            hex(&sha2::Sha256::digest(t.secret().as_bytes())[..8])
+        });
         WebAuth {
+            domain: format!("{DOMAIN}:{fingerprint}").into(),
             token,
             secret,
             trust_tailscale,
@@ -87,14 +95,14 @@ impl WebAuth {
     /// A sign-in cookie for `who`, issued now.
     fn make_cookie(&self, who: &str) -> String {
         let payload = format!("{}.{}", now_ms() / 1000, hex(who.as_bytes()));
-        let mac = self.secret.sign(DOMAIN, &payload);
+        let mac = self.secret.sign(&self.domain, &payload);
         format!("{payload}.{mac}")
     }
 
     /// The identity in a cookie this hub signed that has not expired.
     fn check_cookie(&self, value: &str) -> Option<String> {
         let (payload, mac) = value.rsplit_once('.')?;
-        if !self.secret.verify(DOMAIN, payload, mac) {
+        if !self.secret.verify(&self.domain, payload, mac) {
             return None;
         }
         let (issued, who) = payload.split_once('.')?;
@@ -126,7 +134,7 @@ pub async fn require(
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
-    if public(&path, request.headers()) {
+    if public(&path) {
         return next.run(request).await;
     }
     match auth.identify(request.headers(), peer) {
@@ -148,12 +156,11 @@ pub async fn require(
 }
 
 /// Paths anyone may reach: sign-in, health, the app's static files, share
-/// links; and paths with their own checks (gRPC, metrics, the tunnel).
-fn public(path: &str, headers: &HeaderMap) -> bool {
-    let grpc = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"));
+/// links; and paths with their own checks (gRPC services, which check the
+/// token themselves; metrics; the tunnel). gRPC is told by its service
+/// path, never by a header a client chooses.
+fn public(path: &str) -> bool {
+    let grpc = path.starts_with("/vtr.v1.") || path.starts_with("/grpc.");
     grpc || matches!(
         path,
         "/login" | "/logout" | "/healthz" | "/metrics" | "/vtr/tunnel" | "/ws/share"
@@ -275,7 +282,13 @@ fn valid_identity(who: &str) -> bool {
 /// Where to go after signing in: a path on this hub, never another site.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -344,6 +357,10 @@ mod tests {
         let other = WebAuth::new(None, Arc::new(Secret::fixed(4)), true, false);
         let h = headers(&[("cookie", &format!("{COOKIE}={}", other.make_cookie("eve")))]);
         assert_eq!(a.identify(&h, peer), None);
+        // A new token signs everyone out.
+        let rotated = auth(Some("another-token-0123456789"), false);
+        let h = headers(&[("cookie", &format!("{COOKIE}={value}"))]);
+        assert_eq!(rotated.identify(&h, peer), None);
         // The token itself works as a bearer header.
         let h = headers(&[("authorization", "Bearer 0123456789abcdef-token")]);
         assert_eq!(a.identify(&h, peer), Some(Identity("token".into())));
@@ -369,22 +386,30 @@ mod tests {
 
     #[test]
     fn what_needs_a_sign_in() {
-        let none = HeaderMap::new();
-        for open in [
+        let open = [
             "/login",
             "/healthz",
             "/share/abc.1.ff",
             "/ws/share",
             "/app-1a2b.wasm",
             "/style.css",
+            "/vtr.v1.Vtr/List",
+        ];
+        for path in open {
+            assert!(public(path), "{path}");
+        }
+        for closed in [
+            "/",
+            "/s/hub:x",
+            "/s/x.js",
+            "/ws/pane",
+            "/ws/dashboard",
+            "/anything",
         ] {
-            assert!(public(open, &none), "{open}");
+            assert!(!public(closed), "{closed}");
         }
-        for closed in ["/", "/s/hub:x", "/ws/pane", "/ws/dashboard", "/anything"] {
-            assert!(!public(closed, &none), "{closed}");
-        }
-        let grpc = headers(&[("content-type", "application/grpc")]);
-        assert!(public("/vtr.v1.Vtr/List", &grpc));
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/s/hub:x")), "/s/hub:x");

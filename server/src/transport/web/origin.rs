@@ -3,6 +3,10 @@
 //! otherwise reach a loopback hub from the user's browser) names itself
 //! there. Clients that are not browsers send no `Origin` and pass. Behind
 //! a proxy that rewrites `Host`, the hub's public URL is its origin too.
+//!
+//! A browser's `Host` must also be an IP address, `localhost`, or the
+//! public URL's host: a page that re-points its own DNS name at the hub
+//! (DNS rebinding) would otherwise be "same origin" with it.
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +24,19 @@ pub fn refusal(headers: &HeaderMap, public_url: &str) -> Option<Response> {
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))
         .unwrap_or_default();
+    if !host_allowed(host, public_url) {
+        tracing::warn!(%origin, %host, "WebSocket upgrade for a host name that is not this hub's");
+        return Some(
+            (
+                StatusCode::FORBIDDEN,
+                format!(
+                    "host {host:?} is not this hub's: use its IP address, localhost, or the \
+                     host of --public-url\n"
+                ),
+            )
+                .into_response(),
+        );
+    }
     if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
         return None;
     }
@@ -34,6 +51,26 @@ pub fn refusal(headers: &HeaderMap, public_url: &str) -> Option<Response> {
         )
             .into_response(),
     )
+}
+
+/// Whether a browser asking for `host` (`name[:port]`) means this hub: an
+/// IP address, `localhost`, or the public URL's host.
+fn host_allowed(host: &str, public_url: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    let public_host = public_url
+        .split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or_default())
+        .map(|authority| match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => authority.split(':').next().unwrap_or_default(),
+        })
+        .unwrap_or_default();
+    name.parse::<std::net::IpAddr>().is_ok()
+        || name.eq_ignore_ascii_case("localhost")
+        || (!public_host.is_empty() && name.eq_ignore_ascii_case(public_host))
 }
 
 /// Whether `origin` (`scheme://host[:port]`) is the origin of `url`.
@@ -70,6 +107,18 @@ mod tests {
         assert!(refused(Some("http://evil.example"), "127.0.0.1:4620"));
         assert!(refused(Some("http://127.0.0.1:9999"), "127.0.0.1:4620"));
         assert!(refused(Some("null"), "127.0.0.1:4620"));
+    }
+
+    #[test]
+    fn a_rebound_dns_name_is_not_this_hub() {
+        let rebound = headers(Some("http://evil.example:4620"), "evil.example:4620");
+        assert!(refusal(&rebound, PUBLIC).is_some());
+        let local = headers(Some("http://localhost:4620"), "localhost:4620");
+        assert!(refusal(&local, PUBLIC).is_none());
+        let v6 = headers(Some("http://[::1]:4620"), "[::1]:4620");
+        assert!(refusal(&v6, PUBLIC).is_none());
+        let named = headers(Some("https://vtr.example.net"), "vtr.example.net");
+        assert!(refusal(&named, "https://vtr.example.net").is_none());
     }
 
     #[test]

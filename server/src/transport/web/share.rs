@@ -57,23 +57,39 @@ pub async fn upgrade(
 }
 
 async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> Ending {
+    // Watched from before the link is checked: a revoke meanwhile is seen.
+    let mut links_rx = sharing.shares.changes();
     let link = match sharing.shares.open_token(&query.token) {
         Ok(link) => link,
         Err(e) => return refuse(socket, &e).await,
     };
     let info = match sharing.hub.info(&link.session).await {
-        Ok(info) => info,
+        // The session the link was made for, by id (not one that took its
+        // id as a name).
+        Ok(info) if info.id_address() == link.session => info,
+        Ok(_) => {
+            let message = "the shared session is gone".to_owned();
+            let _ = stream::send(socket, Event::Error(message.clone())).await;
+            return (close::GONE, message);
+        }
         Err(e) => {
             let message = format!("the shared session is not available: {e}");
             let _ = stream::send(socket, Event::Error(message.clone())).await;
             return (close::GONE, message);
         }
     };
-    // What the viewer is shown of the session: not where it runs.
+    // What the viewer is shown of the session: its name and size, not
+    // its command line, where it runs or who started it.
+    let full = map::session_info(info);
     let info = pb::SessionInfo {
-        cwd: String::new(),
-        pid: 0,
-        ..map::session_info(info)
+        id: full.id,
+        name: full.name,
+        cols: full.cols,
+        rows: full.rows,
+        status: full.status,
+        exit_code: full.exit_code,
+        exit_signal: full.exit_signal,
+        ..Default::default()
     };
     if stream::send(socket, Event::Session(info)).await.is_err() {
         return gone_away();
@@ -89,7 +105,10 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
     let _watching = sharing
         .presence
         .enter(&link.session, Via::Link(link.id.clone()));
-    let mut links_rx = sharing.shares.changes();
+    // Checked again now that everything is set up.
+    if let Err(e) = sharing.shares.check(&link.id) {
+        return refuse(socket, &e).await;
+    }
     let expiry = tokio::time::sleep_until(until(&link));
     tokio::pin!(expiry);
     let mut window = Window::default();
