@@ -99,6 +99,8 @@ impl Shares {
             return Err(ShareError::Ttl(ttl.as_secs()));
         }
         let now = now_ms();
+        // Long-expired links go as new ones come (and at start).
+        self.store.prune(now - KEEP_EXPIRED.as_millis() as i64)?;
         let working = self.store.live(now)?;
         if working.iter().filter(|r| r.revoked_ms.is_none()).count() >= MAX_LIVE_LINKS {
             return Err(ShareError::TooMany);

@@ -1,6 +1,8 @@
 //! What the pane and share-link sockets have in common: frames of
 //! `PaneEvent`s, close codes with reasons, and the flow-control window.
 
+use std::time::Duration;
+
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use prost::Message as _;
 use vtr_shared::web::{self, pane_event::Event};
@@ -15,9 +17,20 @@ pub fn gone_away() -> Ending {
     (1001, "going away".to_owned())
 }
 
+/// A page that takes no frame for this long is gone: its socket ends
+/// rather than hold its subscription (and, for a share link, its revoke
+/// check) for ever.
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
 pub async fn send(socket: &mut WebSocket, event: Event) -> Result<(), axum::Error> {
     let frame = web::PaneEvent { event: Some(event) }.encode_to_vec();
-    socket.send(Message::Binary(frame.into())).await
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Binary(frame.into()))).await {
+        Ok(sent) => sent,
+        Err(_) => Err(axum::Error::new(format!(
+            "the page took no frame for {} s",
+            SEND_TIMEOUT.as_secs()
+        ))),
+    }
 }
 
 pub async fn close(socket: &mut WebSocket, (code, reason): Ending) {
@@ -30,7 +43,7 @@ pub async fn close(socket: &mut WebSocket, (code, reason): Ending) {
         code,
         reason: reason.into(),
     };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
 }
 
 /// Stream bytes sent and acknowledged on one socket (see
