@@ -54,11 +54,7 @@ pub async fn run(target: &Target, command: ShareCommand, json: bool) -> anyhow::
                 .await
                 .map_err(not_a_hub)?
                 .into_inner();
-            if json {
-                print_json(&share_json(&share))?;
-            } else {
-                println!("{}", share.url);
-            }
+            print_share(&share, json, &share.url)?;
         }
         ShareCommand::Ls => {
             let list = client
@@ -80,14 +76,21 @@ pub async fn run(target: &Target, command: ShareCommand, json: bool) -> anyhow::
                 .await
                 .map_err(not_a_hub)?
                 .into_inner();
-            if json {
-                print_json(&share_json(&share))?;
-            } else {
-                println!("revoked {} (link to {})", share.id, share.session);
-            }
+            let text = format!("revoked {} (link to {})", share.id, share.session);
+            print_share(&share, json, &text)?;
         }
     }
     Ok(ExitCode::Ok)
+}
+
+/// One link: as JSON, or as `text` for people.
+fn print_share(share: &pb::ShareInfo, json: bool, text: &str) -> anyhow::Result<()> {
+    if json {
+        print_json(&share_json(share))?;
+    } else {
+        println!("{text}");
+    }
+    Ok(())
 }
 
 fn print_shares(list: &[pb::ShareInfo]) {

@@ -105,15 +105,7 @@ async fn a_token_hub_signs_people_in_and_a_share_token_opens_nothing_else() {
     let mut dash = upgrade(&hub, "/ws/dashboard", &[("cookie", &cookie)])
         .await
         .expect("dashboard with the cookie");
-    let spawn = web::DashboardRequest {
-        id: 1,
-        action: Some(web::dashboard_request::Action::Spawn(spawn_request(
-            "hub:mine",
-            "/bin/sh",
-            &[],
-        ))),
-    };
-    send_frame(&mut dash, spawn).await;
+    spawn_through(&mut dash, "hub:mine").await;
     let mine = loop {
         if let Some(DashEvent::Dashboard(d)) = next::<web::DashboardEvent>(&mut dash).await.event
             && let Some(s) = d.sessions.into_iter().find(|s| s.name == "mine")
@@ -195,15 +187,7 @@ async fn trusted_tailscale_identities_from_loopback_need_no_token() {
     let mut dash = upgrade(&hub, "/ws/dashboard", &headers)
         .await
         .expect("dashboard as a Tailscale user");
-    let spawn = web::DashboardRequest {
-        id: 1,
-        action: Some(web::dashboard_request::Action::Spawn(spawn_request(
-            "hub:hers",
-            "/bin/sh",
-            &[],
-        ))),
-    };
-    send_frame(&mut dash, spawn).await;
+    spawn_through(&mut dash, "hub:hers").await;
     let c = hub.client().await;
     let hers = wait_until("the session listed", || {
         let mut c = c.clone();
@@ -279,9 +263,18 @@ fn unsafe_hub_settings_are_refused_with_the_reason() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot go with --behind-tls-proxy"));
 }
 
-async fn send_frame(socket: &mut Socket, request: web::DashboardRequest) {
+/// Asks a dashboard socket to spawn a shell named `name`.
+async fn spawn_through(socket: &mut Socket, name: &str) {
     use futures_util::SinkExt;
     use prost::Message as _;
+    let request = web::DashboardRequest {
+        id: 1,
+        action: Some(web::dashboard_request::Action::Spawn(spawn_request(
+            name,
+            "/bin/sh",
+            &[],
+        ))),
+    };
     socket
         .send(tokio_tungstenite::tungstenite::Message::Binary(
             request.encode_to_vec().into(),

@@ -72,10 +72,9 @@ pub struct Shares {
 }
 
 impl Shares {
-    /// Opens (or starts) the hub's links in `dir` (`hub.db`), signed with
-    /// `secret`.
+    /// Opens (or starts) the hub's links in `dir` (`hub.db`; the caller
+    /// made it private), signed with `secret`.
     pub fn open(dir: &Path, secret: Arc<Secret>) -> anyhow::Result<Shares> {
-        crate::paths::ensure_private_dir(dir)?;
         let store = Store::open(&dir.join("hub.db"))?;
         let forget_before = now_ms() - KEEP_EXPIRED.as_millis() as i64;
         store
