@@ -6,9 +6,9 @@
 //
 // Run: cd playwright && npx playwright test -c bench.config.ts
 // (`VTR_BIN=../target/release/vtr` measures a release hub).
-import { expect, Page, test } from '@playwright/test';
+import { expect, Page } from '@playwright/test';
 import { HUB_NAME } from '../tests/hub';
-import { Dashboard, Pane } from '../tests/pages';
+import { Dashboard, Pane, test } from '../tests/pages';
 
 const ROUNDS = 10;
 const FIRST_PAINT_TARGET_MS = 1000;

@@ -13,15 +13,24 @@ export const VTR = process.env.VTR_BIN ? path.resolve(process.env.VTR_BIN) : pat
 export const RUN_DIR = process.env.VTR_TEST_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'vtr-pw-'));
 process.env.VTR_TEST_DIR = RUN_DIR;
 
+/** The token file of the hub named `name` (made by the hub on first start). */
+export function tokenFileOf(name: string): string {
+  return path.join(RUN_DIR, `${name}-state`, 'token');
+}
+
+/** The token file of this run's hub. */
+export const HUB_TOKEN_FILE = tokenFileOf('hub');
+
 export function hubCommand(): string {
   return [VTR, 'hub', '--name', HUB_NAME, '--listen', `127.0.0.1:${HUB_PORT}`,
     '--socket', path.join(RUN_DIR, 'hub.sock'), '--state-dir', path.join(RUN_DIR, 'hub-state')]
     .map((a) => `'${a}'`).join(' ');
 }
 
-/** A tunnelled spoke joining a hub (this run's, unless told), as its own process. */
-export async function startSpoke(name: string, hub = HUB_URL): Promise<ChildProcess> {
-  return start(name, ['spoke', '--hub', hub, '--name', name,
+/** A tunnelled spoke joining a hub (this run's, unless told) with that
+ * hub's token, as its own process. */
+export async function startSpoke(name: string, hub = HUB_URL, tokenFile = HUB_TOKEN_FILE): Promise<ChildProcess> {
+  return start(name, ['spoke', '--hub', hub, '--name', name, '--token-file', tokenFile,
     '--socket', path.join(RUN_DIR, `${name}.sock`)]);
 }
 

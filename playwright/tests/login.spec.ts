@@ -1,10 +1,10 @@
 // A hub with a token: the browser is sent to sign in, a wrong token is
 // refused, the right one lets it in, and what it starts carries its name.
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RUN_DIR, startHub, stop } from './hub';
-import { Dashboard } from './pages';
+import { Dashboard, test } from './pages';
 
 const TOKEN = 'playwright-sign-in-token-0123456789';
 

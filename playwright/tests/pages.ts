@@ -1,5 +1,25 @@
 // Page objects: the dashboard and a terminal pane, selected by data-testid.
-import { expect, Locator, Page } from '@playwright/test';
+import { test as base, expect, Locator, Page } from '@playwright/test';
+import * as fs from 'node:fs';
+import { HUB_TOKEN_FILE, HUB_URL } from './hub';
+
+/** Signs `page` in to a hub with the URL it prints (`/login#token=...`):
+ * the page trades the token for a cookie and takes it out of the address
+ * bar. */
+export async function signIn(page: Page, hub = HUB_URL, tokenFile = HUB_TOKEN_FILE) {
+  const token = fs.readFileSync(tokenFile, 'utf8').trim();
+  await page.goto(`${hub}/login#token=${token}`);
+  await expect(page).toHaveURL(`${hub}/`);
+  expect(page.url()).not.toContain(token);
+}
+
+/** Playwright's `test`, with every test's page signed in to this run's hub. */
+export const test = base.extend({
+  page: async ({ page }, use) => {
+    await signIn(page);
+    await use(page);
+  },
+});
 
 export class Dashboard {
   constructor(readonly page: Page) {}

@@ -1,9 +1,9 @@
 // Read-only share links in the browser: the owner makes a link from a
 // pane; a second browser context (another person) watches it live and
 // cannot type into it; revoking cuts that viewer off with a clear message.
-import { Browser, expect, Page, test } from '@playwright/test';
+import { Browser, expect, Page } from '@playwright/test';
 import { HUB_NAME } from './hub';
-import { Dashboard, Pane } from './pages';
+import { Dashboard, Pane, test } from './pages';
 
 /** Makes a link from the pane's share panel; returns its URL. */
 async function share(page: Page): Promise<string> {

@@ -2,9 +2,9 @@
 // kill, rename and remove; search in scrollback; an exited session; an
 // unknown session; a spoke that goes silent and comes back; a hub that
 // restarts under an open dashboard and pane; a burst the page keeps up with.
-import { expect, test } from '@playwright/test';
-import { HUB_NAME, pause, resume, startHub, startSpoke, stop } from './hub';
-import { Dashboard, Pane } from './pages';
+import { expect } from '@playwright/test';
+import { HUB_NAME, pause, resume, startHub, startSpoke, stop, tokenFileOf } from './hub';
+import { Dashboard, Pane, signIn, test } from './pages';
 
 test('rename, kill and remove a session from the dashboard', async ({ page }) => {
   const dash = new Dashboard(page);
@@ -113,8 +113,10 @@ test('a hub restart: dashboard and pane say the hub is unreachable, then carry o
   const port = 4781;
   const base = `http://127.0.0.1:${port}`;
   let hub = await startHub('edge', port, ['--no-local-spoke']);
-  const spoke = await startSpoke('far', base);
+  const spoke = await startSpoke('far', base, tokenFileOf('edge'));
   try {
+    // Signed in once: the token and the cookie outlive a restart.
+    await signIn(page, base, tokenFileOf('edge'));
     const dash = new Dashboard(page);
     await dash.open(base);
     await expect(dash.spoke('far')).toHaveAttribute('data-state', 'healthy');

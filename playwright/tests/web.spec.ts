@@ -1,8 +1,8 @@
 // The web app against a real hub: health strip, spawn, typing, resize,
 // reload with resume, a spoke going down, a pane on a second spoke.
-import { expect, test } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { HUB_NAME, startSpoke, stop } from './hub';
-import { Dashboard, Pane } from './pages';
+import { Dashboard, Pane, test } from './pages';
 
 test('the dashboard shows the local spoke healthy with a last-seen time', async ({ page }) => {
   const dash = new Dashboard(page);

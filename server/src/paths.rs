@@ -16,12 +16,22 @@ pub fn runtime_dir() -> PathBuf {
 /// Where hub `name` keeps its state (share links, their secret):
 /// `$XDG_STATE_HOME/vtr/hub-NAME`, else `~/.local/state/vtr/hub-NAME`.
 pub fn default_state_dir(name: &str) -> PathBuf {
+    state_base().join(format!("hub-{name}"))
+}
+
+/// Where spoke `name` keeps its state (its --listen token):
+/// `$XDG_STATE_HOME/vtr/spoke-NAME`, else `~/.local/state/vtr/spoke-NAME`.
+pub fn default_spoke_state_dir(name: &str) -> PathBuf {
+    state_base().join(format!("spoke-{name}"))
+}
+
+fn state_base() -> PathBuf {
     let base = match (std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME")) {
         (Some(dir), _) if !dir.is_empty() => PathBuf::from(dir),
         (_, Some(home)) if !home.is_empty() => PathBuf::from(home).join(".local/state"),
         _ => runtime_dir().join("state"),
     };
-    base.join("vtr").join(format!("hub-{name}"))
+    base.join("vtr")
 }
 
 pub fn default_spoke_socket() -> PathBuf {

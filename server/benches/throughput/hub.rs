@@ -28,12 +28,17 @@ const LIST_CALLS: usize = 200;
 pub(crate) fn start_hub(
     dir: &Path,
     tag: &str,
-    spokes: &[(String, String)],
+    spokes: &[(String, String, Option<String>)],
 ) -> anyhow::Result<Process> {
     let config = dir.join(format!("{tag}.toml"));
     let text: String = spokes
         .iter()
-        .map(|(name, url)| format!("[[federation.spokes]]\nname = {name:?}\naddress = {url:?}\n"))
+        .map(|(name, url, token_file)| {
+            let token = token_file
+                .as_ref()
+                .map_or_else(String::new, |f| format!("token_file = {f:?}\n"));
+            format!("[[federation.spokes]]\nname = {name:?}\naddress = {url:?}\n{token}")
+        })
         .collect();
     std::fs::write(&config, text).context("writing the hub config")?;
     let socket = dir.join(format!("{tag}.sock"));
@@ -90,7 +95,7 @@ pub(crate) async fn list_latency(client: &mut VtrClient) -> anyhow::Result<Vec<D
 }
 
 /// Runs the fake spokes on their own runtime thread; their URLs.
-pub(crate) fn start_fake_spokes() -> anyhow::Result<Vec<(String, String)>> {
+pub(crate) fn start_fake_spokes() -> anyhow::Result<Vec<(String, String, Option<String>)>> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("fake-spokes".into())
@@ -110,7 +115,7 @@ pub(crate) fn start_fake_spokes() -> anyhow::Result<Vec<(String, String)>> {
                 let mut urls = Vec::new();
                 for i in 0..FAKE_SPOKES {
                     match serve_fake(i).await {
-                        Ok(url) => urls.push((format!("fake{i:03}"), url)),
+                        Ok(url) => urls.push((format!("fake{i:03}"), url, None)),
                         Err(e) => {
                             let _ = tx.send(Err(e));
                             return;

@@ -102,9 +102,14 @@ async fn main() -> anyhow::Result<()> {
         "http://{}",
         spoke.field("grpc").context("spoke TCP address")?
     );
-    let mut hub = hub::start_hub(dir.path(), "hub", &[("bench".to_owned(), spoke_url)])?;
+    let spoke_token = spoke.field("token_file").map(str::to_owned);
+    let mut hub = hub::start_hub(
+        dir.path(),
+        "hub",
+        &[("bench".to_owned(), spoke_url, spoke_token)],
+    )?;
     let mut hub_client = hub::hub_client(&hub, 0).await?;
-    let hub_web = hub.field("listen").context("hub web address")?.to_owned();
+    let hub_web = web::HubWeb::of(&hub)?;
 
     // 1 and 2: throughput, alternating raw and spoke.
     let mut raw_rates = Vec::new();

@@ -22,6 +22,25 @@ use crate::grpc::{GrpcThroughput, remove, spawn_request};
 use crate::{ECHO, GRPC_DEADLINE, PRODUCER};
 
 /// One `/ws/pane` socket.
+/// A hub's web port and the token it requires.
+pub(crate) struct HubWeb {
+    pub(crate) address: String,
+    pub(crate) token: String,
+}
+
+impl HubWeb {
+    /// From a hub's READY line (`listen=`, `token_file=`).
+    pub(crate) fn of(hub: &crate::process::Process) -> anyhow::Result<Self> {
+        let address = hub.field("listen").context("hub web address")?.to_owned();
+        let file = hub.field("token_file").context("hub token file")?;
+        let token = std::fs::read_to_string(file)
+            .with_context(|| format!("reading {file}"))?
+            .trim()
+            .to_owned();
+        Ok(HubWeb { address, token })
+    }
+}
+
 pub(crate) struct WebPane {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Stream bytes read, and how many of them the hub has been told of.
@@ -33,13 +52,18 @@ impl WebPane {
     /// Opens a pane on `session` at the hub's web address (`HOST:PORT`) and
     /// reads the session event the hub sends first.
     pub(crate) async fn open(
-        address: &str,
+        hub: &HubWeb,
         session: &str,
         from: Option<u64>,
     ) -> anyhow::Result<Self> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let from = from.map_or_else(String::new, |offset| format!("&from={offset}"));
-        let url = format!("ws://{address}/ws/pane?session={session}{from}");
-        let (socket, _) = tokio_tungstenite::connect_async(url)
+        let url = format!("ws://{}/ws/pane?session={session}{from}", hub.address);
+        let mut request = url.into_client_request()?;
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {}", hub.token).parse()?);
+        let (socket, _) = tokio_tungstenite::connect_async(request)
             .await
             .context("opening /ws/pane")?;
         let mut pane = Self {
@@ -130,7 +154,7 @@ impl EchoPath for WebPane {
 /// The producer run through the hub, read on `/ws/pane` from offset 0.
 pub(crate) async fn web_throughput(
     client: &mut VtrClient,
-    address: &str,
+    hub: &HubWeb,
     name: &str,
     dir: &Path,
 ) -> anyhow::Result<GrpcThroughput> {
@@ -138,7 +162,7 @@ pub(crate) async fn web_throughput(
         .spawn(spawn_request(name, PRODUCER, dir))
         .await
         .context("spawning the producer")?;
-    let mut pane = WebPane::open(address, name, Some(0)).await?;
+    let mut pane = WebPane::open(hub, name, Some(0)).await?;
     let start = Instant::now();
     pane.input(b"\n").await?;
     let mut result = GrpcThroughput::default();
@@ -156,7 +180,7 @@ pub(crate) async fn web_throughput(
 /// An echo session read and typed into on `/ws/pane`.
 pub(crate) async fn web_echo(
     client: &mut VtrClient,
-    address: &str,
+    hub: &HubWeb,
     name: &str,
     dir: &Path,
 ) -> anyhow::Result<WebPane> {
@@ -164,7 +188,7 @@ pub(crate) async fn web_echo(
         .spawn(spawn_request(name, ECHO, dir))
         .await
         .context("spawning the echo session")?;
-    let mut pane = WebPane::open(address, name, None).await?;
+    let mut pane = WebPane::open(hub, name, None).await?;
     crate::echo::until_raw(&mut pane).await?;
     Ok(pane)
 }

@@ -63,8 +63,9 @@ pub struct TargetArgs {
         conflicts_with = "socket"
     )]
     pub addr: Option<String>,
-    /// File holding the bearer token for --addr (for `spoke --hub`: the
-    /// token the hub expects from spokes).
+    /// File holding the bearer token for --addr; for `spoke --hub`, the
+    /// token to present to the hub; for `hub`, the token tunnelled spokes
+    /// must present [default: the hub's own token].
     #[arg(long, global = true, env = "VTR_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// PEM CA bundle that signed the server's certificate (https).
@@ -80,7 +81,8 @@ pub struct TargetArgs {
 pub enum Command {
     /// Run a hub: one place for many spokes' sessions (an embedded spoke
     /// included unless --no-local-spoke; more from the configuration).
-    Hub(HubArgs),
+    /// Its port needs the hub's token: `vtr hub url` prints the sign-in URL.
+    Hub(Box<HubCommand>),
     /// Run a spoke: own PTY sessions and serve them over gRPC.
     Spoke(SpokeArgs),
     /// List a hub's spokes and their health.
@@ -267,13 +269,23 @@ pub struct SpokeArgs {
     /// TLS private key (PEM) for --listen.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Require this bearer token on --listen; required off loopback.
+    /// The bearer token --listen requires [default: `token` in the state
+    /// directory, made on first start, mode 0600]. Must not be readable
+    /// by others.
     #[arg(
         long = "listen-token-file",
         value_name = "FILE",
         env = "VTR_LISTEN_TOKEN_FILE"
     )]
     pub listen_token_file: Option<PathBuf>,
+    /// DANGEROUS: --listen takes no token, so every local user controls
+    /// this spoke's shells. Loopback addresses only.
+    #[arg(long, conflicts_with = "listen_token_file")]
+    pub no_token: bool,
+    /// Directory of the spoke's state: its --listen token
+    /// [default: $XDG_STATE_HOME/vtr/spoke-NAME, else ~/.local/state/vtr/spoke-NAME].
+    #[arg(long, env = "VTR_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Join this hub through a tunnel the spoke holds open (no listener
     /// needed), e.g. http://127.0.0.1:4620. The token to present is
     /// --token-file (or federation.token_file).
@@ -308,6 +320,23 @@ pub struct SessionArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct HubCommand {
+    #[command(subcommand)]
+    pub action: Option<HubAction>,
+    #[command(flatten)]
+    pub args: HubArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HubAction {
+    /// Print the URL that signs a browser in to this hub (it carries the
+    /// hub's token: keep it to yourself). Takes the hub's --name,
+    /// --state-dir, --listen, --public-url and --listen-token-file.
+    Url(HubArgs),
+}
+
+#[derive(Debug, Args)]
 pub struct HubArgs {
     /// Hub name, also its embedded spoke's [default: the host name].
     #[arg(long, env = "VTR_NAME")]
@@ -319,15 +348,22 @@ pub struct HubArgs {
     /// Run no embedded spoke: only the spokes of the configuration.
     #[arg(long)]
     pub no_local_spoke: bool,
-    /// Require this bearer token on the TCP port.
+    /// The token the TCP port requires (browsers sign in with it, programs
+    /// send it as a bearer token) [default: `token` in the state directory,
+    /// made on first start, mode 0600]. Must not be readable by others.
     #[arg(
         long = "listen-token-file",
         value_name = "FILE",
         env = "VTR_LISTEN_TOKEN_FILE"
     )]
     pub listen_token_file: Option<PathBuf>,
-    /// Directory of the hub's state: share links (SQLite) and the secret
-    /// that signs them (created on first start, mode 0600)
+    /// DANGEROUS: require no token on the TCP port. Every local user and
+    /// every program on this machine then controls the hub's shells.
+    /// Loopback addresses only.
+    #[arg(long, conflicts_with = "listen_token_file")]
+    pub no_token: bool,
+    /// Directory of the hub's state: its token, share links (SQLite) and
+    /// the secret that signs them (created on first start, mode 0600)
     /// [default: $XDG_STATE_HOME/vtr/hub-NAME, else ~/.local/state/vtr/hub-NAME].
     #[arg(long, env = "VTR_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,

@@ -5,11 +5,11 @@
 use tokio_util::sync::CancellationToken;
 
 use super::exit::ExitCode;
-use super::{HubArgs, SessionArgs, SpokeArgs, TargetArgs};
+use super::{HubAction, HubArgs, HubCommand, SessionArgs, SpokeArgs, TargetArgs};
 use crate::config::SpokeConfig;
 use crate::core::SessionConfig;
 use crate::transport::grpc::auth::Token;
-use crate::transport::hub_server::{DialledSpoke, HubOptions, run_hub};
+use crate::transport::hub_server::{DialledSpoke, HubOptions, TOKEN_FILE, run_hub, sign_in_url};
 use crate::transport::spoke_server::{SpokeOptions, TlsFiles, run_spoke};
 use crate::transport::tunnel::TunnelOptions;
 
@@ -40,6 +40,10 @@ pub async fn spoke(args: SpokeArgs, target: TargetArgs) -> anyhow::Result<ExitCo
         None => None,
     };
     let opts = SpokeOptions {
+        state_dir: args
+            .state_dir
+            .unwrap_or_else(|| crate::paths::default_spoke_state_dir(&name)),
+        no_token: args.no_token,
         name,
         socket: target
             .socket
@@ -65,7 +69,46 @@ pub async fn spoke(args: SpokeArgs, target: TargetArgs) -> anyhow::Result<ExitCo
     Ok(ExitCode::Ok)
 }
 
-pub async fn hub(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
+pub async fn hub(command: Box<HubCommand>, target: TargetArgs) -> anyhow::Result<ExitCode> {
+    let command = *command;
+    if let Some(HubAction::Url(args)) = command.action {
+        return hub_url(args, target);
+    }
+    let opts = hub_options(command.args, target)?;
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    run_hub(opts, shutdown).await?;
+    Ok(ExitCode::Ok)
+}
+
+/// `vtr hub url`: the sign-in URL of the hub these settings describe.
+fn hub_url(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
+    let opts = hub_options(args, target)?;
+    if opts.no_token {
+        println!("http://{}/", opts.listen);
+        return Ok(ExitCode::Ok);
+    }
+    let path = opts
+        .token_file
+        .clone()
+        .unwrap_or_else(|| opts.state_dir.join(TOKEN_FILE));
+    if !path.exists() {
+        anyhow::bail!(
+            "no token at {}: start the hub once (it makes one), or pass its --listen-token-file \
+             and --state-dir",
+            path.display()
+        );
+    }
+    let token = Token::from_file(&path)?;
+    let base = opts.public_url.clone().unwrap_or_else(|| {
+        let scheme = if opts.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", opts.listen)
+    });
+    println!("{}", sign_in_url(&base, &token));
+    Ok(ExitCode::Ok)
+}
+
+fn hub_options(args: HubArgs, target: TargetArgs) -> anyhow::Result<HubOptions> {
     let config = crate::config::load(target.config.as_deref())?;
     let file = config.hub;
     let local_spoke = !args.no_local_spoke && file.local_spoke.unwrap_or(true);
@@ -77,7 +120,7 @@ pub async fn hub(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> 
         .name
         .or(file.name)
         .unwrap_or_else(crate::paths::host_name);
-    let opts = HubOptions {
+    Ok(HubOptions {
         state_dir: args
             .state_dir
             .unwrap_or_else(|| crate::paths::default_state_dir(&name)),
@@ -95,7 +138,8 @@ pub async fn hub(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> 
             .unwrap_or_else(crate::paths::default_hub_socket),
         listen,
         token_file: args.listen_token_file.or(file.listen_token_file),
-        tunnel_token_file: config.federation.token_file,
+        no_token: args.no_token,
+        tunnel_token_file: target.token_file.or(config.federation.token_file),
         local_spoke: if local_spoke {
             Some(session_config(&args.session, &config.spoke)?)
         } else {
@@ -112,11 +156,7 @@ pub async fn hub(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> 
                 ca_file: s.ca_file,
             })
             .collect(),
-    };
-    let shutdown = CancellationToken::new();
-    spawn_signal_handler(shutdown.clone());
-    run_hub(opts, shutdown).await?;
-    Ok(ExitCode::Ok)
+    })
 }
 
 /// Session settings: flag or variable, else the `[spoke]` section, else

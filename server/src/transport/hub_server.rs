@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::serve::ListenerExt;
@@ -23,12 +23,16 @@ use super::sharing::Sharing;
 use super::spoke_server::{TlsFiles, bind_unix};
 use super::tunnel;
 use super::web::auth::WebAuth;
+use super::web::front_door::{FrontDoor, front_door};
 use crate::core::SessionConfig;
 use crate::hub::presence::Presence;
 use crate::hub::secret::Secret;
 use crate::hub::share::Shares;
 use crate::hub::{Hub, Join};
 use crate::spoke::LocalSpoke;
+
+/// The hub's token, in its state directory unless `--listen-token-file`.
+pub const TOKEN_FILE: &str = "token";
 
 /// How long open streams may hold up shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -40,10 +44,13 @@ pub struct HubOptions {
     pub name: String,
     pub socket: PathBuf,
     pub listen: SocketAddr,
-    /// Require this bearer token on the TCP port.
+    /// The token the TCP port requires [default: `token` in the state
+    /// directory, made on first start].
     pub token_file: Option<PathBuf>,
-    /// Token tunnelled spokes must present [default: the TCP token; with
-    /// neither, any spoke may join].
+    /// Require no token on the TCP port (loopback only; every local user
+    /// then controls the hub).
+    pub no_token: bool,
+    /// Token tunnelled spokes must present [default: the TCP token].
     pub tunnel_token_file: Option<PathBuf>,
     /// Settings of the embedded spoke's sessions; `None`: no embedded spoke.
     pub local_spoke: Option<SessionConfig>,
@@ -74,15 +81,10 @@ pub struct DialledSpoke {
 pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     vtr_shared::address::validate_name(&opts.name)
         .with_context(|| format!("hub name {:?}", opts.name))?;
-    let token = opts
-        .token_file
-        .as_deref()
-        .map(Token::from_file)
-        .transpose()?;
     if opts.trust_tailscale_headers {
-        if token.is_none() {
+        if opts.no_token {
             bail!(
-                "--trust-tailscale-headers needs --listen-token-file too: what `tailscale serve` \
+                "--trust-tailscale-headers cannot go with --no-token: what `tailscale serve` \
                  forwards reaches gRPC and the tunnel as well, which check the token"
             );
         }
@@ -93,26 +95,15 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
             );
         }
     }
-    if !opts.listen.ip().is_loopback() {
-        if opts.tls.is_none() && !opts.behind_tls_proxy {
-            bail!(
-                "refusing to listen on non-loopback address {} without TLS: give --tls-cert \
-                 and --tls-key, or put a TLS proxy in front and pass --behind-tls-proxy",
-                opts.listen
-            );
-        }
-        if token.is_none() {
-            bail!(
-                "refusing to listen on non-loopback address {} without a token: pass \
-                 --listen-token-file (browsers sign in with it at /login)",
-                opts.listen
-            );
-        }
+    if !opts.listen.ip().is_loopback() && opts.tls.is_none() && !opts.behind_tls_proxy {
+        bail!(
+            "refusing to listen on non-loopback address {} without TLS: give --tls-cert \
+             and --tls-key, or put a TLS proxy in front and pass --behind-tls-proxy",
+            opts.listen
+        );
     }
-    let tunnel_token = match &opts.tunnel_token_file {
-        Some(path) => Some(Token::from_file(path)?),
-        None => token.clone(),
-    };
+    crate::paths::ensure_private_dir(&opts.state_dir)?;
+    let token = hub_token(&opts)?;
     let hub = Hub::new(opts.name.clone());
     let local = opts
         .local_spoke
@@ -129,7 +120,6 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         hub.add_spoke(spoke.name.clone(), join, Arc::new(link))?;
     }
 
-    crate::paths::ensure_private_dir(&opts.state_dir)?;
     let secret = Arc::new(Secret::load_or_create(&opts.state_dir.join("secret"))?);
     let shares = Arc::new(
         Shares::open(&opts.state_dir, secret.clone())
@@ -145,28 +135,46 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
     let tcp_addr = tcp.local_addr()?;
+    let token_path = token.as_ref().map(|(_, path)| path.clone());
+    let token = token.map(|(token, _)| token);
     println!(
-        "READY role=hub name={} socket={} listen={} tls={} spokes={}",
+        "READY role=hub name={} socket={} listen={} tls={} spokes={} token_file={}",
         opts.name,
         opts.socket.display(),
         tcp_addr,
         if tls.is_some() { "on" } else { "off" },
         hub.spokes().len(),
+        token_path
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |p| p.display().to_string()),
     );
     tracing::info!(name = %opts.name, listen = %tcp_addr, "hub ready");
 
+    let tunnel_token = match &opts.tunnel_token_file {
+        Some(path) => Some(Token::from_file(path)?),
+        None => token.clone(),
+    };
+    let public_url: Arc<str> = opts
+        .public_url
+        .clone()
+        .unwrap_or_else(|| {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{tcp_addr}")
+        })
+        .into();
+    match &token {
+        Some(token) => announce_sign_in(&public_url, token),
+        None => tracing::warn!(
+            listen = %tcp_addr,
+            "--no-token: the hub's port takes no credential; every local user, and every \
+             program on this machine, controls its shells"
+        ),
+    }
     let sharing = Sharing {
         hub: hub.clone(),
         shares,
         presence: Arc::new(Presence::default()),
-        public_url: opts
-            .public_url
-            .clone()
-            .unwrap_or_else(|| {
-                let scheme = if tls.is_some() { "https" } else { "http" };
-                format!("{scheme}://{tcp_addr}")
-            })
-            .into(),
+        public_url: public_url.clone(),
     };
     let auth = WebAuth::new(
         token.clone(),
@@ -188,30 +196,26 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
             UnixListenerStream::new(unix),
             shutdown.clone().cancelled_owned(),
         );
-    let app = grpc::routes(
-        coordinator,
-        Some(hub.clone()),
-        Some(sharing.clone()),
-        token.clone(),
-    )
-    .await?
-    .into_axum_router()
-    .route("/healthz", get(|| async { "ok\n" }))
-    .route("/metrics", get(metrics).with_state((hub.clone(), token)))
-    .route(
-        tunnel::TUNNEL_PATH,
-        get(tunnel::accept).with_state(tunnel::Acceptor {
-            hub: hub.clone(),
-            token: tunnel_token,
-        }),
-    )
-    .merge(super::web::router(sharing))
-    .merge(super::web::auth_router(auth.clone()))
-    .fallback(super::web::fallback)
-    .layer(axum::middleware::from_fn_with_state(
-        auth,
-        super::web::auth::require,
-    ));
+    // The front door checks every request's identity, gRPC included.
+    let app = grpc::routes(coordinator, Some(hub.clone()), Some(sharing.clone()), None)
+        .await?
+        .into_axum_router()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics).with_state(hub.clone()))
+        .route(
+            tunnel::TUNNEL_PATH,
+            get(tunnel::accept).with_state(tunnel::Acceptor {
+                hub: hub.clone(),
+                token: tunnel_token,
+            }),
+        )
+        .merge(super::web::router(sharing))
+        .merge(super::web::auth_router(auth.clone()))
+        .fallback(super::web::fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            FrontDoor { auth, public_url },
+            front_door,
+        ));
     let tcp_server: std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> = match tls {
         Some(acceptor) => Box::pin(super::tls::serve(tcp, acceptor, app, shutdown.clone())),
         None => {
@@ -255,27 +259,67 @@ fn dial(spoke: &DialledSpoke) -> anyhow::Result<RemoteSpoke> {
         .as_deref()
         .map(Token::from_file)
         .transpose()?;
+    if token.is_some() {
+        client::refuse_plain_http_off_loopback(&spoke.address)?;
+    }
     let channel = client::lazy_channel(&spoke.address, spoke.ca_file.as_deref())?;
     let client = client::client(channel, token.as_ref())?;
     Ok(RemoteSpoke::new(spoke.name.clone(), client))
 }
 
-async fn metrics(
-    axum::extract::State((hub, token)): axum::extract::State<(Hub, Option<Token>)>,
-    headers: HeaderMap,
-) -> axum::response::Response {
-    if let Some(token) = token {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !presented.is_some_and(|p| token.matches(p)) {
-            return (StatusCode::UNAUTHORIZED, "bearer token required\n").into_response();
-        }
-    }
+async fn metrics(axum::extract::State(hub): axum::extract::State<Hub>) -> axum::response::Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         hub.metrics(),
     )
         .into_response()
+}
+
+/// The token the hub's port requires, and the file it is in: the one
+/// given, else the state directory's (made now if missing); `None` with
+/// `--no-token`, which only a loopback address may have.
+fn hub_token(opts: &HubOptions) -> anyhow::Result<Option<(Token, PathBuf)>> {
+    if opts.no_token {
+        if !opts.listen.ip().is_loopback() {
+            bail!(
+                "--no-token is for loopback addresses only; {} needs a token",
+                opts.listen
+            );
+        }
+        if opts.token_file.is_some() {
+            bail!("--no-token and --listen-token-file contradict each other; give one");
+        }
+        return Ok(None);
+    }
+    match &opts.token_file {
+        Some(path) => Ok(Some((Token::from_file(path)?, path.clone()))),
+        None => {
+            let path = opts.state_dir.join(TOKEN_FILE);
+            let (token, made) = Token::load_or_create(&path)?;
+            if made {
+                tracing::info!(file = %path.display(), "made the hub's token");
+            }
+            Ok(Some((token, path)))
+        }
+    }
+}
+
+/// The URL that signs a browser in: the token rides in the fragment,
+/// which never reaches a server or a log.
+pub fn sign_in_url(public_url: &str, token: &Token) -> String {
+    format!("{public_url}/login#token={}", token.secret())
+}
+
+/// Tells the person who started the hub how to sign in: the URL itself
+/// on a terminal, else (a log, a journal) how to get it.
+fn announce_sign_in(public_url: &str, token: &Token) {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "vtr hub: open {} to sign in (`vtr hub url` prints it again)",
+            sign_in_url(public_url, token)
+        );
+    } else {
+        eprintln!("vtr hub: run `vtr hub url` for the sign-in URL ({public_url})");
+    }
 }

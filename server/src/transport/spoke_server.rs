@@ -25,7 +25,13 @@ pub struct SpokeOptions {
     pub socket: PathBuf,
     pub listen: Option<SocketAddr>,
     pub tls: Option<TlsFiles>,
+    /// The token `listen` requires [default: `token` in `state_dir`, made
+    /// on first start].
     pub token_file: Option<PathBuf>,
+    /// `listen` takes no token (loopback only).
+    pub no_token: bool,
+    /// Where the spoke keeps its token.
+    pub state_dir: PathBuf,
     /// Hold a tunnel open to this hub.
     pub tunnel: Option<TunnelOptions>,
     /// `key=value` labels a hub shows.
@@ -44,20 +50,16 @@ pub struct TlsFiles {
 pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     vtr_shared::address::validate_name(&opts.name)
         .with_context(|| format!("spoke name {:?}", opts.name))?;
-    let token = opts
-        .token_file
-        .as_deref()
-        .map(Token::from_file)
-        .transpose()?;
     if let Some(addr) = opts.listen
         && !addr.ip().is_loopback()
-        && (opts.tls.is_none() || token.is_none())
+        && opts.tls.is_none()
     {
         bail!(
-            "refusing to listen on non-loopback address {addr} without TLS and a token: \
-             give --tls-cert, --tls-key and --token-file"
+            "refusing to listen on non-loopback address {addr} without TLS: give --tls-cert \
+             and --tls-key"
         );
     }
+    let token = listen_token(&opts)?;
     let tls = opts.tls.as_ref().map(load_tls).transpose()?;
     let spoke = Arc::new(
         LocalSpoke::new(opts.name.clone(), opts.session.clone()).with_labels(opts.labels.clone()),
@@ -73,13 +75,17 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
     };
     let tcp_addr = tcp.as_ref().map(TcpListener::local_addr).transpose()?;
     println!(
-        "READY role=spoke name={} socket={} grpc={} tls={} hub={}",
+        "READY role=spoke name={} socket={} grpc={} tls={} hub={} token_file={}",
         opts.name,
         opts.socket.display(),
         tcp_addr.map_or_else(|| "-".to_owned(), |a| a.to_string()),
         if tls.is_some() { "on" } else { "off" },
         opts.tunnel.as_ref().map_or("-", |t| t.hub.as_str()),
+        token
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |(_, path)| path.display().to_string()),
     );
+    let token = token.map(|(token, _)| token);
     tracing::info!(name = %opts.name, socket = %opts.socket.display(), "spoke ready");
 
     // The Unix socket is owner-only, so it needs no token.
@@ -131,6 +137,38 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
     tunnel?;
     local.context("gRPC over the Unix socket")?;
     remote
+}
+
+/// The token `--listen` requires, and its file: the one given, else the
+/// state directory's (made now if missing); `None` without `--listen` or
+/// with `--no-token` (loopback only, and loudly).
+fn listen_token(opts: &SpokeOptions) -> anyhow::Result<Option<(Token, PathBuf)>> {
+    let Some(addr) = opts.listen else {
+        return Ok(None);
+    };
+    if opts.no_token {
+        if !addr.ip().is_loopback() {
+            bail!("--no-token is for loopback addresses only; {addr} needs a token");
+        }
+        tracing::warn!(
+            listen = %addr,
+            "--no-token: the spoke's TCP port takes no credential; every local user controls \
+             its shells"
+        );
+        return Ok(None);
+    }
+    match &opts.token_file {
+        Some(path) => Ok(Some((Token::from_file(path)?, path.clone()))),
+        None => {
+            crate::paths::ensure_private_dir(&opts.state_dir)?;
+            let path = opts.state_dir.join("token");
+            let (token, made) = Token::load_or_create(&path)?;
+            if made {
+                tracing::info!(file = %path.display(), "made the spoke's --listen token");
+            }
+            Ok(Some((token, path)))
+        }
+    }
 }
 
 fn load_tls(files: &TlsFiles) -> anyhow::Result<ServerTlsConfig> {

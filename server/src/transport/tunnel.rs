@@ -65,7 +65,7 @@ pub async fn accept(
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            .and_then(crate::transport::grpc::auth::bearer);
         if !presented.is_some_and(|p| token.matches(p)) {
             return refuse(
                 StatusCode::UNAUTHORIZED,
@@ -224,6 +224,9 @@ pub async fn hold(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let address = hub_address(&opts.hub)?;
+    if opts.token.is_some() {
+        client::refuse_plain_http_off_loopback(&opts.hub)?;
+    }
     let mut failures = 0;
     loop {
         let attempt = tokio::select! {

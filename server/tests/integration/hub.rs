@@ -28,7 +28,7 @@ fn names(list: &pb::SessionList) -> Vec<String> {
 async fn merges_sessions_and_routes_calls_to_their_spokes() {
     let a = Spoke::start_named("alpha", &["--listen", "127.0.0.1:0"]);
     let b = Spoke::start_named("beta", &["--listen", "127.0.0.1:0"]);
-    let hub = Hub::start(&[Dial::new("a", a.url()), Dial::new("b", b.url())], &[]);
+    let hub = Hub::start(&[a.dial("a"), b.dial("b")], &[]);
     hub.wait_state("a", pb::SpokeState::Healthy).await;
     hub.wait_state("b", pb::SpokeState::Healthy).await;
     let mut c = hub.client().await;
@@ -127,7 +127,7 @@ async fn merges_sessions_and_routes_calls_to_their_spokes() {
 #[tokio::test]
 async fn spokes_report_health_as_json() {
     let a = Spoke::start_named("alpha", &["--listen", "127.0.0.1:0", "--label", "zone=lab"]);
-    let hub = Hub::start(&[Dial::new("a", a.url())], &[]);
+    let hub = Hub::start(&[a.dial("a")], &[]);
     hub.wait_state("a", pb::SpokeState::Healthy).await;
     let out = hub.cli(&["spokes", "--json"]);
     assert!(
@@ -160,7 +160,7 @@ async fn spokes_report_health_as_json() {
 async fn a_killed_spoke_goes_stale_while_others_stream_on() {
     let mut a = Spoke::start_named("alpha", &["--listen", "127.0.0.1:0"]);
     let b = Spoke::start_named("beta", &["--listen", "127.0.0.1:0"]);
-    let hub = Hub::start(&[Dial::new("a", a.url()), Dial::new("b", b.url())], &[]);
+    let hub = Hub::start(&[a.dial("a"), b.dial("b")], &[]);
     hub.wait_state("a", pb::SpokeState::Healthy).await;
     hub.wait_state("b", pb::SpokeState::Healthy).await;
     let mut c = hub.client().await;
@@ -312,8 +312,8 @@ async fn a_wrong_token_is_refused() {
     let dir = tempfile::tempdir().expect("dir");
     let good = dir.path().join("good");
     let bad = dir.path().join("bad");
-    std::fs::write(&good, "the-right-token-0123456789").expect("write");
-    std::fs::write(&bad, "the-wrong-token-0123456789").expect("write");
+    write_token(&good, "the-right-token-0123456789");
+    write_token(&bad, "the-wrong-token-0123456789");
     let good_arg = good.display().to_string();
     let a = Spoke::start_named(
         "alpha",
@@ -373,7 +373,7 @@ async fn a_spoke_name_taken_by_the_embedded_spoke_is_refused() {
 #[tokio::test]
 async fn sixty_four_subscribers_share_one_upstream_stream() {
     let a = Spoke::start_named("alpha", &["--listen", "127.0.0.1:0"]);
-    let hub = Hub::start(&[Dial::new("a", a.url())], &["--no-local-spoke"]);
+    let hub = Hub::start(&[a.dial("a")], &["--no-local-spoke"]);
     hub.wait_state("a", pb::SpokeState::Healthy).await;
     let mut c = hub.client().await;
     spawn(
@@ -448,7 +448,7 @@ async fn sixty_four_subscribers_share_one_upstream_stream() {
 #[tokio::test]
 async fn a_stream_resumes_by_offset_across_a_hub_restart() {
     let a = Spoke::start_named("alpha", &["--listen", "127.0.0.1:0"]);
-    let mut hub = Hub::start(&[Dial::new("a", a.url())], &[]);
+    let mut hub = Hub::start(&[a.dial("a")], &[]);
     hub.wait_state("a", pb::SpokeState::Healthy).await;
     let mut c = hub.client().await;
     let script = "for i in $(seq 1 300); do echo n$i; sleep 0.01; done; read end";
@@ -505,7 +505,7 @@ async fn a_stream_resumes_by_offset_across_a_hub_restart() {
 #[tokio::test]
 async fn watch_spokes_pushes_health_changes() {
     let mut a = Spoke::start_named("alpha", &["--listen", "127.0.0.1:0"]);
-    let hub = Hub::start(&[Dial::new("a", a.url())], &[]);
+    let hub = Hub::start(&[a.dial("a")], &[]);
     let mut watch = hub
         .federation()
         .await

@@ -6,6 +6,7 @@ mod harness;
 mod attach;
 mod cli;
 mod config;
+mod front_door;
 mod hub;
 mod limits;
 mod programs;

@@ -207,7 +207,7 @@ async fn revoked_forged_and_expired_links_are_refused() {
 async fn links_and_revocations_survive_a_hub_restart() {
     // The session lives on a spoke of its own, so it outlives the hub.
     let spoke = Spoke::start_named("far", &["--listen", "127.0.0.1:0"]);
-    let mut hub = Hub::start(&[Dial::new("far", spoke.url())], &["--no-local-spoke"]);
+    let mut hub = Hub::start(&[spoke.dial("far")], &["--no-local-spoke"]);
     hub.wait_state("far", pb::SpokeState::Healthy).await;
     let mut c = hub.client().await;
     spawn(&mut c, "far:kept", "/bin/sh", &[]).await;

@@ -1,5 +1,5 @@
-//! gRPC over TCP: loopback without TLS, TLS with a token off loopback,
-//! refusal to listen off loopback unprotected.
+//! gRPC over TCP: always a token (the spoke's own unless given), TLS off
+//! loopback, refusal to listen off loopback unprotected.
 
 use std::process::{Command, Stdio};
 
@@ -10,12 +10,13 @@ use vtr_shared::proto as pb;
 use crate::harness::*;
 
 #[tokio::test]
-async fn loopback_tcp_works_without_tls() {
+async fn loopback_tcp_works_without_tls_with_the_spokes_own_token() {
     let spoke = Spoke::start_with(&["--listen", "127.0.0.1:0"]);
     let addr = spoke.ready.get("grpc").expect("grpc address").to_owned();
+    let token_file = spoke.token_file().expect("a token made on first start");
     let mut c = client::connect(&Target::Tcp {
         url: format!("http://{addr}"),
-        token: None,
+        token: Some(Token::from_file(&token_file).expect("token")),
         ca_file: None,
     })
     .await
@@ -34,7 +35,7 @@ async fn tls_and_token_are_enforced() {
     let token_path = dir.path().join("token");
     std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
-    std::fs::write(&token_path, "s3cret-token-0123456789\n").expect("write token");
+    write_token(&token_path, "s3cret-token-0123456789\n");
     let spoke = Spoke::start_with(&[
         "--listen",
         "127.0.0.1:0",
@@ -115,21 +116,20 @@ async fn tls_and_token_are_enforced() {
 }
 
 #[test]
-fn refuses_non_loopback_without_tls_and_token() {
+fn refuses_non_loopback_without_tls() {
     let dir = tempfile::tempdir().expect("dir");
     let out = Command::new(vtr_bin())
         .args(["spoke", "--socket"])
         .arg(dir.path().join("s.sock"))
         .args(["--listen", "0.0.0.0:0"])
+        .env("XDG_STATE_HOME", dir.path())
         .stdin(Stdio::null())
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(
-            "refusing to listen on non-loopback address 0.0.0.0:0 without TLS and a token"
-        ),
+        err.contains("refusing to listen on non-loopback address 0.0.0.0:0 without TLS"),
         "{err}"
     );
     assert!(

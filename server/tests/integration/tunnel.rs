@@ -1,6 +1,7 @@
 //! Tunnelled spokes: they dial the hub, which calls them back over the
 //! same connection. Rejoining after a hub restart, name collisions, tokens.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use vtr_shared::proto as pb;
@@ -12,8 +13,9 @@ use crate::harness::*;
 #[tokio::test]
 async fn a_tunnelled_spoke_rejoins_a_restarted_hub_and_attach_resumes() {
     let mut hub = Hub::start(&[], &[]);
-    let url = hub.url();
-    let _spoke = Spoke::start_named("tun", &["--hub", &url]);
+    let join = hub.join_args();
+    let join: Vec<&str> = join.iter().map(String::as_str).collect();
+    let _spoke = Spoke::start_named("tun", &join);
     hub.wait_state("tun", pb::SpokeState::Healthy).await;
     let listed = hub.spokes().await;
     let tun = listed.iter().find(|s| s.name == "tun").expect("listed");
@@ -84,12 +86,16 @@ fn refused_spoke(name: &str, hub: &str, extra: &[&str]) -> (Option<i32>, String)
 async fn a_second_spoke_claiming_a_connected_name_is_refused_on_both_sides() {
     let hub = Hub::start(&[], &[]);
     let url = hub.url();
-    let _first = Spoke::start_named("twin", &["--hub", &url]);
+    let token = hub.token_file().display().to_string();
+    let _first = Spoke::start_named("twin", &["--hub", &url, "--token-file", &token]);
     hub.wait_state("twin", pb::SpokeState::Healthy).await;
+    let token_arg = token.clone();
     let (code, stderr) = within("the second spoke to give up", async {
-        tokio::task::spawn_blocking(move || refused_spoke("twin", &url, &[]))
-            .await
-            .expect("join")
+        tokio::task::spawn_blocking(move || {
+            refused_spoke("twin", &url, &["--token-file", &token_arg])
+        })
+        .await
+        .expect("join")
     })
     .await;
     assert_eq!(code, Some(1), "{stderr}");
@@ -101,42 +107,84 @@ async fn a_second_spoke_claiming_a_connected_name_is_refused_on_both_sides() {
     );
     // The embedded spoke's name is taken too.
     let url = hub.url();
-    let (code, stderr) = tokio::task::spawn_blocking(move || refused_spoke("hub", &url, &[]))
-        .await
-        .expect("join");
+    let (code, stderr) =
+        tokio::task::spawn_blocking(move || refused_spoke("hub", &url, &["--token-file", &token]))
+            .await
+            .expect("join");
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("embedded"), "{stderr}");
     // The first one is still the one listed, and healthy.
     hub.wait_state("twin", pb::SpokeState::Healthy).await;
 }
 
-#[tokio::test]
-async fn a_tunnel_with_a_wrong_token_is_refused() {
-    let dir = tempfile::tempdir().expect("dir");
-    let good = dir.path().join("good");
-    let bad = dir.path().join("bad");
-    std::fs::write(&good, "tunnel-token-0123456789").expect("write");
-    std::fs::write(&bad, "wrong-token-0123456789").expect("write");
-    let config = format!(
-        "[federation]\ntoken_file = {:?}\n",
-        good.display().to_string()
-    );
-    let hub = Hub::start_with_config(&config, &[], &[]);
-    let url = hub.url();
-    let bad_arg = bad.display().to_string();
-    let (code, stderr) = within("the spoke to give up", async {
-        tokio::task::spawn_blocking(move || {
-            refused_spoke("intruder", &url, &["--token-file", &bad_arg])
+/// A spoke with `bad` (or none) is refused with a clear error; one with
+/// `good` joins.
+async fn only_the_tunnel_token_joins(hub: &Hub, good: &Path, bad: &Path) {
+    for presented in [Some(bad.display().to_string()), None] {
+        let url = hub.url();
+        let (code, stderr) = within("the spoke to give up", async {
+            tokio::task::spawn_blocking(move || {
+                let extra: Vec<&str> = presented
+                    .as_deref()
+                    .map_or_else(Vec::new, |p| vec!["--token-file", p]);
+                refused_spoke("intruder", &url, &extra)
+            })
+            .await
+            .expect("join")
         })
-        .await
-        .expect("join")
-    })
-    .await;
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("refused the spoke's token"), "{stderr}");
+        .await;
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(stderr.contains("refused the spoke's token"), "{stderr}");
+    }
     let good_arg = good.display().to_string();
     let url = hub.url();
     let _spoke = Spoke::start_named("friend", &["--hub", &url, "--token-file", &good_arg]);
     hub.wait_state("friend", pb::SpokeState::Healthy).await;
     assert!(!hub.spokes().await.iter().any(|s| s.name == "intruder"));
+}
+
+fn tokens(dir: &Path) -> (PathBuf, PathBuf) {
+    let good = dir.join("good");
+    let bad = dir.join("bad");
+    write_token(&good, "tunnel-token-0123456789");
+    write_token(&bad, "wrong-token-0123456789");
+    (good, bad)
+}
+
+#[tokio::test]
+async fn the_configured_tunnel_token_is_enforced() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (good, bad) = tokens(dir.path());
+    let config = format!(
+        "[federation]\ntoken_file = {:?}\n",
+        good.display().to_string()
+    );
+    let hub = Hub::start_with_config(&config, &[], &[]);
+    only_the_tunnel_token_joins(&hub, &good, &bad).await;
+}
+
+#[tokio::test]
+async fn the_hub_token_file_flag_is_the_tunnel_token() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (good, bad) = tokens(dir.path());
+    let hub = Hub::start(&[], &["--token-file", &good.display().to_string()]);
+    only_the_tunnel_token_joins(&hub, &good, &bad).await;
+    // The hub's own token is for its users, not spokes, once one is set.
+    let url = hub.url();
+    let own = hub.token_file().display().to_string();
+    let (code, stderr) = within("the spoke to give up", async {
+        tokio::task::spawn_blocking(move || refused_spoke("other", &url, &["--token-file", &own]))
+            .await
+            .expect("join")
+    })
+    .await;
+    assert_eq!(code, Some(1), "{stderr}");
+}
+
+#[tokio::test]
+async fn by_default_tunnels_need_the_hub_token() {
+    let hub = Hub::start(&[], &[]);
+    let bad = tempfile::tempdir().expect("dir");
+    let (_, wrong) = tokens(bad.path());
+    only_the_tunnel_token_joins(&hub, &hub.token_file(), &wrong).await;
 }

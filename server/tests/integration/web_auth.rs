@@ -18,7 +18,7 @@ const TOKEN: &str = "web-sign-in-token-0123456789";
 
 fn token_file(dir: &std::path::Path) -> PathBuf {
     let path = dir.join("web-token");
-    std::fs::write(&path, TOKEN).expect("token file");
+    write_token(&path, TOKEN);
     path
 }
 
@@ -227,7 +227,8 @@ fn unsafe_hub_settings_are_refused_with_the_reason() {
         String::from_utf8_lossy(&out.stderr).to_string()
     };
     assert!(run(&[]).contains("--behind-tls-proxy"));
-    assert!(run(&["--behind-tls-proxy"]).contains("--listen-token-file"));
+    // No credential is for loopback only.
+    assert!(run(&["--behind-tls-proxy", "--no-token"]).contains("--no-token is for loopback"));
     // Trusting Tailscale's headers needs the token, and no other proxy.
     let token = token_file(dir.path()).display().to_string();
     let out = std::process::Command::new(vtr_bin())
@@ -238,13 +239,14 @@ fn unsafe_hub_settings_are_refused_with_the_reason() {
             "--listen",
             "127.0.0.1:0",
             "--trust-tailscale-headers",
+            "--no-token",
         ])
         .arg("--socket")
         .arg(dir.path().join("ts.sock"))
         .env("XDG_STATE_HOME", dir.path())
         .output()
         .expect("run vtr hub");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --listen-token-file"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot go with --no-token"));
     let out = std::process::Command::new(vtr_bin())
         .args([
             "hub",

@@ -1,14 +1,21 @@
 //! Bearer tokens for TCP listeners, compared in constant time.
 
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use subtle::ConstantTimeEq;
 use tonic::{Request, Status};
 
 /// Shortest token accepted from a token file.
 pub const MIN_TOKEN_LEN: usize = 16;
+
+/// Who a request over the hub's port was let in as (a request extension
+/// set by the front door): a sign-in name, `token`, `tailscale:LOGIN`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity(pub String);
 
 /// A shared secret. `Debug` never shows it.
 #[derive(Clone)]
@@ -35,11 +42,45 @@ impl Token {
         Ok(Token(secret.into()))
     }
 
-    /// Reads a token file (surrounding whitespace ignored).
+    /// Reads a token file (surrounding whitespace ignored). A file that
+    /// group or others may read is refused: they could take the token.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading token file {}", path.display()))?;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("reading token file {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "token file {} is readable by group or others (mode {:o}); run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            );
+        }
         Token::new(&text).with_context(|| format!("token file {}", path.display()))
+    }
+
+    /// The token in `path`, made (32 random bytes in hex, mode 0600) if
+    /// there is none yet; `true` when it was made now.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<(Self, bool)> {
+        if path.exists() {
+            return Ok((Token::from_file(path)?, false));
+        }
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| anyhow::anyhow!("no randomness for a token: {e}"))?;
+        let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("creating token file {}", path.display()))?;
+        file.write_all(format!("{text}\n").as_bytes())?;
+        file.sync_all()?;
+        Ok((Token::new(&text)?, true))
     }
 
     pub fn secret(&self) -> &str {
@@ -72,7 +113,7 @@ impl tonic::service::Interceptor for Check {
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            .and_then(bearer);
         match presented {
             Some(p) if token.matches(p) => Ok(request),
             Some(_) => Err(Status::unauthenticated("invalid token")),
@@ -81,6 +122,16 @@ impl tonic::service::Interceptor for Check {
             )),
         }
     }
+}
+
+/// The credential in an `Authorization` header value (`Bearer TOKEN`,
+/// the scheme in any case): the one parser for every listener.
+pub fn bearer(value: &str) -> Option<&str> {
+    let (scheme, credential) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credential.trim())
+        .filter(|c| !c.is_empty())
 }
 
 /// Client side: adds the bearer token to every call.

@@ -106,6 +106,30 @@ fn tcp_endpoint(url: &str, ca_file: Option<&Path>) -> anyhow::Result<Endpoint> {
     Ok(endpoint)
 }
 
+/// A token must not cross a network in the clear: `http://` is for
+/// loopback addresses only when a token goes with it.
+pub fn refuse_plain_http_off_loopback(url: &str) -> anyhow::Result<()> {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Ok(());
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        bail!(
+            "refusing to send a token over plain http to {host}, which is not a loopback \
+             address: use https:// (with a CA file)"
+        );
+    }
+    Ok(())
+}
+
 /// The generated client over `channel`, with the token (if any) attached
 /// to every call.
 pub fn client(channel: Channel, token: Option<&Token>) -> anyhow::Result<VtrClient> {
@@ -122,7 +146,12 @@ fn vtr_client(channel: Channel, attach: Attach) -> VtrClient {
 async fn open(target: &Target) -> anyhow::Result<(Channel, Attach)> {
     let channel = channel(target).await?;
     let token = match target {
-        Target::Tcp { token, .. } => token.as_ref(),
+        Target::Tcp { token, url, .. } => {
+            if token.is_some() {
+                refuse_plain_http_off_loopback(url)?;
+            }
+            token.as_ref()
+        }
         Target::Unix(_) => None,
     };
     Ok((channel, Attach::new(token)?))
@@ -147,4 +176,28 @@ pub async fn connect_federation(target: &Target) -> anyhow::Result<FederationCli
     Ok(federation_client::FederationClient::with_interceptor(
         channel, attach,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_go_in_the_clear_only_to_loopback() {
+        use super::refuse_plain_http_off_loopback as check;
+        for ok in [
+            "http://127.0.0.1:4620",
+            "http://127.9.9.9:1",
+            "http://localhost:4620/",
+            "http://[::1]:4620",
+            "https://hub.example:443",
+        ] {
+            assert!(check(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://hub.example:4620",
+            "http://10.0.0.1:4620",
+            "http://[fe80::1]:1",
+        ] {
+            assert!(check(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -8,6 +8,7 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 use vtr_shared::proto as pb;
 
+use super::auth::Identity;
 use super::map;
 use crate::core::{Coordinator, Events, GrepQuery, IdleWait, Input, limits};
 
@@ -50,7 +51,13 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::SpawnRequest>,
     ) -> Result<Response<pb::SessionInfo>, Status> {
-        let r = request.into_inner();
+        // Behind the hub's front door the caller is known: what it started
+        // is recorded as theirs, whatever the request claims.
+        let identity = request.extensions().get::<Identity>().cloned();
+        let mut r = request.into_inner();
+        if let Some(Identity(who)) = identity {
+            r.created_by = who;
+        }
         let summary = self.coordinator.spawn(super::unmap::spawn_spec(r)).await?;
         Ok(Response::new(map::session_info(summary)))
     }

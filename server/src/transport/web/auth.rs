@@ -1,6 +1,7 @@
-//! Who may use the web app. A hub on loopback with no token stays open:
-//! everyone is `local`. Otherwise every page, socket and action needs one
-//! of: the sign-in cookie (`/login` exchanges the hub's token for it:
+//! Who may use the hub's port (asked by `front_door` for every request
+//! not on a public path). Only a hub started with `--no-token` (loopback
+//! only) is open: everyone is `local`. Otherwise every page, socket, call
+//! and action needs one of: the sign-in cookie (`/login` exchanges the hub's token for it:
 //! HttpOnly, SameSite=Strict), the token as a bearer header, or (with
 //! `--trust-tailscale-headers`, from a loopback peer only) the identity
 //! headers `tailscale serve` adds. Share-link viewers need none of them:
@@ -10,9 +11,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -28,12 +28,11 @@ const DOMAIN: &str = "vtr-web-v1";
 /// Longest identity kept (from a login form or a Tailscale header).
 const MAX_IDENTITY: usize = 128;
 const TAILSCALE_LOGIN: &str = "tailscale-user-login";
+const TAILSCALE_PREFIX: &str = "tailscale:";
 /// Identity of everyone on an open hub.
 const LOCAL: &str = "local";
 
-/// The identity a request was let in as (a request extension).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity(pub String);
+pub use crate::transport::grpc::auth::Identity;
 
 #[derive(Clone)]
 pub struct WebAuth {
@@ -87,7 +86,7 @@ impl WebAuth {
         }
         if self.trust_tailscale && peer.ip().is_loopback() {
             let login = headers.get(TAILSCALE_LOGIN)?.to_str().ok()?;
-            return valid_identity(login).then(|| Identity(format!("tailscale:{login}")));
+            return valid_identity(login).then(|| Identity(format!("{TAILSCALE_PREFIX}{login}")));
         }
         None
     }
@@ -124,57 +123,6 @@ impl WebAuth {
     }
 }
 
-/// Lets a request through if its path needs no sign-in or it comes from
-/// someone the hub lets in (recorded as an [`Identity`]); otherwise pages
-/// go to `/login` and everything else gets 401.
-pub async fn require(
-    State(auth): State<WebAuth>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path().to_owned();
-    if public(&path) {
-        return next.run(request).await;
-    }
-    match auth.identify(request.headers(), peer) {
-        Some(identity) => {
-            request.extensions_mut().insert(identity);
-            next.run(request).await
-        }
-        None if page(&path) => {
-            let next_path =
-                query_escape(request.uri().path_and_query().map_or("/", |p| p.as_str()));
-            Redirect::to(&format!("/login?next={next_path}")).into_response()
-        }
-        None => (
-            StatusCode::UNAUTHORIZED,
-            "sign in first: /login (or send the hub's token as a bearer header)\n",
-        )
-            .into_response(),
-    }
-}
-
-/// Paths anyone may reach: sign-in, health, the app's static files, share
-/// links; and paths with their own checks (gRPC services, which check the
-/// token themselves; metrics; the tunnel). gRPC is told by its service
-/// path, never by a header a client chooses.
-fn public(path: &str) -> bool {
-    let grpc = path.starts_with("/vtr.v1.") || path.starts_with("/grpc.");
-    grpc || matches!(
-        path,
-        "/login" | "/logout" | "/healthz" | "/metrics" | "/vtr/tunnel" | "/ws/share"
-    ) || path.starts_with("/share/")
-        || !page(path) && !path.starts_with("/ws/")
-}
-
-/// A page of the app (the dashboard, a pane), as opposed to its files
-/// and sockets.
-fn page(path: &str) -> bool {
-    let last = path.rsplit('/').next().unwrap_or_default();
-    !path.starts_with("/ws/") && (path.starts_with("/s/") || !last.contains('.'))
-}
-
 #[derive(Debug, Deserialize)]
 pub struct LoginQuery {
     next: Option<String>,
@@ -201,11 +149,21 @@ pub async fn login_page(Query(query): Query<LoginQuery>) -> Response {
          <label>Your name (shown on what you start) \
          <input name=\"name\" maxlength=\"{MAX_IDENTITY}\" data-testid=\"name\"></label>\
          <input type=\"hidden\" name=\"next\" value=\"{next}\">\
-         <button type=\"submit\" data-testid=\"sign-in\">sign in</button></form></body></html>",
+         <button type=\"submit\" data-testid=\"sign-in\">sign in</button></form>\
+         <script>{SIGN_IN_FROM_FRAGMENT}</script></body></html>",
         next = html_escape(&next),
     ))
     .into_response()
 }
+
+/// The sign-in URL the hub prints carries the token in its fragment
+/// (`/login#token=...`), which browsers never send to a server or put in
+/// a `Referer`: the page takes it out of the address bar at once and
+/// signs in with it.
+const SIGN_IN_FROM_FRAGMENT: &str = "\
+(function(){var m=/[#&]token=([^&]+)/.exec(location.hash);if(!m)return;\
+history.replaceState(null,'',location.pathname+location.search);\
+var f=document.querySelector('form');f.token.value=decodeURIComponent(m[1]);f.submit();})();";
 
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
@@ -234,12 +192,15 @@ pub async fn login(
     let name = form.name.trim();
     let who = if name.is_empty() {
         "token".to_owned()
-    } else if valid_identity(name) {
+    } else if valid_identity(name) && !reserved(name) {
         name.to_owned()
     } else {
         return (
             StatusCode::BAD_REQUEST,
-            format!("a name is 1 to {MAX_IDENTITY} printable characters\n"),
+            format!(
+                "a name is 1 to {MAX_IDENTITY} printable characters, and not \
+                 {TAILSCALE_PREFIX}... or {LOCAL}\n"
+            ),
         )
             .into_response();
     };
@@ -268,11 +229,13 @@ fn cookie(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
+    crate::transport::grpc::auth::bearer(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+}
+
+/// Names only the hub gives: `tailscale:LOGIN` comes from Tailscale's
+/// headers alone, `local` means an open hub.
+fn reserved(name: &str) -> bool {
+    name.to_ascii_lowercase().starts_with(TAILSCALE_PREFIX) || name.eq_ignore_ascii_case(LOCAL)
 }
 
 fn valid_identity(who: &str) -> bool {
@@ -294,7 +257,7 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 /// Percent-encodes what a query value cannot hold as is.
-fn query_escape(text: &str) -> String {
+pub(super) fn query_escape(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b':' => {
@@ -385,29 +348,11 @@ mod tests {
     }
 
     #[test]
-    fn what_needs_a_sign_in() {
-        let open = [
-            "/login",
-            "/healthz",
-            "/share/abc.1.ff",
-            "/ws/share",
-            "/app-1a2b.wasm",
-            "/style.css",
-            "/vtr.v1.Vtr/List",
-        ];
-        for path in open {
-            assert!(public(path), "{path}");
-        }
-        for closed in [
-            "/",
-            "/s/hub:x",
-            "/s/x.js",
-            "/ws/pane",
-            "/ws/dashboard",
-            "/anything",
-        ] {
-            assert!(!public(closed), "{closed}");
-        }
+    fn sign_in_names_and_next_paths() {
+        assert!(reserved("tailscale:alice@example.com"));
+        assert!(reserved("Tailscale:alice"));
+        assert!(reserved("local"));
+        assert!(!reserved("alice"));
         assert_eq!(safe_next(Some("/\t/evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("//evil.example")), "/");

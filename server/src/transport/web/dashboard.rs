@@ -12,7 +12,6 @@ use std::time::{Duration, SystemTime};
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use prost::Message as _;
 use vtr_shared::proto as pb;
@@ -21,7 +20,7 @@ use vtr_shared::web::dashboard_event::Event;
 use vtr_shared::web::dashboard_request::Action;
 
 use super::auth::Identity;
-use super::{MAX_FRAME, origin, stream, who};
+use super::{MAX_FRAME, stream, who};
 use crate::core::{Coordinator, SessionSummary, SpawnSpec, Status};
 use crate::hub::share::ShareError;
 use crate::hub::{Hub, SpokeStatus};
@@ -40,14 +39,10 @@ const PREVIEW_BATCH: usize = 32;
 
 pub async fn upgrade(
     ws: WebSocketUpgrade,
-    headers: HeaderMap,
     State(sharing): State<Sharing>,
     identity: Option<axum::Extension<Identity>>,
 ) -> Response {
     let who = who(identity);
-    if let Some(refused) = origin::refusal(&headers, &sharing.public_url) {
-        return refused;
-    }
     ws.max_message_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
             if let Err(e) = run(sharing, socket, who).await {

@@ -13,6 +13,7 @@
 mod assets;
 pub mod auth;
 mod dashboard;
+pub mod front_door;
 mod origin;
 mod pane;
 mod share;

@@ -1,76 +1,59 @@
-//! WebSocket upgrades must come from the hub's own pages: a browser sends
-//! `Origin` on every upgrade, and a page of another site (which could
-//! otherwise reach a loopback hub from the user's browser) names itself
-//! there. Clients that are not browsers send no `Origin` and pass. Behind
-//! a proxy that rewrites `Host`, the hub's public URL is its origin too.
+//! Where a request says it comes from, and which host it asked for: the
+//! browser-facing checks of the front door (`front_door`).
 //!
-//! A browser's `Host` must also be an IP address, `localhost`, or the
-//! public URL's host: a page that re-points its own DNS name at the hub
-//! (DNS rebinding) would otherwise be "same origin" with it.
+//! A browser's `Host` must be an IP address, `localhost`, or the public
+//! URL's host: a page that re-points its own DNS name at the hub (DNS
+//! rebinding) would otherwise be "same origin" with it. A request that
+//! names an `Origin` must name this hub: the `Host` it asked for, or the
+//! public URL's origin (behind a proxy that rewrites `Host`). Clients
+//! that are not browsers send no `Origin` and pass.
 
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-
-/// `None` when there is no `Origin`, or its host:port is the `Host` asked
-/// for, or it is the origin of `public_url`; otherwise the refusal to send.
-pub fn refusal(headers: &HeaderMap, public_url: &str) -> Option<Response> {
-    let origin = headers.get(header::ORIGIN)?;
-    let origin = origin.to_str().unwrap_or_default();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let origin_host = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .unwrap_or_default();
-    if !host_allowed(host, public_url) {
-        tracing::warn!(%origin, %host, "WebSocket upgrade for a host name that is not this hub's");
-        return Some(
-            (
-                StatusCode::FORBIDDEN,
-                format!(
-                    "host {host:?} is not this hub's: use its IP address, localhost, or the \
-                     host of --public-url\n"
-                ),
-            )
-                .into_response(),
-        );
-    }
-    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
-        return None;
-    }
-    if same_origin(origin, public_url) {
-        return None;
-    }
-    tracing::warn!(%origin, %host, "WebSocket upgrade from another origin refused");
-    Some(
-        (
-            StatusCode::FORBIDDEN,
-            format!("WebSocket origin {origin:?} is not this hub ({host})\n"),
-        )
-            .into_response(),
-    )
-}
+use axum::http::{HeaderMap, header};
 
 /// Whether a browser asking for `host` (`name[:port]`) means this hub: an
 /// IP address, `localhost`, or the public URL's host.
-fn host_allowed(host: &str, public_url: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host.split(':').next().unwrap_or_default(),
-    };
+pub fn host_allowed(host: &str, public_url: &str) -> bool {
+    let name = host_name(host);
     let public_host = public_url
         .split_once("://")
-        .map(|(_, rest)| rest.split('/').next().unwrap_or_default())
-        .map(|authority| match authority.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or_default(),
-            None => authority.split(':').next().unwrap_or_default(),
-        })
+        .map(|(_, rest)| host_name(rest.split('/').next().unwrap_or_default()))
         .unwrap_or_default();
     name.parse::<std::net::IpAddr>().is_ok()
         || name.eq_ignore_ascii_case("localhost")
         || (!public_host.is_empty() && name.eq_ignore_ascii_case(public_host))
+}
+
+/// The name in `name[:port]` or `[v6][:port]`.
+fn host_name(authority: &str) -> &str {
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    }
+}
+
+/// The `Host` a request asked for: the header (HTTP/1.1), else the URI's
+/// authority (HTTP/2's `:authority`).
+pub fn requested_host<B>(request: &axum::http::Request<B>) -> &str {
+    request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .unwrap_or_default()
+}
+
+/// Whether the request's `Origin`, if any, is this hub: the host it asked
+/// for (same scheme-less host:port), or the origin of `public_url`.
+pub fn origin_allowed(headers: &HeaderMap, host: &str, public_url: &str) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let origin = origin.to_str().unwrap_or_default();
+    let origin_host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .unwrap_or_default();
+    (!host.is_empty() && origin_host.eq_ignore_ascii_case(host)) || same_origin(origin, public_url)
 }
 
 /// Whether `origin` (`scheme://host[:port]`) is the origin of `url`.
@@ -88,12 +71,9 @@ mod tests {
 
     use super::*;
 
-    fn headers(origin: Option<&'static str>, host: &'static str) -> HeaderMap {
+    fn origin(value: &'static str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::HOST, HeaderValue::from_static(host));
-        if let Some(origin) = origin {
-            h.insert(header::ORIGIN, HeaderValue::from_static(origin));
-        }
+        h.insert(header::ORIGIN, HeaderValue::from_static(value));
         h
     }
 
@@ -101,32 +81,51 @@ mod tests {
 
     #[test]
     fn same_origin_and_non_browsers_pass_other_sites_do_not() {
-        let refused = |origin, host| refusal(&headers(origin, host), PUBLIC).is_some();
-        assert!(!refused(Some("http://127.0.0.1:4620"), "127.0.0.1:4620"));
-        assert!(!refused(None, "127.0.0.1:4620"));
-        assert!(refused(Some("http://evil.example"), "127.0.0.1:4620"));
-        assert!(refused(Some("http://127.0.0.1:9999"), "127.0.0.1:4620"));
-        assert!(refused(Some("null"), "127.0.0.1:4620"));
+        let host = "127.0.0.1:4620";
+        assert!(origin_allowed(
+            &origin("http://127.0.0.1:4620"),
+            host,
+            PUBLIC
+        ));
+        assert!(origin_allowed(&HeaderMap::new(), host, PUBLIC));
+        assert!(!origin_allowed(
+            &origin("http://evil.example"),
+            host,
+            PUBLIC
+        ));
+        assert!(!origin_allowed(
+            &origin("http://127.0.0.1:9999"),
+            host,
+            PUBLIC
+        ));
+        assert!(!origin_allowed(&origin("null"), host, PUBLIC));
     }
 
     #[test]
     fn a_rebound_dns_name_is_not_this_hub() {
-        let rebound = headers(Some("http://evil.example:4620"), "evil.example:4620");
-        assert!(refusal(&rebound, PUBLIC).is_some());
-        let local = headers(Some("http://localhost:4620"), "localhost:4620");
-        assert!(refusal(&local, PUBLIC).is_none());
-        let v6 = headers(Some("http://[::1]:4620"), "[::1]:4620");
-        assert!(refusal(&v6, PUBLIC).is_none());
-        let named = headers(Some("https://vtr.example.net"), "vtr.example.net");
-        assert!(refusal(&named, "https://vtr.example.net").is_none());
+        assert!(!host_allowed("evil.example:4620", PUBLIC));
+        assert!(!host_allowed("", PUBLIC));
+        assert!(host_allowed("localhost:4620", PUBLIC));
+        assert!(host_allowed("[::1]:4620", PUBLIC));
+        assert!(host_allowed("127.0.0.1", PUBLIC));
+        assert!(host_allowed("vtr.example.net", "https://vtr.example.net"));
+        assert!(host_allowed(
+            "VTR.example.net:443",
+            "https://vtr.example.net/"
+        ));
     }
 
     #[test]
     fn behind_a_proxy_the_public_url_is_the_origin() {
-        let proxied = headers(Some("https://vtr.example.net"), "127.0.0.1:4620");
-        assert!(refusal(&proxied, "https://vtr.example.net/").is_none());
-        assert!(refusal(&proxied, "https://vtr.example.net/vtr").is_none());
-        assert!(refusal(&proxied, "http://vtr.example.net").is_some());
-        assert!(refusal(&proxied, PUBLIC).is_some());
+        let proxied = origin("https://vtr.example.net");
+        let host = "127.0.0.1:4620";
+        assert!(origin_allowed(&proxied, host, "https://vtr.example.net/"));
+        assert!(origin_allowed(
+            &proxied,
+            host,
+            "https://vtr.example.net/vtr"
+        ));
+        assert!(!origin_allowed(&proxied, host, "http://vtr.example.net"));
+        assert!(!origin_allowed(&proxied, host, PUBLIC));
     }
 }

@@ -15,7 +15,6 @@
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use prost::Message as _;
 use serde::Deserialize;
@@ -24,7 +23,7 @@ use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
 
 use super::auth::Identity;
 use super::stream::{self, Ending, Window, gone_away};
-use super::{MAX_FRAME, origin, who};
+use super::{MAX_FRAME, who};
 use crate::core::error::ErrorKind;
 use crate::core::{Coordinator, Input, SessionError, StreamEvent};
 use crate::hub::presence::Via;
@@ -41,15 +40,11 @@ pub struct PaneQuery {
 
 pub async fn upgrade(
     ws: WebSocketUpgrade,
-    headers: HeaderMap,
     Query(query): Query<PaneQuery>,
     State(sharing): State<Sharing>,
     identity: Option<axum::Extension<Identity>>,
 ) -> Response {
     let who = who(identity);
-    if let Some(refused) = origin::refusal(&headers, &sharing.public_url) {
-        return refused;
-    }
     ws.max_message_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
             let mut pane = Pane {

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use prost::Message as _;
 use serde::Deserialize;
@@ -18,7 +17,6 @@ use vtr_shared::close;
 use vtr_shared::proto as pb;
 use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
 
-use super::origin;
 use super::stream::{self, Ending, Window, gone_away};
 use crate::core::{Coordinator, StreamEvent};
 use crate::hub::presence::Via;
@@ -41,13 +39,9 @@ pub struct ShareQuery {
 
 pub async fn upgrade(
     ws: WebSocketUpgrade,
-    headers: HeaderMap,
     Query(query): Query<ShareQuery>,
     State(sharing): State<Sharing>,
 ) -> Response {
-    if let Some(refused) = origin::refusal(&headers, &sharing.public_url) {
-        return refused;
-    }
     // Viewers send acks only: small frames.
     ws.max_message_size(MAX_VIEWER_FRAME)
         .on_upgrade(move |mut socket| async move {

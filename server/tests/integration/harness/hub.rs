@@ -107,6 +107,30 @@ impl Hub {
         format!("http://{}", self.ready.get("listen").expect("listen"))
     }
 
+    /// The file of the token the hub's port requires (made by the hub
+    /// unless given).
+    pub fn token_file(&self) -> PathBuf {
+        PathBuf::from(self.ready.get("token_file").expect("a hub with a token"))
+    }
+
+    /// The token the hub's port requires.
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(self.token_file())
+            .expect("token file")
+            .trim()
+            .to_owned()
+    }
+
+    /// `--hub URL --token-file FILE`: what a spoke needs to join.
+    pub fn join_args(&self) -> Vec<String> {
+        vec![
+            "--hub".to_owned(),
+            self.url(),
+            "--token-file".to_owned(),
+            self.token_file().display().to_string(),
+        ]
+    }
+
     /// The hub's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
@@ -169,7 +193,10 @@ impl Hub {
     /// The hub's /metrics text.
     pub async fn metrics(&self) -> String {
         let addr = self.ready.get("listen").expect("listen").to_owned();
-        http_get(&addr, "/metrics").await
+        let bearer = format!("Bearer {}", self.token());
+        let r = http(&addr, "GET", "/metrics", &[("authorization", &bearer)], "").await;
+        assert_eq!(r.status, 200, "metrics: {}", r.body);
+        r.body
     }
 }
 
@@ -177,11 +204,6 @@ impl Drop for Hub {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// A minimal HTTP/1.1 GET over a real socket; the body.
-pub async fn http_get(addr: &str, path: &str) -> String {
-    http(addr, "GET", path, &[], "").await.body
 }
 
 /// An HTTP/1.1 response, read whole.

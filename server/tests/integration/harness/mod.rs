@@ -106,6 +106,24 @@ impl Spoke {
         self.launch();
     }
 
+    /// The token file its TCP listener requires, if it has one.
+    pub fn token_file(&self) -> Option<PathBuf> {
+        self.ready
+            .get("token_file")
+            .filter(|p| *p != "-")
+            .map(PathBuf::from)
+    }
+
+    /// An entry for a hub's configuration that dials this spoke, named
+    /// `name` there, with its token.
+    pub fn dial<'a>(&self, name: &'a str) -> Dial<'a> {
+        Dial {
+            name,
+            url: self.url(),
+            token_file: self.token_file(),
+        }
+    }
+
     /// `http://ADDR` of the TCP listener (started with `--listen`).
     pub fn url(&self) -> String {
         format!("http://{}", self.ready.get("grpc").expect("a TCP listener"))
@@ -155,6 +173,21 @@ impl Drop for Spoke {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Writes a token file as a careful user would (mode 0600: a token file
+/// others may read is refused).
+pub fn write_token(path: &Path, token: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .expect("token file");
+    file.write_all(token.as_bytes()).expect("write token");
 }
 
 /// Starts `vtr ARGS` and waits for its READY line.

@@ -12,11 +12,21 @@ use super::within;
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// A socket on `path`, signed in with the hub's token as a program would.
 pub async fn open(hub: &Hub, path: &str) -> Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let url = format!("{}{path}", hub.url().replace("http://", "ws://"));
-    let (socket, _) = within("WebSocket upgrade", tokio_tungstenite::connect_async(url))
-        .await
-        .expect("WebSocket upgrade");
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", hub.token()).parse().expect("header"),
+    );
+    let (socket, _) = within(
+        "WebSocket upgrade",
+        tokio_tungstenite::connect_async(request),
+    )
+    .await
+    .expect("WebSocket upgrade");
     socket
 }
 

@@ -1,0 +1,253 @@
+//! The one front door of the hub's TCP port: every request, whatever its
+//! path, passes here before any route sees it (SECURITY.md).
+//!
+//! In order:
+//! 1. `Host` must name this hub (an IP address, `localhost`, or the
+//!    `--public-url` host): DNS rebinding gets nowhere.
+//! 2. gRPC (told by its service path) only as HTTP/2 with a gRPC content
+//!    type, and never from a browser (`Origin` or `Sec-Fetch-Site`): a
+//!    cross-site `fetch` cannot reach a method.
+//! 3. WebSocket upgrades and state-changing requests (`/login`,
+//!    `/logout`) must come from this hub's own pages (`Origin`,
+//!    `Sec-Fetch-Site`).
+//! 4. Identity (see `auth`), except on the few public paths.
+//! 5. Pages and files go out with headers that forbid framing, sniffing
+//!    and referrers (a share page carries its token in the path).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::auth::WebAuth;
+use super::origin;
+
+/// What the front door needs.
+#[derive(Clone)]
+pub struct FrontDoor {
+    pub auth: WebAuth,
+    /// The URL browsers use for this hub; its host and origin are this hub's.
+    pub public_url: Arc<str>,
+}
+
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    (
+        "content-security-policy",
+        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("x-content-type-options", "nosniff"),
+];
+
+/// The middleware (`axum::middleware::from_fn_with_state`).
+pub async fn front_door(
+    State(door): State<FrontDoor>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let host = origin::requested_host(&request).to_owned();
+    if !origin::host_allowed(&host, &door.public_url) {
+        tracing::warn!(%peer, %host, %path, "refused: a host name that is not this hub's");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "host {host:?} is not this hub's: use its IP address, localhost, or the host \
+                 of --public-url"
+            ),
+        );
+    }
+    let grpc = grpc_path(&path);
+    if grpc {
+        if let Some(refusal) = grpc_refusal(&request, peer) {
+            return refusal;
+        }
+    } else if needs_own_origin(&request)
+        && !from_own_page(request.headers(), &host, &door.public_url)
+    {
+        let origin = request.headers().get(header::ORIGIN).cloned();
+        tracing::warn!(%peer, ?origin, %path, "refused: a request from another site");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "this request must come from the hub's own pages",
+        );
+    }
+    if !public(&path) {
+        match door.auth.identify(request.headers(), peer) {
+            Some(identity) => {
+                request.extensions_mut().insert(identity);
+            }
+            None => return unidentified(&request, &path, grpc, peer),
+        }
+    }
+    let mut response = next.run(request).await;
+    if !grpc {
+        let headers = response.headers_mut();
+        for (name, value) in SECURITY_HEADERS {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
+}
+
+/// gRPC service paths (`/package.Service/Method`) this port serves.
+fn grpc_path(path: &str) -> bool {
+    path.starts_with("/vtr.v1.") || path.starts_with("/grpc.")
+}
+
+/// Why a request for a gRPC method is not a gRPC call from a program.
+fn grpc_refusal(request: &Request, peer: SocketAddr) -> Option<Response> {
+    let headers = request.headers();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if request.version() != Version::HTTP_2 || !content_type.starts_with("application/grpc") {
+        tracing::warn!(%peer, version = ?request.version(), %content_type, "refused: not a gRPC call");
+        return Some(refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "gRPC methods take HTTP/2 with content-type application/grpc",
+        ));
+    }
+    if headers.contains_key(header::ORIGIN) || headers.contains_key("sec-fetch-site") {
+        tracing::warn!(%peer, "refused: a gRPC call from a browser");
+        return Some(
+            tonic::Status::permission_denied("gRPC is for programs, not web pages")
+                .into_http::<axum::body::Body>(),
+        );
+    }
+    None
+}
+
+/// WebSocket upgrades and anything that may change state.
+fn needs_own_origin(request: &Request) -> bool {
+    let websocket = request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    websocket || !matches!(*request.method(), Method::GET | Method::HEAD)
+}
+
+/// Whether the browser says the request comes from this hub's pages (or
+/// it is not a browser: no `Origin`, no `Sec-Fetch-Site`).
+fn from_own_page(headers: &HeaderMap, host: &str, public_url: &str) -> bool {
+    let site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("none");
+    matches!(site, "same-origin" | "none") && origin::origin_allowed(headers, host, public_url)
+}
+
+/// Paths anyone may reach: sign-in, health, the app's static files, share
+/// links (their token is the credential), and the tunnel (it checks a
+/// spoke's token itself).
+fn public(path: &str) -> bool {
+    matches!(
+        path,
+        "/login" | "/logout" | "/healthz" | "/vtr/tunnel" | "/ws/share"
+    ) || path.starts_with("/share/")
+        || !grpc_path(path) && !page(path) && !path.starts_with("/ws/") && path != "/metrics"
+}
+
+/// A page of the app (the dashboard, a pane), as opposed to its files
+/// and sockets: the one rule for "send a browser to sign in".
+pub fn page(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or_default();
+    !path.starts_with("/ws/")
+        && !grpc_path(path)
+        && (path.starts_with("/s/") || !last.contains('.'))
+}
+
+/// No identity: gRPC gets `UNAUTHENTICATED`, pages go to `/login`,
+/// anything else 401.
+fn unidentified(request: &Request, path: &str, grpc: bool, peer: SocketAddr) -> Response {
+    let presented = request.headers().contains_key(header::AUTHORIZATION);
+    if presented {
+        tracing::warn!(%peer, %path, "refused: wrong credential");
+    } else {
+        tracing::debug!(%peer, %path, "refused: no credential");
+    }
+    if grpc {
+        return tonic::Status::unauthenticated(
+            "this hub needs its token: send `authorization: Bearer TOKEN` (`vtr hub url` shows it)",
+        )
+        .into_http::<axum::body::Body>();
+    }
+    if page(path) && request.method() == Method::GET {
+        let next = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        return Redirect::to(&format!("/login?next={}", super::auth::query_escape(next)))
+            .into_response();
+    }
+    refuse(
+        StatusCode::UNAUTHORIZED,
+        "sign in first: /login (or send the hub's token as a bearer header)",
+    )
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, format!("{message}\n")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_needs_a_sign_in() {
+        for open in [
+            "/login",
+            "/logout",
+            "/healthz",
+            "/share/abc.1.ff",
+            "/ws/share",
+            "/vtr/tunnel",
+            "/app-1a2b.wasm",
+            "/style.css",
+        ] {
+            assert!(public(open), "{open}");
+        }
+        for closed in [
+            "/",
+            "/s/hub:x",
+            "/s/x.js",
+            "/ws/pane",
+            "/ws/dashboard",
+            "/anything",
+            "/metrics",
+            "/vtr.v1.Vtr/Spawn",
+            "/vtr.v1.Vtr/x.y",
+            "/grpc.health.v1.Health/Check",
+        ] {
+            assert!(!public(closed), "{closed}");
+        }
+        assert!(page("/s/hub:x.y"));
+        assert!(!page("/vtr.v1.Vtr/Spawn"));
+    }
+
+    #[test]
+    fn browsers_from_elsewhere_are_told_apart() {
+        let mut h = HeaderMap::new();
+        let host = "127.0.0.1:4620";
+        let public_url = "http://127.0.0.1:4620";
+        assert!(from_own_page(&h, host, public_url));
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!from_own_page(&h, host, public_url));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:4620"),
+        );
+        assert!(from_own_page(&h, host, public_url));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:9"),
+        );
+        assert!(!from_own_page(&h, host, public_url));
+    }
+}
