@@ -10,6 +10,7 @@ pub mod presence;
 mod route;
 pub mod secret;
 pub mod share;
+pub mod signins;
 mod spoke;
 
 use std::sync::{Arc, Mutex};

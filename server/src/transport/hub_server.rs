@@ -21,13 +21,15 @@ use tonic::transport::Server;
 use super::grpc::{self, auth::Token, client, remote::RemoteSpoke};
 use super::sharing::Sharing;
 use super::spoke_server::{TlsFiles, bind_unix};
+use super::throttle::Throttle;
 use super::tunnel;
-use super::web::auth::WebAuth;
+use super::web::auth::{WebAuth, token_fingerprint};
 use super::web::front_door::{FrontDoor, front_door};
 use crate::core::SessionConfig;
 use crate::hub::presence::Presence;
 use crate::hub::secret::Secret;
 use crate::hub::share::Shares;
+use crate::hub::signins::SignIns;
 use crate::hub::{Hub, Join};
 use crate::spoke::LocalSpoke;
 
@@ -176,9 +178,12 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         presence: Arc::new(Presence::default()),
         public_url: public_url.clone(),
     };
+    let sign_ins = SignIns::open(&opts.state_dir, &token_fingerprint(token.as_ref()))?;
+    let throttle = Arc::new(Throttle::default());
     let auth = WebAuth::new(
         token.clone(),
-        secret,
+        Arc::new(sign_ins),
+        throttle.clone(),
         opts.trust_tailscale_headers,
         opts.behind_tls_proxy || tls.is_some(),
     );
@@ -207,6 +212,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
             get(tunnel::accept).with_state(tunnel::Acceptor {
                 hub: hub.clone(),
                 token: tunnel_token,
+                throttle,
             }),
         )
         .merge(super::web::router(sharing))

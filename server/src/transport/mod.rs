@@ -5,6 +5,7 @@ pub mod grpc;
 pub mod hub_server;
 pub mod sharing;
 pub mod spoke_server;
+pub mod throttle;
 pub mod tls;
 pub mod tunnel;
 pub mod web;

@@ -21,6 +21,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tonic::transport::{Endpoint, Uri};
 
 use super::grpc::{auth::Token, client, remote::RemoteSpoke};
+use super::throttle::Throttle;
 use crate::hub::{Hub, backoff};
 
 pub const TUNNEL_PATH: &str = "/vtr/tunnel";
@@ -42,6 +43,8 @@ pub struct Acceptor {
     pub hub: Hub,
     /// Token a spoke must present; `None`: any spoke may join (loopback).
     pub token: Option<Token>,
+    /// Failed tokens per peer.
+    pub throttle: Arc<Throttle>,
 }
 
 /// `GET /vtr/tunnel` with `Upgrade: vtr-tunnel/1`.
@@ -62,16 +65,28 @@ pub async fn accept(
         );
     }
     if let Some(token) = &acceptor.token {
+        if let Err(wait) = acceptor.throttle.check(peer.ip()) {
+            return refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many failed tokens from {}: try again in {} s",
+                    peer.ip(),
+                    wait.as_secs().max(1)
+                ),
+            );
+        }
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(crate::transport::grpc::auth::bearer);
         if !presented.is_some_and(|p| token.matches(p)) {
+            acceptor.throttle.failed(peer.ip());
             return refuse(
                 StatusCode::UNAUTHORIZED,
                 "the hub refused the spoke's token".to_owned(),
             );
         }
+        acceptor.throttle.succeeded(peer.ip());
     }
     let text = |name: &str| {
         headers

@@ -403,3 +403,98 @@ async fn a_hub_serves_https_websockets_and_grpc_over_tls() {
     let mut grpc = client::connect(&target).await.expect("connect over TLS");
     grpc.list(pb::ListRequest {}).await.expect("List over TLS");
 }
+
+#[tokio::test]
+async fn signing_out_ends_the_sign_in_on_the_hub_not_just_in_the_browser() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = token_file(dir.path());
+    let hub = Hub::start(&[], &["--listen-token-file", &file.display().to_string()]);
+    let at = addr(&hub);
+    let alice = sign_in(&hub, "alice").await;
+    let alice_elsewhere = sign_in(&hub, "alice").await;
+    let bob = sign_in(&hub, "bob").await;
+    assert!(
+        upgrade(&hub, "/ws/dashboard", &[("cookie", &alice)])
+            .await
+            .is_ok()
+    );
+    // Sign out, then replay the same cookie (as a thief who copied it would).
+    let r = http(&at, "POST", "/logout", &[("cookie", &alice)], "").await;
+    assert!(
+        r.header("set-cookie")
+            .is_some_and(|c| c.contains("Max-Age=0"))
+    );
+    assert_eq!(
+        upgrade(&hub, "/ws/dashboard", &[("cookie", &alice)])
+            .await
+            .err(),
+        Some(401)
+    );
+    assert!(
+        upgrade(&hub, "/ws/dashboard", &[("cookie", &bob)])
+            .await
+            .is_ok()
+    );
+    // Sign-ins survive a restart; "everywhere" ends all of them.
+    let mut hub = hub;
+    hub.restart();
+    assert!(
+        upgrade(&hub, "/ws/dashboard", &[("cookie", &bob)])
+            .await
+            .is_ok()
+    );
+    let form_type = ("Content-Type", "application/x-www-form-urlencoded");
+    let r = http(
+        &addr(&hub),
+        "POST",
+        "/logout",
+        &[("cookie", &alice_elsewhere), form_type],
+        "everywhere=1",
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    for cookie in [&alice_elsewhere, &bob] {
+        assert_eq!(
+            upgrade(&hub, "/ws/dashboard", &[("cookie", cookie)])
+                .await
+                .err(),
+            Some(401)
+        );
+    }
+}
+
+#[tokio::test]
+async fn guessing_the_token_is_slowed_down_and_logged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = token_file(dir.path());
+    let hub = Hub::start(&[], &["--listen-token-file", &file.display().to_string()]);
+    let at = addr(&hub);
+    let form_type = [("Content-Type", "application/x-www-form-urlencoded")];
+    let guess = "token=guess-0123456789abcdef";
+    for _ in 0..5 {
+        let r = http(&at, "POST", "/login", &form_type, guess).await;
+        assert_eq!(r.status, 303, "the first few are only refused");
+    }
+    let r = http(&at, "POST", "/login", &form_type, guess).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.header("retry-after").is_some());
+    // While it waits, even the right token is not looked at from there...
+    let right = format!("token={TOKEN}");
+    assert_eq!(
+        http(&at, "POST", "/login", &form_type, &right).await.status,
+        429
+    );
+    // ...nor a bearer token on gRPC.
+    let target = Target::Tcp {
+        url: hub.url(),
+        token: Some(Token::new(TOKEN).expect("token")),
+        ca_file: None,
+    };
+    let mut grpc = client::connect(&target).await.expect("channel");
+    let status = grpc.list(pb::ListRequest {}).await.expect_err("held back");
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status}");
+    // Every failure is logged with the peer's address.
+    let log = hub.log();
+    assert!(log.contains("web sign-in refused: wrong token"), "{log}");
+    assert!(log.contains("peer=127.0.0.1"), "{log}");
+}

@@ -11,20 +11,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::hub::secret::{Secret, hex, unhex};
-use crate::hub::share::now_ms;
+use crate::hub::secret::hex;
+use crate::hub::signins::SignIns;
 use crate::transport::grpc::auth::Token;
+use crate::transport::throttle::Throttle;
 
 pub const COOKIE: &str = "vtr_session";
 /// How long a sign-in lasts.
 const SIGN_IN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
-/// MAC domain of sign-in cookies.
-const DOMAIN: &str = "vtr-web-v1";
 /// Longest identity kept (from a login form or a Tailscale header).
 const MAX_IDENTITY: usize = 128;
 const TAILSCALE_LOGIN: &str = "tailscale-user-login";
@@ -36,32 +35,47 @@ pub use crate::transport::grpc::auth::Identity;
 
 #[derive(Clone)]
 pub struct WebAuth {
-    /// `None`: the hub is open (loopback, no token).
+    /// `None`: the hub is open (`--no-token`, loopback only).
     token: Option<Token>,
-    secret: Arc<Secret>,
-    /// MAC domain of this hub's cookies: it names the token, so a new
-    /// token signs everyone out.
-    domain: Arc<str>,
+    sign_ins: Arc<SignIns>,
+    /// Failed credentials per peer.
+    pub throttle: Arc<Throttle>,
     trust_tailscale: bool,
     /// Cookies only over HTTPS (TLS here, or at a proxy in front).
     secure: bool,
 }
 
+/// What a request presented, and whether it let the request in.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    In(Identity),
+    /// A credential was presented and was wrong (counts as a failure).
+    Wrong,
+    /// None presented.
+    Nobody,
+}
+
+/// Names the hub token sign-ins were made with: a new token signs
+/// everyone out.
+pub fn token_fingerprint(token: Option<&Token>) -> String {
+    token.map_or_else(String::new, |t| {
+        use sha2::Digest;
+        hex(&sha2::Sha256::digest(t.secret().as_bytes())[..8])
+    })
+}
+
 impl WebAuth {
     pub fn new(
         token: Option<Token>,
-        secret: Arc<Secret>,
+        sign_ins: Arc<SignIns>,
+        throttle: Arc<Throttle>,
         trust_tailscale: bool,
         secure: bool,
     ) -> Self {
-        let fingerprint = token.as_ref().map_or_else(String::new, |t| {
-            use sha2::Digest;
-            hex(&sha2::Sha256::digest(t.secret().as_bytes())[..8])
-        });
         WebAuth {
-            domain: format!("{DOMAIN}:{fingerprint}").into(),
             token,
-            secret,
+            sign_ins,
+            throttle,
             trust_tailscale,
             secure,
         }
@@ -73,44 +87,38 @@ impl WebAuth {
 
     /// Who the request comes from, if anyone the hub lets in.
     pub fn identify(&self, headers: &HeaderMap, peer: SocketAddr) -> Option<Identity> {
+        match self.verdict(headers, peer) {
+            Verdict::In(identity) => Some(identity),
+            Verdict::Wrong | Verdict::Nobody => None,
+        }
+    }
+
+    /// As `identify`, telling a wrong credential from none.
+    pub fn verdict(&self, headers: &HeaderMap, peer: SocketAddr) -> Verdict {
         if !self.required() {
-            return Some(Identity(LOCAL.to_owned()));
+            return Verdict::In(Identity(LOCAL.to_owned()));
         }
-        if let Some(who) = cookie(headers).and_then(|c| self.check_cookie(c)) {
-            return Some(Identity(who));
+        if let Some(who) = cookie(headers).and_then(|c| self.sign_ins.check(c)) {
+            return Verdict::In(Identity(who));
         }
-        if let (Some(token), Some(presented)) = (&self.token, bearer(headers))
+        let presented = bearer(headers);
+        if let (Some(token), Some(presented)) = (&self.token, presented)
             && token.matches(presented)
         {
-            return Some(Identity("token".to_owned()));
+            return Verdict::In(Identity("token".to_owned()));
         }
-        if self.trust_tailscale && peer.ip().is_loopback() {
-            let login = headers.get(TAILSCALE_LOGIN)?.to_str().ok()?;
-            return valid_identity(login).then(|| Identity(format!("{TAILSCALE_PREFIX}{login}")));
+        if self.trust_tailscale
+            && peer.ip().is_loopback()
+            && let Some(login) = headers.get(TAILSCALE_LOGIN).and_then(|v| v.to_str().ok())
+            && valid_identity(login)
+        {
+            return Verdict::In(Identity(format!("{TAILSCALE_PREFIX}{login}")));
         }
-        None
-    }
-
-    /// A sign-in cookie for `who`, issued now.
-    fn make_cookie(&self, who: &str) -> String {
-        let payload = format!("{}.{}", now_ms() / 1000, hex(who.as_bytes()));
-        let mac = self.secret.sign(&self.domain, &payload);
-        format!("{payload}.{mac}")
-    }
-
-    /// The identity in a cookie this hub signed that has not expired.
-    fn check_cookie(&self, value: &str) -> Option<String> {
-        let (payload, mac) = value.rsplit_once('.')?;
-        if !self.secret.verify(&self.domain, payload, mac) {
-            return None;
+        if presented.is_some() {
+            Verdict::Wrong
+        } else {
+            Verdict::Nobody
         }
-        let (issued, who) = payload.split_once('.')?;
-        let issued: i64 = issued.parse().ok()?;
-        let age_ms = now_ms() - issued * 1000;
-        if age_ms < 0 || age_ms > SIGN_IN_FOR.as_millis() as i64 {
-            return None;
-        }
-        String::from_utf8(unhex(who)?).ok()
     }
 
     fn set_cookie(&self, value: &str, max_age: Duration) -> HeaderValue {
@@ -177,6 +185,7 @@ pub struct LoginForm {
 /// `POST /login`: the token for a cookie.
 pub async fn login(
     State(auth): State<WebAuth>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Response {
     let next = safe_next(Some(&form.next));
@@ -184,11 +193,16 @@ pub async fn login(
         // Nothing to sign in to (an open hub, or Tailscale identities only).
         return Redirect::to(&next).into_response();
     };
+    if let Err(wait) = auth.throttle.check(peer.ip()) {
+        return too_many_failures(peer, wait);
+    }
     if !token.matches(form.token.trim()) {
-        tracing::warn!("web sign-in refused: wrong token");
+        auth.throttle.failed(peer.ip());
+        tracing::warn!(%peer, "web sign-in refused: wrong token");
         let back = format!("/login?failed=1&next={}", query_escape(&next));
         return Redirect::to(&back).into_response();
     }
+    auth.throttle.succeeded(peer.ip());
     let name = form.name.trim();
     let who = if name.is_empty() {
         "token".to_owned()
@@ -204,18 +218,73 @@ pub async fn login(
         )
             .into_response();
     };
-    let cookie = auth.set_cookie(&auth.make_cookie(&who), SIGN_IN_FOR);
+    let id = match auth.sign_ins.create(&who, SIGN_IN_FOR) {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!("keeping a sign-in: {e:#}");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the hub could not sign you in\n",
+            )
+                .into_response();
+        }
+    };
+    tracing::info!(%peer, who = %who, "signed in");
+    let cookie = auth.set_cookie(&id, SIGN_IN_FOR);
     let mut response = Redirect::to(&next).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
 }
 
-/// `POST /logout`: forgets the cookie.
-pub async fn logout(State(auth): State<WebAuth>) -> Response {
+#[derive(Debug, Default, Deserialize)]
+pub struct LogoutForm {
+    /// Sign out every browser, not just this one.
+    #[serde(default)]
+    everywhere: Option<String>,
+}
+
+/// `POST /logout`: the hub forgets this sign-in (with `everywhere=1`, all
+/// of them), and the browser its cookie.
+pub async fn logout(
+    State(auth): State<WebAuth>,
+    headers: HeaderMap,
+    form: Result<axum::Form<LogoutForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let everywhere = form.is_ok_and(|f| f.everywhere.is_some());
+    let signed_in = cookie(&headers).and_then(|c| auth.sign_ins.check(c).map(|_| c));
+    let result = match (signed_in, everywhere) {
+        (Some(_), true) => auth.sign_ins.revoke_all().map(|n| {
+            tracing::info!(count = n, "signed everyone out");
+        }),
+        (Some(id), false) => auth.sign_ins.revoke(id).map(|_| ()),
+        (None, _) => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::error!("forgetting a sign-in: {e:#}");
+    }
     let mut response = Redirect::to("/login").into_response();
     response
         .headers_mut()
         .insert(header::SET_COOKIE, auth.set_cookie("", Duration::ZERO));
+    response
+}
+
+/// A peer that failed too often waits: 429, saying how long.
+pub fn too_many_failures(peer: SocketAddr, wait: Duration) -> Response {
+    let seconds = wait.as_secs().max(1);
+    tracing::warn!(%peer, wait_s = seconds, "refused: too many failed credentials");
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "too many failed sign-ins from {}: try again in {seconds} s\n",
+            peer.ip()
+        ),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_str(&seconds.to_string()).expect("digits"),
+    );
     response
 }
 
@@ -280,12 +349,9 @@ mod tests {
     use super::*;
 
     fn auth(token: Option<&str>, tailscale: bool) -> WebAuth {
-        WebAuth::new(
-            token.map(|t| Token::new(t).expect("token")),
-            Arc::new(Secret::fixed(3)),
-            tailscale,
-            false,
-        )
+        let token = token.map(|t| Token::new(t).expect("token"));
+        let sign_ins = SignIns::in_memory(&token_fingerprint(token.as_ref())).expect("sign-ins");
+        WebAuth::new(token, Arc::new(sign_ins), Arc::default(), tailscale, false)
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -306,29 +372,29 @@ mod tests {
     }
 
     #[test]
-    fn cookies_are_signed_and_name_who_signed_in() {
+    fn cookies_name_a_sign_in_the_hub_keeps() {
         let a = auth(Some("0123456789abcdef-token"), false);
         let peer = LOOPBACK.parse().expect("addr");
-        assert_eq!(a.identify(&HeaderMap::new(), peer), None);
-        let value = a.make_cookie("alice");
+        assert_eq!(a.verdict(&HeaderMap::new(), peer), Verdict::Nobody);
+        let value = a.sign_ins.create("alice", SIGN_IN_FOR).expect("sign in");
         let h = headers(&[("cookie", &format!("theme=dark; {COOKIE}={value}"))]);
         assert_eq!(a.identify(&h, peer), Some(Identity("alice".into())));
-        // Tampered, or signed by another hub: nobody.
+        // Made up, or another hub's: nobody.
         let forged = value.replacen('1', "2", 1);
         let h = headers(&[("cookie", &format!("{COOKIE}={forged}"))]);
         assert_eq!(a.identify(&h, peer), None);
-        let other = WebAuth::new(None, Arc::new(Secret::fixed(4)), true, false);
-        let h = headers(&[("cookie", &format!("{COOKIE}={}", other.make_cookie("eve")))]);
-        assert_eq!(a.identify(&h, peer), None);
-        // A new token signs everyone out.
-        let rotated = auth(Some("another-token-0123456789"), false);
+        let other = auth(Some("0123456789abcdef-token"), false);
         let h = headers(&[("cookie", &format!("{COOKIE}={value}"))]);
-        assert_eq!(rotated.identify(&h, peer), None);
-        // The token itself works as a bearer header.
+        assert_eq!(other.identify(&h, peer), None);
+        // Signed out on the hub: the same cookie is nobody's.
+        assert!(a.sign_ins.revoke(&value).expect("revoke"));
+        assert_eq!(a.identify(&h, peer), None);
+        // The token itself works as a bearer header; a wrong one is a
+        // failure, not just nobody.
         let h = headers(&[("authorization", "Bearer 0123456789abcdef-token")]);
         assert_eq!(a.identify(&h, peer), Some(Identity("token".into())));
         let h = headers(&[("authorization", "Bearer wrong-token-0123456789")]);
-        assert_eq!(a.identify(&h, peer), None);
+        assert_eq!(a.verdict(&h, peer), Verdict::Wrong);
     }
 
     #[test]

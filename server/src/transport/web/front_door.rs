@@ -22,7 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::WebAuth;
+use super::auth::{Verdict, WebAuth};
 use super::origin;
 
 /// What the front door needs.
@@ -78,11 +78,33 @@ pub async fn front_door(
         );
     }
     if !public(&path) {
-        match door.auth.identify(request.headers(), peer) {
-            Some(identity) => {
+        let presents_token = request.headers().contains_key(header::AUTHORIZATION);
+        // A peer that keeps presenting wrong tokens waits (cookies are
+        // random ids nobody guesses, so a signed-in browser is never held
+        // up by someone else's failures from the same address).
+        if presents_token && let Err(wait) = door.auth.throttle.check(peer.ip()) {
+            if grpc {
+                return tonic::Status::resource_exhausted(format!(
+                    "too many failed tokens from {}: try again in {} s",
+                    peer.ip(),
+                    wait.as_secs().max(1)
+                ))
+                .into_http::<axum::body::Body>();
+            }
+            return super::auth::too_many_failures(peer, wait);
+        }
+        match door.auth.verdict(request.headers(), peer) {
+            Verdict::In(identity) => {
+                if presents_token {
+                    door.auth.throttle.succeeded(peer.ip());
+                }
                 request.extensions_mut().insert(identity);
             }
-            None => return unidentified(&request, &path, grpc, peer),
+            Verdict::Wrong => {
+                door.auth.throttle.failed(peer.ip());
+                return unidentified(&request, &path, grpc, peer);
+            }
+            Verdict::Nobody => return unidentified(&request, &path, grpc, peer),
         }
     }
     let mut response = next.run(request).await;
@@ -141,7 +163,14 @@ fn from_own_page(headers: &HeaderMap, host: &str, public_url: &str) -> bool {
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("none");
-    matches!(site, "same-origin" | "none") && origin::origin_allowed(headers, host, public_url)
+    // Our pages send no referrer, so their own form posts carry
+    // `Origin: null`; the browser's `Sec-Fetch-Site` still tells.
+    let null_origin_from_here = site == "same-origin"
+        && headers
+            .get(header::ORIGIN)
+            .is_some_and(|o| o.as_bytes() == b"null");
+    matches!(site, "same-origin" | "none")
+        && (null_origin_from_here || origin::origin_allowed(headers, host, public_url))
 }
 
 /// Paths anyone may reach: sign-in, health, the app's static files, share
