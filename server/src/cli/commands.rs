@@ -369,6 +369,13 @@ async fn grep(
             }
         }
     }
+    if r.truncated {
+        // On stderr in both modes, so a script reading stdout still sees it.
+        eprintln!(
+            "vtr: grep output truncated after {} matches (max_matches or the response size limit); narrow the pattern or context",
+            r.matches.len()
+        );
+    }
     // Like grep(1): 1 when nothing matched.
     Ok(if r.matches.is_empty() {
         ExitCode::Error

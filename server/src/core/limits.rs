@@ -24,6 +24,13 @@ pub const MAX_SPAWN_BYTES: usize = 64 << 10;
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 pub const MAX_GREP_MATCHES: u32 = 10_000;
 pub const MAX_GREP_CONTEXT: u32 = 1000;
+/// Line text in one Grep response (matches and context), counted while it
+/// is built; past it the response stops early with `truncated`. Half the
+/// gRPC message limit, leaving room for the encoding.
+pub const MAX_GREP_RESPONSE_BYTES: usize = 2 << 20;
+/// What each line costs against `MAX_GREP_RESPONSE_BYTES` besides its text
+/// (field tags, lengths, line numbers), so empty lines are not free.
+pub const GREP_LINE_OVERHEAD: usize = 8;
 pub const MAX_SESSIONS: usize = 1024;
 
 pub fn check_size(cols: u32, rows: u32) -> Result<(u16, u16)> {

@@ -2,9 +2,10 @@
 //! queries a headless terminal must answer, and reads of screen, scrollback
 //! and formatted snapshots.
 
+use super::grep::grep_lines;
 use super::types::{
-    ATTR_BOLD, ATTR_INVERSE, ATTR_ITALIC, ATTR_UNDERLINE, CellData, Color, GrepMatch, GrepQuery,
-    GrepResult, ScreenState,
+    ATTR_BOLD, ATTR_INVERSE, ATTR_ITALIC, ATTR_UNDERLINE, CellData, Color, GrepQuery, GrepResult,
+    ScreenState,
 };
 
 /// Collects what the parser cannot act on itself: replies to terminal
@@ -216,29 +217,6 @@ fn incomplete_tail(bytes: &[u8]) -> usize {
         Some(i) if utf8_len(tail[i]) > tail.len() - i => tail.len() - i,
         _ => 0,
     }
-}
-
-fn grep_lines(lines: &[String], regex: &regex::bytes::Regex, query: GrepQuery) -> GrepResult {
-    let mut result = GrepResult::default();
-    let max = query.max_matches as usize;
-    for (i, line) in lines.iter().enumerate() {
-        if !regex.is_match(line.as_bytes()) {
-            continue;
-        }
-        if result.matches.len() == max {
-            result.truncated = true;
-            break;
-        }
-        let lo = i.saturating_sub(query.before as usize);
-        let hi = (i + 1 + query.after as usize).min(lines.len());
-        result.matches.push(GrepMatch {
-            line_number: i as u64,
-            line: line.clone(),
-            before: lines[lo..i].to_vec(),
-            after: lines[i + 1..hi].to_vec(),
-        });
-    }
-    result
 }
 
 fn trim_end(mut line: String) -> String {

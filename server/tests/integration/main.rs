@@ -4,6 +4,7 @@
 mod harness;
 
 mod attach;
+mod bounds;
 mod cli;
 mod config;
 mod hub;

@@ -1,0 +1,61 @@
+//! Bounds on what a program or client controls and the API returns (audit
+//! issue 12): Grep responses, window titles, spawn strings. Each test is an
+//! attack that must fail against a real spoke.
+
+use prost::Message;
+use vtr_shared::proto as pb;
+
+use crate::harness::*;
+
+/// Line text one Grep response may carry (`core::limits`), plus encoding.
+const GREP_BOUND: usize = (2 << 20) + (1 << 20);
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn grep_with_huge_context_is_cut_at_the_byte_bound() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    // 300 lines of ~1000 columns: unbounded, matches x context would be
+    // 300 x 201 lines ~ 60 MB in one response.
+    let script = "awk 'BEGIN { for (i = 0; i < 300; i++) { s = sprintf(\"%05d \", i); \
+                  while (length(s) < 990) s = s \"x\"; print s } print \"DONE\" }'; exec cat";
+    let mut req = spawn_request("big", "sh", &["-c", script]);
+    req.cols = 1000;
+    req.rows = 24;
+    c.spawn(req).await.expect("spawn");
+    wait_screen(&mut c, "big", "all lines printed", |lines| {
+        lines.iter().any(|l| l == "DONE")
+    })
+    .await;
+
+    let r = c
+        .grep(pb::GrepRequest {
+            session: "big".into(),
+            pattern: "x{900}".into(),
+            before: 100,
+            after: 100,
+            max_matches: 300,
+        })
+        .await
+        .expect("grep answers within the message limit")
+        .into_inner();
+    assert!(r.truncated, "the byte bound cut the response");
+    let size = r.encoded_len();
+    assert!(size <= GREP_BOUND, "response is {size} bytes");
+    assert!(size > 1 << 20, "the bound is used, not an empty answer");
+    assert!(!r.matches.is_empty());
+
+    let out = spoke.cli(&[
+        "grep", "big", "x{900}", "-B", "100", "-A", "100", "-m", "300",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("vtr: grep output truncated"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.len() < GREP_BOUND * 2, "{}", out.stdout.len());
+}
