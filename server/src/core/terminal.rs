@@ -3,6 +3,7 @@
 //! and formatted snapshots.
 
 use super::grep::grep_lines;
+use super::limits::{MAX_TITLE_BYTES, bounded_text};
 use super::types::{
     ATTR_BOLD, ATTR_INVERSE, ATTR_ITALIC, ATTR_UNDERLINE, CellData, Color, GrepQuery, GrepResult,
     ScreenState,
@@ -47,7 +48,8 @@ impl vt100::Callbacks for Replies {
     }
 
     fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
-        self.title = String::from_utf8_lossy(title).into_owned();
+        // The program controls it and every list carries it: bounded.
+        self.title = bounded_text(title, MAX_TITLE_BYTES);
     }
 }
 
@@ -281,6 +283,18 @@ mod tests {
         assert_eq!(s.cells[0][3].bg, Color::Indexed(4));
         assert_eq!(s.title, "my title");
         assert_eq!(s.offset, term.offset());
+    }
+
+    #[test]
+    fn a_huge_title_is_cut_at_a_character_boundary() {
+        let mut term = Terminal::new(3, 10, 0);
+        let mut input = b"\x1b]2;".to_vec();
+        input.extend("é".repeat(1 << 20).bytes());
+        input.push(7);
+        term.process(&input);
+        assert_eq!(term.title(), "é".repeat(MAX_TITLE_BYTES / 2));
+        term.process(b"\x1b]0;short\x07");
+        assert_eq!(term.title(), "short");
     }
 
     #[test]

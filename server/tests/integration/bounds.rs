@@ -59,3 +59,73 @@ async fn grep_with_huge_context_is_cut_at_the_byte_bound() {
     );
     assert!(out.stdout.len() < GREP_BOUND * 2, "{}", out.stdout.len());
 }
+
+#[tokio::test]
+async fn a_huge_window_title_does_not_break_list() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    spawn(&mut c, "plain", "sh", &["-c", "exec cat"]).await;
+    // A 5 MB OSC 2 title, more than a whole gRPC message.
+    let script = "printf '\\033]2;'; head -c 5000000 /dev/zero | tr '\\0' t; \
+                  printf '\\007'; echo TITLED; exec cat";
+    spawn(&mut c, "titled", "sh", &["-c", script]).await;
+    wait_screen(&mut c, "titled", "the title set", |lines| {
+        lines.iter().any(|l| l == "TITLED")
+    })
+    .await;
+
+    let list = c
+        .list(pb::ListRequest {})
+        .await
+        .expect("List still works")
+        .into_inner()
+        .sessions;
+    assert_eq!(list.len(), 2);
+    let titled = list.iter().find(|s| s.name == "titled").expect("listed");
+    assert_eq!(titled.title, "t".repeat(1024), "cut to the 1 KiB bound");
+    let screen = c
+        .get_screen(pb::SessionRequest {
+            session: "titled".into(),
+        })
+        .await
+        .expect("screen")
+        .into_inner();
+    assert_eq!(screen.title.len(), 1024);
+}
+
+#[tokio::test]
+async fn created_by_is_validated() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    let with = |name: &str, who: String| pb::SpawnRequest {
+        created_by: who,
+        ..spawn_request(name, "sh", &["-c", "exec cat"])
+    };
+    for (who, needle) in [
+        ("x".repeat(1 << 20), "limit 128"),
+        ("a".repeat(129), "129 characters, limit 128"),
+        ("evil\x1b]2;pwned\x07".to_owned(), "control characters"),
+        ("line\nbreak".to_owned(), "control characters"),
+    ] {
+        let status = c.spawn(with("bad", who)).await.expect_err(needle);
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(status.message().contains(needle), "{}", status.message());
+    }
+    c.spawn(with("alice", "alice@example".into()))
+        .await
+        .expect("a plain name");
+    c.spawn(with("unknown", String::new()))
+        .await
+        .expect("empty means not known");
+    let list = c
+        .list(pb::ListRequest {})
+        .await
+        .expect("list")
+        .into_inner()
+        .sessions;
+    let names: Vec<(&str, &str)> = list
+        .iter()
+        .map(|s| (s.name.as_str(), s.created_by.as_str()))
+        .collect();
+    assert_eq!(names, [("alice", "alice@example"), ("unknown", "")]);
+}
