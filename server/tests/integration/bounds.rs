@@ -129,3 +129,31 @@ async fn created_by_is_validated() {
         .collect();
     assert_eq!(names, [("alice", "alice@example"), ("unknown", "")]);
 }
+
+/// A spoke that answers probes but whose session list is over the message
+/// limit (72 sessions with 60 KB of arguments each): the hub's session
+/// watch fails every time, and must back off rather than spin.
+#[tokio::test]
+async fn a_failing_session_watch_backs_off() {
+    let spoke = Spoke::start_named("alpha", &["--listen", "127.0.0.1:0"]);
+    let mut c = spoke.client().await;
+    let filler = "x".repeat(60_000);
+    for i in 0..72 {
+        // `filler` is $0 of the script: listed, never used.
+        spawn(&mut c, &format!("s{i}"), "sh", &["-c", "exec cat", &filler]).await;
+    }
+    let hub = Hub::start(&[Dial::new("a", spoke.url())], &[]);
+    let attempts = |log: &str| log.matches("session watch").count();
+    wait_until("the first failed session watch", || async {
+        (attempts(&hub.log()) > 0).then_some(())
+    })
+    .await;
+    let first = attempts(&hub.log());
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let more = attempts(&hub.log()) - first;
+    // Waits of about 0.25, 0.5, 1 and 2 s: a handful, not thousands.
+    assert!(
+        (1..=8).contains(&more),
+        "{more} session watch attempts in 3 s"
+    );
+}
