@@ -13,6 +13,7 @@ mod programs;
 mod replay;
 mod sessions;
 mod share;
+mod share_limits;
 mod streaming;
 mod tcp;
 mod tunnel;

@@ -35,7 +35,8 @@ const MAX_VIEWER_FRAME: usize = 1024;
 #[serde(deny_unknown_fields)]
 pub struct ShareQuery {
     token: String,
-    /// Resume here when the hub's log still holds it.
+    /// Resume here when the hub's log still holds it and the link existed
+    /// then (`Record::viewer_from`).
     from: Option<u64>,
 }
 
@@ -94,7 +95,9 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
     if stream::send(socket, Event::Session(info)).await.is_err() {
         return gone_away();
     }
-    let mut events = match sharing.hub.subscribe(&link.session, query.from).await {
+    // Never from before the link existed: an earlier `from` is ignored.
+    let from = link.viewer_from(query.from);
+    let mut events = match sharing.hub.subscribe(&link.session, from).await {
         Ok(events) => events,
         Err(e) => {
             let message = format!("the shared session is not available: {e}");
