@@ -76,3 +76,72 @@ async fn a_viewer_cannot_replay_output_from_before_the_link() {
         "output from before the link was replayed: {seen:?}"
     );
 }
+
+/// A viewer announcing a 2 MiB frame is cut off from the frame's header:
+/// the hub never waits for (or buffers) its payload. Only the first
+/// 64 KiB is sent, so a hub reading whole frames first would hang here.
+#[tokio::test]
+async fn an_oversized_viewer_frame_ends_the_socket_at_once() {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let hub = Hub::start(&[], &[]);
+    let mut c = hub.client().await;
+    spawn(&mut c, "big", "sh", &["-c", "exec cat"]).await;
+    let link = create(&hub, "hub:big").await;
+    let mut socket = open(&hub, &format!("/ws/share?token={}", link.token)).await;
+    assert!(matches!(pane_event(&mut socket).await, Event::Session(_)));
+
+    let len: u64 = 2 << 20;
+    let mut frame = vec![0x82, 0x80 | 127];
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(&[0x11, 0x22, 0x33, 0x44]); // mask key
+    frame.extend(std::iter::repeat_n(0x5a, 64 << 10));
+    let raw = socket.get_mut();
+    raw.write_all(&frame).await.expect("send the frame's start");
+    raw.flush().await.expect("flush");
+
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await;
+    // A close frame, an error or the end of the stream: any, promptly.
+    ended.expect("the hub ended the socket without reading the payload");
+}
+
+#[tokio::test]
+async fn a_link_takes_at_most_32_viewers() {
+    let hub = Hub::start(&[], &[]);
+    let mut c = hub.client().await;
+    spawn(&mut c, "popular", "sh", &["-c", "exec cat"]).await;
+    let link = create(&hub, "hub:popular").await;
+    let path = format!("/ws/share?token={}", link.token);
+    let mut viewers = Vec::new();
+    for _ in 0..32 {
+        let mut socket = open(&hub, &path).await;
+        assert!(matches!(pane_event(&mut socket).await, Event::Session(_)));
+        viewers.push(socket);
+    }
+    let mut extra = open(&hub, &path).await;
+    match pane_event(&mut extra).await {
+        Event::Error(e) => assert!(e.contains("32 viewers"), "{e}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let (code, reason) = crate::harness::ws::closed(&mut extra).await;
+    assert_eq!(code, vtr_shared::close::TOO_MANY_VIEWERS, "{reason}");
+    assert!(reason.contains("this link has 32 viewers"), "{reason}");
+
+    // A place frees when a viewer leaves.
+    drop(viewers.pop());
+    wait_until("the viewer's place freed", || async {
+        let mut socket = open(&hub, &path).await;
+        matches!(pane_event(&mut socket).await, Event::Session(_)).then_some(socket)
+    })
+    .await;
+}

@@ -50,7 +50,9 @@ pub async fn upgrade(
     if let Some(refused) = origin::refusal(&headers, &sharing.public_url) {
         return refused;
     }
+    // Frames too, so a larger one is refused from its header, not read.
     ws.max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
             let mut pane = Pane {
                 hub: sharing.hub.clone(),

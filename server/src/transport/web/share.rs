@@ -21,12 +21,12 @@ use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
 use super::origin;
 use super::stream::{self, Ending, Window, gone_away};
 use crate::core::{Coordinator, StreamEvent};
-use crate::hub::presence::Via;
 use crate::hub::share::{Record, ShareError, now_ms};
 use crate::transport::grpc::map;
 use crate::transport::sharing::Sharing;
 
-/// Viewers send acks only.
+/// Viewers send acks only (a few bytes each). Frames are capped too, so a
+/// larger one is refused from its header, not read first.
 const MAX_VIEWER_FRAME: usize = 1024;
 
 /// The token, and where to resume; a `session=` (or anything else) is
@@ -51,6 +51,7 @@ pub async fn upgrade(
     }
     // Viewers send acks only: small frames.
     ws.max_message_size(MAX_VIEWER_FRAME)
+        .max_frame_size(MAX_VIEWER_FRAME)
         .on_upgrade(move |mut socket| async move {
             let ending = view(&sharing, &mut socket, &query).await;
             stream::close(&mut socket, ending).await;
@@ -63,6 +64,16 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
     let link = match sharing.shares.open_token(&query.token) {
         Ok(link) => link,
         Err(e) => return refuse(socket, &e).await,
+    };
+    // Counted from here on; refused when the link or the hub is full.
+    let _watching = match sharing.presence.enter_viewer(&link.session, &link.id) {
+        Ok(watching) => watching,
+        Err(full) => {
+            tracing::warn!(link = %link.id, "share-link viewer refused: {full}");
+            let message = full.to_string();
+            let _ = stream::send(socket, Event::Error(message.clone())).await;
+            return (close::TOO_MANY_VIEWERS, message);
+        }
     };
     let info = match sharing.hub.info(&link.session).await {
         // The session the link was made for, by id (not one that took its
@@ -105,9 +116,6 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
             return (close::GONE, message);
         }
     };
-    let _watching = sharing
-        .presence
-        .enter(&link.session, Via::Link(link.id.clone()));
     // Checked again now that everything is set up.
     if let Err(e) = sharing.shares.check(&link.id) {
         return refuse(socket, &e).await;
