@@ -16,6 +16,7 @@ use vtr_shared::proto as pb;
 use vtr_shared::proto::attach_request::Request as AttachMessage;
 
 use super::exit::ExitCode;
+use super::output::escape;
 use crate::transport::grpc::client::VtrClient;
 
 /// Keystroke batches (and sizes) waiting to be sent; the reader waits when
@@ -84,7 +85,7 @@ pub async fn attach(
     let result = run(client, &session, resize, keys_rx).await;
     drop(raw);
     match &result {
-        Ok(ExitCode::Ok) => eprintln!("\r\n[vtr: detached from {}]", info.name),
+        Ok(ExitCode::Ok) => eprintln!("\r\n[vtr: detached from {}]", escape(&info.name)),
         Ok(_) => {}
         Err(e) => eprintln!("\r\n[vtr: attach ended: {e:#}]"),
     }
@@ -202,7 +203,7 @@ async fn run(
                         Some(pb::subscribe_event::Event::Exited(e)) => {
                             let how = match (e.exit_code, e.signal.as_str()) {
                                 (Some(code), _) => format!("code {code}"),
-                                (None, sig) if !sig.is_empty() => sig.to_owned(),
+                                (None, sig) if !sig.is_empty() => escape(sig).into_owned(),
                                 _ => "unknown status".to_owned(),
                             };
                             eprintln!("\r\n[vtr: session exited ({how})]");

@@ -8,7 +8,7 @@ use anyhow::Context;
 use vtr_shared::proto as pb;
 
 use super::exit::ExitCode;
-use super::output::{self, print_json, session_json};
+use super::output::{self, escape, print_json, session_json};
 use super::{Cli, Command, ConfigCommand, SpawnArgs, TargetArgs};
 use crate::transport::grpc::auth::Token;
 use crate::transport::grpc::client::{self, Target, VtrClient};
@@ -282,9 +282,9 @@ async fn spawn(client: &mut VtrClient, args: SpawnArgs, json: bool) -> anyhow::R
     if json {
         print_json(&session_json(&info))?;
     } else if qualified {
-        println!("{}:{}", info.spoke, info.name);
+        println!("{}:{}", escape(&info.spoke), escape(&info.name));
     } else {
-        println!("{}", info.name);
+        println!("{}", escape(&info.name));
     }
     Ok(ExitCode::Ok)
 }
@@ -315,7 +315,7 @@ async fn wait_for(
             "offset": r.offset,
         }))?;
     } else if code == ExitCode::Ok {
-        println!("{}", r.line);
+        println!("{}", escape(&r.line));
     }
     Ok(code)
 }
@@ -361,13 +361,20 @@ async fn grep(
             }
             let first = m.line_number - m.before.len() as u64;
             for (j, line) in m.before.iter().enumerate() {
-                println!("{}-{line}", first + j as u64);
+                println!("{}-{}", first + j as u64, escape(line));
             }
-            println!("{}:{}", m.line_number, m.line);
+            println!("{}:{}", m.line_number, escape(&m.line));
             for (j, line) in m.after.iter().enumerate() {
-                println!("{}-{line}", m.line_number + 1 + j as u64);
+                println!("{}-{}", m.line_number + 1 + j as u64, escape(line));
             }
         }
+    }
+    if r.truncated {
+        // On stderr in both modes, so a script reading stdout still sees it.
+        eprintln!(
+            "vtr: grep output truncated after {} matches (max_matches or the response size limit); narrow the pattern or context",
+            r.matches.len()
+        );
     }
     // Like grep(1): 1 when nothing matched.
     Ok(if r.matches.is_empty() {

@@ -1,4 +1,8 @@
-//! Human and JSON output of client commands.
+//! Human and JSON output of client commands. Human output shows every
+//! string that came from a session, a spoke or a link through `escape`.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use serde::Serialize;
 use vtr_shared::proto as pb;
@@ -69,14 +73,36 @@ pub fn session_json(s: &pb::SessionInfo) -> SessionJson<'_> {
     }
 }
 
+/// Text from a session, a spoke or a link, made safe to print on a
+/// terminal: ESC shows as `\e` and every other control character (C0, DEL,
+/// C1) as `\xNN`, so a command, title or name a program or client chose
+/// cannot move the cursor, retitle or clear the user's terminal.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '\x1b' => out.push_str("\\e"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
 fn command_line(s: &pb::SessionInfo) -> String {
-    std::iter::once(s.command.as_str())
-        .chain(s.args.iter().map(String::as_str))
+    std::iter::once(&s.command)
+        .chain(&s.args)
+        .map(|part| escape(part))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -84,7 +110,7 @@ fn command_line(s: &pb::SessionInfo) -> String {
 fn status_text(s: &pb::SessionInfo) -> String {
     let text = match (status_name(s), s.exit_code, s.exit_signal.as_str()) {
         ("exited", Some(code), _) => format!("exited({code})"),
-        ("exited", None, sig) if !sig.is_empty() => format!("exited({sig})"),
+        ("exited", None, sig) if !sig.is_empty() => format!("exited({})", escape(sig)),
         (name, _, _) => name.to_owned(),
     };
     if s.stale {
@@ -108,9 +134,9 @@ pub fn print_sessions(list: &[pb::SessionInfo]) {
         .iter()
         .map(|s| {
             if qualify {
-                format!("{}:{}", s.spoke, s.name)
+                format!("{}:{}", escape(&s.spoke), escape(&s.name))
             } else {
-                s.name.clone()
+                escape(&s.name).into_owned()
             }
         })
         .collect();
@@ -133,18 +159,21 @@ pub fn print_sessions(list: &[pb::SessionInfo]) {
 }
 
 pub fn print_session(s: &pb::SessionInfo) {
-    println!("name     {}", s.name);
-    println!("id       {}", s.id);
-    println!("spoke    {}", s.spoke);
+    println!("name     {}", escape(&s.name));
+    println!("id       {}", escape(&s.id));
+    println!("spoke    {}", escape(&s.spoke));
     println!("command  {}", command_line(s));
-    println!("cwd      {}", s.cwd);
+    println!("cwd      {}", escape(&s.cwd));
     println!("size     {}x{}", s.cols, s.rows);
     println!("status   {}", status_text(s));
     if s.pid != 0 {
         println!("pid      {}", s.pid);
     }
     if !s.title.is_empty() {
-        println!("title    {}", s.title);
+        println!("title    {}", escape(&s.title));
+    }
+    if !s.created_by.is_empty() {
+        println!("by       {}", escape(&s.created_by));
     }
     println!("output   {} bytes", s.output_offset);
 }
@@ -175,7 +204,7 @@ struct ScreenJson<'a> {
 pub fn print_screen(screen: &pb::Screen, json: bool) -> anyhow::Result<()> {
     if !json {
         for line in &screen.lines {
-            println!("{line}");
+            println!("{}", escape(line));
         }
         return Ok(());
     }
@@ -275,12 +304,13 @@ pub fn print_spokes(list: &[pb::SpokeInfo], now_ms: i64) {
         println!("no spokes");
         return;
     }
-    let width = list.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
+    let names: Vec<Cow<'_, str>> = list.iter().map(|s| escape(&s.name)).collect();
+    let width = names.iter().map(|n| n.len()).max().unwrap_or(4).max(4);
     println!(
         "{:<width$}  {:<11}  {:>10}  {:>8}  {:>8}  {:<9}  VERSION",
         "NAME", "STATE", "LAST SEEN", "RTT", "SESSIONS", "JOINED"
     );
-    for s in list {
+    for (s, name) in list.iter().zip(&names) {
         let seen = if s.last_seen_ms > 0 {
             format!("{}s ago", (now_ms - s.last_seen_ms).max(0) / 1000)
         } else {
@@ -293,16 +323,16 @@ pub fn print_spokes(list: &[pb::SpokeInfo], now_ms: i64) {
         };
         println!(
             "{:<width$}  {:<11}  {:>10}  {:>8}  {:>8}  {:<9}  {}",
-            s.name,
+            name,
             spoke_state(s),
             seen,
             rtt,
             s.sessions,
             joined(s),
-            s.version
+            escape(&s.version)
         );
         if !s.last_error.is_empty() {
-            println!("{:<width$}  last error: {}", "", s.last_error);
+            println!("{:<width$}  last error: {}", "", escape(&s.last_error));
         }
     }
 }
@@ -334,6 +364,15 @@ pub fn rfc3339(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escape_shows_control_characters() {
+        assert!(matches!(escape("plain é 中"), Cow::Borrowed("plain é 中")));
+        assert_eq!(
+            escape("a\x1b]2;pwned\x07\x1b[2J\tb\n\x7f\u{9b}c"),
+            "a\\e]2;pwned\\x07\\e[2J\\x09b\\x0a\\x7f\\x9bc"
+        );
+    }
 
     #[test]
     fn rfc3339_dates() {

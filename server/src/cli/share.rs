@@ -6,7 +6,7 @@ use vtr_shared::proto as pb;
 
 use super::ShareCommand;
 use super::exit::ExitCode;
-use super::output::print_json;
+use super::output::{escape, print_json};
 use crate::transport::grpc::client::{self, Target};
 use crate::transport::grpc::map::unix_ms;
 
@@ -54,7 +54,7 @@ pub async fn run(target: &Target, command: ShareCommand, json: bool) -> anyhow::
                 .await
                 .map_err(not_a_hub)?
                 .into_inner();
-            print_share(&share, json, &share.url)?;
+            print_share(&share, json, &escape(&share.url))?;
         }
         ShareCommand::Ls => {
             let list = client
@@ -76,7 +76,11 @@ pub async fn run(target: &Target, command: ShareCommand, json: bool) -> anyhow::
                 .await
                 .map_err(not_a_hub)?
                 .into_inner();
-            let text = format!("revoked {} (link to {})", share.id, share.session);
+            let text = format!(
+                "revoked {} (link to {})",
+                escape(&share.id),
+                escape(&share.session)
+            );
             print_share(&share, json, &text)?;
         }
     }
@@ -99,17 +103,13 @@ fn print_shares(list: &[pb::ShareInfo]) {
         return;
     }
     let now = unix_ms(std::time::SystemTime::now());
-    let width = list
-        .iter()
-        .map(|s| s.session.len())
-        .max()
-        .unwrap_or(7)
-        .max(7);
+    let sessions: Vec<_> = list.iter().map(|s| escape(&s.session)).collect();
+    let width = sessions.iter().map(|s| s.len()).max().unwrap_or(7).max(7);
     println!(
         "{:<32}  {:<width$}  {:<8}  {:>14}  {:>7}  URL",
         "ID", "SESSION", "STATE", "EXPIRES", "VIEWERS"
     );
-    for s in list {
+    for (s, session) in list.iter().zip(&sessions) {
         let state = if s.revoked_at_ms != 0 {
             "revoked"
         } else {
@@ -118,7 +118,12 @@ fn print_shares(list: &[pb::ShareInfo]) {
         let expires = until(s.expires_at_ms - now);
         println!(
             "{:<32}  {:<width$}  {:<8}  {:>14}  {:>7}  {}",
-            s.id, s.session, state, expires, s.viewers, s.url
+            escape(&s.id),
+            session,
+            state,
+            expires,
+            s.viewers,
+            escape(&s.url)
         );
     }
 }

@@ -6,6 +6,7 @@
 pub mod coordinator;
 pub mod error;
 pub mod events;
+pub mod grep;
 pub mod limits;
 pub mod log;
 pub mod record;

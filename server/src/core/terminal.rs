@@ -2,9 +2,11 @@
 //! queries a headless terminal must answer, and reads of screen, scrollback
 //! and formatted snapshots.
 
+use super::grep::grep_lines;
+use super::limits::{MAX_TITLE_BYTES, bounded_text};
 use super::types::{
-    ATTR_BOLD, ATTR_INVERSE, ATTR_ITALIC, ATTR_UNDERLINE, CellData, Color, GrepMatch, GrepQuery,
-    GrepResult, ScreenState,
+    ATTR_BOLD, ATTR_INVERSE, ATTR_ITALIC, ATTR_UNDERLINE, CellData, Color, GrepQuery, GrepResult,
+    ScreenState,
 };
 
 /// Collects what the parser cannot act on itself: replies to terminal
@@ -46,7 +48,8 @@ impl vt100::Callbacks for Replies {
     }
 
     fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
-        self.title = String::from_utf8_lossy(title).into_owned();
+        // The program controls it and every list carries it: bounded.
+        self.title = bounded_text(title, MAX_TITLE_BYTES);
     }
 }
 
@@ -218,29 +221,6 @@ fn incomplete_tail(bytes: &[u8]) -> usize {
     }
 }
 
-fn grep_lines(lines: &[String], regex: &regex::bytes::Regex, query: GrepQuery) -> GrepResult {
-    let mut result = GrepResult::default();
-    let max = query.max_matches as usize;
-    for (i, line) in lines.iter().enumerate() {
-        if !regex.is_match(line.as_bytes()) {
-            continue;
-        }
-        if result.matches.len() == max {
-            result.truncated = true;
-            break;
-        }
-        let lo = i.saturating_sub(query.before as usize);
-        let hi = (i + 1 + query.after as usize).min(lines.len());
-        result.matches.push(GrepMatch {
-            line_number: i as u64,
-            line: line.clone(),
-            before: lines[lo..i].to_vec(),
-            after: lines[i + 1..hi].to_vec(),
-        });
-    }
-    result
-}
-
 fn trim_end(mut line: String) -> String {
     line.truncate(line.trim_end().len());
     line
@@ -303,6 +283,18 @@ mod tests {
         assert_eq!(s.cells[0][3].bg, Color::Indexed(4));
         assert_eq!(s.title, "my title");
         assert_eq!(s.offset, term.offset());
+    }
+
+    #[test]
+    fn a_huge_title_is_cut_at_a_character_boundary() {
+        let mut term = Terminal::new(3, 10, 0);
+        let mut input = b"\x1b]2;".to_vec();
+        input.extend("é".repeat(1 << 20).bytes());
+        input.push(7);
+        term.process(&input);
+        assert_eq!(term.title(), "é".repeat(MAX_TITLE_BYTES / 2));
+        term.process(b"\x1b]0;short\x07");
+        assert_eq!(term.title(), "short");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 use super::Shared;
+use super::breaker::backoff;
 use super::spoke::Entry;
 use crate::core::SessionError;
 
@@ -16,6 +17,9 @@ use crate::core::SessionError;
 const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 /// A probe slower than this failed.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// A session watch that lasted this long was working (see
+/// `watch_failures`).
+const WATCH_SOUND: Duration = Duration::from_secs(30);
 
 /// Runs until the entry is stopped.
 pub async fn run(shared: Arc<Shared>, entry: Arc<Entry>) {
@@ -76,9 +80,35 @@ async fn probe(entry: &Entry) -> Result<(), String> {
     Ok(())
 }
 
-/// Follows the spoke's session list until the stream ends, then asks for a
-/// probe.
+/// Follows the spoke's session list. Each time the watch ends or fails it
+/// asks for a probe, then re-opens the watch after a wait that doubles
+/// (with jitter, capped like the breaker's) while the watch keeps failing:
+/// a spoke that answers probes but cannot send its list (one over the
+/// message limit, say) must not be asked again in a hot loop. The monitor
+/// aborts this task when a probe fails and starts a fresh one after.
 async fn watch_sessions(shared: Arc<Shared>, entry: Arc<Entry>) {
+    let mut failures = 0;
+    loop {
+        let started = Instant::now();
+        follow_sessions(&shared, &entry).await;
+        entry.wake.notify_one();
+        failures = watch_failures(failures, started.elapsed());
+        tokio::time::sleep(backoff(failures, fastrand::f64())).await;
+    }
+}
+
+/// Failures in a row after a watch that lasted `lasted`: one that held for
+/// `WATCH_SOUND` was working, so the count starts again.
+fn watch_failures(failures: u32, lasted: Duration) -> u32 {
+    if lasted >= WATCH_SOUND {
+        1
+    } else {
+        failures.saturating_add(1)
+    }
+}
+
+/// One session watch, until its stream ends.
+async fn follow_sessions(shared: &Shared, entry: &Entry) {
     let Some(link) = entry.link() else {
         return;
     };
@@ -92,5 +122,26 @@ async fn watch_sessions(shared: Arc<Shared>, entry: Arc<Entry>) {
         }
         Err(e) => tracing::debug!(spoke = %entry.name, error = %e, "session watch failed"),
     }
-    entry.wake.notify_one();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_watch_backs_off_and_a_sound_one_starts_again() {
+        let quick = Duration::from_millis(5);
+        let mut failures = 0;
+        let waits: Vec<Duration> = (0..12)
+            .map(|_| {
+                failures = watch_failures(failures, quick);
+                backoff(failures, 0.5)
+            })
+            .collect();
+        assert_eq!(waits[0], Duration::from_millis(250));
+        assert_eq!(waits[3], Duration::from_secs(2));
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
+        assert_eq!(waits[11], super::super::breaker::MAX_DELAY);
+        assert_eq!(watch_failures(failures, WATCH_SOUND), 1);
+    }
 }

@@ -125,68 +125,6 @@ fn summaries(sessions: &Mutex<Sessions>) -> Vec<SessionSummary> {
     all.iter().map(Session::summary).collect()
 }
 
-fn validate_spawn(spec: &SpawnSpec) -> Result<(u16, u16)> {
-    if !spec.name.is_empty() {
-        validate_name(&spec.name).map_err(|e| SessionError::invalid(e.to_string()))?;
-    }
-    let size = if spec.cols == 0 && spec.rows == 0 {
-        (limits::DEFAULT_COLS, limits::DEFAULT_ROWS)
-    } else {
-        let cols = if spec.cols == 0 {
-            u32::from(limits::DEFAULT_COLS)
-        } else {
-            spec.cols
-        };
-        let rows = if spec.rows == 0 {
-            u32::from(limits::DEFAULT_ROWS)
-        } else {
-            spec.rows
-        };
-        limits::check_size(cols, rows)?
-    };
-    if spec.args.len() > limits::MAX_ARGS {
-        return Err(SessionError::invalid(format!(
-            "{} args, limit {}",
-            spec.args.len(),
-            limits::MAX_ARGS
-        )));
-    }
-    if spec.env.len() > limits::MAX_ENV {
-        return Err(SessionError::invalid(format!(
-            "{} env entries, limit {}",
-            spec.env.len(),
-            limits::MAX_ENV
-        )));
-    }
-    for kv in &spec.env {
-        match kv.split_once('=') {
-            Some((k, _)) if !k.is_empty() && !k.contains('\0') => {}
-            _ => {
-                return Err(SessionError::invalid(format!(
-                    "env entry {kv:?} is not KEY=VALUE"
-                )));
-            }
-        }
-    }
-    let strings = std::iter::once(&spec.command)
-        .chain(&spec.args)
-        .chain(&spec.env)
-        .chain(std::iter::once(&spec.cwd));
-    if strings.clone().any(|s| s.contains('\0')) {
-        return Err(SessionError::invalid(
-            "command, args, env and cwd must not contain NUL bytes",
-        ));
-    }
-    let total: usize = strings.map(String::len).sum();
-    if total > limits::MAX_SPAWN_BYTES {
-        return Err(SessionError::invalid(format!(
-            "command, args, env and cwd are {total} bytes, limit {}",
-            limits::MAX_SPAWN_BYTES
-        )));
-    }
-    Ok(size)
-}
-
 #[async_trait::async_trait]
 impl Coordinator for LocalSpoke {
     async fn describe(&self) -> Result<Description> {
@@ -205,7 +143,7 @@ impl Coordinator for LocalSpoke {
                 local: self.name.clone(),
             });
         }
-        let size = validate_spawn(&spec)?;
+        let size = limits::check_spawn(&spec)?;
         let session = {
             let mut sessions = lock(&self.sessions);
             if sessions.all.len() >= limits::MAX_SESSIONS {

@@ -210,3 +210,31 @@ async fn attach_is_interactive_detaches_and_resumes() {
         .into_inner();
     assert_eq!(inner.status, pb::SessionStatus::Running as i32);
 }
+
+/// A session whose command line carries escape sequences must not reach
+/// the user's terminal through `vtr ls` or `vtr info` (audit V13).
+#[tokio::test]
+async fn human_output_escapes_control_characters() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    let evil = "innocent\x1b]2;pwned\x07\x1b[2J\u{9b}31m";
+    spawn(&mut c, "calm", "sh", &["-c", "exec cat", evil]).await;
+    for args in [&["ls"][..], &["info", "calm"]] {
+        let out = spoke.cli(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            !out.stdout.iter().any(|&b| b == 0x1b || b == 0x07),
+            "{args:?} printed raw control bytes: {text:?}"
+        );
+        assert!(!text.contains('\u{9b}'), "{args:?}: {text:?}");
+        assert!(
+            text.contains("innocent\\e]2;pwned\\x07\\e[2J\\x9b31m"),
+            "{args:?}: {text}"
+        );
+    }
+    // Scripts still get the exact bytes.
+    let out = spoke.cli(&["info", "calm", "--json"]);
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(info["args"][2], evil);
+}

@@ -4,6 +4,7 @@
 mod harness;
 
 mod attach;
+mod bounds;
 mod cli;
 mod config;
 mod front_door;
@@ -13,6 +14,7 @@ mod programs;
 mod replay;
 mod sessions;
 mod share;
+mod share_limits;
 mod streaming;
 mod tcp;
 mod tunnel;

@@ -113,6 +113,8 @@ impl Shares {
             expires_ms: (now + ttl.as_millis() as i64) / 1000 * 1000,
             revoked_ms: None,
             created_by: created_by.to_owned(),
+            // Viewers start here at the earliest (see `Record::viewer_from`).
+            created_offset: Some(session.output_offset),
         };
         self.store.insert(&record)?;
         self.changed();

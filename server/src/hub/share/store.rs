@@ -23,6 +23,23 @@ pub struct Record {
     pub expires_ms: i64,
     pub revoked_ms: Option<i64>,
     pub created_by: String,
+    /// The session's output offset when the link was made: a viewer never
+    /// gets bytes from before it. `None` for links stored before offsets
+    /// were recorded: their viewers never resume from an offset.
+    pub created_offset: Option<u64>,
+}
+
+impl Record {
+    /// Where a viewer asking to resume at `from` starts: there, if that is
+    /// not before the link existed; otherwise nowhere in particular (a
+    /// snapshot of the screen as it is, then what follows), so a link never
+    /// replays output from before it was made.
+    pub fn viewer_from(&self, from: Option<u64>) -> Option<u64> {
+        match (from, self.created_offset) {
+            (Some(from), Some(start)) if from >= start => Some(from),
+            _ => None,
+        }
+    }
 }
 
 pub struct Store {
@@ -37,11 +54,13 @@ CREATE TABLE IF NOT EXISTS shares (
     created_ms INTEGER NOT NULL,
     expires_ms INTEGER NOT NULL,
     revoked_ms INTEGER,
-    created_by TEXT NOT NULL
+    created_by TEXT NOT NULL,
+    created_offset INTEGER
 );
 ";
 
-const COLUMNS: &str = "id, session, label, created_ms, expires_ms, revoked_ms, created_by";
+const COLUMNS: &str =
+    "id, session, label, created_ms, expires_ms, revoked_ms, created_by, created_offset";
 
 impl Store {
     pub fn open(path: &Path) -> anyhow::Result<Store> {
@@ -52,12 +71,13 @@ impl Store {
             .with_context(|| format!("making {} private", path.display()))?;
         db.execute_batch(SCHEMA)
             .with_context(|| format!("preparing {}", path.display()))?;
+        migrate(&db).with_context(|| format!("upgrading {}", path.display()))?;
         Ok(Store { db: Mutex::new(db) })
     }
 
     pub fn insert(&self, r: &Record) -> rusqlite::Result<()> {
         lock(&self.db).execute(
-            &format!("INSERT INTO shares ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+            &format!("INSERT INTO shares ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
             params![
                 r.id,
                 r.session,
@@ -65,7 +85,8 @@ impl Store {
                 r.created_ms,
                 r.expires_ms,
                 r.revoked_ms,
-                r.created_by
+                r.created_by,
+                r.created_offset.map(offset_column)
             ],
         )?;
         Ok(())
@@ -109,6 +130,24 @@ impl Store {
     }
 }
 
+/// Adds what older databases lack: `created_offset` (NULL for their links).
+fn migrate(db: &Connection) -> rusqlite::Result<()> {
+    let has_offset = db
+        .prepare("SELECT 1 FROM pragma_table_info('shares') WHERE name = 'created_offset'")?
+        .exists([])?;
+    if !has_offset {
+        db.execute_batch("ALTER TABLE shares ADD COLUMN created_offset INTEGER")?;
+    }
+    Ok(())
+}
+
+/// SQLite integers are signed; an offset past `i64::MAX` (never reached:
+/// 8 EiB of output) is stored as the largest one, which only ever narrows
+/// what a viewer may replay.
+fn offset_column(offset: u64) -> i64 {
+    i64::try_from(offset).unwrap_or(i64::MAX)
+}
+
 fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<Record> {
     Ok(Record {
         id: row.get(0)?,
@@ -118,6 +157,7 @@ fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<Record> {
         expires_ms: row.get(4)?,
         revoked_ms: row.get(5)?,
         created_by: row.get(6)?,
+        created_offset: row.get::<_, Option<i64>>(7)?.map(|o| o.max(0) as u64),
     })
 }
 
@@ -134,6 +174,7 @@ mod tests {
             expires_ms,
             revoked_ms: None,
             created_by: "alice".to_owned(),
+            created_offset: Some(4096),
         }
     }
 
@@ -167,5 +208,49 @@ mod tests {
         assert_eq!(live, ["b"]);
         assert_eq!(store.prune(6000).expect("prune"), 1);
         assert_eq!(store.get("a").expect("get"), None);
+    }
+
+    #[test]
+    fn viewers_never_resume_before_the_link_was_made() {
+        let link = record("a", 9000);
+        assert_eq!(link.viewer_from(Some(4096)), Some(4096));
+        assert_eq!(link.viewer_from(Some(5000)), Some(5000));
+        assert_eq!(link.viewer_from(Some(0)), None);
+        assert_eq!(link.viewer_from(Some(4095)), None);
+        assert_eq!(link.viewer_from(None), None);
+        let old = Record {
+            created_offset: None,
+            ..link
+        };
+        assert_eq!(old.viewer_from(Some(1 << 40)), None);
+    }
+
+    #[test]
+    fn an_older_database_gains_the_offset_column() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hub.db");
+        {
+            let db = Connection::open(&path).expect("open");
+            db.execute_batch(
+                "CREATE TABLE shares (id TEXT PRIMARY KEY, session TEXT NOT NULL,
+                 label TEXT NOT NULL, created_ms INTEGER NOT NULL,
+                 expires_ms INTEGER NOT NULL, revoked_ms INTEGER,
+                 created_by TEXT NOT NULL);
+                 INSERT INTO shares VALUES ('old', 'spoke:0001', 'spoke:build',
+                 1000, 9000, NULL, 'bob');",
+            )
+            .expect("old schema");
+        }
+        let store = Store::open(&path).expect("open and upgrade");
+        let old = store.get("old").expect("get").expect("old link kept");
+        assert_eq!(old.created_offset, None, "unknown for old links");
+        assert_eq!(old.created_by, "bob");
+        store.insert(&record("new", 9000)).expect("insert");
+        assert_eq!(
+            store.get("new").expect("get").expect("new").created_offset,
+            Some(4096)
+        );
+        drop(store);
+        Store::open(&path).expect("opening again changes nothing");
     }
 }

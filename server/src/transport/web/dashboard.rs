@@ -20,8 +20,8 @@ use vtr_shared::web::dashboard_event::Event;
 use vtr_shared::web::dashboard_request::Action;
 
 use super::auth::Identity;
-use super::{MAX_FRAME, stream, who};
-use crate::core::{Coordinator, SessionSummary, SpawnSpec, Status};
+use super::{stream, who};
+use crate::core::{Coordinator, SessionSummary, SpawnSpec, Status, limits};
 use crate::hub::share::ShareError;
 use crate::hub::{Hub, SpokeStatus};
 use crate::transport::grpc::federation::spoke_info;
@@ -29,6 +29,11 @@ use crate::transport::grpc::map::{self, unix_ms};
 use crate::transport::grpc::unmap;
 use crate::transport::sharing::Sharing;
 
+/// Largest request a dashboard sends: a spawn, whose strings are limited to
+/// `MAX_SPAWN_BYTES`, with room for field overhead (up to 512 args and env
+/// entries). Frames are capped too, so a larger one is refused from its
+/// header, not read first.
+const MAX_DASHBOARD_FRAME: usize = 2 * limits::MAX_SPAWN_BYTES;
 /// How often previews are refreshed, at most.
 const PREVIEW_EVERY: Duration = Duration::from_secs(1);
 /// Screen lines a preview carries (the bottom of the screen).
@@ -43,7 +48,8 @@ pub async fn upgrade(
     identity: Option<axum::Extension<Identity>>,
 ) -> Response {
     let who = who(identity);
-    ws.max_message_size(MAX_FRAME)
+    ws.max_message_size(MAX_DASHBOARD_FRAME)
+        .max_frame_size(MAX_DASHBOARD_FRAME)
         .on_upgrade(move |socket| async move {
             if let Err(e) = run(sharing, socket, who).await {
                 tracing::debug!("dashboard socket ended: {e}");

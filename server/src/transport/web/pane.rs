@@ -45,7 +45,9 @@ pub async fn upgrade(
     identity: Option<axum::Extension<Identity>>,
 ) -> Response {
     let who = who(identity);
+    // Frames too, so a larger one is refused from its header, not read.
     ws.max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
             let mut pane = Pane {
                 hub: sharing.hub.clone(),

@@ -19,12 +19,12 @@ use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
 
 use super::stream::{self, Ending, Window, gone_away};
 use crate::core::{Coordinator, StreamEvent};
-use crate::hub::presence::Via;
 use crate::hub::share::{Record, ShareError, now_ms};
 use crate::transport::grpc::map;
 use crate::transport::sharing::Sharing;
 
-/// Viewers send acks only.
+/// Viewers send acks only (a few bytes each). Frames are capped too, so a
+/// larger one is refused from its header, not read first.
 const MAX_VIEWER_FRAME: usize = 1024;
 
 /// The token, and where to resume; a `session=` (or anything else) is
@@ -33,7 +33,8 @@ const MAX_VIEWER_FRAME: usize = 1024;
 #[serde(deny_unknown_fields)]
 pub struct ShareQuery {
     token: String,
-    /// Resume here when the hub's log still holds it.
+    /// Resume here when the hub's log still holds it and the link existed
+    /// then (`Record::viewer_from`).
     from: Option<u64>,
 }
 
@@ -44,6 +45,7 @@ pub async fn upgrade(
 ) -> Response {
     // Viewers send acks only: small frames.
     ws.max_message_size(MAX_VIEWER_FRAME)
+        .max_frame_size(MAX_VIEWER_FRAME)
         .on_upgrade(move |mut socket| async move {
             let ending = view(&sharing, &mut socket, &query).await;
             stream::close(&mut socket, ending).await;
@@ -56,6 +58,16 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
     let link = match sharing.shares.open_token(&query.token) {
         Ok(link) => link,
         Err(e) => return refuse(socket, &e).await,
+    };
+    // Counted from here on; refused when the link or the hub is full.
+    let _watching = match sharing.presence.enter_viewer(&link.session, &link.id) {
+        Ok(watching) => watching,
+        Err(full) => {
+            tracing::warn!(link = %link.id, "share-link viewer refused: {full}");
+            let message = full.to_string();
+            let _ = stream::send(socket, Event::Error(message.clone())).await;
+            return (close::TOO_MANY_VIEWERS, message);
+        }
     };
     let info = match sharing.hub.info(&link.session).await {
         // The session the link was made for, by id (not one that took its
@@ -88,7 +100,9 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
     if stream::send(socket, Event::Session(info)).await.is_err() {
         return gone_away();
     }
-    let mut events = match sharing.hub.subscribe(&link.session, query.from).await {
+    // Never from before the link existed: an earlier `from` is ignored.
+    let from = link.viewer_from(query.from);
+    let mut events = match sharing.hub.subscribe(&link.session, from).await {
         Ok(events) => events,
         Err(e) => {
             let message = format!("the shared session is not available: {e}");
@@ -96,9 +110,6 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
             return (close::GONE, message);
         }
     };
-    let _watching = sharing
-        .presence
-        .enter(&link.session, Via::Link(link.id.clone()));
     // Checked again now that everything is set up.
     if let Err(e) = sharing.shares.check(&link.id) {
         return refuse(socket, &e).await;
