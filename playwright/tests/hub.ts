@@ -31,7 +31,7 @@ export function hubCommand(): string {
  * hub's token, as its own process. */
 export async function startSpoke(name: string, hub = HUB_URL, tokenFile = HUB_TOKEN_FILE): Promise<ChildProcess> {
   return start(name, ['spoke', '--hub', hub, '--name', name, '--token-file', tokenFile,
-    '--socket', path.join(RUN_DIR, `${name}.sock`)]);
+    '--socket', path.join(RUN_DIR, `${name}.sock`), '--state-dir', path.join(RUN_DIR, `${name}-spoke-state`)]);
 }
 
 /** One more hub, on its own port: for tests that stop and restart a hub. */

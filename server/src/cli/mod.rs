@@ -334,6 +334,15 @@ pub enum HubAction {
     /// hub's token: keep it to yourself). Takes the hub's --name,
     /// --state-dir, --listen, --public-url and --listen-token-file.
     Url(HubArgs),
+    /// Forget which key a tunnelled spoke name belongs to, so the next
+    /// spoke to join under it (e.g. the same machine rebuilt) takes it.
+    /// Takes the hub's --name and --state-dir.
+    ForgetSpoke {
+        /// The spoke's name.
+        spoke: String,
+        #[command(flatten)]
+        args: HubArgs,
+    },
 }
 
 #[derive(Debug, Args)]

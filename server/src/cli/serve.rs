@@ -28,8 +28,9 @@ pub async fn spoke(args: SpokeArgs, target: TargetArgs) -> anyhow::Result<ExitCo
         Some(hub) => Some(TunnelOptions {
             hub,
             name: name.clone(),
-            // Filled in by the spoke: its own instance id.
+            // Filled in by the spoke: its own instance id and key.
             instance: String::new(),
+            key: None,
             token: target
                 .token_file
                 .or(config.federation.token_file)
@@ -71,8 +72,10 @@ pub async fn spoke(args: SpokeArgs, target: TargetArgs) -> anyhow::Result<ExitCo
 
 pub async fn hub(command: Box<HubCommand>, target: TargetArgs) -> anyhow::Result<ExitCode> {
     let command = *command;
-    if let Some(HubAction::Url(args)) = command.action {
-        return hub_url(args, target);
+    match command.action {
+        Some(HubAction::Url(args)) => return hub_url(args, target),
+        Some(HubAction::ForgetSpoke { spoke, args }) => return forget_spoke(&spoke, args, target),
+        None => {}
     }
     let opts = hub_options(command.args, target)?;
     let shutdown = CancellationToken::new();
@@ -106,6 +109,25 @@ fn hub_url(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
     });
     println!("{}", sign_in_url(&base, &token));
     Ok(ExitCode::Ok)
+}
+
+/// `vtr hub forget-spoke NAME`: unpins a tunnelled spoke's name.
+fn forget_spoke(spoke: &str, args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
+    let opts = hub_options(args, target)?;
+    if !opts.state_dir.join("hub.db").exists() {
+        anyhow::bail!(
+            "no hub state in {}: pass the hub's --name or --state-dir",
+            opts.state_dir.display()
+        );
+    }
+    let pins = crate::hub::pins::Pins::open(&opts.state_dir)?;
+    if pins.forget(spoke)? {
+        println!("forgot spoke {spoke}'s key: the next spoke to join as {spoke} takes the name");
+        Ok(ExitCode::Ok)
+    } else {
+        eprintln!("vtr: no spoke named {spoke} has joined this hub");
+        Ok(ExitCode::NotFound)
+    }
 }
 
 fn hub_options(args: HubArgs, target: TargetArgs) -> anyhow::Result<HubOptions> {

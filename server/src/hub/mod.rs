@@ -6,6 +6,7 @@ mod breaker;
 mod fanout;
 mod metrics;
 mod monitor;
+pub mod pins;
 pub mod presence;
 mod route;
 pub mod secret;

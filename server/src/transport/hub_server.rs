@@ -26,6 +26,7 @@ use super::tunnel;
 use super::web::auth::{WebAuth, token_fingerprint};
 use super::web::front_door::{FrontDoor, front_door};
 use crate::core::SessionConfig;
+use crate::hub::pins::Pins;
 use crate::hub::presence::Presence;
 use crate::hub::secret::Secret;
 use crate::hub::share::Shares;
@@ -213,6 +214,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
                 hub: hub.clone(),
                 token: tunnel_token,
                 throttle,
+                pins: Arc::new(Pins::open(&opts.state_dir)?),
             }),
         )
         .merge(super::web::router(sharing))

@@ -18,6 +18,9 @@ use super::tunnel::TunnelOptions;
 use crate::core::SessionConfig;
 use crate::spoke::LocalSpoke;
 
+/// The spoke's own key for joining hubs, in its state directory.
+pub const KEY_FILE: &str = "spoke-key";
+
 /// Everything a spoke needs; built by the CLI, never from clap types.
 #[derive(Debug, Clone)]
 pub struct SpokeOptions {
@@ -123,6 +126,8 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
             return Ok(());
         };
         tunnel.instance = spoke.instance().to_owned();
+        crate::paths::ensure_private_dir(&opts.state_dir)?;
+        tunnel.key = Some(Token::load_or_create(&opts.state_dir.join(KEY_FILE))?.0);
         let router = grpc::routes(spoke.clone(), None, None, None)
             .await?
             .into_axum_router();

@@ -22,12 +22,15 @@ use tonic::transport::{Endpoint, Uri};
 
 use super::grpc::{auth::Token, client, remote::RemoteSpoke};
 use super::throttle::Throttle;
+use crate::hub::pins::{PinError, Pinned, Pins};
 use crate::hub::{Hub, backoff};
 
 pub const TUNNEL_PATH: &str = "/vtr/tunnel";
 const PROTOCOL: &str = "vtr-tunnel/1";
 const SPOKE_HEADER: &str = "x-vtr-spoke";
 const INSTANCE_HEADER: &str = "x-vtr-instance";
+/// The spoke's own secret key: the hub pins the spoke's name to it.
+const KEY_HEADER: &str = "x-vtr-spoke-key";
 /// Longest response head the spoke reads from the hub.
 const MAX_HEAD: usize = 8 << 10;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -45,6 +48,8 @@ pub struct Acceptor {
     pub token: Option<Token>,
     /// Failed tokens per peer.
     pub throttle: Arc<Throttle>,
+    /// Which key each spoke name belongs to.
+    pub pins: Arc<Pins>,
 }
 
 /// `GET /vtr/tunnel` with `Upgrade: vtr-tunnel/1`.
@@ -101,6 +106,24 @@ pub async fn accept(
     }
     if let Err(e) = acceptor.hub.tunnel_available(&name, &instance) {
         return refuse(StatusCode::CONFLICT, e.to_string());
+    }
+    // Only the key the name was first seen with joins under it: neither a
+    // published instance id nor the shared token is enough.
+    match acceptor.pins.check(&name, &text(KEY_HEADER)) {
+        Ok(Pinned::New) => tracing::info!(%peer, spoke = %name, "spoke name pinned to its key"),
+        Ok(Pinned::Known) => {}
+        Err(e @ PinError::Mismatch(_)) => {
+            acceptor.throttle.failed(peer.ip());
+            return refuse(StatusCode::FORBIDDEN, e.to_string());
+        }
+        Err(e @ PinError::BadKey) => return refuse(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e @ PinError::Store(_)) => {
+            tracing::error!("{e}");
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the hub cannot check spoke keys now".to_owned(),
+            );
+        }
     }
     let Some(on_upgrade) = request
         .extensions_mut()
@@ -228,6 +251,8 @@ pub struct TunnelOptions {
     pub name: String,
     pub instance: String,
     pub token: Option<Token>,
+    /// This spoke's own secret key (see `hub::pins`).
+    pub key: Option<Token>,
 }
 
 /// Holds a tunnel to the hub open, serving `router` over it, until
@@ -239,9 +264,8 @@ pub async fn hold(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let address = hub_address(&opts.hub)?;
-    if opts.token.is_some() {
-        client::refuse_plain_http_off_loopback(&opts.hub)?;
-    }
+    // The spoke's key (and token) go in the upgrade request.
+    client::refuse_plain_http_off_loopback(&opts.hub)?;
     let mut failures = 0;
     loop {
         let attempt = tokio::select! {
@@ -309,6 +333,9 @@ async fn open(address: &str, opts: &TunnelOptions) -> Result<TcpStream, Failure>
     );
     if let Some(token) = &opts.token {
         head.push_str(&format!("Authorization: Bearer {}\r\n", token.secret()));
+    }
+    if let Some(key) = &opts.key {
+        head.push_str(&format!("{KEY_HEADER}: {}\r\n", key.secret()));
     }
     head.push_str("\r\n");
     stream

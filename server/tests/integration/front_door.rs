@@ -109,26 +109,12 @@ async fn a_rebound_host_name_gets_nothing() {
 
 /// An HTTP/1.1 request whose headers are exactly `headers` (Host included).
 async fn raw_http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
     request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    HttpResponse {
-        status: head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("status"),
-        head: head.to_owned(),
-        body: body.to_owned(),
-    }
+    raw_request(addr, &request).await
 }
 
 /// `vtr ARGS` as another local user (`nobody`) where this test may switch

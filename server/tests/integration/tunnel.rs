@@ -188,3 +188,76 @@ async fn by_default_tunnels_need_the_hub_token() {
     let (_, wrong) = tokens(bad.path());
     only_the_tunnel_token_joins(&hub, &hub.token_file(), &wrong).await;
 }
+
+/// A tunnel upgrade by hand, as an impostor would send it: the status and
+/// body of the hub's answer.
+async fn hand_made_tunnel(
+    hub: &Hub,
+    name: &str,
+    instance: &str,
+    key: Option<&str>,
+) -> (u16, String) {
+    let key = key.map_or_else(String::new, |k| format!("x-vtr-spoke-key: {k}\r\n"));
+    let head = format!(
+        "GET /vtr/tunnel HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\n\
+         Upgrade: vtr-tunnel/1\r\nx-vtr-spoke: {name}\r\nx-vtr-instance: {instance}\r\n\
+         Authorization: Bearer {token}\r\n{key}\r\n",
+        addr = hub.ready.get("listen").expect("listen"),
+        token = hub.token(),
+    );
+    let r = raw_request(hub.ready.get("listen").expect("listen"), &head).await;
+    (r.status, r.body)
+}
+
+#[tokio::test]
+async fn a_published_instance_id_and_the_shared_token_do_not_make_a_spoke() {
+    let hub = Hub::start(&[], &[]);
+    let join = hub.join_args();
+    let join: Vec<&str> = join.iter().map(String::as_str).collect();
+    let mut victim = Spoke::start_named("victim", &join);
+    let listed = hub.wait_state("victim", pb::SpokeState::Healthy).await;
+    assert!(!listed.instance.is_empty(), "the instance id is published");
+
+    // Its published instance id, the hub's token, but not its key.
+    let forged = "a-forged-key-0123456789abcdef0123456789";
+    let (status, body) = hand_made_tunnel(&hub, "victim", &listed.instance, Some(forged)).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("belongs to another spoke"), "{body}");
+    let (status, _) = hand_made_tunnel(&hub, "victim", &listed.instance, None).await;
+    assert_eq!(status, 400);
+    hub.wait_state("victim", pb::SpokeState::Healthy).await;
+
+    // Gone for a while, its name is still its own...
+    victim.kill();
+    let url = hub.url();
+    let token = hub.token_file().display().to_string();
+    let (code, stderr) = within("the impostor to give up", async {
+        tokio::task::spawn_blocking(move || {
+            refused_spoke("victim", &url, &["--token-file", &token])
+        })
+        .await
+        .expect("join")
+    })
+    .await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("belongs to another spoke"), "{stderr}");
+    // ...and it takes it back with its own key.
+    victim.restart();
+    hub.wait_state("victim", pb::SpokeState::Healthy).await;
+
+    // The hub's owner can hand the name to a rebuilt spoke.
+    victim.kill();
+    let out = std::process::Command::new(vtr_bin())
+        .args(["hub", "forget-spoke", "victim", "--name", "hub"])
+        .env("XDG_STATE_HOME", hub.dir.path())
+        .env("XDG_CONFIG_HOME", hub.dir.path())
+        .output()
+        .expect("forget-spoke");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _rebuilt = Spoke::start_named("victim", &join);
+    hub.wait_state("victim", pb::SpokeState::Healthy).await;
+}

@@ -266,3 +266,48 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
+
+/// Sends `request` (a whole HTTP/1.1 head and body, as written) and reads
+/// one response: its head, then as many body bytes as `Content-Length`
+/// says (the connection may stay open).
+pub async fn raw_request(addr: &str, request: &str) -> HttpResponse {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("send request");
+    let mut data = Vec::new();
+    loop {
+        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&data[..end]).into_owned();
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                let body = String::from_utf8_lossy(&data[end + 4..end + 4 + length]).into_owned();
+                let status = head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .expect("a status line");
+                return HttpResponse { status, head, body };
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let n = super::within("the response", stream.read(&mut chunk))
+            .await
+            .expect("read response");
+        assert!(
+            n > 0,
+            "connection closed mid-response: {:?}",
+            String::from_utf8_lossy(&data)
+        );
+        data.extend_from_slice(&chunk[..n]);
+    }
+}
