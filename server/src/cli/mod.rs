@@ -391,6 +391,11 @@ pub struct HubArgs {
     /// --listen without TLS here, and marks sign-in cookies Secure.
     #[arg(long, env = "VTR_BEHIND_TLS_PROXY")]
     pub behind_tls_proxy: bool,
+    /// Forget a tunnelled spoke this long after its tunnel closed: its
+    /// sessions stop being listed as stale (its name stays pinned to its
+    /// key; see `vtr hub forget-spoke`).
+    #[arg(long, default_value = "24h", value_parser = duration::parse, value_name = "DURATION")]
+    pub forget_spokes_after: std::time::Duration,
     /// Let in web requests from a loopback peer by the identity headers of
     /// `tailscale serve` (Tailscale-User-Login), without the token.
     #[arg(long, env = "VTR_TRUST_TAILSCALE_HEADERS")]

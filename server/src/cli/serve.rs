@@ -161,6 +161,7 @@ fn hub_options(args: HubArgs, target: TargetArgs) -> anyhow::Result<HubOptions> 
         listen,
         token_file: args.listen_token_file.or(file.listen_token_file),
         no_token: args.no_token,
+        forget_spokes_after: args.forget_spokes_after,
         tunnel_token_file: target.token_file.or(config.federation.token_file),
         local_spoke: if local_spoke {
             Some(session_config(&args.session, &config.spoke)?)

@@ -166,6 +166,25 @@ impl Hub {
         }
     }
 
+    /// Forgets tunnelled spokes whose tunnel has been closed for `long`
+    /// (their sessions stop being listed as stale); their names.
+    pub fn forget_gone_tunnels(&self, long: std::time::Duration) -> Vec<String> {
+        let gone: Vec<Arc<Entry>> = {
+            let mut spokes = lock(&self.shared.spokes);
+            let (gone, kept) = spokes.drain(..).partition(|e| e.tunnel_gone_for(long));
+            *spokes = kept;
+            gone
+        };
+        for entry in &gone {
+            entry.stop.cancel();
+            tracing::info!(spoke = %entry.name, "forgot a tunnelled spoke gone for {long:?}");
+        }
+        if !gone.is_empty() {
+            self.shared.changed();
+        }
+        gone.iter().map(|e| e.name.clone()).collect()
+    }
+
     pub fn spokes(&self) -> Vec<SpokeStatus> {
         self.shared.entries().iter().map(|e| e.status()).collect()
     }

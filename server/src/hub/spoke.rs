@@ -69,6 +69,8 @@ pub struct Entry {
     link: Mutex<Option<Link>>,
     /// Which tunnel the link runs over (tunnelled spokes).
     tunnel: Mutex<u64>,
+    /// Since when a tunnelled spoke has had no tunnel.
+    gone_since: Mutex<Option<Instant>>,
     health: Mutex<Health>,
     /// Wakes the monitor for a probe now (a call failed, a stream broke, a
     /// tunnel came back).
@@ -95,6 +97,7 @@ impl Entry {
             join,
             link: Mutex::new(link),
             tunnel: Mutex::new(0),
+            gone_since: Mutex::new(None),
             health: Mutex::new(Health::default()),
             wake: Notify::new(),
             stop: CancellationToken::new(),
@@ -109,6 +112,7 @@ impl Entry {
     pub fn set_tunnel(&self, link: Link, generation: u64) {
         *lock(&self.link) = Some(link);
         *lock(&self.tunnel) = generation;
+        *lock(&self.gone_since) = None;
         self.wake.notify_one();
     }
 
@@ -116,8 +120,16 @@ impl Entry {
     pub fn clear_tunnel(&self, generation: u64) {
         if *lock(&self.tunnel) == generation {
             *lock(&self.link) = None;
+            *lock(&self.gone_since) = Some(Instant::now());
             self.wake.notify_one();
         }
+    }
+
+    /// Whether this is a tunnelled spoke whose tunnel has been closed for
+    /// at least `long`.
+    pub fn tunnel_gone_for(&self, long: Duration) -> bool {
+        matches!(self.join, Join::Tunnelled { .. })
+            && lock(&self.gone_since).is_some_and(|since| since.elapsed() >= long)
     }
 
     pub fn connected(&self) -> bool {

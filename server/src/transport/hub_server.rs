@@ -37,6 +37,9 @@ use crate::spoke::LocalSpoke;
 /// The hub's token, in its state directory unless `--listen-token-file`.
 pub const TOKEN_FILE: &str = "token";
 
+/// How often the hub does its housekeeping, at most.
+const MAINTAIN_EVERY: Duration = Duration::from_secs(60);
+
 /// How long open streams may hold up shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
@@ -53,6 +56,8 @@ pub struct HubOptions {
     /// Require no token on the TCP port (loopback only; every local user
     /// then controls the hub).
     pub no_token: bool,
+    /// Tunnelled spokes gone this long are forgotten.
+    pub forget_spokes_after: Duration,
     /// Token tunnelled spokes must present [default: the TCP token].
     pub tunnel_token_file: Option<PathBuf>,
     /// Settings of the embedded spoke's sessions; `None`: no embedded spoke.
@@ -173,6 +178,12 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
              program on this machine, controls its shells"
         ),
     }
+    tokio::spawn(maintain(
+        hub.clone(),
+        shares.clone(),
+        opts.forget_spokes_after,
+        shutdown.clone(),
+    ));
     let sharing = Sharing {
         hub: hub.clone(),
         shares,
@@ -257,6 +268,22 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
     }
     let _ = std::fs::remove_file(&opts.socket);
     result
+}
+
+/// Housekeeping on a schedule: tunnelled spokes gone too long, share
+/// links expired or revoked long ago.
+async fn maintain(hub: Hub, shares: Arc<Shares>, forget_after: Duration, stop: CancellationToken) {
+    let every = (forget_after / 2).clamp(Duration::from_millis(100), MAINTAIN_EVERY);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        hub.forget_gone_tunnels(forget_after);
+        if let Err(e) = shares.prune() {
+            tracing::warn!("pruning share links: {e}");
+        }
+    }
 }
 
 /// A link to a configured spoke; it connects on first use and reconnects

@@ -261,3 +261,25 @@ async fn a_published_instance_id_and_the_shared_token_do_not_make_a_spoke() {
     let _rebuilt = Spoke::start_named("victim", &join);
     hub.wait_state("victim", pb::SpokeState::Healthy).await;
 }
+
+#[tokio::test]
+async fn a_tunnelled_spoke_gone_long_enough_is_forgotten() {
+    let hub = Hub::start(&[], &["--forget-spokes-after", "1s"]);
+    let join = hub.join_args();
+    let join: Vec<&str> = join.iter().map(String::as_str).collect();
+    let mut brief = Spoke::start_named("brief", &join);
+    hub.wait_state("brief", pb::SpokeState::Healthy).await;
+    let mut c = hub.client().await;
+    spawn(&mut c, "brief:s", "/bin/sh", &[]).await;
+    brief.kill();
+    wait_until("the gone spoke to be forgotten", || async {
+        let spokes = hub.spokes().await;
+        (!spokes.iter().any(|s| s.name == "brief")).then_some(())
+    })
+    .await;
+    let list = c.list(pb::ListRequest {}).await.expect("list").into_inner();
+    assert!(list.sessions.iter().all(|s| s.spoke != "brief"));
+    // It may come back: its name is still its own.
+    brief.restart();
+    hub.wait_state("brief", pb::SpokeState::Healthy).await;
+}

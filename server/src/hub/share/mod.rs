@@ -87,6 +87,17 @@ impl Shares {
         })
     }
 
+    /// Forgets links that expired or were revoked long ago; how many.
+    pub fn prune(&self) -> Result<usize> {
+        let forgotten = self
+            .store
+            .prune(now_ms() - KEEP_EXPIRED.as_millis() as i64)?;
+        if forgotten > 0 {
+            self.changed();
+        }
+        Ok(forgotten)
+    }
+
     /// A new link to `session` for `ttl`.
     pub fn create(
         &self,

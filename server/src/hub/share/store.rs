@@ -121,10 +121,10 @@ impl Store {
         Ok(changed > 0)
     }
 
-    /// Forgets links that expired before `before_ms`.
+    /// Forgets links that expired, or were revoked, before `before_ms`.
     pub fn prune(&self, before_ms: i64) -> rusqlite::Result<usize> {
         lock(&self.db).execute(
-            "DELETE FROM shares WHERE expires_ms < ?1",
+            "DELETE FROM shares WHERE expires_ms < ?1 OR revoked_ms < ?1",
             params![before_ms],
         )
     }
@@ -208,6 +208,10 @@ mod tests {
         assert_eq!(live, ["b"]);
         assert_eq!(store.prune(6000).expect("prune"), 1);
         assert_eq!(store.get("a").expect("get"), None);
+        // Revoked links go too, before they would have expired.
+        store.revoke("b", 7000).expect("revoke");
+        assert_eq!(store.prune(7500).expect("prune"), 1);
+        assert_eq!(store.get("b").expect("get"), None);
     }
 
     #[test]
