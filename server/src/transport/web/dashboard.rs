@@ -113,7 +113,7 @@ async fn run(sharing: Sharing, mut socket: WebSocket, who: String) -> anyhow::Re
 
 async fn send(socket: &mut WebSocket, event: Event) -> anyhow::Result<()> {
     let frame = web::DashboardEvent { event: Some(event) }.encode_to_vec();
-    socket.send(Message::Binary(frame.into())).await?;
+    stream::send_frame(socket, frame).await?;
     Ok(())
 }
 

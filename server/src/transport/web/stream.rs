@@ -1,5 +1,6 @@
-//! What the pane and share-link sockets have in common: frames of
-//! `PaneEvent`s, close codes with reasons, and the flow-control window.
+//! What the browser's sockets have in common: frames sent with a deadline
+//! (pane, share-link viewer, dashboard), close codes with reasons, and the
+//! flow-control window (pane and viewer).
 
 use std::time::Duration;
 
@@ -23,7 +24,12 @@ pub fn gone_away() -> Ending {
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub async fn send(socket: &mut WebSocket, event: Event) -> Result<(), axum::Error> {
-    let frame = web::PaneEvent { event: Some(event) }.encode_to_vec();
+    send_frame(socket, web::PaneEvent { event: Some(event) }.encode_to_vec()).await
+}
+
+/// Sends one binary frame, or gives up on a page that takes none for
+/// [`SEND_TIMEOUT`].
+pub async fn send_frame(socket: &mut WebSocket, frame: Vec<u8>) -> Result<(), axum::Error> {
     match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Binary(frame.into()))).await {
         Ok(sent) => sent,
         Err(_) => Err(axum::Error::new(format!(
