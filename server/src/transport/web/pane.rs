@@ -13,7 +13,7 @@
 //! queue grows, the spoke and other panes never wait, and input keeps
 //! flowing while output is held.
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use prost::Message as _;
@@ -25,7 +25,7 @@ use super::auth::Identity;
 use super::stream::{self, Ending, Window, gone_away};
 use super::{MAX_FRAME, who};
 use crate::core::error::ErrorKind;
-use crate::core::{Coordinator, Input, SessionError, StreamEvent};
+use crate::core::{Coordinator, Input, SessionError};
 use crate::hub::presence::Via;
 use crate::hub::{Hub, SpokeState, SpokeStatus};
 use crate::transport::grpc::map;
@@ -101,28 +101,20 @@ impl Pane {
             tokio::select! {
                 // The session's stream; it ends after `Exited`, or when the
                 // hub lets go of the session (removed, or its spoke forgot it).
-                event = events.recv(), if self.window.open() => match event {
-                    Some(event) => {
-                        let exited = matches!(event, StreamEvent::Exited(_));
-                        self.window.sending(&event);
-                        if self.send(Event::Stream(map::stream_event(event))).await.is_err() {
-                            return gone_away();
-                        }
-                        if exited {
-                            return (close::GONE, "the session exited".to_owned());
-                        }
+                event = events.recv(), if self.window.open() => {
+                    if let Err(ending) = stream::forward(&mut self.socket, &mut self.window, event).await {
+                        return ending;
                     }
-                    None => return (close::GONE, format!("session {address} is gone")),
-                },
+                }
                 // Keystrokes and resizes from the page.
-                message = self.socket.recv() => match message {
-                    Some(Ok(Message::Binary(frame))) => {
+                message = self.socket.recv() => match stream::frame(message) {
+                    Ok(Some(frame)) => {
                         if let Err(ending) = self.apply(&address, &frame).await {
                             return ending;
                         }
                     }
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return gone_away(),
-                    Some(Ok(_)) => {}
+                    Ok(None) => {}
+                    Err(ending) => return ending,
                 },
                 // Who watches, through which links.
                 changed = stream::either_changed(&mut watchers_rx, &mut links_rx) => {
@@ -215,19 +207,15 @@ impl Pane {
     /// (yet) connected, or unreachable, is worth retrying: the page hears
     /// SPOKE_DOWN and a TRY_AGAIN close. Anything else is final.
     async fn fail(&mut self, e: SessionError) -> Ending {
-        let message = e.to_string();
         let retry = matches!(e, SessionError::NoSpoke { .. }) || e.kind() == ErrorKind::Unavailable;
         if retry {
             let _ = self
                 .send(Event::State(web::PaneState::SpokeDown as i32))
                 .await;
-            return (close::TRY_AGAIN, message);
+            return (close::TRY_AGAIN, e.to_string());
         }
+        let (code, message) = stream::ending(&e);
         let _ = self.send(Event::Error(message.clone())).await;
-        let code = match e.kind() {
-            ErrorKind::NotFound => close::NOT_FOUND,
-            _ => close::BAD_REQUEST,
-        };
         (code, message)
     }
 

@@ -18,7 +18,7 @@ use vtr_shared::proto as pb;
 use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
 
 use super::stream::{self, Ending, Window, gone_away};
-use crate::core::{Coordinator, StreamEvent};
+use crate::core::{Coordinator, SessionError};
 use crate::hub::share::{Record, ShareError, now_ms};
 use crate::transport::grpc::map;
 use crate::transport::sharing::Sharing;
@@ -78,11 +78,7 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
             let _ = stream::send(socket, Event::Error(message.clone())).await;
             return (close::GONE, message);
         }
-        Err(e) => {
-            let message = format!("the shared session is not available: {e}");
-            let _ = stream::send(socket, Event::Error(message.clone())).await;
-            return (close::GONE, message);
-        }
+        Err(e) => return unavailable(socket, &link, &e).await,
     };
     // What the viewer is shown of the session: its name and size, not
     // its command line, where it runs or who started it.
@@ -104,11 +100,7 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
     let from = link.viewer_from(query.from);
     let mut events = match sharing.hub.subscribe(&link.session, from).await {
         Ok(events) => events,
-        Err(e) => {
-            let message = format!("the shared session is not available: {e}");
-            let _ = stream::send(socket, Event::Error(message.clone())).await;
-            return (close::GONE, message);
-        }
+        Err(e) => return unavailable(socket, &link, &e).await,
     };
     // Checked again now that everything is set up.
     if let Err(e) = sharing.shares.check(&link.id) {
@@ -119,30 +111,22 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
     let mut window = Window::default();
     loop {
         tokio::select! {
-            event = events.recv(), if window.open() => match event {
-                Some(event) => {
-                    let exited = matches!(event, StreamEvent::Exited(_));
-                    window.sending(&event);
-                    if stream::send(socket, Event::Stream(map::stream_event(event))).await.is_err() {
-                        return gone_away();
-                    }
-                    if exited {
-                        return (close::GONE, "the session exited".to_owned());
-                    }
+            event = events.recv(), if window.open() => {
+                if let Err(ending) = stream::forward(socket, &mut window, event).await {
+                    return ending;
                 }
-                None => return (close::GONE, "the shared session is gone".to_owned()),
-            },
+            }
             message = socket.recv() => match message {
-                Some(Ok(Message::Binary(frame))) => {
-                    if let Err(ending) = ack_only(&link, &frame, &mut window) {
-                        return ending;
+                Some(Ok(Message::Text(_))) => return read_only(&link, "a text frame"),
+                message => match stream::frame(message) {
+                    Ok(Some(frame)) => {
+                        if let Err(ending) = ack_only(&link, &frame, &mut window) {
+                            return ending;
+                        }
                     }
-                }
-                Some(Ok(Message::Text(_))) => {
-                    return read_only(&link, "a text frame");
-                }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return gone_away(),
-                Some(Ok(_)) => {}
+                    Ok(None) => {}
+                    Err(ending) => return ending,
+                },
             },
             // Revoked (or otherwise changed): check again.
             changed = links_rx.changed() => {
@@ -187,6 +171,15 @@ fn read_only(link: &Record, what: &str) -> Ending {
         close::READ_ONLY,
         format!("this link is read-only: {what} is refused"),
     )
+}
+
+/// The shared session cannot be shown now. A viewer is told only that:
+/// which spoke it runs on and why it is away are not theirs to know.
+async fn unavailable(socket: &mut WebSocket, link: &Record, e: &SessionError) -> Ending {
+    tracing::info!(link = %link.id, session = %link.session, "share-link viewer: {e}");
+    let message = "the shared session is not available now".to_owned();
+    let _ = stream::send(socket, Event::Error(message.clone())).await;
+    (close::GONE, message)
 }
 
 /// Tells the viewer why the link does not (or no longer) work.

@@ -9,7 +9,8 @@ use prost::Message as _;
 use vtr_shared::web::{self, pane_event::Event};
 use vtr_shared::{close, flow};
 
-use crate::core::StreamEvent;
+use crate::core::error::ErrorKind;
+use crate::core::{SessionError, StreamEvent};
 
 /// Why a socket ended: a close code and a reason the page shows.
 pub type Ending = (u16, String);
@@ -24,7 +25,11 @@ pub fn gone_away() -> Ending {
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub async fn send(socket: &mut WebSocket, event: Event) -> Result<(), axum::Error> {
-    send_frame(socket, web::PaneEvent { event: Some(event) }.encode_to_vec()).await
+    send_frame(
+        socket,
+        web::PaneEvent { event: Some(event) }.encode_to_vec(),
+    )
+    .await
 }
 
 /// Sends one binary frame, or gives up on a page that takes none for
@@ -50,6 +55,65 @@ pub async fn close(socket: &mut WebSocket, (code, reason): Ending) {
         reason: reason.into(),
     };
     let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+}
+
+/// Sends one event of a session's stream to the page (`None`: the stream
+/// ended), counting it in `window`: the step the pane and the share-link
+/// viewer loops share. `Err` ends the socket.
+pub async fn forward(
+    socket: &mut WebSocket,
+    window: &mut Window,
+    event: Option<StreamEvent>,
+) -> Result<(), Ending> {
+    let Some(event) = event else {
+        return Err((close::GONE, "the session is gone".to_owned()));
+    };
+    let exited = matches!(event, StreamEvent::Exited(_));
+    window.sending(&event);
+    send(
+        socket,
+        Event::Stream(crate::transport::grpc::map::stream_event(event)),
+    )
+    .await
+    .map_err(|_| gone_away())?;
+    if exited {
+        return Err((close::GONE, "the session exited".to_owned()));
+    }
+    Ok(())
+}
+
+/// What the page sent: a binary frame, nothing worth acting on (`None`:
+/// pings, pongs), or the end of the socket.
+pub fn frame(
+    message: Option<Result<Message, axum::Error>>,
+) -> Result<Option<bytes::Bytes>, Ending> {
+    match message {
+        Some(Ok(Message::Binary(frame))) => Ok(Some(frame)),
+        Some(Ok(Message::Text(_))) => Err((
+            close::BAD_REQUEST,
+            "frames are binary protobuf messages".to_owned(),
+        )),
+        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Err(gone_away()),
+        Some(Ok(_)) => Ok(None),
+    }
+}
+
+/// The one mapping from a session error to what a browser is told: a
+/// close code and a message meant for people. Internal details stay in the
+/// hub's log.
+pub fn ending(e: &SessionError) -> Ending {
+    match e.kind() {
+        ErrorKind::NotFound => (close::NOT_FOUND, e.to_string()),
+        ErrorKind::Unavailable => (close::TRY_AGAIN, e.to_string()),
+        ErrorKind::Internal => {
+            tracing::error!("{e}");
+            (
+                close::BAD_REQUEST,
+                "the hub hit an internal error (it is in the hub's log)".to_owned(),
+            )
+        }
+        _ => (close::BAD_REQUEST, e.to_string()),
+    }
 }
 
 /// Stream bytes sent and acknowledged on one socket (see
