@@ -219,15 +219,12 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         .into_axum_router()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics).with_state(hub.clone()))
-        .route(
-            tunnel::TUNNEL_PATH,
-            get(tunnel::accept).with_state(tunnel::Acceptor {
-                hub: hub.clone(),
-                token: tunnel_token,
-                throttle,
-                pins: Arc::new(Pins::open(&opts.state_dir)?),
-            }),
-        )
+        .merge(tunnel_routes(tunnel::Acceptor {
+            hub: hub.clone(),
+            token: tunnel_token,
+            throttle,
+            pins: Arc::new(Pins::open(&opts.state_dir)?),
+        }))
         .merge(super::web::router(sharing))
         .merge(super::web::auth_router(auth.clone()))
         .fallback(super::web::fallback)
@@ -268,6 +265,17 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
     }
     let _ = std::fs::remove_file(&opts.socket);
     result
+}
+
+/// The tunnel's two steps: the hub proves itself, then the upgrade.
+fn tunnel_routes(acceptor: tunnel::Acceptor) -> axum::Router {
+    axum::Router::new()
+        .route(
+            super::tunnel_proof::HELLO_PATH,
+            get(super::tunnel_proof::hello),
+        )
+        .route(tunnel::TUNNEL_PATH, get(tunnel::accept))
+        .with_state(acceptor)
 }
 
 /// Housekeeping on a schedule: tunnelled spokes gone too long, share

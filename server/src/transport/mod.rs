@@ -8,4 +8,5 @@ pub mod spoke_server;
 pub mod throttle;
 pub mod tls;
 pub mod tunnel;
+pub mod tunnel_proof;
 pub mod web;

@@ -22,6 +22,7 @@ use tonic::transport::{Endpoint, Uri};
 
 use super::grpc::{auth::Token, client, remote::RemoteSpoke};
 use super::throttle::Throttle;
+use super::tunnel_proof;
 use crate::hub::pins::{PinError, Pinned, Pins};
 use crate::hub::{Hub, backoff};
 
@@ -326,6 +327,7 @@ async fn open(address: &str, opts: &TunnelOptions) -> Result<TcpStream, Failure>
         .map_err(|_| network(anyhow::anyhow!("connecting to {address} timed out")))?
         .map_err(|e| network(anyhow::Error::new(e).context(format!("connecting to {address}"))))?;
     let _ = stream.set_nodelay(true);
+    hub_proves_itself(&mut stream, address, opts).await?;
     let mut head = format!(
         "GET {TUNNEL_PATH} HTTP/1.1\r\nHost: {address}\r\nConnection: Upgrade\r\n\
          Upgrade: {PROTOCOL}\r\n{SPOKE_HEADER}: {}\r\n{INSTANCE_HEADER}: {}\r\n",
@@ -342,21 +344,7 @@ async fn open(address: &str, opts: &TunnelOptions) -> Result<TcpStream, Failure>
         .write_all(head.as_bytes())
         .await
         .map_err(|e| network(e.into()))?;
-    // Byte by byte up to the blank line: what follows belongs to HTTP/2.
-    let mut response = Vec::new();
-    while !response.ends_with(b"\r\n\r\n") {
-        if response.len() >= MAX_HEAD {
-            return Err(network(anyhow::anyhow!(
-                "the hub's response head is too long"
-            )));
-        }
-        let byte = stream
-            .read_u8()
-            .await
-            .map_err(|e| network(anyhow::Error::new(e).context("reading the hub's response")))?;
-        response.push(byte);
-    }
-    let text = String::from_utf8_lossy(&response).into_owned();
+    let text = read_head(&mut stream).await?;
     let status = text
         .split_whitespace()
         .nth(1)
@@ -383,6 +371,66 @@ async fn open(address: &str, opts: &TunnelOptions) -> Result<TcpStream, Failure>
             text.lines().next().unwrap_or_default()
         ))),
     }
+}
+
+/// Asks the hub to prove it knows the tunnel token before anything secret
+/// is sent (see `tunnel_proof`). A spoke without a token has nothing to
+/// protect and asks nothing.
+async fn hub_proves_itself(
+    stream: &mut TcpStream,
+    address: &str,
+    opts: &TunnelOptions,
+) -> Result<(), Failure> {
+    let Some(token) = &opts.token else {
+        return Ok(());
+    };
+    let nonce = tunnel_proof::nonce().map_err(Failure::Network)?;
+    let hello = format!(
+        "GET {} HTTP/1.1\r\nHost: {address}\r\n{}: {nonce}\r\n\r\n",
+        tunnel_proof::HELLO_PATH,
+        tunnel_proof::NONCE_HEADER
+    );
+    stream
+        .write_all(hello.as_bytes())
+        .await
+        .map_err(|e| Failure::Network(e.into()))?;
+    let head = read_head(stream).await?;
+    let proof = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case(tunnel_proof::PROOF_HEADER)
+            .then(|| value.trim().to_owned())
+    });
+    if head.split_whitespace().nth(1) == Some("204")
+        && proof.is_some_and(|p| tunnel_proof::verify(token, &nonce, &p))
+    {
+        return Ok(());
+    }
+    // A hub with another token, or not the hub at all: the secrets stay
+    // here either way, and retrying will not help.
+    Err(Failure::Refused(format!(
+        "whatever answers at {address} could not prove it knows this spoke's token (a wrong \
+         --token-file, or something other than the hub listens there); the token and key \
+         were not sent"
+    )))
+}
+
+/// Reads a response head byte by byte up to the blank line: what follows
+/// belongs to the next response, or to HTTP/2.
+async fn read_head(stream: &mut TcpStream) -> Result<String, Failure> {
+    let mut response = Vec::new();
+    while !response.ends_with(b"\r\n\r\n") {
+        if response.len() >= MAX_HEAD {
+            return Err(Failure::Network(anyhow::anyhow!(
+                "the hub's response head is too long"
+            )));
+        }
+        let byte = stream.read_u8().await.map_err(|e| {
+            Failure::Network(anyhow::Error::new(e).context("reading the hub's response"))
+        })?;
+        response.push(byte);
+    }
+    Ok(String::from_utf8_lossy(&response).into_owned())
 }
 
 /// Serves gRPC (HTTP/2, this side the server) until the connection closes

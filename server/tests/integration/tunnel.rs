@@ -134,7 +134,10 @@ async fn only_the_tunnel_token_joins(hub: &Hub, good: &Path, bad: &Path) {
         })
         .await;
         assert_eq!(code, Some(1), "{stderr}");
-        assert!(stderr.contains("refused the spoke's token"), "{stderr}");
+        assert!(
+            stderr.contains("refused the spoke's token") || stderr.contains("could not prove"),
+            "{stderr}"
+        );
     }
     let good_arg = good.display().to_string();
     let url = hub.url();
@@ -282,4 +285,54 @@ async fn a_tunnelled_spoke_gone_long_enough_is_forgotten() {
     // It may come back: its name is still its own.
     brief.restart();
     hub.wait_state("brief", pb::SpokeState::Healthy).await;
+}
+
+#[tokio::test]
+async fn a_spoke_sends_no_secret_to_a_hub_impostor() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Someone else listens where the spoke expects its hub, and answers
+    // the hello as a hub would, but cannot prove it knows the token.
+    let squatter = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", squatter.local_addr().expect("addr"));
+    let dir = tempfile::tempdir().expect("dir");
+    let token = dir.path().join("token");
+    write_token(&token, "the-real-hub-token-0123456789");
+    let token_arg = token.display().to_string();
+    let spoke = tokio::task::spawn_blocking(move || {
+        refused_spoke("careful", &url, &["--token-file", &token_arg])
+    });
+    let (mut conn, _) = within("the spoke to call", squatter.accept())
+        .await
+        .expect("accept");
+    let mut heard = Vec::new();
+    let mut buf = vec![0u8; 8192];
+    let n = within("the hello", conn.read(&mut buf))
+        .await
+        .expect("read");
+    heard.extend_from_slice(&buf[..n]);
+    let forged = "HTTP/1.1 204 No Content\r\nx-vtr-hub-proof: 00ff00ff\r\n\r\n";
+    conn.write_all(forged.as_bytes()).await.expect("answer");
+    // Everything else the spoke sends on this connection, until it gives up.
+    let rest = within("the spoke to hang up", async {
+        let mut rest = Vec::new();
+        conn.read_to_end(&mut rest).await.map(|_| rest)
+    })
+    .await
+    .unwrap_or_default();
+    heard.extend_from_slice(&rest);
+    let (code, stderr) = within("the spoke to give up", spoke).await.expect("join");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("could not prove"), "{stderr}");
+    let heard = String::from_utf8_lossy(&heard);
+    assert!(heard.contains("/vtr/tunnel/hello"), "{heard}");
+    assert!(
+        !heard.contains("the-real-hub-token"),
+        "the token leaked: {heard}"
+    );
+    assert!(
+        !heard.contains("x-vtr-spoke-key"),
+        "the key leaked: {heard}"
+    );
 }

@@ -179,7 +179,7 @@ fn from_own_page(headers: &HeaderMap, host: &str, public_url: &str) -> bool {
 fn public(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/logout" | "/healthz" | "/vtr/tunnel" | "/ws/share"
+        "/login" | "/logout" | "/healthz" | "/vtr/tunnel" | "/vtr/tunnel/hello" | "/ws/share"
     ) || path.starts_with("/share/")
         || !grpc_path(path) && !page(path) && !path.starts_with("/ws/") && path != "/metrics"
 }
