@@ -88,17 +88,10 @@ pub async fn accept(
         }
         acceptor.throttle.succeeded(peer.ip());
     }
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
+    let (name, instance) = match spoke_identity(headers) {
+        Ok(named) => named,
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
     };
-    let (name, instance) = (text(SPOKE_HEADER), text(INSTANCE_HEADER));
-    if let Err(e) = vtr_shared::address::validate_name(&name) {
-        return refuse(StatusCode::BAD_REQUEST, format!("spoke name {name:?}: {e}"));
-    }
     if let Err(e) = acceptor.hub.tunnel_available(&name, &instance) {
         return refuse(StatusCode::CONFLICT, e.to_string());
     }
@@ -124,7 +117,24 @@ pub async fn accept(
         .into_response()
 }
 
-fn upgrade_requested(headers: &HeaderMap) -> bool {
+/// The spoke's name and instance from its upgrade request's headers; the
+/// name must be a valid spoke name. Pure, so the fuzz harness can call it.
+pub fn spoke_identity(headers: &HeaderMap) -> Result<(String, String), String> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (name, instance) = (text(SPOKE_HEADER), text(INSTANCE_HEADER));
+    if let Err(e) = vtr_shared::address::validate_name(&name) {
+        return Err(format!("spoke name {name:?}: {e}"));
+    }
+    Ok((name, instance))
+}
+
+pub fn upgrade_requested(headers: &HeaderMap) -> bool {
     headers
         .get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
@@ -280,7 +290,8 @@ enum Failure {
     Network(anyhow::Error),
 }
 
-fn hub_address(url: &str) -> anyhow::Result<String> {
+/// `HOST:PORT` from `--hub http://HOST:PORT[/]`.
+pub fn hub_address(url: &str) -> anyhow::Result<String> {
     if url.starts_with("https://") {
         bail!("--hub {url}: TLS to the hub is not supported yet; use http:// on loopback");
     }
@@ -288,7 +299,12 @@ fn hub_address(url: &str) -> anyhow::Result<String> {
         .strip_prefix("http://")
         .with_context(|| format!("--hub {url:?} must start with http://"))?;
     let authority = rest.trim_end_matches('/');
-    if authority.is_empty() || authority.contains('/') {
+    // It is written into the upgrade request's head (`Host:`): a space,
+    // CR or LF there would end or add header lines.
+    if authority.is_empty()
+        || authority.contains('/')
+        || !authority.bytes().all(|b| b.is_ascii_graphic())
+    {
         bail!("--hub {url:?} must be http://HOST:PORT");
     }
     Ok(authority.to_owned())
@@ -329,12 +345,7 @@ async fn open(address: &str, opts: &TunnelOptions) -> Result<TcpStream, Failure>
             .map_err(|e| network(anyhow::Error::new(e).context("reading the hub's response")))?;
         response.push(byte);
     }
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .unwrap_or(0);
+    let status = response_status(&response);
     match status {
         101 => Ok(stream),
         400 | 401 | 403 | 409 => {
@@ -353,9 +364,22 @@ async fn open(address: &str, opts: &TunnelOptions) -> Result<TcpStream, Failure>
         }
         _ => Err(network(anyhow::anyhow!(
             "unexpected answer from the hub: {}",
-            text.lines().next().unwrap_or_default()
+            String::from_utf8_lossy(&response)
+                .lines()
+                .next()
+                .unwrap_or_default()
         ))),
     }
+}
+
+/// The status code in an HTTP response head (`HTTP/1.1 101 ...`); 0 if
+/// there is none. Pure, so the fuzz harness can call it.
+pub fn response_status(head: &[u8]) -> u16 {
+    String::from_utf8_lossy(head)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .unwrap_or(0)
 }
 
 /// Serves gRPC (HTTP/2, this side the server) until the connection closes
@@ -374,5 +398,38 @@ async fn serve(stream: TcpStream, router: axum::Router, shutdown: &CancellationT
             tracing::debug!("tunnel connection ended: {e}");
         },
         () = shutdown.cancelled() => connection.as_mut().graceful_shutdown(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hub_address_is_one_printable_authority() {
+        assert_eq!(
+            hub_address("http://127.0.0.1:4620/").expect("valid"),
+            "127.0.0.1:4620"
+        );
+        assert_eq!(hub_address("http://[::1]:1").expect("valid"), "[::1]:1");
+        for bad in [
+            "http://",
+            "http://a/b",
+            "https://a:1",
+            "a:1",
+            "http://a:1\r\nX-Evil: 1",
+            "http://a b:1",
+            "http://h\u{e9}:1",
+        ] {
+            assert!(hub_address(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_status_is_the_second_word_of_the_head() {
+        assert_eq!(response_status(b"HTTP/1.1 101 Switching\r\n\r\n"), 101);
+        assert_eq!(response_status(b"HTTP/1.1 409 Conflict\r\n\r\n"), 409);
+        assert_eq!(response_status(b"garbage"), 0);
+        assert_eq!(response_status(b""), 0);
     }
 }
