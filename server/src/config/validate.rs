@@ -184,12 +184,14 @@ fn check_value(value: &DeValue<'_>, kind: Kind) -> Result<(), String> {
     match (kind, value) {
         (Kind::Bool, DeValue::Boolean(_)) => Ok(()),
         (Kind::Bool, _) => Err("expected true or false".into()),
-        (Kind::Count, DeValue::Integer(n)) => n
-            .as_str()
-            .replace('_', "")
-            .parse::<u64>()
-            .map(|_| ())
-            .map_err(|_| format!("expected a non-negative integer, got {}", n.as_str())),
+        // In the integer's own radix (`0x`, `0o`, `0b` give only digits):
+        // read as decimal, hex digits passed this check and then failed to
+        // load as a `usize`.
+        (Kind::Count, DeValue::Integer(n)) => {
+            u64::from_str_radix(&n.as_str().replace('_', ""), n.radix())
+                .map(|_| ())
+                .map_err(|_| format!("expected a non-negative integer, got {}", n.as_str()))
+        }
         (Kind::Count, _) => Err("expected a non-negative integer".into()),
         (_, DeValue::String(s)) => check_text(s, kind),
         _ => Err("expected a string".into()),
@@ -282,6 +284,22 @@ name = "a"
             );
         }
         assert_eq!(found.len(), expect.len(), "{found:#?}");
+    }
+
+    #[test]
+    fn counts_are_read_in_their_radix() {
+        assert_eq!(
+            check("[spoke]\nlog_bytes = 0x100000\nscrollback = 0o17\n"),
+            vec![]
+        );
+        // Valid as decimal digits, too big in hex: `vtr hub` would not load it.
+        let found = check("[spoke]\nparse_backlog = 0x993874247995768469\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].message.contains("non-negative integer"),
+            "{found:?}"
+        );
+        assert!(crate::config::parse("[spoke]\nlog_bytes = 0xff\n").is_ok());
     }
 
     #[test]
