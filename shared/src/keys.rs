@@ -2,6 +2,12 @@
 
 use std::fmt;
 
+/// Longest key name, in bytes; the longest real one (`meta+pagedown`) is
+/// far shorter. Modifiers recurse once per prefix, so without a bound a
+/// name of a million `alt+` (a 4 MiB SendKey request) overflows the stack
+/// and takes the spoke down, and costs quadratic time before that.
+pub const MAX_KEY_NAME: usize = 32;
+
 /// Why a key name was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownKey {
@@ -27,8 +33,21 @@ impl std::error::Error for UnknownKey {}
 /// Names are case-insensitive; `ctrl-c`, `c-c` and `^c` mean `ctrl+c`.
 pub fn key_bytes(name: &str, application_cursor: bool) -> Result<Vec<u8>, UnknownKey> {
     let unknown = || UnknownKey {
-        name: name.to_owned(),
+        // A long name is cut: the error goes back to the caller.
+        name: if name.len() > MAX_KEY_NAME {
+            let cut: String = name
+                .char_indices()
+                .take_while(|(i, _)| *i < MAX_KEY_NAME)
+                .map(|(_, c)| c)
+                .collect();
+            format!("{cut}...")
+        } else {
+            name.to_owned()
+        },
     };
+    if name.len() > MAX_KEY_NAME {
+        return Err(unknown());
+    }
     let mut chars = name.chars();
     if let (Some(c), None) = (chars.next(), chars.next()) {
         return Ok(c.to_string().into_bytes());
@@ -138,6 +157,21 @@ mod tests {
         assert_eq!(key_bytes("alt+x", false).expect("M-x"), b"\x1bx");
         assert_eq!(key_bytes("alt+X", false).expect("M-X"), b"\x1bX");
         assert_eq!(key_bytes("alt+up", false).expect("M-up"), b"\x1b\x1b[A");
+    }
+
+    #[test]
+    fn long_names_are_refused_without_deep_recursion() {
+        assert_eq!(key_bytes("alt+alt+x", false).expect("nested"), b"\x1b\x1bx");
+        // On a small stack: a million nested modifiers used to recurse a
+        // million times.
+        let refused = std::thread::Builder::new()
+            .stack_size(64 << 10)
+            .spawn(|| key_bytes(&"alt+".repeat(1 << 20), false).is_err())
+            .expect("thread")
+            .join()
+            .expect("no stack overflow");
+        assert!(refused);
+        assert!(key_bytes(&"x".repeat(MAX_KEY_NAME + 1), false).is_err());
     }
 
     #[test]

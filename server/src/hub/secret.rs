@@ -57,7 +57,8 @@ impl Secret {
         }
     }
 
-    #[cfg(test)]
+    /// A known key, for tests and the fuzz harness (`benches/fuzz`), which
+    /// signs valid share tokens to mutate.
     pub fn fixed(byte: u8) -> Secret {
         Secret([byte; SECRET_BYTES])
     }
@@ -95,20 +96,20 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Lowercase hex only.
+/// Lowercase hex only: each byte is exactly the two digits `hex` writes,
+/// so one value has one text (a MAC cannot be spelt two ways).
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    };
     if !text.len().is_multiple_of(2) {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            let pair = text.get(i..i + 2)?;
-            if pair.bytes().any(|b| b.is_ascii_uppercase()) {
-                return None;
-            }
-            u8::from_str_radix(pair, 16).ok()
-        })
+    text.as_bytes()
+        .chunks_exact(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
         .collect()
 }
 
@@ -125,6 +126,33 @@ mod tests {
         assert!(!secret.verify("a", "payloaD", &mac));
         assert!(!Secret::fixed(8).verify("a", "payload", &mac));
         assert!(!secret.verify("a", "payload", &mac.to_uppercase()));
+    }
+
+    #[test]
+    fn hex_has_one_spelling() {
+        assert_eq!(unhex("09ff"), Some(vec![9, 255]));
+        // `u8::from_str_radix` takes a sign: "+9" was read as 0x09.
+        for bad in ["+9", "-0", " 9", "0G", "FF", "0"] {
+            assert_eq!(unhex(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_mac_spelt_with_a_sign_does_not_verify() {
+        let secret = Secret::fixed(7);
+        // A payload whose MAC has a `0x` pair to respell as `+x`.
+        let (payload, mac, at) = (0..)
+            .find_map(|n| {
+                let payload = format!("p{n}");
+                let mac = secret.sign("a", &payload);
+                let at = (0..mac.len()).step_by(2).find(|&i| &mac[i..=i] == "0")?;
+                Some((payload, mac, at))
+            })
+            .expect("some MAC has a 0 digit");
+        let mut respelt = mac.clone();
+        respelt.replace_range(at..=at, "+");
+        assert!(secret.verify("a", &payload, &mac));
+        assert!(!secret.verify("a", &payload, &respelt), "{respelt}");
     }
 
     #[test]

@@ -3,4 +3,4 @@
 
 mod registry;
 
-pub use registry::LocalSpoke;
+pub use registry::{LocalSpoke, input_bytes};

@@ -291,39 +291,9 @@ impl Coordinator for LocalSpoke {
 
     async fn send(&self, session: &str, input: Input) -> Result<u64> {
         let target = self.resolve(session)?;
-        let bytes = match input {
-            Input::Text { text, submit } => {
-                limits::check_input(text.len() + usize::from(submit))?;
-                let mut bytes = text.into_bytes();
-                if submit {
-                    bytes.push(b'\r');
-                }
-                Bytes::from(bytes)
-            }
-            Input::Bytes(bytes) => {
-                limits::check_input(bytes.len())?;
-                bytes
-            }
-            Input::Keys(keys) => {
-                if keys.len() > limits::MAX_KEYS {
-                    return Err(SessionError::invalid(format!(
-                        "{} keys, limit {} per request",
-                        keys.len(),
-                        limits::MAX_KEYS
-                    )));
-                }
-                let app_cursor = target.application_cursor().await;
-                let mut bytes = Vec::new();
-                for key in &keys {
-                    bytes.extend(
-                        key_bytes(key, app_cursor)
-                            .map_err(|e| SessionError::invalid(e.to_string()))?,
-                    );
-                }
-                Bytes::from(bytes)
-            }
-        };
-        target.send(bytes).await
+        // Only keys depend on the terminal's mode.
+        let app_cursor = matches!(input, Input::Keys(_)) && target.application_cursor().await;
+        target.send(input_bytes(input, app_cursor)?).await
     }
 
     async fn wait_for(
@@ -355,4 +325,40 @@ impl Coordinator for LocalSpoke {
     async fn record(&self, session: &str, follow: bool) -> Result<Events<Bytes>> {
         Ok(self.resolve(session)?.record(follow).into())
     }
+}
+
+/// The bytes `input` writes to a PTY, checked against the input limits.
+/// `app_cursor`: the terminal asked for application cursor keys. Pure, so
+/// the fuzz harness can call it.
+pub fn input_bytes(input: Input, app_cursor: bool) -> Result<Bytes> {
+    Ok(match input {
+        Input::Text { text, submit } => {
+            limits::check_input(text.len() + usize::from(submit))?;
+            let mut bytes = text.into_bytes();
+            if submit {
+                bytes.push(b'\r');
+            }
+            Bytes::from(bytes)
+        }
+        Input::Bytes(bytes) => {
+            limits::check_input(bytes.len())?;
+            bytes
+        }
+        Input::Keys(keys) => {
+            if keys.len() > limits::MAX_KEYS {
+                return Err(SessionError::invalid(format!(
+                    "{} keys, limit {} per request",
+                    keys.len(),
+                    limits::MAX_KEYS
+                )));
+            }
+            let mut bytes = Vec::new();
+            for key in &keys {
+                bytes.extend(
+                    key_bytes(key, app_cursor).map_err(|e| SessionError::invalid(e.to_string()))?,
+                );
+            }
+            Bytes::from(bytes)
+        }
+    })
 }

@@ -94,23 +94,20 @@ pub async fn accept(
         }
         acceptor.throttle.succeeded(peer.ip());
     }
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
+    let (name, instance) = match spoke_identity(headers) {
+        Ok(named) => named,
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
     };
-    let (name, instance) = (text(SPOKE_HEADER), text(INSTANCE_HEADER));
-    if let Err(e) = vtr_shared::address::validate_name(&name) {
-        return refuse(StatusCode::BAD_REQUEST, format!("spoke name {name:?}: {e}"));
-    }
     if let Err(e) = acceptor.hub.tunnel_available(&name, &instance) {
         return refuse(StatusCode::CONFLICT, e.to_string());
     }
     // Only the key the name was first seen with joins under it: neither a
     // published instance id nor the shared token is enough.
-    match acceptor.pins.check(&name, &text(KEY_HEADER)) {
+    let key = headers
+        .get(KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    match acceptor.pins.check(&name, key) {
         Ok(Pinned::New) => tracing::info!(%peer, spoke = %name, "spoke name pinned to its key"),
         Ok(Pinned::Known) => {}
         Err(e @ PinError::Mismatch(_)) => {
@@ -148,7 +145,24 @@ pub async fn accept(
         .into_response()
 }
 
-fn upgrade_requested(headers: &HeaderMap) -> bool {
+/// The spoke's name and instance from its upgrade request's headers; the
+/// name must be a valid spoke name. Pure, so the fuzz harness can call it.
+pub fn spoke_identity(headers: &HeaderMap) -> Result<(String, String), String> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (name, instance) = (text(SPOKE_HEADER), text(INSTANCE_HEADER));
+    if let Err(e) = vtr_shared::address::validate_name(&name) {
+        return Err(format!("spoke name {name:?}: {e}"));
+    }
+    Ok((name, instance))
+}
+
+pub fn upgrade_requested(headers: &HeaderMap) -> bool {
     headers
         .get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
@@ -305,7 +319,8 @@ enum Failure {
     Network(anyhow::Error),
 }
 
-fn hub_address(url: &str) -> anyhow::Result<String> {
+/// `HOST:PORT` from `--hub http://HOST:PORT[/]`.
+pub fn hub_address(url: &str) -> anyhow::Result<String> {
     if url.starts_with("https://") {
         bail!("--hub {url}: TLS to the hub is not supported yet; use http:// on loopback");
     }
@@ -313,7 +328,12 @@ fn hub_address(url: &str) -> anyhow::Result<String> {
         .strip_prefix("http://")
         .with_context(|| format!("--hub {url:?} must start with http://"))?;
     let authority = rest.trim_end_matches('/');
-    if authority.is_empty() || authority.contains('/') {
+    // It is written into the upgrade request's head (`Host:`): a space,
+    // CR or LF there would end or add header lines.
+    if authority.is_empty()
+        || authority.contains('/')
+        || !authority.bytes().all(|b| b.is_ascii_graphic())
+    {
         bail!("--hub {url:?} must be http://HOST:PORT");
     }
     Ok(authority.to_owned())
@@ -345,11 +365,7 @@ async fn open(address: &str, opts: &TunnelOptions) -> Result<TcpStream, Failure>
         .await
         .map_err(|e| network(e.into()))?;
     let text = read_head(&mut stream).await?;
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .unwrap_or(0);
+    let status = response_status(text.as_bytes());
     match status {
         101 => Ok(stream),
         400 | 401 | 403 | 409 => {
@@ -401,7 +417,7 @@ async fn hub_proves_itself(
             .eq_ignore_ascii_case(tunnel_proof::PROOF_HEADER)
             .then(|| value.trim().to_owned())
     });
-    if head.split_whitespace().nth(1) == Some("204")
+    if response_status(head.as_bytes()) == 204
         && proof.is_some_and(|p| tunnel_proof::verify(token, &nonce, &p))
     {
         return Ok(());
@@ -433,6 +449,16 @@ async fn read_head(stream: &mut TcpStream) -> Result<String, Failure> {
     Ok(String::from_utf8_lossy(&response).into_owned())
 }
 
+/// The status code in an HTTP response head (`HTTP/1.1 101 ...`); 0 if
+/// there is none. Pure, so the fuzz harness can call it.
+pub fn response_status(head: &[u8]) -> u16 {
+    String::from_utf8_lossy(head)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .unwrap_or(0)
+}
+
 /// Serves gRPC (HTTP/2, this side the server) until the connection closes
 /// or `shutdown`.
 async fn serve(stream: TcpStream, router: axum::Router, shutdown: &CancellationToken) {
@@ -449,5 +475,38 @@ async fn serve(stream: TcpStream, router: axum::Router, shutdown: &CancellationT
             tracing::debug!("tunnel connection ended: {e}");
         },
         () = shutdown.cancelled() => connection.as_mut().graceful_shutdown(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hub_address_is_one_printable_authority() {
+        assert_eq!(
+            hub_address("http://127.0.0.1:4620/").expect("valid"),
+            "127.0.0.1:4620"
+        );
+        assert_eq!(hub_address("http://[::1]:1").expect("valid"), "[::1]:1");
+        for bad in [
+            "http://",
+            "http://a/b",
+            "https://a:1",
+            "a:1",
+            "http://a:1\r\nX-Evil: 1",
+            "http://a b:1",
+            "http://h\u{e9}:1",
+        ] {
+            assert!(hub_address(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_status_is_the_second_word_of_the_head() {
+        assert_eq!(response_status(b"HTTP/1.1 101 Switching\r\n\r\n"), 101);
+        assert_eq!(response_status(b"HTTP/1.1 409 Conflict\r\n\r\n"), 409);
+        assert_eq!(response_status(b"garbage"), 0);
+        assert_eq!(response_status(b""), 0);
     }
 }

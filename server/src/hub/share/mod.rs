@@ -4,7 +4,7 @@
 //! socket is served (`transport/web/share.rs`).
 
 mod store;
-mod token;
+pub mod token;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -125,13 +125,15 @@ impl tonic::service::Interceptor for Check {
 }
 
 /// The credential in an `Authorization` header value (`Bearer TOKEN`,
-/// the scheme in any case): the one parser for every listener.
+/// the scheme in any case): the one parser for every listener. A
+/// credential is one word (RFC 6750's b64token; tokens never hold
+/// whitespace): `Bearer a b` presents none.
 pub fn bearer(value: &str) -> Option<&str> {
     let (scheme, credential) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| credential.trim())
-        .filter(|c| !c.is_empty())
+        .filter(|c| !c.is_empty() && !c.contains(char::is_whitespace))
 }
 
 /// Client side: adds the bearer token to every call.
@@ -183,6 +185,16 @@ mod tests {
         let missing = call(&mut check, None).expect_err("missing");
         assert!(missing.message().contains("missing token"));
         assert!(call(&mut Check::new(None), None).is_ok());
+    }
+
+    #[test]
+    fn a_bearer_credential_is_one_word() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer  abc "), Some("abc"));
+        assert_eq!(bearer("Bearer abc\tdef"), None);
+        assert_eq!(bearer("Bearer abc def"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("Basic abc"), None);
     }
 
     #[test]

@@ -288,7 +288,8 @@ pub fn too_many_failures(peer: SocketAddr, wait: Duration) -> Response {
     response
 }
 
-fn cookie(headers: &HeaderMap) -> Option<&str> {
+/// The sign-in id in the request's `Cookie` headers, if any.
+pub fn cookie(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -297,22 +298,25 @@ fn cookie(headers: &HeaderMap) -> Option<&str> {
         .find_map(|kv| kv.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The bearer credential in the request's `Authorization` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     crate::transport::grpc::auth::bearer(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
 /// Names only the hub gives: `tailscale:LOGIN` comes from Tailscale's
 /// headers alone, `local` means an open hub.
-fn reserved(name: &str) -> bool {
+pub fn reserved(name: &str) -> bool {
     name.to_ascii_lowercase().starts_with(TAILSCALE_PREFIX) || name.eq_ignore_ascii_case(LOCAL)
 }
 
-fn valid_identity(who: &str) -> bool {
+/// A name kept as who someone is: 1 to `MAX_IDENTITY` bytes, no control
+/// characters.
+pub fn valid_identity(who: &str) -> bool {
     !who.is_empty() && who.len() <= MAX_IDENTITY && !who.chars().any(char::is_control)
 }
 
 /// Where to go after signing in: a path on this hub, never another site.
-fn safe_next(next: Option<&str>) -> String {
+pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with('/')

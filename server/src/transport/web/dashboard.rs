@@ -138,14 +138,13 @@ fn dashboard(
 /// result.
 async fn act(sharing: &Sharing, frame: &[u8], who: &str) -> web::ActionResult {
     let hub = &sharing.hub;
-    let request = match web::DashboardRequest::decode(frame) {
-        Ok(request) => request,
-        Err(e) => return failed(0, format!("undecodable dashboard request: {e}")),
+    let (id, action) = match decode_action(frame) {
+        Ok(decoded) => decoded,
+        Err((id, error)) => return failed(id, error),
     };
-    let id = request.id;
-    let outcome = match request.action {
-        Some(Action::Spawn(spawn)) => spawn_session(hub, spawn, who).await,
-        Some(Action::Kill(kill)) => {
+    let outcome = match action {
+        Action::Spawn(spawn) => spawn_session(hub, spawn, who).await,
+        Action::Kill(kill) => {
             let signal = if kill.signal.is_empty() {
                 "HUP".to_owned()
             } else {
@@ -156,22 +155,21 @@ async fn act(sharing: &Sharing, frame: &[u8], who: &str) -> web::ActionResult {
                 .map(|()| kill.session)
                 .map_err(|e| e.to_string())
         }
-        Some(Action::Rename(rename)) => hub
+        Action::Rename(rename) => hub
             .rename(&rename.session, &rename.new_name)
             .await
             .map(|s| s.address())
             .map_err(|e| e.to_string()),
-        Some(Action::Remove(remove)) => hub
+        Action::Remove(remove) => hub
             .remove(&remove.session, remove.force)
             .await
             .map(|()| remove.session)
             .map_err(|e| e.to_string()),
-        Some(Action::CreateShare(r)) => {
+        Action::CreateShare(r) => {
             let made = sharing.create(&r.session, r.ttl_seconds, who).await;
             return shared(id, made);
         }
-        Some(Action::RevokeShare(r)) => return shared(id, sharing.revoke(&r.id).await),
-        None => Err("empty dashboard request".to_owned()),
+        Action::RevokeShare(r) => return shared(id, sharing.revoke(&r.id).await),
     };
     match outcome {
         Ok(session) => web::ActionResult {
@@ -181,6 +179,19 @@ async fn act(sharing: &Sharing, frame: &[u8], who: &str) -> web::ActionResult {
         },
         Err(error) => failed(id, error),
     }
+}
+
+/// One frame from the dashboard as its id and action; an undecodable or
+/// empty frame is the id to answer (0 if unknown) and why. Pure, so the
+/// fuzz harness can call it.
+pub fn decode_action(frame: &[u8]) -> Result<(u32, Action), (u32, String)> {
+    let request = web::DashboardRequest::decode(frame)
+        .map_err(|e| (0, format!("undecodable dashboard request: {e}")))?;
+    let id = request.id;
+    request
+        .action
+        .map(|action| (id, action))
+        .ok_or_else(|| (id, "empty dashboard request".to_owned()))
 }
 
 fn shared(id: u32, result: Result<pb::ShareInfo, ShareError>) -> web::ActionResult {

@@ -12,12 +12,12 @@
 
 mod assets;
 pub mod auth;
-mod dashboard;
+pub mod dashboard;
 pub mod front_door;
-mod origin;
-mod pane;
+pub mod origin;
+pub mod pane;
 mod share;
-mod stream;
+pub mod stream;
 
 use axum::Router;
 use axum::http::{HeaderMap, Uri, header};

@@ -151,26 +151,22 @@ impl Pane {
 
     /// Applies one request from the page.
     async fn apply(&mut self, address: &str, frame: &[u8]) -> Result<(), Ending> {
-        let request = web::PaneRequest::decode(frame)
-            .map_err(|e| (close::BAD_REQUEST, format!("undecodable pane request: {e}")))?;
-        let result = match request.request {
-            Some(Request::Input(data)) => {
-                self.hub.send(address, Input::Bytes(data)).await.map(|_| ())
-            }
-            Some(Request::Resize(size)) => self
+        let result = match decode_request(frame)? {
+            Request::Input(data) => self.hub.send(address, Input::Bytes(data)).await.map(|_| ()),
+            Request::Resize(size) => self
                 .hub
                 .resize(address, size.cols, size.rows)
                 .await
                 .map(|_| ()),
-            Some(Request::Ack(ack)) => return self.window.ack(ack),
-            Some(Request::ShareTtlSeconds(ttl)) => {
+            Request::Ack(ack) => return self.window.ack(ack),
+            Request::ShareTtlSeconds(ttl) => {
                 let event = match self.sharing.create(address, ttl, &self.who).await {
                     Ok(share) => Event::Shared(share),
                     Err(e) => Event::Notice(format!("no link made: {e}")),
                 };
                 return self.send(event).await.map_err(|_| gone_away());
             }
-            Some(Request::RevokeShare(id)) => {
+            Request::RevokeShare(id) => {
                 // Only this session's links.
                 let event = match self.sharing.list(Some(address)).await {
                     Ok(links) if links.iter().any(|l| l.id == id) => {
@@ -184,7 +180,6 @@ impl Pane {
                 };
                 return self.send(event).await.map_err(|_| gone_away());
             }
-            None => return Err((close::BAD_REQUEST, "empty pane request".to_owned())),
         };
         match result {
             Ok(()) => Ok(()),
@@ -222,6 +217,15 @@ impl Pane {
     async fn send(&mut self, event: Event) -> Result<(), axum::Error> {
         stream::send(&mut self.socket, event).await
     }
+}
+
+/// One frame from the page as a request: undecodable or empty frames end
+/// the pane with `BAD_REQUEST`. Pure, so the fuzz harness can call it.
+pub fn decode_request(frame: &[u8]) -> Result<Request, Ending> {
+    web::PaneRequest::decode(frame)
+        .map_err(|e| (close::BAD_REQUEST, format!("undecodable pane request: {e}")))?
+        .request
+        .ok_or_else(|| (close::BAD_REQUEST, "empty pane request".to_owned()))
 }
 
 fn is_down(spokes: &[SpokeStatus], name: &str) -> bool {
