@@ -1,6 +1,8 @@
 //! Transports: how coordinators are reached. gRPC today (tonic, over a Unix
 //! socket and TCP); generated proto types stop here.
 
+pub mod accept;
+pub mod connections;
 pub mod grpc;
 pub mod hub_server;
 pub mod sharing;
@@ -8,4 +10,5 @@ pub mod spoke_server;
 pub mod throttle;
 pub mod tls;
 pub mod tunnel;
+pub mod unix_incoming;
 pub mod web;
