@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod hub;
+pub mod nofile;
 pub mod paths;
 pub mod spoke;
 pub mod transport;

@@ -12,17 +12,16 @@ use anyhow::{Context, bail};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Server;
 
+use super::accept::Limits;
 use super::grpc::{self, auth::Token, client, remote::RemoteSpoke};
 use super::sharing::Sharing;
-use super::spoke_server::{TlsFiles, bind_unix};
+use super::spoke_server::{TlsFiles, bind_unix, unix_builder};
 use super::throttle::Throttle;
 use super::tunnel;
+use super::unix_incoming;
 use super::web::auth::{WebAuth, token_fingerprint};
 use super::web::front_door::{FrontDoor, front_door};
 use crate::core::SessionConfig;
@@ -111,6 +110,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         );
     }
     crate::paths::ensure_private_dir(&opts.state_dir)?;
+    let limits = Limits::for_open_files(crate::nofile::raise());
     let token = hub_token(&opts)?;
     let hub = Hub::new(opts.name.clone());
     let local = opts
@@ -207,10 +207,12 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         None,
     )
     .await?;
-    let unix_server = Server::builder()
+    // Its own listener and budget: a flood on the TCP port never
+    // reaches the CLI.
+    let unix_server = unix_builder()
         .add_routes(local_routes)
         .serve_with_incoming_shutdown(
-            UnixListenerStream::new(unix),
+            unix_incoming::Bounded::new(unix),
             shutdown.clone().cancelled_owned(),
         );
     // The front door checks every request's identity, gRPC included.
@@ -232,19 +234,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
             FrontDoor { auth, public_url },
             front_door,
         ));
-    let tcp_server: std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> = match tls {
-        Some(acceptor) => Box::pin(super::tls::serve(tcp, acceptor, app, shutdown.clone())),
-        None => {
-            // Small messages (keystrokes, echoes) must not wait for
-            // Nagle's algorithm.
-            let tcp = tcp.tap_io(|stream| {
-                let _ = stream.set_nodelay(true);
-            });
-            let server = axum::serve(tcp, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-            Box::pin(async move { Ok(server.await?) })
-        }
-    };
+    let tcp_server = super::accept::serve(tcp, tls, app, limits, shutdown.clone());
 
     let serve = async {
         let (unix_result, tcp_result) = tokio::join!(unix_server, tcp_server);

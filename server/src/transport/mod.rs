@@ -1,6 +1,8 @@
 //! Transports: how coordinators are reached. gRPC today (tonic, over a Unix
 //! socket and TCP); generated proto types stop here.
 
+pub mod accept;
+pub mod connections;
 pub mod grpc;
 pub mod hub_server;
 pub mod sharing;
@@ -9,4 +11,5 @@ pub mod throttle;
 pub mod tls;
 pub mod tunnel;
 pub mod tunnel_proof;
+pub mod unix_incoming;
 pub mod web;

@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use tokio::net::{TcpListener, UnixListener};
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::transport::Server;
 
+use super::accept::{self, Limits};
 use super::grpc::{self, auth::Token};
 use super::tunnel::TunnelOptions;
+use super::unix_incoming;
 use crate::core::SessionConfig;
 use crate::spoke::LocalSpoke;
 
@@ -62,8 +62,13 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
              and --tls-key"
         );
     }
+    let limits = Limits::for_open_files(crate::nofile::raise());
     let token = listen_token(&opts)?;
-    let tls = opts.tls.as_ref().map(load_tls).transpose()?;
+    let tls = opts
+        .tls
+        .as_ref()
+        .map(|f| super::tls::acceptor(&f.cert, &f.key))
+        .transpose()?;
     let spoke = Arc::new(
         LocalSpoke::new(opts.name.clone(), opts.session.clone()).with_labels(opts.labels.clone()),
     );
@@ -91,33 +96,24 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
     let token = token.map(|(token, _)| token);
     tracing::info!(name = %opts.name, socket = %opts.socket.display(), "spoke ready");
 
-    // The Unix socket is owner-only, so it needs no token.
-    let local = Server::builder()
+    // The Unix socket is owner-only, so it needs no token; its own
+    // budget keeps it answering through a flood on `--listen`.
+    let local = unix_builder()
         .add_routes(grpc::routes(spoke.clone(), None, None, None).await?)
         .serve_with_incoming_shutdown(
-            UnixListenerStream::new(unix),
+            unix_incoming::Bounded::new(unix),
             shutdown.clone().cancelled_owned(),
         );
     let remote = async {
         let Some(tcp) = tcp else {
             return Ok(());
         };
-        let mut builder = Server::builder();
-        if let Some(tls) = tls {
-            builder = builder.tls_config(tls).context("TLS configuration")?;
-        }
-        builder
-            .add_routes(grpc::routes(spoke.clone(), None, None, token).await?)
-            .serve_with_incoming_shutdown(
-                // Small messages (keystrokes, echoes) must not wait for
-                // Nagle's algorithm.
-                TcpListenerStream::new(tcp).map(|stream| {
-                    stream.inspect(|s| {
-                        let _ = s.set_nodelay(true);
-                    })
-                }),
-                shutdown.clone().cancelled_owned(),
-            )
+        // The hub's accept loop, caps and timeouts: the token check marks
+        // a connection signed in.
+        let router = grpc::routes(spoke.clone(), None, None, token)
+            .await?
+            .into_axum_router();
+        accept::serve(tcp, tls, router, limits, shutdown.clone())
             .await
             .context("gRPC over TCP")
     };
@@ -176,12 +172,12 @@ fn listen_token(opts: &SpokeOptions) -> anyhow::Result<Option<(Token, PathBuf)>>
     }
 }
 
-fn load_tls(files: &TlsFiles) -> anyhow::Result<ServerTlsConfig> {
-    let cert = std::fs::read(&files.cert)
-        .with_context(|| format!("reading TLS certificate {}", files.cert.display()))?;
-    let key = std::fs::read(&files.key)
-        .with_context(|| format!("reading TLS key {}", files.key.display()))?;
-    Ok(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
+/// tonic's server for a Unix socket: pings find peers that stopped
+/// answering. No per-request timeout: `WaitFor` and streams rightly last.
+pub fn unix_builder() -> Server {
+    Server::builder()
+        .http2_keepalive_interval(Some(unix_incoming::KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(unix_incoming::KEEPALIVE_TIMEOUT))
 }
 
 /// Binds a Unix socket with mode 0600. A stale socket file (nothing

@@ -106,8 +106,19 @@ impl Check {
 
 impl tonic::service::Interceptor for Check {
     fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        // A TCP connection that proved itself is never evicted to make
+        // room for others (`accept`); off TCP there is no mark.
+        let signed_in = |request: Request<()>| {
+            if let Some(mark) = request
+                .extensions()
+                .get::<crate::transport::connections::ConnectionMark>()
+            {
+                mark.signed_in();
+            }
+            Ok(request)
+        };
         let Some(token) = &self.token else {
-            return Ok(request);
+            return signed_in(request);
         };
         let presented = request
             .metadata()
@@ -115,7 +126,7 @@ impl tonic::service::Interceptor for Check {
             .and_then(|v| v.to_str().ok())
             .and_then(bearer);
         match presented {
-            Some(p) if token.matches(p) => Ok(request),
+            Some(p) if token.matches(p) => signed_in(request),
             Some(_) => Err(Status::unauthenticated("invalid token")),
             None => Err(Status::unauthenticated(
                 "missing token: send `authorization: Bearer <token>`",

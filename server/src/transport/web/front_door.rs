@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{Verdict, WebAuth};
 use super::origin;
+use crate::transport::connections::ConnectionMark;
 
 /// What the front door needs.
 #[derive(Clone)]
@@ -97,6 +98,10 @@ pub async fn front_door(
             Verdict::In(identity) => {
                 if presents_token {
                     door.auth.throttle.succeeded(peer.ip());
+                }
+                // The connection may now stay when the hub is full.
+                if let Some(mark) = request.extensions().get::<ConnectionMark>() {
+                    mark.signed_in();
                 }
                 request.extensions_mut().insert(identity);
             }

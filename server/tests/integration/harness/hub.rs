@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use vtr::transport::grpc::client::{self, FederationClient, SharesClient, Target, VtrClient};
 use vtr_shared::proto as pb;
 
-use super::{Ready, start_process, vtr_bin, wait_until};
+use super::{Launch, Ready, start_launched, vtr_bin, wait_until};
 
 /// A dialled spoke's entry in the hub's configuration.
 pub struct Dial<'a> {
@@ -33,6 +33,7 @@ pub struct Hub {
     pub socket: PathBuf,
     pub ready: Ready,
     args: Vec<String>,
+    pub launch: Launch,
 }
 
 impl Hub {
@@ -43,6 +44,15 @@ impl Hub {
 
     /// As `start`, with more configuration (TOML) first.
     pub fn start_with_config(more: &str, spokes: &[Dial<'_>], extra: &[&str]) -> Hub {
+        Hub::start_full(more, spokes, extra, Launch::default())
+    }
+
+    /// A hub with no dialled spokes, started as `launch` says.
+    pub fn start_launched(extra: &[&str], launch: Launch) -> Hub {
+        Hub::start_full("", &[], extra, launch)
+    }
+
+    fn start_full(more: &str, spokes: &[Dial<'_>], extra: &[&str], launch: Launch) -> Hub {
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("hub.sock");
         let mut config = format!("{more}\n");
@@ -75,13 +85,14 @@ impl Hub {
             socket,
             ready: Ready::default(),
             args,
+            launch,
         };
         hub.launch();
         hub
     }
 
     fn launch(&mut self) {
-        let (child, ready) = start_process(&self.args, self.dir.path());
+        let (child, ready) = start_launched(&self.args, self.dir.path(), &self.launch);
         self.child = Some(child);
         self.ready = ready;
     }

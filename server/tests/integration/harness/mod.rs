@@ -50,6 +50,16 @@ pub struct Spoke {
     pub socket: PathBuf,
     pub ready: Ready,
     args: Vec<String>,
+    /// How the process is started (environment, open-file limit).
+    pub launch: Launch,
+}
+
+/// Environment variables and an open-file limit for a process under test.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    pub env: Vec<(String, String)>,
+    /// RLIMIT_NOFILE, soft and hard, as a user's `ulimit -n` would set.
+    pub open_files: Option<u64>,
 }
 
 impl Spoke {
@@ -62,6 +72,15 @@ impl Spoke {
     }
 
     pub fn start_named(name: &str, extra: &[&str]) -> Spoke {
+        Spoke::start_full(name, extra, Launch::default())
+    }
+
+    /// As `start_with`, started as `launch` says.
+    pub fn start_launched(extra: &[&str], launch: Launch) -> Spoke {
+        Spoke::start_full("test", extra, launch)
+    }
+
+    fn start_full(name: &str, extra: &[&str], launch: Launch) -> Spoke {
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("spoke.sock");
         let mut args = vec![
@@ -78,13 +97,14 @@ impl Spoke {
             socket,
             ready: Ready::default(),
             args,
+            launch,
         };
         spoke.launch();
         spoke
     }
 
     fn launch(&mut self) {
-        let (child, ready) = start_process(&self.args, self.dir.path());
+        let (child, ready) = start_launched(&self.args, self.dir.path(), &self.launch);
         self.child = Some(child);
         self.ready = ready;
     }
@@ -190,17 +210,35 @@ pub fn write_token(path: &Path, token: &str) {
     file.write_all(token.as_bytes()).expect("write token");
 }
 
-/// Starts `vtr ARGS` and waits for its READY line.
-pub fn start_process(args: &[String], log_dir: &Path) -> (Child, Ready) {
-    start_process_env(args, log_dir, &[])
-}
-
-/// As `start_process`, with these environment variables. The config
+/// Starts `vtr ARGS` with these environment variables and waits for its
+/// READY line. The config
 /// directory is `log_dir` and inherited `VTR_*` settings are cleared, so a
 /// developer's own configuration never leaks into a test.
 pub fn start_process_env(args: &[String], log_dir: &Path, env: &[(&str, &str)]) -> (Child, Ready) {
+    let launch = Launch {
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        open_files: None,
+    };
+    start_launched(args, log_dir, &launch)
+}
+
+/// Starts `vtr ARGS` as `launch` says and waits for its READY line.
+pub fn start_launched(args: &[String], log_dir: &Path, launch: &Launch) -> (Child, Ready) {
     let stderr = std::fs::File::create(log_dir.join("stderr.log")).expect("log file");
-    let mut command = Command::new(vtr_bin());
+    let mut command = match launch.open_files {
+        None => Command::new(vtr_bin()),
+        // `exec` keeps the pid, so killing the child kills vtr.
+        Some(limit) => {
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                .arg(vtr_bin());
+            sh
+        }
+    };
     for (key, _) in std::env::vars() {
         if key.starts_with("VTR_") && key != "VTR_TEST_TIMEOUT" {
             command.env_remove(key);
@@ -210,7 +248,7 @@ pub fn start_process_env(args: &[String], log_dir: &Path, env: &[(&str, &str)]) 
         .args(args)
         .env("XDG_CONFIG_HOME", log_dir)
         .env("XDG_STATE_HOME", log_dir)
-        .envs(env.iter().copied())
+        .envs(launch.env.iter().map(|(k, v)| (k, v)))
         .env("RUST_LOG", "vtr=debug")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
