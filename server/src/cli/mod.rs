@@ -396,10 +396,13 @@ pub struct HubArgs {
     /// key; see `vtr hub forget-spoke`).
     #[arg(long, default_value = "24h", value_parser = duration::parse, value_name = "DURATION")]
     pub forget_spokes_after: std::time::Duration,
-    /// Let in web requests from a loopback peer by the identity headers of
-    /// `tailscale serve` (Tailscale-User-Login), without the token.
-    #[arg(long, env = "VTR_TRUST_TAILSCALE_HEADERS")]
-    pub trust_tailscale_headers: bool,
+    /// Also serve the hub on this Unix socket (mode 0600, in a private
+    /// directory) for `sudo tailscale serve --bg unix:PATH` to forward to:
+    /// requests there are let in as the Tailscale user (tailscale:LOGIN)
+    /// that `tailscale serve` names, without the token. Tailscale's
+    /// identity headers are believed nowhere else.
+    #[arg(long, env = "VTR_TAILSCALE_SOCKET", value_name = "PATH")]
+    pub tailscale_socket: Option<PathBuf>,
     #[command(flatten)]
     pub session: SessionArgs,
 }

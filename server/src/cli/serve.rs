@@ -152,7 +152,7 @@ fn hub_options(args: HubArgs, target: TargetArgs) -> anyhow::Result<HubOptions> 
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
             _ => None,
         },
-        trust_tailscale_headers: args.trust_tailscale_headers,
+        tailscale_socket: args.tailscale_socket,
         name,
         socket: target
             .socket

@@ -145,6 +145,49 @@ pub async fn serve(
     }
 }
 
+/// Serves `app` on a Unix socket with the same caps and timeouts as a TCP
+/// port. Its requests carry `peer` as their address (a Unix peer has
+/// none): the caller marks what the socket means with a layer on `app`.
+pub async fn serve_unix(
+    listener: tokio::net::UnixListener,
+    peer: SocketAddr,
+    app: Router,
+    limits: Limits,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let table = Table::new(limits.max_connections);
+    let full_warned = Mutex::new(None::<tokio::time::Instant>);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.cancelled() => return Ok(()),
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!("accepting a connection failed: {e}");
+                tokio::time::sleep(ACCEPT_RETRY).await;
+                continue;
+            }
+        };
+        let (conn, slot) = match table.admit() {
+            Admission::In(conn, slot) => (conn, slot),
+            Admission::Full => {
+                warn_full(&full_warned, limits.max_connections);
+                continue;
+            }
+        };
+        let connection = Connection {
+            peer,
+            app: app.clone(),
+            conn,
+            limits: limits.clone(),
+            shutdown: shutdown.clone(),
+        };
+        tokio::spawn(connection.serve(Guarded::new(stream, slot)));
+    }
+}
+
 /// Says the cap is full of signed-in connections, at most once a minute.
 fn warn_full(last: &Mutex<Option<tokio::time::Instant>>, cap: usize) {
     let mut last = last

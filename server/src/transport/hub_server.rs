@@ -23,7 +23,7 @@ use super::throttle::Throttle;
 use super::tunnel;
 use super::unix_incoming;
 use super::web::auth::{WebAuth, token_fingerprint};
-use super::web::front_door::{FrontDoor, front_door};
+use super::web::front_door::{FrontDoor, TailscaleSocket, front_door};
 use crate::core::SessionConfig;
 use crate::hub::pins::Pins;
 use crate::hub::presence::Presence;
@@ -70,8 +70,9 @@ pub struct HubOptions {
     pub behind_tls_proxy: bool,
     /// HTTPS (and gRPC over TLS) on `listen`.
     pub tls: Option<TlsFiles>,
-    /// Web requests from loopback may sign in with Tailscale's headers.
-    pub trust_tailscale_headers: bool,
+    /// A Unix socket (0600) for `tailscale serve` to forward to: only
+    /// there are Tailscale's identity headers believed.
+    pub tailscale_socket: Option<PathBuf>,
 }
 
 /// A spoke from the configuration, which the hub dials.
@@ -88,19 +89,11 @@ pub struct DialledSpoke {
 pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     vtr_shared::address::validate_name(&opts.name)
         .with_context(|| format!("hub name {:?}", opts.name))?;
-    if opts.trust_tailscale_headers {
-        if opts.no_token {
-            bail!(
-                "--trust-tailscale-headers cannot go with --no-token: what `tailscale serve` \
-                 forwards reaches gRPC and the tunnel as well, which check the token"
-            );
-        }
-        if opts.behind_tls_proxy {
-            bail!(
-                "--trust-tailscale-headers cannot go with --behind-tls-proxy: behind another \
-                 local proxy every peer is loopback, so anyone could send Tailscale's headers"
-            );
-        }
+    if opts.tailscale_socket.is_some() && opts.no_token {
+        bail!(
+            "--tailscale-socket cannot go with --no-token: the hub's port would take anyone, \
+             whoever Tailscale says they are"
+        );
     }
     if !opts.listen.ip().is_loopback() && opts.tls.is_none() && !opts.behind_tls_proxy {
         bail!(
@@ -139,6 +132,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         .map(|f| super::tls::acceptor(&f.cert, &f.key))
         .transpose()?;
     let unix = bind_unix(&opts.socket)?;
+    let tailscale = opts.tailscale_socket.as_deref().map(bind_unix).transpose()?;
     let tcp = TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
@@ -196,7 +190,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         token.clone(),
         Arc::new(sign_ins),
         throttle.clone(),
-        opts.trust_tailscale_headers,
+        opts.tailscale_socket.is_some(),
         opts.behind_tls_proxy || tls.is_some(),
     );
     let coordinator = Arc::new(hub.clone());
@@ -234,11 +228,25 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
             FrontDoor { auth, public_url },
             front_door,
         ));
+    let tailscale_server = {
+        let app = app.clone().layer(axum::Extension(TailscaleSocket));
+        let (limits, shutdown) = (limits.clone(), shutdown.clone());
+        async move {
+            let Some(listener) = tailscale else {
+                return Ok(());
+            };
+            // A Unix peer has no address; failures are counted as one.
+            let peer = SocketAddr::from(([127, 0, 0, 1], 0));
+            super::accept::serve_unix(listener, peer, app, limits, shutdown).await
+        }
+    };
     let tcp_server = super::accept::serve(tcp, tls, app, limits, shutdown.clone());
 
     let serve = async {
-        let (unix_result, tcp_result) = tokio::join!(unix_server, tcp_server);
+        let (unix_result, tcp_result, tailscale_result) =
+            tokio::join!(unix_server, tcp_server, tailscale_server);
         unix_result.context("gRPC over the Unix socket")?;
+        tailscale_result.context("serving the Tailscale socket")?;
         tcp_result.context("serving TCP")
     };
     tokio::pin!(serve);
@@ -254,6 +262,9 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         local.kill_all();
     }
     let _ = std::fs::remove_file(&opts.socket);
+    if let Some(path) = &opts.tailscale_socket {
+        let _ = std::fs::remove_file(path);
+    }
     result
 }
 

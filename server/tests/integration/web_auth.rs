@@ -172,21 +172,30 @@ async fn a_token_hub_signs_people_in_and_a_share_token_opens_nothing_else() {
 }
 
 #[tokio::test]
-async fn trusted_tailscale_identities_from_loopback_need_no_token() {
+async fn tailscale_identities_count_only_through_the_tailscale_socket() {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = token_file(dir.path());
-    let hub = Hub::start(
-        &[],
-        &[
-            "--listen-token-file",
-            &file.display().to_string(),
-            "--trust-tailscale-headers",
-        ],
-    );
-    let headers = [("tailscale-user-login", "carol@example.com")];
-    let mut dash = upgrade(&hub, "/ws/dashboard", &headers)
-        .await
-        .expect("dashboard as a Tailscale user");
+    let socket = dir.path().join("ts").join("hub-tailscale.sock");
+    let hub = Hub::start(&[], &["--tailscale-socket", &socket.display().to_string()]);
+    let mode = std::fs::metadata(&socket).expect("socket").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // Any local process can send Tailscale's header over TCP: nobody.
+    let forged = [("tailscale-user-login", "carol@example.com")];
+    assert_eq!(upgrade(&hub, "/ws/dashboard", &forged).await.err(), Some(401));
+    // Through the socket `tailscale serve` forwards to, it is who Tailscale says.
+    let stream = tokio::net::UnixStream::connect(&socket).await.expect("connect");
+    let mut request = "ws://localhost/ws/dashboard"
+        .into_client_request()
+        .expect("request");
+    request
+        .headers_mut()
+        .insert("tailscale-user-login", "carol@example.com".parse().expect("header"));
+    let (mut dash, _) = within(
+        "the dashboard over the Tailscale socket",
+        tokio_tungstenite::client_async(request, stream),
+    )
+    .await
+    .expect("upgrade");
     spawn_through(&mut dash, "hub:hers").await;
     let c = hub.client().await;
     let hers = wait_until("the session listed", || {
@@ -198,8 +207,6 @@ async fn trusted_tailscale_identities_from_loopback_need_no_token() {
     })
     .await;
     assert_eq!(hers.created_by, "tailscale:carol@example.com");
-    // Without the header: nobody.
-    assert_eq!(upgrade(&hub, "/ws/dashboard", &[]).await.err(), Some(401));
 }
 
 #[test]
@@ -229,44 +236,24 @@ fn unsafe_hub_settings_are_refused_with_the_reason() {
     assert!(run(&[]).contains("--behind-tls-proxy"));
     // No credential is for loopback only.
     assert!(run(&["--behind-tls-proxy", "--no-token"]).contains("--no-token is for loopback"));
-    // Trusting Tailscale's headers needs the token, and no other proxy.
-    let token = token_file(dir.path()).display().to_string();
+    // Tailscale identities need the token on the hub's port.
     let out = std::process::Command::new(vtr_bin())
-        .args([
-            "hub",
-            "--name",
-            "ts",
-            "--listen",
-            "127.0.0.1:0",
-            "--trust-tailscale-headers",
-            "--no-token",
-        ])
+        .args(["hub", "--name", "ts", "--listen", "127.0.0.1:0", "--no-token"])
+        .arg("--tailscale-socket")
+        .arg(dir.path().join("ts-web.sock"))
         .arg("--socket")
         .arg(dir.path().join("ts.sock"))
         .env("XDG_STATE_HOME", dir.path())
         .output()
         .expect("run vtr hub");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot go with --no-token"));
-    let out = std::process::Command::new(vtr_bin())
-        .args([
-            "hub",
-            "--name",
-            "ts",
-            "--listen",
-            "127.0.0.1:0",
-            "--trust-tailscale-headers",
-        ])
-        .args(["--behind-tls-proxy", "--listen-token-file", &token])
-        .arg("--socket")
-        .arg(dir.path().join("ts.sock"))
-        .env("XDG_STATE_HOME", dir.path())
-        .output()
-        .expect("run vtr hub");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot go with --behind-tls-proxy"));
 }
 
 /// Asks a dashboard socket to spawn a shell named `name`.
-async fn spawn_through(socket: &mut Socket, name: &str) {
+async fn spawn_through<S>(socket: &mut tokio_tungstenite::WebSocketStream<S>, name: &str)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     use futures_util::SinkExt;
     use prost::Message as _;
     let request = web::DashboardRequest {

@@ -27,6 +27,7 @@ const SIGN_IN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Longest identity kept (from a login form or a Tailscale header).
 const MAX_IDENTITY: usize = 128;
 const TAILSCALE_LOGIN: &str = "tailscale-user-login";
+const TAILSCALE_FUNNEL: &str = "tailscale-funnel-request";
 const TAILSCALE_PREFIX: &str = "tailscale:";
 /// Identity of everyone on an open hub.
 const LOCAL: &str = "local";
@@ -85,16 +86,17 @@ impl WebAuth {
         self.token.is_some() || self.trust_tailscale
     }
 
-    /// Who the request comes from, if anyone the hub lets in.
-    pub fn identify(&self, headers: &HeaderMap, peer: SocketAddr) -> Option<Identity> {
-        match self.verdict(headers, peer) {
+    /// Who the request comes from, if anyone the hub lets in;
+    /// `via_tailscale`: it came through the `--tailscale-socket`.
+    pub fn identify(&self, headers: &HeaderMap, via_tailscale: bool) -> Option<Identity> {
+        match self.verdict(headers, via_tailscale) {
             Verdict::In(identity) => Some(identity),
             Verdict::Wrong | Verdict::Nobody => None,
         }
     }
 
     /// As `identify`, telling a wrong credential from none.
-    pub fn verdict(&self, headers: &HeaderMap, peer: SocketAddr) -> Verdict {
+    pub fn verdict(&self, headers: &HeaderMap, via_tailscale: bool) -> Verdict {
         if !self.required() {
             return Verdict::In(Identity(LOCAL.to_owned()));
         }
@@ -107,8 +109,12 @@ impl WebAuth {
         {
             return Verdict::In(Identity("token".to_owned()));
         }
+        // Only `tailscale serve` reaches the Tailscale socket, and it
+        // replaces whatever identity headers a client sent; a Funnel
+        // request (from the internet) carries no identity.
         if self.trust_tailscale
-            && peer.ip().is_loopback()
+            && via_tailscale
+            && !headers.contains_key(TAILSCALE_FUNNEL)
             && let Some(login) = headers.get(TAILSCALE_LOGIN).and_then(|v| v.to_str().ok())
             && valid_identity(login)
         {
@@ -366,19 +372,17 @@ mod tests {
         h
     }
 
-    const LOOPBACK: &str = "127.0.0.1:5000";
-    const REMOTE: &str = "10.1.2.3:5000";
 
     #[test]
     fn an_open_hub_lets_everyone_in_as_local() {
-        let who = auth(None, false).identify(&HeaderMap::new(), LOOPBACK.parse().expect("addr"));
+        let who = auth(None, false).identify(&HeaderMap::new(), false);
         assert_eq!(who, Some(Identity("local".into())));
     }
 
     #[test]
     fn cookies_name_a_sign_in_the_hub_keeps() {
         let a = auth(Some("0123456789abcdef-token"), false);
-        let peer = LOOPBACK.parse().expect("addr");
+        let peer = false;
         assert_eq!(a.verdict(&HeaderMap::new(), peer), Verdict::Nobody);
         let value = a.sign_ins.create("alice", SIGN_IN_FOR).expect("sign in");
         let h = headers(&[("cookie", &format!("theme=dark; {COOKIE}={value}"))]);
@@ -402,19 +406,22 @@ mod tests {
     }
 
     #[test]
-    fn tailscale_headers_count_only_when_trusted_and_from_loopback() {
+    fn tailscale_headers_count_only_through_the_tailscale_socket() {
         let h = headers(&[(TAILSCALE_LOGIN, "alice@example.com")]);
-        let loopback = LOOPBACK.parse().expect("addr");
-        let remote = REMOTE.parse().expect("addr");
+        let token = Some("0123456789abcdef-token");
         assert_eq!(
-            auth(None, true).identify(&h, loopback),
+            auth(token, true).identify(&h, true),
             Some(Identity("tailscale:alice@example.com".into()))
         );
-        assert_eq!(auth(None, true).identify(&h, remote), None);
-        assert_eq!(
-            auth(Some("0123456789abcdef-token"), false).identify(&h, loopback),
-            None
-        );
+        // Over TCP, loopback or not, the header is anybody's to send.
+        assert_eq!(auth(token, true).identify(&h, false), None);
+        assert_eq!(auth(token, false).identify(&h, true), None);
+        // A Funnel request comes from the internet: no identity.
+        let funnel = headers(&[
+            (TAILSCALE_LOGIN, "alice@example.com"),
+            (TAILSCALE_FUNNEL, "?1"),
+        ]);
+        assert_eq!(auth(token, true).identify(&funnel, true), None);
     }
 
     #[test]

@@ -26,6 +26,11 @@ use super::auth::{Verdict, WebAuth};
 use super::origin;
 use crate::transport::connections::ConnectionMark;
 
+/// Marks requests that came through the `--tailscale-socket` (only there
+/// are Tailscale's identity headers believed).
+#[derive(Clone, Copy, Debug)]
+pub struct TailscaleSocket;
+
 /// What the front door needs.
 #[derive(Clone)]
 pub struct FrontDoor {
@@ -94,7 +99,8 @@ pub async fn front_door(
             }
             return super::auth::too_many_failures(peer, wait);
         }
-        match door.auth.verdict(request.headers(), peer) {
+        let via_tailscale = request.extensions().get::<TailscaleSocket>().is_some();
+        match door.auth.verdict(request.headers(), via_tailscale) {
             Verdict::In(identity) => {
                 if presents_token {
                     door.auth.throttle.succeeded(peer.ip());
