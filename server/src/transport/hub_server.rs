@@ -132,7 +132,11 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         .map(|f| super::tls::acceptor(&f.cert, &f.key))
         .transpose()?;
     let unix = bind_unix(&opts.socket)?;
-    let tailscale = opts.tailscale_socket.as_deref().map(bind_unix).transpose()?;
+    let tailscale = opts
+        .tailscale_socket
+        .as_deref()
+        .map(bind_unix)
+        .transpose()?;
     let tcp = TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("binding {}", opts.listen))?;

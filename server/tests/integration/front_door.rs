@@ -279,3 +279,59 @@ async fn what_a_caller_starts_is_recorded_as_theirs_whatever_it_claims() {
     let info = c.spawn(request).await.expect("spawn").into_inner();
     assert_eq!(info.created_by, "token");
 }
+
+#[tokio::test]
+async fn token_files_named_in_the_configuration_are_enforced() {
+    let dir = tempfile::tempdir().expect("dir");
+    let token = dir.path().join("configured");
+    write_token(&token, "configured-token-0123456789");
+    let hub = Hub::start_with_config(
+        &format!(
+            "[hub]\nlisten_token_file = {:?}\n",
+            token.display().to_string()
+        ),
+        &[],
+        &[],
+    );
+    assert_eq!(hub.token_file(), token);
+    let config = dir.path().join("spoke.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[spoke]\nlisten_token_file = {:?}\n",
+            token.display().to_string()
+        ),
+    )
+    .expect("config");
+    let spoke = Spoke::start_named(
+        "configured",
+        &[
+            "--config",
+            &config.display().to_string(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+    assert_eq!(spoke.token_file(), Some(token.clone()));
+    for url in [hub.url(), spoke.url()] {
+        for (presented, works) in [
+            ("configured-token-0123456789", true),
+            ("not-the-token-0123456789", false),
+        ] {
+            let target = Target::Tcp {
+                url: url.clone(),
+                token: Some(Token::new(presented).expect("token")),
+                ca_file: None,
+            };
+            let mut c = client::connect(&target).await.expect("connect");
+            let result = c.list(pb::ListRequest {}).await;
+            match result {
+                Ok(_) => assert!(works, "{url} took {presented}"),
+                Err(status) => {
+                    assert!(!works, "{url}: {status}");
+                    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{url}");
+                }
+            }
+        }
+    }
+}

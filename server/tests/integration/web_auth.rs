@@ -177,19 +177,28 @@ async fn tailscale_identities_count_only_through_the_tailscale_socket() {
     let dir = tempfile::tempdir().expect("tempdir");
     let socket = dir.path().join("ts").join("hub-tailscale.sock");
     let hub = Hub::start(&[], &["--tailscale-socket", &socket.display().to_string()]);
-    let mode = std::fs::metadata(&socket).expect("socket").permissions().mode();
+    let mode = std::fs::metadata(&socket)
+        .expect("socket")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     // Any local process can send Tailscale's header over TCP: nobody.
     let forged = [("tailscale-user-login", "carol@example.com")];
-    assert_eq!(upgrade(&hub, "/ws/dashboard", &forged).await.err(), Some(401));
+    assert_eq!(
+        upgrade(&hub, "/ws/dashboard", &forged).await.err(),
+        Some(401)
+    );
     // Through the socket `tailscale serve` forwards to, it is who Tailscale says.
-    let stream = tokio::net::UnixStream::connect(&socket).await.expect("connect");
+    let stream = tokio::net::UnixStream::connect(&socket)
+        .await
+        .expect("connect");
     let mut request = "ws://localhost/ws/dashboard"
         .into_client_request()
         .expect("request");
-    request
-        .headers_mut()
-        .insert("tailscale-user-login", "carol@example.com".parse().expect("header"));
+    request.headers_mut().insert(
+        "tailscale-user-login",
+        "carol@example.com".parse().expect("header"),
+    );
     let (mut dash, _) = within(
         "the dashboard over the Tailscale socket",
         tokio_tungstenite::client_async(request, stream),
@@ -238,7 +247,14 @@ fn unsafe_hub_settings_are_refused_with_the_reason() {
     assert!(run(&["--behind-tls-proxy", "--no-token"]).contains("--no-token is for loopback"));
     // Tailscale identities need the token on the hub's port.
     let out = std::process::Command::new(vtr_bin())
-        .args(["hub", "--name", "ts", "--listen", "127.0.0.1:0", "--no-token"])
+        .args([
+            "hub",
+            "--name",
+            "ts",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-token",
+        ])
         .arg("--tailscale-socket")
         .arg(dir.path().join("ts-web.sock"))
         .arg("--socket")

@@ -21,11 +21,9 @@ pub async fn serve(uri: Uri) -> Response {
     if let Some(response) = file(path) {
         return response;
     }
-    // A path without an extension is a page of the app (`/s/a:b`), and so
-    // is a share link's viewer (`/share/ID.EXPIRES.MAC`).
-    let last = path.rsplit('/').next().unwrap_or_default();
-    let page = path.is_empty() || !last.contains('.') || last.contains(':');
-    if page || path.starts_with("share/") {
+    // A page of the app (the front door's one rule, `/s/a:b`), or a share
+    // link's viewer (`/share/ID.EXPIRES.MAC`).
+    if super::front_door::page(uri.path()) || path.starts_with("share/") {
         return file(INDEX).unwrap_or_else(|| {
             (
                 StatusCode::SERVICE_UNAVAILABLE,

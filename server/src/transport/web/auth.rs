@@ -372,7 +372,6 @@ mod tests {
         h
     }
 
-
     #[test]
     fn an_open_hub_lets_everyone_in_as_local() {
         let who = auth(None, false).identify(&HeaderMap::new(), false);
