@@ -145,3 +145,42 @@ async fn a_link_takes_at_most_32_viewers() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn viewers_coming_and_going_do_not_flood_dashboards() {
+    use futures_util::StreamExt;
+    use vtr_shared::web;
+    let hub = Hub::start(&[], &[]);
+    let mut c = hub.client().await;
+    spawn(&mut c, "watched", "/bin/sh", &[]).await;
+    let link = create(&hub, "hub:watched").await;
+    let mut dash = open(&hub, "/ws/dashboard").await;
+    // The first full push, then quiet.
+    crate::harness::ws::next::<web::DashboardEvent>(&mut dash).await;
+    // Someone with the link opens and closes 40 viewers as fast as they can.
+    let started = std::time::Instant::now();
+    for _ in 0..40 {
+        let mut viewer = open(&hub, &format!("/ws/share?token={}", link.token)).await;
+        pane_event(&mut viewer).await;
+        drop(viewer);
+    }
+    // A dashboard hears about it a few times, not once per viewer.
+    let mut pushes = 0;
+    let quiet = std::time::Duration::from_millis(1500);
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(quiet, dash.next()).await {
+        if let tokio_tungstenite::tungstenite::Message::Binary(data) = frame {
+            let event = <web::DashboardEvent as prost::Message>::decode(data).expect("frame");
+            if matches!(event.event, Some(web::dashboard_event::Event::Dashboard(_))) {
+                pushes += 1;
+            }
+        }
+    }
+    // At most one per half second (plus the edges), where each viewer
+    // coming and going used to cost two.
+    let allowed = (started.elapsed().as_millis() / 500) as usize + 2;
+    assert!(
+        pushes <= allowed.min(40),
+        "{pushes} dashboard pushes for 40 viewers in {:?}",
+        started.elapsed()
+    );
+}

@@ -34,6 +34,8 @@ use crate::transport::sharing::Sharing;
 /// entries). Frames are capped too, so a larger one is refused from its
 /// header, not read first.
 const MAX_DASHBOARD_FRAME: usize = 2 * limits::MAX_SPAWN_BYTES;
+/// How often link and viewer changes are pushed, at most.
+const SHARES_EVERY: Duration = Duration::from_millis(500);
 /// How often previews are refreshed, at most.
 const PREVIEW_EVERY: Duration = Duration::from_secs(1);
 /// Screen lines a preview carries (the bottom of the screen).
@@ -70,6 +72,11 @@ async fn run(sharing: Sharing, mut socket: WebSocket, who: String) -> anyhow::Re
     let mut previewed: HashMap<String, u64> = HashMap::new();
     let mut previews = tokio::time::interval(PREVIEW_EVERY);
     previews.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Link and viewer changes are pushed at most every SHARES_EVERY: share
+    // viewers coming and going (anyone with a link can churn them) cost a
+    // dashboard one push per period, not one per viewer.
+    let mut shares_due: Option<tokio::time::Instant> = None;
+    let mut shares_pushed = tokio::time::Instant::now() - SHARES_EVERY;
     loop {
         tokio::select! {
             // The merged session list changed.
@@ -84,11 +91,17 @@ async fn run(sharing: Sharing, mut socket: WebSocket, who: String) -> anyhow::Re
                 spokes = list;
                 send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
             }
-            // A link was made or revoked, or its viewers changed.
-            changed = stream::either_changed(&mut links_rx, &mut watchers_rx) => {
+            // A link was made or revoked, or its viewers changed: push it
+            // once the period since the last such push is over.
+            changed = stream::either_changed(&mut links_rx, &mut watchers_rx), if shares_due.is_none() => {
                 if changed.is_err() {
                     return Ok(());
                 }
+                shares_due = Some(shares_pushed + SHARES_EVERY);
+            }
+            () = tokio::time::sleep_until(shares_due.unwrap_or_else(tokio::time::Instant::now)), if shares_due.is_some() => {
+                shares_due = None;
+                shares_pushed = tokio::time::Instant::now();
                 shares = sharing.list(None).await.unwrap_or_default();
                 send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
             }
