@@ -124,9 +124,13 @@ async fn a_flood_of_idle_connections_leaves_room_for_health_the_cli_and_signed_i
 
     let _flood = flood(&addr, 2000, 100).await;
 
+    // Timed for the record (`--nocapture`); the deadlines are the gate.
+    let started = std::time::Instant::now();
     let health = within_deadline("/healthz", http(&addr, "GET", "/healthz", &[], "")).await;
+    let health_took = started.elapsed();
     assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
     let socket = hub.socket.clone();
+    let started = std::time::Instant::now();
     let out = cli_within_deadline(move || {
         std::process::Command::new(vtr_bin())
             .arg("--socket")
@@ -137,6 +141,7 @@ async fn a_flood_of_idle_connections_leaves_room_for_health_the_cli_and_signed_i
             .expect("run vtr")
     })
     .await;
+    let cli_took = started.elapsed();
     // No sessions yet: the header line answers.
     assert!(
         !out.stdout.is_empty(),
@@ -144,6 +149,7 @@ async fn a_flood_of_idle_connections_leaves_room_for_health_the_cli_and_signed_i
         String::from_utf8_lossy(&out.stdout)
     );
     let bearer = format!("Bearer {token}");
+    let started = std::time::Instant::now();
     let metrics = within_deadline(
         "a request with the hub's token",
         http(&addr, "GET", "/metrics", &[("authorization", &bearer)], ""),
@@ -158,6 +164,11 @@ async fn a_flood_of_idle_connections_leaves_room_for_health_the_cli_and_signed_i
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    eprintln!(
+        "after 2000 idle and 100 half-sent connections: /healthz {health_took:?}, vtr ls on \
+         the socket {cli_took:?}, a new request with the token {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
