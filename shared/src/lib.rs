@@ -47,6 +47,9 @@ pub mod close {
     pub const LINK_EXPIRED: u16 = 4408;
     /// The share link was revoked.
     pub const LINK_REVOKED: u16 = 4409;
+    /// The sign-in the socket was opened with ended (signed out here, or
+    /// everywhere): sign in again.
+    pub const SIGNED_OUT: u16 = 4411;
     /// The share link, or the hub, has as many viewers as it allows; the
     /// reason says which. Not final: the page retries with backoff.
     pub const TOO_MANY_VIEWERS: u16 = 4429;

@@ -133,8 +133,7 @@ async fn serve_fake(i: usize) -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let name = format!("fake{i:03}");
-    let routes =
-        vtr::transport::grpc::routes(Arc::new(FakeSpoke::new(name)), None, None, None).await?;
+    let routes = vtr::transport::grpc::routes(Arc::new(FakeSpoke::new(name)), None, None).await?;
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_routes(routes)

@@ -41,6 +41,8 @@ pub struct SignIns {
     live: Mutex<HashMap<String, Entry>>,
     /// Names the hub token these sign-ins were made with.
     token: String,
+    /// Bumped whenever sign-ins end: open sockets check theirs.
+    ended: tokio::sync::watch::Sender<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +95,7 @@ impl SignIns {
             db: Mutex::new(db),
             live: Mutex::new(live),
             token: token.to_owned(),
+            ended: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -108,23 +111,23 @@ impl SignIns {
             expires_ms: now + ttl.as_millis() as i64,
         };
         let hash = hash(&id);
-        {
-            let mut live = lock(&self.live);
-            live.retain(|_, e| e.expires_ms > now);
-            while live.len() >= MAX_SIGN_INS {
-                let Some(oldest) = live
-                    .iter()
-                    .min_by_key(|(_, e)| e.created_ms)
-                    .map(|(h, _)| h.clone())
-                else {
-                    break;
-                };
-                live.remove(&oldest);
-                self.forget(&oldest)?;
-            }
-            live.insert(hash.clone(), entry.clone());
+        // The database first and throughout: a `revoke_all` meanwhile
+        // cannot be undone by a row written after it.
+        let db = lock(&self.db);
+        let mut live = lock(&self.live);
+        live.retain(|_, e| e.expires_ms > now);
+        while live.len() >= MAX_SIGN_INS {
+            let Some(oldest) = live
+                .iter()
+                .min_by_key(|(_, e)| e.created_ms)
+                .map(|(h, _)| h.clone())
+            else {
+                break;
+            };
+            live.remove(&oldest);
+            db.execute("DELETE FROM sign_ins WHERE id_hash = ?1", params![oldest])?;
         }
-        lock(&self.db).execute(
+        db.execute(
             "INSERT INTO sign_ins (id_hash, who, created_ms, expires_ms, token) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -135,6 +138,7 @@ impl SignIns {
                 self.token
             ],
         )?;
+        live.insert(hash, entry);
         Ok(id)
     }
 
@@ -148,26 +152,27 @@ impl SignIns {
     /// Signs the cookie value `id` out; whether it was signed in.
     pub fn revoke(&self, id: &str) -> anyhow::Result<bool> {
         let hash = hash(id);
+        let db = lock(&self.db);
         let removed = lock(&self.live).remove(&hash).is_some();
-        self.forget(&hash)?;
+        db.execute("DELETE FROM sign_ins WHERE id_hash = ?1", params![hash])?;
+        self.ended.send_modify(|n| *n = n.wrapping_add(1));
         Ok(removed)
+    }
+
+    /// Changes whenever sign-ins end (signed out, everywhere or one).
+    pub fn endings(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.ended.subscribe()
     }
 
     /// Signs everyone out; how many were signed in.
     pub fn revoke_all(&self) -> anyhow::Result<usize> {
-        let count = {
-            let mut live = lock(&self.live);
-            let count = live.len();
-            live.clear();
-            count
-        };
-        lock(&self.db).execute("DELETE FROM sign_ins", [])?;
+        let db = lock(&self.db);
+        let mut live = lock(&self.live);
+        let count = live.len();
+        live.clear();
+        db.execute("DELETE FROM sign_ins", [])?;
+        self.ended.send_modify(|n| *n = n.wrapping_add(1));
         Ok(count)
-    }
-
-    fn forget(&self, hash: &str) -> anyhow::Result<()> {
-        lock(&self.db).execute("DELETE FROM sign_ins WHERE id_hash = ?1", params![hash])?;
-        Ok(())
     }
 }
 

@@ -36,6 +36,9 @@ use crate::spoke::LocalSpoke;
 /// The hub's token, in its state directory unless `--listen-token-file`.
 pub const TOKEN_FILE: &str = "token";
 
+/// Connections the Tailscale socket holds at most (beside the TCP port's).
+const TAILSCALE_CONNECTIONS: usize = 256;
+
 /// How often the hub does its housekeeping, at most.
 const MAINTAIN_EVERY: Duration = Duration::from_secs(60);
 
@@ -202,7 +205,6 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         coordinator.clone(),
         Some(hub.clone()),
         Some(sharing.clone()),
-        None,
     )
     .await?;
     // Its own listener and budget: a flood on the TCP port never
@@ -214,7 +216,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
             shutdown.clone().cancelled_owned(),
         );
     // The front door checks every request's identity, gRPC included.
-    let app = grpc::routes(coordinator, Some(hub.clone()), Some(sharing.clone()), None)
+    let app = grpc::routes(coordinator, Some(hub.clone()), Some(sharing.clone()))
         .await?
         .into_axum_router()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -239,8 +241,14 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
             let Some(listener) = tailscale else {
                 return Ok(());
             };
-            // A Unix peer has no address; failures are counted as one.
-            let peer = SocketAddr::from(([127, 0, 0, 1], 0));
+            // A Unix peer has no address: its requests count as 0.0.0.0,
+            // apart from loopback's (the throttle's buckets), within a
+            // budget of their own.
+            let peer = SocketAddr::from(([0, 0, 0, 0], 0));
+            let limits = super::accept::Limits {
+                max_connections: limits.max_connections.min(TAILSCALE_CONNECTIONS),
+                ..limits
+            };
             super::accept::serve_unix(listener, peer, app, limits, shutdown).await
         }
     };

@@ -6,6 +6,7 @@ pub mod connections;
 pub mod grpc;
 pub mod hub_server;
 pub mod sharing;
+pub mod spoke_door;
 pub mod spoke_server;
 pub mod throttle;
 pub mod tls;

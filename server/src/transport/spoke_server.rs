@@ -13,6 +13,7 @@ use tonic::transport::Server;
 
 use super::accept::{self, Limits};
 use super::grpc::{self, auth::Token};
+use super::spoke_door::{SpokeDoor, spoke_door};
 use super::tunnel::TunnelOptions;
 use super::unix_incoming;
 use crate::core::SessionConfig;
@@ -99,7 +100,7 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
     // The Unix socket is owner-only, so it needs no token; its own
     // budget keeps it answering through a flood on `--listen`.
     let local = unix_builder()
-        .add_routes(grpc::routes(spoke.clone(), None, None, None).await?)
+        .add_routes(grpc::routes(spoke.clone(), None, None).await?)
         .serve_with_incoming_shutdown(
             unix_incoming::Bounded::new(unix),
             shutdown.clone().cancelled_owned(),
@@ -108,11 +109,17 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
         let Some(tcp) = tcp else {
             return Ok(());
         };
-        // The hub's accept loop, caps and timeouts: the token check marks
-        // a connection signed in.
-        let router = grpc::routes(spoke.clone(), None, None, token)
+        // The hub's accept loop, caps and timeouts, behind the spoke's
+        // door (gRPC from programs only, the token; it marks a connection
+        // signed in).
+        let door = SpokeDoor {
+            token,
+            throttle: Arc::default(),
+        };
+        let router = grpc::routes(spoke.clone(), None, None)
             .await?
-            .into_axum_router();
+            .into_axum_router()
+            .layer(axum::middleware::from_fn_with_state(door, spoke_door));
         accept::serve(tcp, tls, router, limits, shutdown.clone())
             .await
             .context("gRPC over TCP")
@@ -124,7 +131,7 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
         tunnel.instance = spoke.instance().to_owned();
         crate::paths::ensure_private_dir(&opts.state_dir)?;
         tunnel.key = Some(Token::load_or_create(&opts.state_dir.join(KEY_FILE))?.0);
-        let router = grpc::routes(spoke.clone(), None, None, None)
+        let router = grpc::routes(spoke.clone(), None, None)
             .await?
             .into_axum_router();
         let result = super::tunnel::hold(tunnel, router, shutdown.clone()).await;

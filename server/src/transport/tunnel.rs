@@ -92,7 +92,6 @@ pub async fn accept(
                 "the hub refused the spoke's token".to_owned(),
             );
         }
-        acceptor.throttle.succeeded(peer.ip());
     }
     let (name, instance) = match spoke_identity(headers) {
         Ok(named) => named,
@@ -108,8 +107,11 @@ pub async fn accept(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     match acceptor.pins.check(&name, key) {
-        Ok(Pinned::New) => tracing::info!(%peer, spoke = %name, "spoke name pinned to its key"),
-        Ok(Pinned::Known) => {}
+        Ok(Pinned::New) => {
+            acceptor.throttle.succeeded(peer.ip());
+            tracing::info!(%peer, spoke = %name, "spoke name pinned to its key");
+        }
+        Ok(Pinned::Known) => acceptor.throttle.succeeded(peer.ip()),
         Err(e @ PinError::Mismatch(_)) => {
             acceptor.throttle.failed(peer.ip());
             return refuse(StatusCode::FORBIDDEN, e.to_string());

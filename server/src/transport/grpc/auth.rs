@@ -92,49 +92,6 @@ impl Token {
     }
 }
 
-/// Server side: requires `authorization: Bearer <token>` when a token is set.
-#[derive(Clone, Debug)]
-pub struct Check {
-    token: Option<Token>,
-}
-
-impl Check {
-    pub fn new(token: Option<Token>) -> Self {
-        Check { token }
-    }
-}
-
-impl tonic::service::Interceptor for Check {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
-        // A TCP connection that proved itself is never evicted to make
-        // room for others (`accept`); off TCP there is no mark.
-        let signed_in = |request: Request<()>| {
-            if let Some(mark) = request
-                .extensions()
-                .get::<crate::transport::connections::ConnectionMark>()
-            {
-                mark.signed_in();
-            }
-            Ok(request)
-        };
-        let Some(token) = &self.token else {
-            return signed_in(request);
-        };
-        let presented = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer);
-        match presented {
-            Some(p) if token.matches(p) => signed_in(request),
-            Some(_) => Err(Status::unauthenticated("invalid token")),
-            None => Err(Status::unauthenticated(
-                "missing token: send `authorization: Bearer <token>`",
-            )),
-        }
-    }
-}
-
 /// The credential in an `Authorization` header value (`Bearer TOKEN`,
 /// the scheme in any case): the one parser for every listener. A
 /// credential is one word (RFC 6750's b64token; tokens never hold
@@ -175,28 +132,6 @@ impl tonic::service::Interceptor for Attach {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::service::Interceptor;
-
-    fn call(check: &mut Check, header: Option<&str>) -> Result<(), Status> {
-        let mut req = Request::new(());
-        if let Some(h) = header {
-            req.metadata_mut()
-                .insert("authorization", h.parse().expect("header"));
-        }
-        check.call(req).map(|_| ())
-    }
-
-    #[test]
-    fn tokens_are_checked() {
-        let token = Token::new("0123456789abcdef").expect("token");
-        let mut check = Check::new(Some(token));
-        assert!(call(&mut check, Some("Bearer 0123456789abcdef")).is_ok());
-        let wrong = call(&mut check, Some("Bearer 0123456789abcdeX")).expect_err("wrong");
-        assert_eq!(wrong.code(), tonic::Code::Unauthenticated);
-        let missing = call(&mut check, None).expect_err("missing");
-        assert!(missing.message().contains("missing token"));
-        assert!(call(&mut Check::new(None), None).is_ok());
-    }
 
     #[test]
     fn a_bearer_credential_is_one_word() {

@@ -112,7 +112,10 @@ pub fn refuse_plain_http_off_loopback(url: &str) -> anyhow::Result<()> {
     let Some(rest) = url.strip_prefix("http://") else {
         return Ok(());
     };
-    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        bail!("address {url:?} holds user info (`...@`); give http://HOST:PORT");
+    }
     let host = match authority.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
         None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),

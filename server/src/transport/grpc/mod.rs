@@ -32,13 +32,13 @@ use crate::hub::Hub;
 use crate::transport::sharing::Sharing;
 
 /// Every service a coordinator serves: `vtr.v1.Vtr`, health, reflection,
-/// and on a hub `vtr.v1.Federation`. With a token, `Vtr` and `Federation`
-/// calls must carry it (`authorization: Bearer ...`).
+/// and on a hub `vtr.v1.Federation` and `vtr.v1.Shares`. Who may call them
+/// is decided in front (the hub's and the spoke's doors; the Unix socket's
+/// mode), never here.
 pub async fn routes<C: Coordinator>(
     coordinator: Arc<C>,
     hub: Option<Hub>,
     sharing: Option<Sharing>,
-    token: Option<auth::Token>,
 ) -> anyhow::Result<Routes> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -50,21 +50,15 @@ pub async fn routes<C: Coordinator>(
     let vtr = pb::vtr_server::VtrServer::new(service::VtrService::new(coordinator))
         .max_decoding_message_size(service::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(service::MAX_MESSAGE_BYTES);
-    let check = auth::Check::new(token);
-    let vtr = tonic::service::interceptor::InterceptedService::new(vtr, check.clone());
     let mut routes = Routes::new(health).add_service(reflection).add_service(vtr);
     if let Some(hub) = hub {
-        let federation =
-            pb::federation_server::FederationServer::new(federation::FederationService::new(hub));
-        routes = routes.add_service(tonic::service::interceptor::InterceptedService::new(
-            federation,
-            check.clone(),
+        routes = routes.add_service(pb::federation_server::FederationServer::new(
+            federation::FederationService::new(hub),
         ));
     }
     if let Some(sharing) = sharing {
-        let shares = pb::shares_server::SharesServer::new(share::SharesService::new(sharing));
-        routes = routes.add_service(tonic::service::interceptor::InterceptedService::new(
-            shares, check,
+        routes = routes.add_service(pb::shares_server::SharesServer::new(
+            share::SharesService::new(sharing),
         ));
     }
     Ok(routes)

@@ -1,11 +1,12 @@
 //! Who may use the hub's port (asked by `front_door` for every request
 //! not on a public path). Only a hub started with `--no-token` (loopback
 //! only) is open: everyone is `local`. Otherwise every page, socket, call
-//! and action needs one of: the sign-in cookie (`/login` exchanges the hub's token for it:
-//! HttpOnly, SameSite=Strict), the token as a bearer header, or (with
-//! `--trust-tailscale-headers`, from a loopback peer only) the identity
-//! headers `tailscale serve` adds. Share-link viewers need none of them:
-//! their token opens `/share/...` and `/ws/share` and nothing else.
+//! and action needs one of: the sign-in cookie (`/login` trades the hub's
+//! token for a sign-in the hub keeps, see `hub::signins`), the token as a
+//! bearer header, or the identity headers `tailscale serve` adds, believed
+//! only on requests that came through `--tailscale-socket`. Share-link
+//! viewers need none of them: their token opens `/share/...` and
+//! `/ws/share` and nothing else.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +45,27 @@ pub struct WebAuth {
     trust_tailscale: bool,
     /// Cookies only over HTTPS (TLS here, or at a proxy in front).
     secure: bool,
+}
+
+/// The sign-in a request came with (a request extension): sockets opened
+/// with it end when it does.
+#[derive(Clone)]
+pub struct SignIn {
+    id: String,
+    sign_ins: Arc<SignIns>,
+}
+
+impl SignIn {
+    /// Resolves once this sign-in has ended (signed out, here or
+    /// everywhere).
+    pub async fn ended(&self) {
+        let mut endings = self.sign_ins.endings();
+        while self.sign_ins.check(&self.id).is_some() {
+            if endings.changed().await.is_err() {
+                break;
+            }
+        }
+    }
 }
 
 /// What a request presented, and whether it let the request in.
@@ -95,6 +117,21 @@ impl WebAuth {
         }
     }
 
+    /// The live sign-in a request's cookie names, if any.
+    pub fn sign_in_of(&self, headers: &HeaderMap) -> Option<SignIn> {
+        let id = cookie(headers)?;
+        self.sign_ins.check(id)?;
+        Some(SignIn {
+            id: id.to_owned(),
+            sign_ins: self.sign_ins.clone(),
+        })
+    }
+
+    /// Whether the request's bearer header carries the hub's token.
+    pub fn token_matches(&self, headers: &HeaderMap) -> bool {
+        matches!((&self.token, bearer(headers)), (Some(t), Some(p)) if t.matches(p))
+    }
+
     /// As `identify`, telling a wrong credential from none.
     pub fn verdict(&self, headers: &HeaderMap, via_tailscale: bool) -> Verdict {
         if !self.required() {
@@ -144,8 +181,17 @@ pub struct LoginQuery {
 }
 
 /// `GET /login`: the sign-in form (no script needed).
-pub async fn login_page(Query(query): Query<LoginQuery>) -> Response {
+pub async fn login_page(Query(query): Query<LoginQuery>, headers: HeaderMap) -> Response {
     let next = safe_next(query.next.as_deref());
+    // The page signs in by itself from `#token=` only when the person
+    // opened it (typed, pasted, a bookmark) or the hub's own pages sent
+    // them: another site navigating here with a wrong token would count
+    // failures against the person's own address.
+    let from_here = matches!(
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        None | Some("none" | "same-origin")
+    );
+    let script = if from_here { SIGN_IN_FROM_FRAGMENT } else { "" };
     let failed = if query.failed.is_some() {
         "<p class=\"bad\">That is not the hub's token.</p>"
     } else {
@@ -164,7 +210,7 @@ pub async fn login_page(Query(query): Query<LoginQuery>) -> Response {
          <input name=\"name\" maxlength=\"{MAX_IDENTITY}\" data-testid=\"name\"></label>\
          <input type=\"hidden\" name=\"next\" value=\"{next}\">\
          <button type=\"submit\" data-testid=\"sign-in\">sign in</button></form>\
-         <script>{SIGN_IN_FROM_FRAGMENT}</script></body></html>",
+         <script>{script}</script></body></html>",
         next = html_escape(&next),
     ))
     .into_response()

@@ -19,7 +19,7 @@ use vtr_shared::web;
 use vtr_shared::web::dashboard_event::Event;
 use vtr_shared::web::dashboard_request::Action;
 
-use super::auth::Identity;
+use super::auth::{Identity, SignIn};
 use super::{stream, who};
 use crate::core::{Coordinator, SessionSummary, SpawnSpec, Status, limits};
 use crate::hub::share::ShareError;
@@ -48,18 +48,25 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(sharing): State<Sharing>,
     identity: Option<axum::Extension<Identity>>,
+    sign_in: Option<axum::Extension<SignIn>>,
 ) -> Response {
     let who = who(identity);
+    let sign_in = sign_in.map(|axum::Extension(s)| s);
     ws.max_message_size(MAX_DASHBOARD_FRAME)
         .max_frame_size(MAX_DASHBOARD_FRAME)
-        .on_upgrade(move |socket| async move {
-            if let Err(e) = run(sharing, socket, who).await {
-                tracing::debug!("dashboard socket ended: {e}");
+        .on_upgrade(move |mut socket| async move {
+            tokio::select! {
+                result = run(sharing, &mut socket, who) => if let Err(e) = result {
+                    tracing::debug!("dashboard socket ended: {e}");
+                },
+                () = stream::signed_out(sign_in.as_ref()) => {
+                    stream::close(&mut socket, stream::signed_out_ending()).await;
+                }
             }
         })
 }
 
-async fn run(sharing: Sharing, mut socket: WebSocket, who: String) -> anyhow::Result<()> {
+async fn run(sharing: Sharing, socket: &mut WebSocket, who: String) -> anyhow::Result<()> {
     let hub = &sharing.hub;
     let mut sessions_rx = hub.watch_sessions().await?;
     let mut spokes_rx = hub.watch_spokes();
@@ -83,13 +90,13 @@ async fn run(sharing: Sharing, mut socket: WebSocket, who: String) -> anyhow::Re
             list = sessions_rx.recv() => {
                 let Some(list) = list else { return Ok(()) };
                 sessions = list;
-                send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
+                send(socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
             }
             // A spoke's health changed.
             list = spokes_rx.recv() => {
                 let Some(list) = list else { return Ok(()) };
                 spokes = list;
-                send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
+                send(socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
             }
             // A link was made or revoked, or its viewers changed: push it
             // once the period since the last such push is over.
@@ -103,13 +110,13 @@ async fn run(sharing: Sharing, mut socket: WebSocket, who: String) -> anyhow::Re
                 shares_due = None;
                 shares_pushed = tokio::time::Instant::now();
                 shares = sharing.list(None).await.unwrap_or_default();
-                send(&mut socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
+                send(socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
             }
             // An action, or the browser went away.
             message = socket.recv() => match message {
                 Some(Ok(Message::Binary(frame))) => {
                     let result = act(&sharing, &frame, &who).await;
-                    send(&mut socket, Event::Result(result)).await?;
+                    send(socket, Event::Result(result)).await?;
                 }
                 Some(Ok(Message::Close(_))) | None => return Ok(()),
                 Some(Ok(_)) => {}
@@ -117,7 +124,7 @@ async fn run(sharing: Sharing, mut socket: WebSocket, who: String) -> anyhow::Re
             },
             _ = previews.tick() => {
                 for preview in take_previews(hub, &sessions, &mut previewed).await {
-                    send(&mut socket, Event::Preview(preview)).await?;
+                    send(socket, Event::Preview(preview)).await?;
                 }
             }
         }
@@ -166,18 +173,18 @@ async fn act(sharing: &Sharing, frame: &[u8], who: &str) -> web::ActionResult {
             hub.kill(&kill.session, &signal)
                 .await
                 .map(|()| kill.session)
-                .map_err(|e| e.to_string())
+                .map_err(|e| stream::ending(&e).1)
         }
         Action::Rename(rename) => hub
             .rename(&rename.session, &rename.new_name)
             .await
             .map(|s| s.address())
-            .map_err(|e| e.to_string()),
+            .map_err(|e| stream::ending(&e).1),
         Action::Remove(remove) => hub
             .remove(&remove.session, remove.force)
             .await
             .map(|()| remove.session)
-            .map_err(|e| e.to_string()),
+            .map_err(|e| stream::ending(&e).1),
         Action::CreateShare(r) => {
             let made = sharing.create(&r.session, r.ttl_seconds, who).await;
             return shared(id, made);
@@ -235,7 +242,7 @@ async fn spawn_session(hub: &Hub, r: pb::SpawnRequest, who: &str) -> Result<Stri
     hub.spawn(spec)
         .await
         .map(|s| s.address())
-        .map_err(|e| e.to_string())
+        .map_err(|e| stream::ending(&e).1)
 }
 
 /// Screens of running sessions whose output moved since their last

@@ -102,8 +102,13 @@ pub async fn front_door(
         let via_tailscale = request.extensions().get::<TailscaleSocket>().is_some();
         match door.auth.verdict(request.headers(), via_tailscale) {
             Verdict::In(identity) => {
-                if presents_token {
+                // Only the token itself starts the count over (a cookie
+                // next to a wrong token does not).
+                if presents_token && door.auth.token_matches(request.headers()) {
                     door.auth.throttle.succeeded(peer.ip());
+                }
+                if let Some(sign_in) = door.auth.sign_in_of(request.headers()) {
+                    request.extensions_mut().insert(sign_in);
                 }
                 // The connection may now stay when the hub is full.
                 if let Some(mark) = request.extensions().get::<ConnectionMark>() {
@@ -134,7 +139,7 @@ fn grpc_path(path: &str) -> bool {
 }
 
 /// Why a request for a gRPC method is not a gRPC call from a program.
-fn grpc_refusal(request: &Request, peer: SocketAddr) -> Option<Response> {
+pub fn grpc_refusal(request: &Request, peer: SocketAddr) -> Option<Response> {
     let headers = request.headers();
     let content_type = headers
         .get(header::CONTENT_TYPE)

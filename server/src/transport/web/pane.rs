@@ -21,7 +21,7 @@ use serde::Deserialize;
 use vtr_shared::close;
 use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
 
-use super::auth::Identity;
+use super::auth::{Identity, SignIn};
 use super::stream::{self, Ending, Window, gone_away};
 use super::{MAX_FRAME, who};
 use crate::core::error::ErrorKind;
@@ -43,8 +43,10 @@ pub async fn upgrade(
     Query(query): Query<PaneQuery>,
     State(sharing): State<Sharing>,
     identity: Option<axum::Extension<Identity>>,
+    sign_in: Option<axum::Extension<SignIn>>,
 ) -> Response {
     let who = who(identity);
+    let sign_in = sign_in.map(|axum::Extension(s)| s);
     // Frames too, so a larger one is refused from its header, not read.
     ws.max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
@@ -56,7 +58,10 @@ pub async fn upgrade(
                 window: Window::default(),
                 who,
             };
-            let ending = pane.run(query).await;
+            let ending = tokio::select! {
+                ending = pane.run(query) => ending,
+                () = stream::signed_out(sign_in.as_ref()) => stream::signed_out_ending(),
+            };
             stream::close(&mut pane.socket, ending).await;
         })
 }

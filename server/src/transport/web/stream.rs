@@ -98,6 +98,20 @@ pub fn frame(
     }
 }
 
+/// Resolves when the sign-in a socket was opened with ends; never for a
+/// socket opened otherwise (a token, Tailscale, a share link).
+pub async fn signed_out(sign_in: Option<&super::auth::SignIn>) {
+    match sign_in {
+        Some(sign_in) => sign_in.ended().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The close that tells a page its sign-in ended.
+pub fn signed_out_ending() -> Ending {
+    (close::SIGNED_OUT, "signed out".to_owned())
+}
+
 /// The one mapping from a session error to what a browser is told: a
 /// close code and a message meant for people. Internal details stay in the
 /// hub's log.
