@@ -135,8 +135,13 @@ fn connect(
                 None => {}
             }
         },
-        move |_, _| {
+        move |code, _| {
             connected.set(false);
+            // The sign-in ended (here or everywhere): sign in again.
+            if code == vtr_shared::close::SIGNED_OUT {
+                let _ = window().location().assign("/login");
+                return;
+            }
             let retry = retry.clone();
             set_timeout(
                 move || connect(retry, view_state, previews, connected, message),

@@ -22,7 +22,7 @@ const RETRY_FIRST_MS: u64 = 250;
 const RETRY_MAX_MS: u64 = 5000;
 
 /// Close codes after which the page does not reconnect.
-const FINAL: [u16; 7] = [
+const FINAL: [u16; 8] = [
     close::NOT_FOUND,
     close::BAD_REQUEST,
     close::GONE,
@@ -30,6 +30,7 @@ const FINAL: [u16; 7] = [
     close::LINK_INVALID,
     close::LINK_EXPIRED,
     close::LINK_REVOKED,
+    close::SIGNED_OUT,
 ];
 
 /// Whose terminal this is.

@@ -342,7 +342,10 @@ async fn a_web_page_cannot_call_a_spokes_listener_even_without_a_token() {
     let addr = spoke.ready.get("grpc").expect("grpc").to_owned();
     let spawn = grpc_frame(&spawn_request("pwned", "/bin/sh", &["-c", "true"]));
     let body = String::from_utf8_lossy(&spawn).into_owned();
-    let headers = [("content-type", "text/plain"), ("origin", "http://evil.example")];
+    let headers = [
+        ("content-type", "text/plain"),
+        ("origin", "http://evil.example"),
+    ];
     let r = http(&addr, "POST", "/vtr.v1.Vtr/Spawn", &headers, &body).await;
     assert_eq!(r.status, 415, "{}", r.body);
     let mut c = spoke.client().await;
