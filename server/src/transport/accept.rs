@@ -108,11 +108,57 @@ pub async fn serve(
     limits: Limits,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let accept = || async {
+        let (stream, peer) = listener.accept().await?;
+        // Small messages (keystrokes, echoes) must not wait for Nagle.
+        let _ = stream.set_nodelay(true);
+        Ok((stream, peer))
+    };
+    accept_loop(accept, app, limits, shutdown, |connection, stream, slot| {
+        tokio::spawn(connection.run(stream, slot, tls.clone()));
+    })
+    .await
+}
+
+/// Serves `app` on a Unix socket with the same caps and timeouts as a TCP
+/// port. Its requests carry `peer` as their address (a Unix peer has
+/// none): the caller marks what the socket means with a layer on `app`.
+pub async fn serve_unix(
+    listener: tokio::net::UnixListener,
+    peer: SocketAddr,
+    app: Router,
+    limits: Limits,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let accept = || async {
+        let (stream, _) = listener.accept().await?;
+        Ok((stream, peer))
+    };
+    accept_loop(accept, app, limits, shutdown, |connection, stream, slot| {
+        tokio::spawn(connection.serve(Guarded::new(stream, slot)));
+    })
+    .await
+}
+
+/// Accepts until `shutdown`: each connection gets a slot in the table (or
+/// is closed when the table is full of signed-in ones) and is handed to
+/// `start` with what serving it needs.
+async fn accept_loop<S, A, F>(
+    mut accept: A,
+    app: Router,
+    limits: Limits,
+    shutdown: CancellationToken,
+    mut start: impl FnMut(Connection, S, Slot),
+) -> anyhow::Result<()>
+where
+    A: FnMut() -> F,
+    F: Future<Output = std::io::Result<(S, SocketAddr)>>,
+{
     let table = Table::new(limits.max_connections);
     let full_warned = Mutex::new(None::<tokio::time::Instant>);
     loop {
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = accept() => accepted,
             () = shutdown.cancelled() => return Ok(()),
         };
         let (stream, peer) = match accepted {
@@ -132,8 +178,6 @@ pub async fn serve(
                 continue;
             }
         };
-        // Small messages (keystrokes, echoes) must not wait for Nagle.
-        let _ = stream.set_nodelay(true);
         let connection = Connection {
             peer,
             app: app.clone(),
@@ -141,50 +185,7 @@ pub async fn serve(
             limits: limits.clone(),
             shutdown: shutdown.clone(),
         };
-        tokio::spawn(connection.run(stream, slot, tls.clone()));
-    }
-}
-
-/// Serves `app` on a Unix socket with the same caps and timeouts as a TCP
-/// port. Its requests carry `peer` as their address (a Unix peer has
-/// none): the caller marks what the socket means with a layer on `app`.
-pub async fn serve_unix(
-    listener: tokio::net::UnixListener,
-    peer: SocketAddr,
-    app: Router,
-    limits: Limits,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let table = Table::new(limits.max_connections);
-    let full_warned = Mutex::new(None::<tokio::time::Instant>);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = shutdown.cancelled() => return Ok(()),
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                tracing::warn!("accepting a connection failed: {e}");
-                tokio::time::sleep(ACCEPT_RETRY).await;
-                continue;
-            }
-        };
-        let (conn, slot) = match table.admit() {
-            Admission::In(conn, slot) => (conn, slot),
-            Admission::Full => {
-                warn_full(&full_warned, limits.max_connections);
-                continue;
-            }
-        };
-        let connection = Connection {
-            peer,
-            app: app.clone(),
-            conn,
-            limits: limits.clone(),
-            shutdown: shutdown.clone(),
-        };
-        tokio::spawn(connection.serve(Guarded::new(stream, slot)));
+        start(connection, stream, slot);
     }
 }
 
