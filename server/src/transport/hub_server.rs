@@ -223,9 +223,12 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         .route("/metrics", get(metrics).with_state(hub.clone()))
         .merge(tunnel_routes(tunnel::Acceptor {
             hub: hub.clone(),
-            token: tunnel_token,
             throttle,
             pins: Arc::new(Pins::open(&opts.state_dir)?),
+            proof_key: tunnel_token
+                .as_ref()
+                .map(|t| Arc::new(super::tunnel_proof::ProofKey::derive(t))),
+            token: tunnel_token,
         }))
         .merge(super::web::router(sharing))
         .merge(super::web::auth_router(auth.clone()))

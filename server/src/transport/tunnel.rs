@@ -51,6 +51,8 @@ pub struct Acceptor {
     pub throttle: Arc<Throttle>,
     /// Which key each spoke name belongs to.
     pub pins: Arc<Pins>,
+    /// What the hub proves itself with (derived from `token` once).
+    pub proof_key: Option<Arc<tunnel_proof::ProofKey>>,
 }
 
 /// `GET /vtr/tunnel` with `Upgrade: vtr-tunnel/1`.
@@ -283,11 +285,13 @@ pub async fn hold(
     let address = hub_address(&opts.hub)?;
     // The spoke's key (and token) go in the upgrade request.
     client::refuse_plain_http_off_loopback(&opts.hub)?;
+    // Derived once: it takes a while, on purpose (see `tunnel_proof`).
+    let proof_key = opts.token.as_ref().map(tunnel_proof::ProofKey::derive);
     let mut failures = 0;
     loop {
         let attempt = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
-            attempt = open(&address, &opts) => attempt,
+            attempt = open(&address, &opts, proof_key.as_ref()) => attempt,
         };
         match attempt {
             Ok(stream) => {
@@ -342,14 +346,18 @@ pub fn hub_address(url: &str) -> anyhow::Result<String> {
 }
 
 /// Dials the hub and performs the upgrade; the connection after `101`.
-async fn open(address: &str, opts: &TunnelOptions) -> Result<TcpStream, Failure> {
+async fn open(
+    address: &str,
+    opts: &TunnelOptions,
+    proof_key: Option<&tunnel_proof::ProofKey>,
+) -> Result<TcpStream, Failure> {
     let network = |e: anyhow::Error| Failure::Network(e);
     let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address))
         .await
         .map_err(|_| network(anyhow::anyhow!("connecting to {address} timed out")))?
         .map_err(|e| network(anyhow::Error::new(e).context(format!("connecting to {address}"))))?;
     let _ = stream.set_nodelay(true);
-    hub_proves_itself(&mut stream, address, opts).await?;
+    hub_proves_itself(&mut stream, address, proof_key).await?;
     let mut head = format!(
         "GET {TUNNEL_PATH} HTTP/1.1\r\nHost: {address}\r\nConnection: Upgrade\r\n\
          Upgrade: {PROTOCOL}\r\n{SPOKE_HEADER}: {}\r\n{INSTANCE_HEADER}: {}\r\n",
@@ -397,11 +405,12 @@ async fn open(address: &str, opts: &TunnelOptions) -> Result<TcpStream, Failure>
 async fn hub_proves_itself(
     stream: &mut TcpStream,
     address: &str,
-    opts: &TunnelOptions,
+    proof_key: Option<&tunnel_proof::ProofKey>,
 ) -> Result<(), Failure> {
-    let Some(token) = &opts.token else {
+    let Some(key) = proof_key else {
         return Ok(());
     };
+
     let nonce = tunnel_proof::nonce().map_err(Failure::Network)?;
     let hello = format!(
         "GET {} HTTP/1.1\r\nHost: {address}\r\n{}: {nonce}\r\n\r\n",
@@ -419,9 +428,7 @@ async fn hub_proves_itself(
             .eq_ignore_ascii_case(tunnel_proof::PROOF_HEADER)
             .then(|| value.trim().to_owned())
     });
-    if response_status(head.as_bytes()) == 204
-        && proof.is_some_and(|p| tunnel_proof::verify(token, &nonce, &p))
-    {
+    if response_status(head.as_bytes()) == 204 && proof.is_some_and(|p| key.verify(&nonce, &p)) {
         return Ok(());
     }
     // A hub with another token, or not the hub at all: the secrets stay
