@@ -182,7 +182,7 @@ pub fn origin() -> Target {
                     };
                     let mut h = HeaderMap::new();
                     h.insert(header::ORIGIN, value);
-                    if origin::origin_allowed(&h, b, c) {
+                    if origin::origin_allowed(&h, b, c, false) {
                         let same_host = ["http://", "https://"]
                             .iter()
                             .any(|s| !b.is_empty() && a.eq_ignore_ascii_case(&format!("{s}{b}")));

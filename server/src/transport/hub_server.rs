@@ -191,6 +191,9 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         presence: Arc::new(Presence::default()),
         public_url: public_url.clone(),
     };
+    // HTTPS here or at a proxy in front: cookies are Secure, and only
+    // `https://` origins are this hub's.
+    let secure = opts.behind_tls_proxy || tls.is_some();
     let sign_ins = SignIns::open(&opts.state_dir, &token_fingerprint(token.as_ref()))?;
     let throttle = Arc::new(Throttle::default());
     let auth = WebAuth::new(
@@ -198,7 +201,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         Arc::new(sign_ins),
         throttle.clone(),
         opts.tailscale_socket.is_some(),
-        opts.behind_tls_proxy || tls.is_some(),
+        secure,
     );
     let coordinator = Arc::new(hub.clone());
     let local_routes = grpc::routes(
@@ -234,7 +237,11 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         .merge(super::web::auth_router(auth.clone()))
         .fallback(super::web::fallback)
         .layer(axum::middleware::from_fn_with_state(
-            FrontDoor { auth, public_url },
+            FrontDoor {
+                auth,
+                public_url,
+                secure,
+            },
             front_door,
         ));
     let tailscale_server = {

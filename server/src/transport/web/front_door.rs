@@ -37,6 +37,8 @@ pub struct FrontDoor {
     pub auth: WebAuth,
     /// The URL browsers use for this hub; its host and origin are this hub's.
     pub public_url: Arc<str>,
+    /// HTTPS (here or at a proxy in front): only `https://` origins.
+    pub secure: bool,
 }
 
 const SECURITY_HEADERS: [(&str, &str); 4] = [
@@ -74,7 +76,7 @@ pub async fn front_door(
             return refusal;
         }
     } else if needs_own_origin(&request)
-        && !from_own_page(request.headers(), &host, &door.public_url)
+        && !from_own_page(request.headers(), &host, &door.public_url, door.secure)
     {
         let origin = request.headers().get(header::ORIGIN).cloned();
         tracing::warn!(%peer, ?origin, %path, "refused: a request from another site");
@@ -174,7 +176,7 @@ fn needs_own_origin(request: &Request) -> bool {
 
 /// Whether the browser says the request comes from this hub's pages (or
 /// it is not a browser: no `Origin`, no `Sec-Fetch-Site`).
-fn from_own_page(headers: &HeaderMap, host: &str, public_url: &str) -> bool {
+fn from_own_page(headers: &HeaderMap, host: &str, public_url: &str, secure: bool) -> bool {
     let site = headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
@@ -186,7 +188,7 @@ fn from_own_page(headers: &HeaderMap, host: &str, public_url: &str) -> bool {
             .get(header::ORIGIN)
             .is_some_and(|o| o.as_bytes() == b"null");
     matches!(site, "same-origin" | "none")
-        && (null_origin_from_here || origin::origin_allowed(headers, host, public_url))
+        && (null_origin_from_here || origin::origin_allowed(headers, host, public_url, secure))
 }
 
 /// Paths anyone may reach: sign-in, health, the app's static files, share
@@ -280,19 +282,19 @@ mod tests {
         let mut h = HeaderMap::new();
         let host = "127.0.0.1:4620";
         let public_url = "http://127.0.0.1:4620";
-        assert!(from_own_page(&h, host, public_url));
+        assert!(from_own_page(&h, host, public_url, false));
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
-        assert!(!from_own_page(&h, host, public_url));
+        assert!(!from_own_page(&h, host, public_url, false));
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         h.insert(
             header::ORIGIN,
             HeaderValue::from_static("http://127.0.0.1:4620"),
         );
-        assert!(from_own_page(&h, host, public_url));
+        assert!(from_own_page(&h, host, public_url, false));
         h.insert(
             header::ORIGIN,
             HeaderValue::from_static("http://127.0.0.1:9"),
         );
-        assert!(!from_own_page(&h, host, public_url));
+        assert!(!from_own_page(&h, host, public_url, false));
     }
 }

@@ -43,14 +43,20 @@ pub fn requested_host<B>(request: &axum::http::Request<B>) -> &str {
 }
 
 /// Whether the request's `Origin`, if any, is this hub: the host it asked
-/// for (same scheme-less host:port), or the origin of `public_url`.
-pub fn origin_allowed(headers: &HeaderMap, host: &str, public_url: &str) -> bool {
+/// for, or the origin of `public_url`. A `secure` hub (TLS here or at a
+/// proxy) is only its `https://` origin: a page injected at the plain-http
+/// origin of the same host is another site.
+pub fn origin_allowed(headers: &HeaderMap, host: &str, public_url: &str, secure: bool) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
     let origin = origin.to_str().unwrap_or_default();
-    let origin_host = origin
-        .strip_prefix("http://")
+    let plain = if secure {
+        None
+    } else {
+        origin.strip_prefix("http://")
+    };
+    let origin_host = plain
         .or_else(|| origin.strip_prefix("https://"))
         .unwrap_or_default();
     (!host.is_empty() && origin_host.eq_ignore_ascii_case(host)) || same_origin(origin, public_url)
@@ -82,23 +88,22 @@ mod tests {
     #[test]
     fn same_origin_and_non_browsers_pass_other_sites_do_not() {
         let host = "127.0.0.1:4620";
-        assert!(origin_allowed(
-            &origin("http://127.0.0.1:4620"),
-            host,
-            PUBLIC
-        ));
-        assert!(origin_allowed(&HeaderMap::new(), host, PUBLIC));
-        assert!(!origin_allowed(
-            &origin("http://evil.example"),
-            host,
-            PUBLIC
-        ));
-        assert!(!origin_allowed(
-            &origin("http://127.0.0.1:9999"),
-            host,
-            PUBLIC
-        ));
-        assert!(!origin_allowed(&origin("null"), host, PUBLIC));
+        let allowed = |o: &'static str| origin_allowed(&origin(o), host, PUBLIC, false);
+        assert!(allowed("http://127.0.0.1:4620"));
+        assert!(origin_allowed(&HeaderMap::new(), host, PUBLIC, false));
+        assert!(!allowed("http://evil.example"));
+        assert!(!allowed("http://127.0.0.1:9999"));
+        assert!(!allowed("null"));
+    }
+
+    #[test]
+    fn a_secure_hub_is_only_its_https_origin() {
+        let host = "vtr.example.net";
+        let public = "https://vtr.example.net";
+        let allowed = |o: &'static str, p| origin_allowed(&origin(o), host, p, true);
+        assert!(allowed("https://vtr.example.net", public));
+        assert!(!allowed("http://vtr.example.net", public));
+        assert!(!allowed("http://vtr.example.net", ""));
     }
 
     #[test]
@@ -119,13 +124,24 @@ mod tests {
     fn behind_a_proxy_the_public_url_is_the_origin() {
         let proxied = origin("https://vtr.example.net");
         let host = "127.0.0.1:4620";
-        assert!(origin_allowed(&proxied, host, "https://vtr.example.net/"));
         assert!(origin_allowed(
             &proxied,
             host,
-            "https://vtr.example.net/vtr"
+            "https://vtr.example.net/",
+            true
         ));
-        assert!(!origin_allowed(&proxied, host, "http://vtr.example.net"));
-        assert!(!origin_allowed(&proxied, host, PUBLIC));
+        assert!(origin_allowed(
+            &proxied,
+            host,
+            "https://vtr.example.net/vtr",
+            true
+        ));
+        assert!(!origin_allowed(
+            &proxied,
+            host,
+            "http://vtr.example.net",
+            true
+        ));
+        assert!(!origin_allowed(&proxied, host, PUBLIC, false));
     }
 }
