@@ -46,20 +46,7 @@ async fn refused(hub: &Hub, token: &str) -> (String, u16) {
 
 /// Output text on a viewer until `want` shows up.
 async fn watch_for(socket: &mut Socket, want: &str) {
-    let mut text = String::new();
-    while !text.contains(want) {
-        if let Event::Stream(pb::SubscribeEvent { event: Some(e) }) = pane_event(socket).await {
-            match e {
-                pb::subscribe_event::Event::Output(o) => {
-                    text.push_str(&String::from_utf8_lossy(&o.data));
-                }
-                pb::subscribe_event::Event::Snapshot(s) => {
-                    text.push_str(&String::from_utf8_lossy(&s.screen));
-                }
-                _ => {}
-            }
-        }
-    }
+    crate::harness::ws::text_until(socket, want).await;
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use vtr_shared::proto as pb;
 use vtr_shared::web::pane_event::Event;
 
-use crate::harness::ws::{Socket, open, pane_event};
+use crate::harness::ws::{open, pane_event};
 use crate::harness::*;
 
 async fn create(hub: &Hub, session: &str) -> pb::ShareInfo {
@@ -17,25 +17,6 @@ async fn create(hub: &Hub, session: &str) -> pb::ShareInfo {
         .await
         .expect("create a link")
         .into_inner()
-}
-
-/// Everything a viewer is sent (snapshots and output) until `want` shows.
-async fn received_until(socket: &mut Socket, want: &str) -> String {
-    let mut text = String::new();
-    while !text.contains(want) {
-        if let Event::Stream(pb::SubscribeEvent { event: Some(e) }) = pane_event(socket).await {
-            match e {
-                pb::subscribe_event::Event::Output(o) => {
-                    text.push_str(&String::from_utf8_lossy(&o.data));
-                }
-                pb::subscribe_event::Event::Snapshot(s) => {
-                    text.push_str(&String::from_utf8_lossy(&s.screen));
-                }
-                _ => {}
-            }
-        }
-    }
-    text
 }
 
 #[tokio::test]
@@ -66,7 +47,7 @@ async fn a_viewer_cannot_replay_output_from_before_the_link() {
     })
     .await
     .expect("send");
-    let seen = received_until(&mut socket, "after-link").await;
+    let seen = crate::harness::ws::text_until(&mut socket, "after-link").await;
     assert!(
         seen.contains("cleared"),
         "the current screen is shown: {seen:?}"

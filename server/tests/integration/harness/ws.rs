@@ -84,3 +84,21 @@ pub async fn stream_event(socket: &mut Socket) -> vtr_shared::proto::subscribe_e
         }
     }
 }
+
+/// The text a pane or viewer is sent (snapshots and output) until `want`
+/// shows up.
+pub async fn text_until(socket: &mut Socket, want: &str) -> String {
+    let mut text = String::new();
+    while !text.contains(want) {
+        match stream_event(socket).await {
+            vtr_shared::proto::subscribe_event::Event::Output(o) => {
+                text.push_str(&String::from_utf8_lossy(&o.data));
+            }
+            vtr_shared::proto::subscribe_event::Event::Snapshot(s) => {
+                text.push_str(&String::from_utf8_lossy(&s.screen));
+            }
+            _ => {}
+        }
+    }
+    text
+}
