@@ -41,13 +41,13 @@ impl Attrs {
         self.mode & TEXT_MODE_INTENSITY
     }
 
+    // Bold and dim are independent, as in xterm and tmux: SGR 1 then 2 is
+    // both, and only SGR 22 (or 0) turns either off.
     pub fn set_bold(&mut self) {
-        self.mode &= !TEXT_MODE_INTENSITY;
         self.mode |= TEXT_MODE_BOLD;
     }
 
     pub fn set_dim(&mut self) {
-        self.mode &= !TEXT_MODE_INTENSITY;
         self.mode |= TEXT_MODE_DIM;
     }
 
@@ -116,11 +116,12 @@ impl Attrs {
         let attrs = if self.intensity() == other.intensity() {
             attrs
         } else {
-            attrs.intensity(match self.intensity() {
-                0 => crate::term::Intensity::Normal,
-                TEXT_MODE_BOLD => crate::term::Intensity::Bold,
-                TEXT_MODE_DIM => crate::term::Intensity::Dim,
-                _ => unreachable!(),
+            attrs.intensity(crate::term::Intensity {
+                // Neither can be turned off alone: SGR 22 turns off both.
+                reset: self.intensity() & other.intensity()
+                    != other.intensity(),
+                bold: self.bold(),
+                dim: self.dim(),
             })
         };
         let attrs = if self.italic() == other.italic() {

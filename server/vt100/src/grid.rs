@@ -103,6 +103,13 @@ impl Grid {
         self.pos
     }
 
+    // An absolute position, as `pos` returns it (no origin mode offset).
+    pub fn set_pos_absolute(&mut self, pos: Pos) {
+        self.pos = pos;
+        self.row_clamp_top(false);
+        self.row_clamp_bottom(false);
+    }
+
     pub fn set_pos(&mut self, mut pos: Pos) {
         if self.origin_mode {
             pos.row = pos.row.saturating_add(self.scroll_top);
@@ -643,7 +650,10 @@ impl Grid {
         let extra_lines = count.saturating_sub(self.pos.row);
         self.pos.row = self.pos.row.saturating_sub(count);
         let lines = self.row_clamp_top(in_scroll_region);
-        self.scroll_down(lines + extra_lines);
+        // Above the scroll region, reverse index only moves the cursor.
+        if in_scroll_region {
+            self.scroll_down(lines + extra_lines);
+        }
     }
 
     pub fn row_set(&mut self, i: u16) {
@@ -662,12 +672,6 @@ impl Grid {
 
     pub fn col_dec(&mut self, count: u16) {
         self.pos.col = self.pos.col.saturating_sub(count);
-    }
-
-    pub fn col_tab(&mut self) {
-        self.pos.col -= self.pos.col % 8;
-        self.pos.col += 8;
-        self.col_clamp();
     }
 
     pub fn col_set(&mut self, i: u16) {

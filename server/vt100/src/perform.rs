@@ -69,6 +69,9 @@ impl<CB: crate::callbacks::Callbacks> vte::Perform for WrappedScreen<CB> {
                 b'8' => self.screen.decrc(),
                 b'=' => self.screen.deckpam(),
                 b'>' => self.screen.deckpnm(),
+                b'H' => self.screen.hts(),
+                b'D' => self.screen.ind(),
+                b'E' => self.screen.nel(),
                 b'M' => self.screen.ri(),
                 b'c' => self.screen.ris(),
                 b'g' => self.callbacks.visual_bell(&mut self.screen),
@@ -109,8 +112,12 @@ impl<CB: crate::callbacks::Callbacks> vte::Perform for WrappedScreen<CB> {
                 'D' => self.screen.cub(canonicalize_params_1(params, 1)),
                 'E' => self.screen.cnl(canonicalize_params_1(params, 1)),
                 'F' => self.screen.cpl(canonicalize_params_1(params, 1)),
-                'G' => self.screen.cha(canonicalize_params_1(params, 1)),
+                // '`' is HPA, the same as CHA.
+                'G' | '`' => {
+                    self.screen.cha(canonicalize_params_1(params, 1));
+                }
                 'H' => self.screen.cup(canonicalize_params_2(params, 1, 1)),
+                'I' => self.screen.cht(canonicalize_params_1(params, 1)),
                 'J' => self
                     .screen
                     .ed(canonicalize_params_1(params, 0), unhandled),
@@ -123,8 +130,16 @@ impl<CB: crate::callbacks::Callbacks> vte::Perform for WrappedScreen<CB> {
                 'S' => self.screen.su(canonicalize_params_1(params, 1)),
                 'T' => self.screen.sd(canonicalize_params_1(params, 1)),
                 'X' => self.screen.ech(canonicalize_params_1(params, 1)),
+                'Z' => self.screen.cbt(canonicalize_params_1(params, 1)),
                 'd' => self.screen.vpa(canonicalize_params_1(params, 1)),
+                'g' => self
+                    .screen
+                    .tbc(canonicalize_params_1(params, 0), unhandled),
                 'm' => self.screen.sgr(params, unhandled),
+                // SCOSC and SCORC, as xterm and tmux read them without
+                // left/right margins.
+                's' if no_params(params) => self.screen.decsc(),
+                'u' if no_params(params) => self.screen.decrc(),
                 'r' => self.screen.decstbm(canonicalize_params_decstbm(
                     params,
                     self.screen.grid().size(),
@@ -236,6 +251,11 @@ impl<CB: crate::callbacks::Callbacks> vte::Perform for WrappedScreen<CB> {
             }
         }
     }
+}
+
+// vte reports a sequence without parameters as one parameter of 0.
+fn no_params(params: &vte::Params) -> bool {
+    params.iter().all(|p| p == [0])
 }
 
 fn canonicalize_params_1(params: &vte::Params, default: u16) -> u16 {

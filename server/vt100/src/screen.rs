@@ -62,6 +62,15 @@ pub struct Screen {
     modes: u8,
     mouse_protocol_mode: MouseProtocolMode,
     mouse_protocol_encoding: MouseProtocolEncoding,
+
+    // One entry per column: whether a tab stop is set there. Shared by both
+    // grids, as in xterm and tmux.
+    tab_stops: Vec<bool>,
+}
+
+// Every eighth column, the power-on default.
+fn default_tab_stop(col: u16) -> bool {
+    col % 8 == 0
 }
 
 impl Screen {
@@ -81,6 +90,8 @@ impl Screen {
             modes: 0,
             mouse_protocol_mode: MouseProtocolMode::default(),
             mouse_protocol_encoding: MouseProtocolEncoding::default(),
+
+            tab_stops: (0..size.cols).map(default_tab_stop).collect(),
         }
     }
 
@@ -89,6 +100,11 @@ impl Screen {
         self.grid.set_size(crate::grid::Size { rows, cols });
         self.alternate_grid
             .set_size(crate::grid::Size { rows, cols });
+        // Stops already set stay; new columns get the default ones.
+        let old_cols = u16::try_from(self.tab_stops.len()).unwrap_or(cols);
+        self.tab_stops.truncate(usize::from(cols));
+        self.tab_stops
+            .extend((old_cols..cols).map(default_tab_stop));
     }
 
     /// Returns the current size of the terminal.
@@ -648,14 +664,26 @@ impl Screen {
         }
     }
 
+    // The cursor is one for both screens (as in xterm and tmux): switching
+    // keeps it where it is; only 1049 saves and restores it.
     fn enter_alternate_grid(&mut self) {
+        if self.mode(MODE_ALTERNATE_SCREEN) {
+            return;
+        }
+        let pos = self.grid.pos();
         self.grid_mut().set_scrollback(0);
         self.set_mode(MODE_ALTERNATE_SCREEN);
         self.alternate_grid.allocate_rows();
+        self.alternate_grid.set_pos_absolute(pos);
     }
 
     fn exit_alternate_grid(&mut self) {
+        if !self.mode(MODE_ALTERNATE_SCREEN) {
+            return;
+        }
+        let pos = self.alternate_grid.pos();
         self.clear_mode(MODE_ALTERNATE_SCREEN);
+        self.grid.set_pos_absolute(pos);
     }
 
     fn save_cursor(&mut self) {
@@ -948,7 +976,14 @@ impl Screen {
     }
 
     pub(crate) fn tab(&mut self) {
-        self.grid_mut().col_tab();
+        self.cht(1);
+    }
+
+    fn tab_stop(&self, col: u16) -> bool {
+        self.tab_stops
+            .get(usize::from(col))
+            .copied()
+            .unwrap_or(false)
     }
 
     pub(crate) fn lf(&mut self) {
@@ -987,6 +1022,26 @@ impl Screen {
     // ESC >
     pub(crate) fn deckpnm(&mut self) {
         self.clear_mode(MODE_APPLICATION_KEYPAD);
+    }
+
+    // ESC D
+    pub(crate) fn ind(&mut self) {
+        self.grid_mut().row_inc_scroll(1);
+    }
+
+    // ESC E
+    pub(crate) fn nel(&mut self) {
+        self.grid_mut().col_set(0);
+        self.grid_mut().row_inc_scroll(1);
+    }
+
+    // ESC H
+    pub(crate) fn hts(&mut self) {
+        let cols = self.grid().size().cols;
+        let col = self.grid().pos().col.min(cols - 1);
+        if let Some(stop) = self.tab_stops.get_mut(usize::from(col)) {
+            *stop = true;
+        }
     }
 
     // ESC M
@@ -1049,6 +1104,52 @@ impl Screen {
             row: row - 1,
             col: col - 1,
         });
+    }
+
+    // CSI I
+    pub(crate) fn cht(&mut self, count: u16) {
+        let cols = self.grid().size().cols;
+        let mut col = self.grid().pos().col;
+        for _ in 0..count {
+            col = (col.saturating_add(1)..cols)
+                .find(|&c| self.tab_stop(c))
+                .unwrap_or(cols - 1);
+            if col == cols - 1 {
+                break;
+            }
+        }
+        self.grid_mut().col_set(col);
+    }
+
+    // CSI Z
+    pub(crate) fn cbt(&mut self, count: u16) {
+        let cols = self.grid().size().cols;
+        let mut col = self.grid().pos().col.min(cols - 1);
+        for _ in 0..count {
+            col = (0..col).rev().find(|&c| self.tab_stop(c)).unwrap_or(0);
+            if col == 0 {
+                break;
+            }
+        }
+        self.grid_mut().col_set(col);
+    }
+
+    // CSI g
+    pub(crate) fn tbc(
+        &mut self,
+        mode: u16,
+        mut unhandled: impl FnMut(&mut Self),
+    ) {
+        match mode {
+            0 => {
+                let col = self.grid().pos().col;
+                if let Some(stop) = self.tab_stops.get_mut(usize::from(col)) {
+                    *stop = false;
+                }
+            }
+            3 => self.tab_stops.fill(false),
+            _ => unhandled(self),
+        }
     }
 
     // CSI J
@@ -1147,7 +1248,7 @@ impl Screen {
                 [6] => self.grid_mut().set_origin_mode(true),
                 [9] => self.set_mouse_mode(MouseProtocolMode::Press),
                 [25] => self.clear_mode(MODE_HIDE_CURSOR),
-                [47] => self.enter_alternate_grid(),
+                [47 | 1047] => self.enter_alternate_grid(),
                 [1000] => {
                     self.set_mouse_mode(MouseProtocolMode::PressRelease);
                 }
@@ -1162,9 +1263,11 @@ impl Screen {
                     self.set_mouse_encoding(MouseProtocolEncoding::Sgr);
                 }
                 [1049] => {
-                    self.decsc();
-                    self.alternate_grid.clear();
-                    self.enter_alternate_grid();
+                    if !self.mode(MODE_ALTERNATE_SCREEN) {
+                        self.decsc();
+                        self.alternate_grid.clear();
+                        self.enter_alternate_grid();
+                    }
                 }
                 [2004] => self.set_mode(MODE_BRACKETED_PASTE),
                 _ => unhandled(self),
@@ -1184,7 +1287,7 @@ impl Screen {
                 [6] => self.grid_mut().set_origin_mode(false),
                 [9] => self.clear_mouse_mode(MouseProtocolMode::Press),
                 [25] => self.set_mode(MODE_HIDE_CURSOR),
-                [47] => {
+                [47 | 1047] => {
                     self.exit_alternate_grid();
                 }
                 [1000] => {
@@ -1263,7 +1366,12 @@ impl Screen {
                 [1] => self.attrs.set_bold(),
                 [2] => self.attrs.set_dim(),
                 [3] => self.attrs.set_italic(true),
-                [4] => self.attrs.set_underline(true),
+                // 21 is doubly underlined (ECMA-48), as xterm and tmux read
+                // it.
+                [4 | 21] => self.attrs.set_underline(true),
+                // Underline styles (4:1 single, 4:2 double, 4:3 curly, 4:4
+                // dotted, 4:5 dashed) are all underlined; 4:0 is off.
+                [4, style] => self.attrs.set_underline(*style != 0),
                 [7] => self.attrs.set_inverse(true),
                 [22] => self.attrs.set_normal_intensity(),
                 [23] => self.attrs.set_italic(false),
@@ -1272,7 +1380,9 @@ impl Screen {
                 [n] if (30..=37).contains(n) => {
                     self.attrs.fgcolor = crate::Color::Idx(to_u8!(*n) - 30);
                 }
-                [38, 2, r, g, b] => {
+                // Also the ITU T.416 form, `38:2:<colour space>:r:g:b`,
+                // the colour space id usually empty.
+                [38, 2, r, g, b] | [38, 2, _, r, g, b] => {
                     self.attrs.fgcolor =
                         crate::Color::Rgb(to_u8!(*r), to_u8!(*g), to_u8!(*b));
                 }
@@ -1301,7 +1411,9 @@ impl Screen {
                 [n] if (40..=47).contains(n) => {
                     self.attrs.bgcolor = crate::Color::Idx(to_u8!(*n) - 40);
                 }
-                [48, 2, r, g, b] => {
+                // Also the ITU T.416 form, `48:2:<colour space>:r:g:b`,
+                // the colour space id usually empty.
+                [48, 2, r, g, b] | [48, 2, _, r, g, b] => {
                     self.attrs.bgcolor =
                         crate::Color::Rgb(to_u8!(*r), to_u8!(*g), to_u8!(*b));
                 }

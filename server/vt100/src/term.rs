@@ -104,11 +104,13 @@ impl BufWrite for ClearAttrs {
     }
 }
 
+// Bold and dim are independent flags; SGR 22 is the only way to turn
+// either off, so `reset` writes it before setting what stays on.
 #[derive(Debug, Clone, Copy)]
-pub enum Intensity {
-    Normal,
-    Bold,
-    Dim,
+pub struct Intensity {
+    pub reset: bool,
+    pub bold: bool,
+    pub dim: bool,
 }
 
 #[derive(Default, Debug)]
@@ -235,10 +237,14 @@ impl BufWrite for Attrs {
         }
 
         if let Some(intensity) = self.intensity {
-            match intensity {
-                Intensity::Normal => write_param!(22),
-                Intensity::Bold => write_param!(1),
-                Intensity::Dim => write_param!(2),
+            if intensity.reset {
+                write_param!(22);
+            }
+            if intensity.bold {
+                write_param!(1);
+            }
+            if intensity.dim {
+                write_param!(2);
             }
         }
 

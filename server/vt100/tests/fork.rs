@@ -1,0 +1,155 @@
+//! One test per change this fork makes to vt100 0.16.2 (see FORK.md). The
+//! expected screens are what xterm and tmux show for the same bytes.
+
+fn screen(rows: u16, cols: u16, bytes: &[u8]) -> vt100::Parser {
+    let mut parser = vt100::Parser::new(rows, cols, 0);
+    parser.process(bytes);
+    parser
+}
+
+fn row(parser: &vt100::Parser, row: u16) -> String {
+    let (_, cols) = parser.screen().size();
+    parser
+        .screen()
+        .rows(0, cols)
+        .nth(usize::from(row))
+        .unwrap_or_default()
+}
+
+#[test]
+fn custom_tab_stops_set_and_cleared() {
+    // Clear all, set stops at columns 3 and 11 (ESC H).
+    let p = screen(3, 40, b"\x1b[3g\x1b[4G\x1bH\x1b[12G\x1bH\ra\tb\tc\td");
+    assert_eq!(row(&p, 0), format!("a  b       c{}d", " ".repeat(27)));
+    // CSI g clears the stop under the cursor; the default ones stay.
+    let p = screen(3, 40, b"\x1b[9G\x1b[g\ra\tb\tc");
+    assert_eq!(row(&p, 0), "a               b       c");
+    // With no stops left, a tab goes to the last column.
+    let p = screen(3, 20, b"\x1b[3ga\tb");
+    assert_eq!(row(&p, 0), format!("a{}b", " ".repeat(18)));
+}
+
+#[test]
+fn tab_forward_and_back_by_count() {
+    let p = screen(3, 40, b"a\x1b[Ib\x1b[2Ic\r\n\x1b[30Gx\x1b[Zy\x1b[2Zz");
+    assert_eq!(row(&p, 0), "a       b               c");
+    assert_eq!(row(&p, 1), "                z       y    x");
+}
+
+#[test]
+fn tab_stops_are_shared_by_both_screens_and_reset_by_ris() {
+    let p = screen(3, 40, b"\x1b[3g\x1b[6G\x1bH\r\x1b[?1049ha\tb");
+    assert_eq!(row(&p, 0), "a    b");
+    let p = screen(3, 40, b"\x1b[3g\x1b[6G\x1bH\x1bca\tb");
+    assert_eq!(row(&p, 0), "a       b");
+}
+
+#[test]
+fn tab_stops_follow_a_resize() {
+    let mut p = screen(3, 10, b"\x1b[3g\x1b[4G\x1bH");
+    p.screen_mut().set_size(3, 30);
+    p.process(b"\r\t1\t2");
+    assert_eq!(row(&p, 0), "   1            2");
+}
+
+#[test]
+fn bold_and_faint_are_independent() {
+    let p = screen(1, 20, b"\x1b[1ma\x1b[2mb\x1b[22mc\x1b[2;1md\x1b[0me");
+    let cell = |col| p.screen().cell(0, col).cloned().expect("cell");
+    assert!(cell(0).bold() && !cell(0).dim());
+    assert!(cell(1).bold() && cell(1).dim());
+    assert!(!cell(2).bold() && !cell(2).dim());
+    assert!(cell(3).bold() && cell(3).dim());
+    assert!(!cell(4).bold() && !cell(4).dim());
+    // The formatted screen redraws both.
+    let mut copy = vt100::Parser::new(1, 20, 0);
+    copy.process(&p.screen().contents_formatted());
+    assert_eq!(
+        copy.screen().contents_formatted(),
+        p.screen().contents_formatted()
+    );
+    assert!(copy
+        .screen()
+        .cell(0, 1)
+        .is_some_and(|c| c.bold() && c.dim()));
+    assert!(copy
+        .screen()
+        .cell(0, 2)
+        .is_some_and(|c| !c.bold() && !c.dim()));
+}
+
+#[test]
+fn colon_colour_forms() {
+    let p = screen(
+        1,
+        20,
+        b"\x1b[38:2::1:2:3ma\x1b[48:2::4:5:6mb\x1b[0;38:2:7:8:9mc\x1b[38:5:100;48:5:200md",
+    );
+    let cell = |col| p.screen().cell(0, col).cloned().expect("cell");
+    assert_eq!(cell(0).fgcolor(), vt100::Color::Rgb(1, 2, 3));
+    assert_eq!(cell(1).bgcolor(), vt100::Color::Rgb(4, 5, 6));
+    assert_eq!(cell(2).fgcolor(), vt100::Color::Rgb(7, 8, 9));
+    assert_eq!(cell(3).fgcolor(), vt100::Color::Idx(100));
+    assert_eq!(cell(3).bgcolor(), vt100::Color::Idx(200));
+}
+
+#[test]
+fn underline_styles() {
+    let p = screen(
+        1,
+        20,
+        b"\x1b[4:3ma\x1b[4:0mb\x1b[4:1mc\x1b[24;21md\x1b[4:5me",
+    );
+    let underlined: Vec<bool> = (0..5)
+        .map(|col| {
+            p.screen().cell(0, col).is_some_and(vt100::Cell::underline)
+        })
+        .collect();
+    assert_eq!(underlined, [true, false, true, true, true]);
+}
+
+#[test]
+fn save_and_restore_cursor_with_csi_s_and_u() {
+    let p = screen(5, 20, b"ab\x1b[s\x1b[4;4Hxy\x1b[uR");
+    assert_eq!(row(&p, 0), "abR");
+    assert_eq!(p.screen().cursor_position(), (0, 3));
+}
+
+#[test]
+fn horizontal_position_absolute() {
+    let p = screen(2, 20, b"\x1b[2;1H\x1b[12`K");
+    assert_eq!(p.screen().cell(1, 11).map(vt100::Cell::contents), Some("K"));
+}
+
+#[test]
+fn index_and_next_line_scroll_the_region() {
+    let p = screen(
+        5,
+        10,
+        b"1\r\n2\r\n3\r\n4\r\n5\x1b[2;4r\x1b[4;3H\x1bDx\x1bEy",
+    );
+    let rows: Vec<String> = (0..5).map(|r| row(&p, r)).collect();
+    assert_eq!(rows, ["1", "4", "  x", "y", "5"]);
+}
+
+#[test]
+fn reverse_index_above_the_region_only_moves() {
+    let p =
+        screen(5, 10, b"1\r\n2\r\n3\r\n4\r\n5\x1b[3;4r\x1b[2;1H\x1bM\x1bMa");
+    let rows: Vec<String> = (0..5).map(|r| row(&p, r)).collect();
+    assert_eq!(rows, ["a", "2", "3", "4", "5"]);
+}
+
+#[test]
+fn alternate_screen_47_and_1047_keep_the_cursor() {
+    for mode in ["47", "1047"] {
+        let bytes = format!("main\x1b[?{mode}hxy\x1b[?{mode}l!");
+        let p = screen(3, 20, bytes.as_bytes());
+        assert_eq!(row(&p, 0), "main  !", "mode {mode}");
+    }
+    // 1049 saves the cursor on entry, keeps its position, restores on exit.
+    let p = screen(3, 20, b"main\x1b[?1049hxy\x1b[?1049l!");
+    assert_eq!(row(&p, 0), "main!");
+    let p = screen(3, 20, b"main\x1b[?1049hxy");
+    assert_eq!(row(&p, 0), "    xy");
+}
