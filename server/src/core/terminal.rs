@@ -5,8 +5,8 @@
 use super::grep::grep_lines;
 use super::limits::{MAX_TITLE_BYTES, bounded_text};
 use super::types::{
-    ATTR_BOLD, ATTR_INVERSE, ATTR_ITALIC, ATTR_UNDERLINE, CellData, Color, GrepQuery, GrepResult,
-    ScreenState,
+    ATTR_BOLD, ATTR_FAINT, ATTR_INVERSE, ATTR_ITALIC, ATTR_UNDERLINE, CellData, Color, GrepQuery,
+    GrepResult, ScreenState,
 };
 
 /// Collects what the parser cannot act on itself: replies to terminal
@@ -233,6 +233,7 @@ fn cell_data(cell: &vt100::Cell) -> CellData {
         (cell.italic(), ATTR_ITALIC),
         (cell.underline(), ATTR_UNDERLINE),
         (cell.inverse(), ATTR_INVERSE),
+        (cell.dim(), ATTR_FAINT),
     ] {
         if on {
             attrs |= bit;
@@ -283,6 +284,25 @@ mod tests {
         assert_eq!(s.cells[0][3].bg, Color::Indexed(4));
         assert_eq!(s.title, "my title");
         assert_eq!(s.offset, term.offset());
+    }
+
+    #[test]
+    fn faint_and_bold_are_separate_attributes() {
+        let mut term = Terminal::new(1, 10, 0);
+        term.process(b"\x1b[1mb\x1b[2mx\x1b[22;2mf\x1b[0;4:3mu");
+        let attrs: Vec<u32> = term.screen_state().cells[0][..4]
+            .iter()
+            .map(|c| c.attrs)
+            .collect();
+        assert_eq!(
+            attrs,
+            [
+                ATTR_BOLD,
+                ATTR_BOLD | ATTR_FAINT,
+                ATTR_FAINT,
+                ATTR_UNDERLINE
+            ]
+        );
     }
 
     #[test]

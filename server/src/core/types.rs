@@ -106,6 +106,8 @@ pub const ATTR_BOLD: u32 = 1;
 pub const ATTR_ITALIC: u32 = 2;
 pub const ATTR_UNDERLINE: u32 = 4;
 pub const ATTR_INVERSE: u32 = 8;
+/// Faint (SGR 2); independent of bold, both can be set.
+pub const ATTR_FAINT: u32 = 16;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CellData {
