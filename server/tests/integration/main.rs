@@ -7,6 +7,7 @@ mod attach;
 mod bounds;
 mod cli;
 mod config;
+mod fidelity;
 mod floods;
 mod front_door;
 mod hub;

@@ -1,0 +1,508 @@
+//! The screen model against an oracle we did not write: every byte script in
+//! `server/tests/screen/` is played by `cat` in a vtr session and in a tmux
+//! pane of the same size, and `vtr screen --json` must show what
+//! `tmux capture-pane -e` shows, cell by cell (text, colours, bold, faint,
+//! italic, underline, inverse) and the cursor. Skipped, loudly, where tmux is
+//! not installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use unicode_width::UnicodeWidthChar as _;
+use vtr_shared::proto as pb;
+
+use crate::harness::*;
+
+/// Set as the window title after each script: both terminals apply bytes
+/// in order, so once it shows, every byte of the script has been applied.
+const END_TITLE: &str = "vtr-corpus-end";
+
+/// Scripts where tmux 3.3a departs from xterm (and ECMA-48), so it is no
+/// oracle for them. vtr must show the text in `NAME.xterm.txt` (what
+/// xterm's documented behaviour gives), and tmux must still differ from it:
+/// when tmux is fixed, the exception is removed.
+const TMUX_EXCEPTIONS: &[(&str, &str)] = &[
+    ("tab-cht-forward", "tmux ignores CHT (CSI I)"),
+    (
+        "insert-chars-past-line-end",
+        "tmux does nothing for an ICH (CSI @) that reaches past the last column; \
+         xterm blanks from the cursor to the end of the line",
+    ),
+    (
+        "wide-right-half-overwritten",
+        "tmux keeps a wide character whose right half was overwritten; xterm \
+         blanks its left half",
+    ),
+];
+
+const ATTR_BOLD: u32 = 1;
+const ATTR_ITALIC: u32 = 2;
+const ATTR_UNDERLINE: u32 = 4;
+const ATTR_INVERSE: u32 = 8;
+const ATTR_FAINT: u32 = 16;
+
+/// One cell as both sides are compared: text ("" for a blank cell and for
+/// the right half of a wide character), packed colours as in the proto,
+/// `ATTR_*` bits.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Cell {
+    text: String,
+    fg: u32,
+    bg: u32,
+    attrs: u32,
+}
+
+#[derive(Debug)]
+struct Screen {
+    cells: Vec<Vec<Cell>>,
+    /// Per row, how many cells carry known attributes. `capture-pane`
+    /// prints nothing past the last cell written on a line, so a background
+    /// an erase painted past it is not captured: those cells are compared
+    /// as text only.
+    known: Vec<usize>,
+    /// `(row, col)`.
+    cursor: (u32, u32),
+}
+
+struct Script {
+    name: String,
+    path: PathBuf,
+    cols: u16,
+    rows: u16,
+}
+
+fn corpus() -> Vec<Script> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/screen");
+    let mut scripts: Vec<Script> = std::fs::read_dir(&dir)
+        .expect("read the corpus directory")
+        .map(|e| e.expect("corpus entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "bin"))
+        .map(|path| {
+            let name = path
+                .file_stem()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned();
+            // `NAME-COLSxROWS.bin` plays at that size, anything else at 40x10.
+            let (cols, rows) = name
+                .rsplit_once('-')
+                .and_then(|(_, size)| size.split_once('x'))
+                .and_then(|(c, r)| Some((c.parse().ok()?, r.parse().ok()?)))
+                .unwrap_or((40, 10));
+            Script {
+                name,
+                path,
+                cols,
+                rows,
+            }
+        })
+        .collect();
+    scripts.sort_by(|a, b| a.name.cmp(&b.name));
+    scripts
+}
+
+/// The shell command both terminals run: raw output (no newline
+/// translation), the script, the end marker, then stay.
+fn player(path: &Path) -> String {
+    format!(
+        "stty -opost -echo; cat '{}'; printf '\\033]2;{END_TITLE}\\007'; exec sleep 1000",
+        path.display()
+    )
+}
+
+#[tokio::test]
+async fn screen_matches_tmux_for_every_corpus_script() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: tmux is not installed (.ci/setup installs it)");
+        return;
+    }
+    let scripts = corpus();
+    assert!(scripts.len() >= 30, "corpus has {} scripts", scripts.len());
+
+    let tmux = Tmux::start();
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    for (i, s) in scripts.iter().enumerate() {
+        let session = format!("s{i}");
+        tmux.play(&session, s);
+        let mut req = spawn_request(&session, "sh", &["-c", &player(&s.path)]);
+        req.cols = s.cols.into();
+        req.rows = s.rows.into();
+        c.spawn(req).await.expect("spawn");
+    }
+
+    let mut failures = Vec::new();
+    for (i, s) in scripts.iter().enumerate() {
+        let session = format!("s{i}");
+        let what = format!("{} played in vtr", s.name);
+        wait_until(&what, || {
+            let mut c = c.clone();
+            let session = session.clone();
+            async move {
+                let screen = c
+                    .get_screen(pb::SessionRequest { session })
+                    .await
+                    .expect("screen")
+                    .into_inner();
+                (screen.title == END_TITLE).then_some(())
+            }
+        })
+        .await;
+        let what = format!("{} played in tmux", s.name);
+        wait_until(&what, || {
+            let done = tmux.title(&session) == END_TITLE;
+            async move { done.then_some(()) }
+        })
+        .await;
+        let ours = vtr_screen(&spoke, &session);
+        let theirs = tmux.screen(&session, s.cols, s.rows);
+        let exception = TMUX_EXCEPTIONS.iter().find(|(name, _)| *name == s.name);
+        if let Some((_, why)) = exception {
+            let expected = xterm_text(s);
+            if text_lines(&ours) != expected {
+                failures.push(format!(
+                    "{}: vtr differs from xterm's screen\n  vtr:   {:?}\n  xterm: {expected:?}",
+                    s.name,
+                    text_lines(&ours)
+                ));
+            }
+            if text_lines(&theirs) == expected {
+                failures.push(format!(
+                    "{}: tmux now agrees with xterm; drop the exception ({why})",
+                    s.name
+                ));
+            }
+        } else if let Some(diff) = first_difference(&ours, &theirs) {
+            failures.push(format!("{}: {diff}", s.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} scripts differ from tmux:\n{}",
+        failures.len(),
+        scripts.len(),
+        failures.join("\n")
+    );
+}
+
+/// Each row's text without trailing blanks.
+fn text_lines(screen: &Screen) -> Vec<String> {
+    screen
+        .cells
+        .iter()
+        .map(|row| row_text(row).trim_end().to_owned())
+        .collect()
+}
+
+/// `NAME.xterm.txt` as screen rows: the listed ones, then blank rows.
+fn xterm_text(s: &Script) -> Vec<String> {
+    let path = s.path.with_extension("xterm.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines: Vec<String> = text.lines().map(|l| l.trim_end().to_owned()).collect();
+    lines.resize(s.rows.into(), String::new());
+    lines
+}
+
+/// Where two screens differ first, in words; `None` when they match.
+fn first_difference(ours: &Screen, theirs: &Screen) -> Option<String> {
+    for (row, (a, b)) in ours.cells.iter().zip(&theirs.cells).enumerate() {
+        let known = ours.known[row].min(theirs.known[row]);
+        for (col, (a, b)) in a.iter().zip(b).enumerate() {
+            let differ = if col < known {
+                a != b
+            } else {
+                a.text != b.text
+            };
+            if differ {
+                return Some(format!(
+                    "cell row {row} col {col}: vtr {a:?}, tmux {b:?}\n{}",
+                    side_by_side(ours, theirs)
+                ));
+            }
+        }
+    }
+    if ours.cursor != theirs.cursor {
+        return Some(format!(
+            "cursor (row, col): vtr {:?}, tmux {:?}\n{}",
+            ours.cursor,
+            theirs.cursor,
+            side_by_side(ours, theirs)
+        ));
+    }
+    None
+}
+
+/// Both screens' text, row by row, for the failure message.
+fn side_by_side(ours: &Screen, theirs: &Screen) -> String {
+    let mut out = String::from("  vtr | tmux\n");
+    for (a, b) in ours.cells.iter().zip(&theirs.cells) {
+        out.push_str(&format!("  {:?} | {:?}\n", row_text(a), row_text(b)));
+    }
+    out
+}
+
+/// A row as it looks: a blank cell is a space, the right half of a wide
+/// character nothing.
+fn row_text(row: &[Cell]) -> String {
+    let mut out = String::new();
+    let mut skip = false;
+    for c in row {
+        if std::mem::take(&mut skip) && c.text.is_empty() {
+            continue;
+        }
+        if c.text.is_empty() {
+            out.push(' ');
+        } else {
+            out.push_str(&c.text);
+            skip = c.text.chars().next().and_then(|ch| ch.width()) == Some(2);
+        }
+    }
+    out
+}
+
+/// `vtr screen NAME --json`, as a script would read it.
+fn vtr_screen(spoke: &Spoke, session: &str) -> Screen {
+    let out = spoke.cli(&["screen", session, "--json"]);
+    assert!(out.status.success(), "vtr screen: {out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("screen json");
+    let num = |v: &serde_json::Value| v.as_u64().expect("number") as u32;
+    let cells: Vec<Vec<Cell>> = json["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .map(|row| {
+            row.as_array()
+                .expect("row")
+                .iter()
+                .map(|c| {
+                    let text = c["text"].as_str().expect("text");
+                    Cell {
+                        text: if text == " " { "" } else { text }.to_owned(),
+                        fg: num(&c["fg"]),
+                        bg: num(&c["bg"]),
+                        attrs: num(&c["attrs"]),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let cursor = &json["cursor"];
+    Screen {
+        known: cells.iter().map(Vec::len).collect(),
+        cells,
+        cursor: (num(&cursor[0]), num(&cursor[1])),
+    }
+}
+
+/// A tmux server on its own socket with no configuration, killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start() -> Tmux {
+        Tmux {
+            socket: format!("vtr-fidelity-{}", std::process::id()),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("run tmux");
+        assert!(out.status.success(), "tmux {args:?}: {out:?}");
+        String::from_utf8(out.stdout).expect("tmux output is UTF-8")
+    }
+
+    fn play(&self, session: &str, s: &Script) {
+        let (cols, rows) = (s.cols.to_string(), s.rows.to_string());
+        self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            &cols,
+            "-y",
+            &rows,
+            &player(&s.path),
+        ]);
+    }
+
+    fn title(&self, session: &str) -> String {
+        self.run(&["display", "-p", "-t", session, "#{pane_title}"])
+            .trim_end()
+            .to_owned()
+    }
+
+    fn screen(&self, session: &str, cols: u16, rows: u16) -> Screen {
+        let text = self.run(&["capture-pane", "-p", "-e", "-N", "-t", session]);
+        let mut pen = Cell::default();
+        let (mut cells, mut known): (Vec<Vec<Cell>>, Vec<usize>) = text
+            .lines()
+            .map(|line| parse_capture_line(line, cols.into(), &mut pen))
+            .unzip();
+        cells.resize(rows.into(), vec![Cell::default(); cols.into()]);
+        known.resize(rows.into(), 0);
+        let cursor = self.run(&["display", "-p", "-t", session, "#{cursor_y} #{cursor_x}"]);
+        let (y, x) = cursor.trim_end().split_once(' ').expect("cursor");
+        Screen {
+            cells,
+            known,
+            cursor: (y.parse().expect("cursor_y"), x.parse().expect("cursor_x")),
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// One line of `capture-pane -e`: text with SGR sequences before each change
+/// of attributes, relative to the line before (`pen` carries over). A wide
+/// character fills two cells (the second one empty), a zero-width one joins
+/// the cell before it. Also returns how many cells the line held.
+fn parse_capture_line(line: &str, cols: usize, pen: &mut Cell) -> (Vec<Cell>, usize) {
+    let mut cells = Vec::with_capacity(cols);
+    let mut chars = line.chars().peekable();
+    while let Some(ch) = chars.next() {
+        if ch == '\x1b' && chars.peek() == Some(&'[') {
+            chars.next();
+            let mut params = String::new();
+            for p in chars.by_ref() {
+                if p == 'm' {
+                    break;
+                }
+                params.push(p);
+            }
+            apply_sgr(pen, &params);
+            continue;
+        }
+        match ch.width().unwrap_or(0) {
+            0 => {
+                if let Some(last) = cells
+                    .iter_mut()
+                    .rev()
+                    .find(|c: &&mut Cell| !c.text.is_empty())
+                {
+                    last.text.push(ch);
+                }
+            }
+            width => {
+                let text = if ch == ' ' {
+                    String::new()
+                } else {
+                    ch.to_string()
+                };
+                cells.push(Cell {
+                    text,
+                    ..pen.clone()
+                });
+                for _ in 1..width {
+                    cells.push(Cell {
+                        text: String::new(),
+                        ..pen.clone()
+                    });
+                }
+            }
+        }
+    }
+    let known = cells.len();
+    cells.resize(cols, Cell::default());
+    (cells, known)
+}
+
+/// tmux writes `;` between parameters, `:` only inside `4:n` underline styles.
+fn apply_sgr(pen: &mut Cell, params: &str) {
+    let list: Vec<&str> = if params.is_empty() {
+        vec!["0"]
+    } else {
+        params.split(';').collect()
+    };
+    let mut i = 0;
+    let num = |s: &str| s.parse::<u32>().unwrap_or(0);
+    while i < list.len() {
+        let p = list[i];
+        i += 1;
+        if let Some(style) = p.strip_prefix("4:") {
+            set(&mut pen.attrs, ATTR_UNDERLINE, style != "0");
+            continue;
+        }
+        match num(p) {
+            0 => *pen = Cell::default(),
+            1 => pen.attrs |= ATTR_BOLD,
+            2 => pen.attrs |= ATTR_FAINT,
+            3 => pen.attrs |= ATTR_ITALIC,
+            4 => pen.attrs |= ATTR_UNDERLINE,
+            7 => pen.attrs |= ATTR_INVERSE,
+            22 => pen.attrs &= !(ATTR_BOLD | ATTR_FAINT),
+            23 => pen.attrs &= !ATTR_ITALIC,
+            24 => pen.attrs &= !ATTR_UNDERLINE,
+            27 => pen.attrs &= !ATTR_INVERSE,
+            n @ 30..=37 => pen.fg = 0x0100_0000 | (n - 30),
+            n @ 90..=97 => pen.fg = 0x0100_0000 | (n - 90 + 8),
+            n @ 40..=47 => pen.bg = 0x0100_0000 | (n - 40),
+            n @ 100..=107 => pen.bg = 0x0100_0000 | (n - 100 + 8),
+            39 => pen.fg = 0,
+            49 => pen.bg = 0,
+            n @ (38 | 48) => {
+                let colour = match list.get(i).map(|s| num(s)) {
+                    Some(5) => {
+                        i += 2;
+                        0x0100_0000 | num(list.get(i - 1).copied().unwrap_or("0"))
+                    }
+                    Some(2) => {
+                        i += 4;
+                        let c = |k: usize| num(list.get(i - k).copied().unwrap_or("0"));
+                        0x0200_0000 | c(3) << 16 | c(2) << 8 | c(1)
+                    }
+                    _ => 0,
+                };
+                if n == 38 {
+                    pen.fg = colour;
+                } else {
+                    pen.bg = colour;
+                }
+            }
+            // Blink, hidden, strikethrough, overline: not in vtr's model.
+            _ => {}
+        }
+    }
+}
+
+fn set(attrs: &mut u32, bit: u32, on: bool) {
+    if on {
+        *attrs |= bit;
+    } else {
+        *attrs &= !bit;
+    }
+}
+
+#[test]
+fn parses_tmux_capture_lines() {
+    let mut pen = Cell::default();
+    let (cells, known) = parse_capture_line(
+        "\x1b[1;2mB\x1b[0m\x1b[38;2;10;20;30m\x1b[48;5;4mT\x1b[4:3m中\x1b[0me\u{301}\x1b[7m",
+        8,
+        &mut pen,
+    );
+    assert_eq!(cells[0].attrs, ATTR_BOLD | ATTR_FAINT);
+    assert_eq!((cells[1].fg, cells[1].bg), (0x020a_141e, 0x0100_0004));
+    assert_eq!(cells[2].text, "中");
+    assert_eq!(cells[2].attrs, ATTR_UNDERLINE);
+    assert_eq!(cells[3].text, "");
+    assert_eq!(cells[4].text, "e\u{301}");
+    assert_eq!(cells[4].attrs, 0);
+    assert_eq!((cells.len(), known), (8, 5));
+    // The next line starts with the attributes this one ended with.
+    let (cells, _) = parse_capture_line("x", 8, &mut pen);
+    assert_eq!(cells[0].attrs, ATTR_INVERSE);
+    assert_eq!(row_text(&cells), "x       ");
+}
