@@ -287,6 +287,21 @@ mod tests {
     }
 
     #[test]
+    fn snapshot_keeps_custom_tab_stops() {
+        // A viewer redrawn from a snapshot must place later tabs as the
+        // program set them.
+        let mut term = Terminal::new(3, 30, 0);
+        term.process(b"\x1b[3g\x1b[5G\x1bH\x1b[2;1Hx");
+        let mut copy = Terminal::new(3, 30, 0);
+        copy.process(&term.snapshot());
+        for t in [&mut term, &mut copy] {
+            t.process(b"\r\ta");
+        }
+        assert_eq!(copy.screen_state().lines[1], "x   a");
+        assert_eq!(copy.screen_state().lines, term.screen_state().lines);
+    }
+
+    #[test]
     fn faint_and_bold_are_separate_attributes() {
         let mut term = Terminal::new(1, 10, 0);
         term.process(b"\x1b[1mb\x1b[2mx\x1b[22;2mf\x1b[0;4:3mu");

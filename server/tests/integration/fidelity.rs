@@ -506,3 +506,52 @@ fn parses_tmux_capture_lines() {
     assert_eq!(cells[0].attrs, ATTR_INVERSE);
     assert_eq!(row_text(&cells), "x       ");
 }
+
+/// What vtr's screen holds after `bytes`, as the comparison sees it.
+fn parsed(s: &Script, chunks: &[&[u8]]) -> vtr::core::types::ScreenState {
+    let mut term = vtr::core::terminal::Terminal::new(s.rows, s.cols, 0);
+    for chunk in chunks {
+        term.process(chunk);
+    }
+    term.screen_state()
+}
+
+/// PTY reads split escape sequences and characters anywhere, and a
+/// subscriber that joins late or falls behind gets a snapshot instead of the
+/// bytes: both must give the screen the whole script gives.
+#[test]
+fn corpus_screens_survive_any_split_and_a_snapshot() {
+    for s in corpus() {
+        let bytes = std::fs::read(&s.path).expect("read script");
+        let whole = parsed(&s, &[&bytes]);
+        // Every split point of the short scripts; about 300 of the long ones.
+        let step = (bytes.len() / 300).max(1);
+        for at in (0..=bytes.len()).step_by(step) {
+            let (a, b) = bytes.split_at(at);
+            let split = parsed(&s, &[a, b]);
+            assert_eq!(split.cells, whole.cells, "{} split at byte {at}", s.name);
+            assert_eq!(
+                (split.cursor_row, split.cursor_col),
+                (whole.cursor_row, whole.cursor_col),
+                "{} split at byte {at}: cursor",
+                s.name
+            );
+        }
+        let mut term = vtr::core::terminal::Terminal::new(s.rows, s.cols, 0);
+        term.process(&bytes);
+        let redrawn = parsed(&s, &[&term.snapshot()]);
+        for (row, (a, b)) in redrawn.cells.iter().zip(&whole.cells).enumerate() {
+            assert_eq!(a, b, "{}: row {row} redrawn from a snapshot", s.name);
+        }
+        assert_eq!(
+            (
+                redrawn.cursor_row,
+                redrawn.cursor_col,
+                redrawn.cursor_visible
+            ),
+            (whole.cursor_row, whole.cursor_col, whole.cursor_visible),
+            "{}: cursor redrawn from a snapshot",
+            s.name
+        );
+    }
+}

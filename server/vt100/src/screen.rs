@@ -234,11 +234,13 @@ impl Screen {
 
     /// Return escape codes sufficient to reproduce the entire contents of the
     /// current terminal state. This is a convenience wrapper around
+    /// [`tab_stops_formatted`](Self::tab_stops_formatted),
     /// [`contents_formatted`](Self::contents_formatted) and
     /// [`input_mode_formatted`](Self::input_mode_formatted).
     #[must_use]
     pub fn state_formatted(&self) -> Vec<u8> {
         let mut contents = vec![];
+        self.write_tab_stops_formatted(&mut contents);
         self.write_contents_formatted(&mut contents);
         self.write_input_mode_formatted(&mut contents);
         contents
@@ -254,6 +256,38 @@ impl Screen {
         self.write_contents_diff(&mut contents, prev);
         self.write_input_mode_diff(&mut contents, prev);
         contents
+    }
+
+    /// Returns escape codes that set the tab stops of this screen (clear
+    /// them all, then set each one), or nothing when they are the default
+    /// ones (every eighth column). They move the cursor: write them before
+    /// [`contents_formatted`](Self::contents_formatted), which places it.
+    #[must_use]
+    pub fn tab_stops_formatted(&self) -> Vec<u8> {
+        let mut contents = vec![];
+        self.write_tab_stops_formatted(&mut contents);
+        contents
+    }
+
+    fn write_tab_stops_formatted(&self, contents: &mut Vec<u8>) {
+        let default = (0..).map(default_tab_stop);
+        if self
+            .tab_stops
+            .iter()
+            .copied()
+            .eq(default.take(self.tab_stops.len()))
+        {
+            return;
+        }
+        contents.extend_from_slice(b"\x1b[3g");
+        for (col, _) in
+            self.tab_stops.iter().enumerate().filter(|(_, &stop)| stop)
+        {
+            contents.extend_from_slice(b"\x1b[");
+            let mut buf = itoa::Buffer::new();
+            contents.extend_from_slice(buf.format(col + 1).as_bytes());
+            contents.extend_from_slice(b"G\x1bH");
+        }
     }
 
     /// Returns the formatted visible contents of the terminal.

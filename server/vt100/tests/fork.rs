@@ -153,3 +153,18 @@ fn alternate_screen_47_and_1047_keep_the_cursor() {
     let p = screen(3, 20, b"main\x1b[?1049hxy");
     assert_eq!(row(&p, 0), "    xy");
 }
+
+#[test]
+fn state_formatted_carries_custom_tab_stops() {
+    let p = screen(3, 40, b"\x1b[3g\x1b[4G\x1bH\x1b[12G\x1bH\x1b[2;1Hxy");
+    let mut copy = vt100::Parser::new(3, 40, 0);
+    copy.process(&p.screen().state_formatted());
+    assert_eq!(copy.screen().cursor_position(), (1, 2));
+    copy.process(b"\ra\tb\tc");
+    assert_eq!(row(&copy, 1), "ay b       c");
+    // Default stops add nothing.
+    assert!(screen(3, 40, b"x")
+        .screen()
+        .tab_stops_formatted()
+        .is_empty());
+}
