@@ -33,6 +33,33 @@ const TMUX_EXCEPTIONS: &[(&str, &str)] = &[
         "tmux keeps a wide character whose right half was overwritten; xterm \
          blanks its left half",
     ),
+    (
+        "insert-delete-lines-outside-region",
+        "tmux inserts and deletes lines below and above the scroll region; DEC \
+         and xterm ignore IL and DL there",
+    ),
+];
+
+/// Scripts where vtr and tmux differ on purpose-less edge cases that
+/// terminals handle differently and no oracle here settles (see the corpus
+/// README). The test keeps them visible: it checks that they still differ,
+/// so a change on either side is noticed and the entry revisited.
+const UNSETTLED: &[(&str, &str)] = &[
+    (
+        "erase-line-on-wide",
+        "EL from the right half of a wide character: tmux keeps the character, \
+         vtr blanks it",
+    ),
+    (
+        "tab-after-pending-wrap",
+        "a tab at the last column with a wrap pending: tmux keeps the wrap \
+         pending, vtr cancels it",
+    ),
+    (
+        "wide-insert-delete",
+        "DCH or ECH on one half of a wide character: tmux deletes the whole \
+         character or nothing, vtr blanks the other half",
+    ),
 ];
 
 const ATTR_BOLD: u32 = 1;
@@ -169,6 +196,13 @@ async fn screen_matches_tmux_for_every_corpus_script() {
             if text_lines(&theirs) == expected {
                 failures.push(format!(
                     "{}: tmux now agrees with xterm; drop the exception ({why})",
+                    s.name
+                ));
+            }
+        } else if let Some((_, why)) = UNSETTLED.iter().find(|(name, _)| *name == s.name) {
+            if first_difference(&ours, &theirs).is_none() {
+                failures.push(format!(
+                    "{}: vtr and tmux now agree; drop it from UNSETTLED ({why})",
                     s.name
                 ));
             }
@@ -452,6 +486,12 @@ fn apply_sgr(pen: &mut Cell, params: &str) {
             n @ 100..=107 => pen.bg = 0x0100_0000 | (n - 100 + 8),
             39 => pen.fg = 0,
             49 => pen.bg = 0,
+            // The underline colour: not in vtr's model, parameters skipped.
+            58 => match list.get(i).map(|s| num(s)) {
+                Some(5) => i += 2,
+                Some(2) => i += 4,
+                _ => {}
+            },
             n @ (38 | 48) => {
                 let colour = match list.get(i).map(|s| num(s)) {
                     Some(5) => {
@@ -471,8 +511,11 @@ fn apply_sgr(pen: &mut Cell, params: &str) {
                     pen.bg = colour;
                 }
             }
-            // Blink, hidden, strikethrough, overline: not in vtr's model.
-            _ => {}
+            // Blink, hidden, strikethrough, overline, on and off: not in
+            // vtr's model.
+            5 | 6 | 8 | 9 | 25 | 28 | 29 | 53 | 55 | 59 => {}
+            // Anything else would be misread here as vt100 once misread 58.
+            _ => panic!("unexpected SGR {p:?} in tmux output {params:?}"),
         }
     }
 }
@@ -501,6 +544,8 @@ fn parses_tmux_capture_lines() {
     assert_eq!(cells[4].text, "e\u{301}");
     assert_eq!(cells[4].attrs, 0);
     assert_eq!((cells.len(), known), (8, 5));
+    let (cells, _) = parse_capture_line("\x1b[0;4;58;2;255;0;0mu", 2, &mut pen.clone());
+    assert_eq!(cells[0].attrs, ATTR_UNDERLINE);
     // The next line starts with the attributes this one ended with.
     let (cells, _) = parse_capture_line("x", 8, &mut pen);
     assert_eq!(cells[0].attrs, ATTR_INVERSE);

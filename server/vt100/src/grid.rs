@@ -548,8 +548,12 @@ impl Grid {
         }
     }
 
+    // IL and DL act inside the scroll region only (DEC STD 070, xterm).
     pub fn insert_lines(&mut self, count: u16) {
-        for _ in 0..count {
+        if !self.in_scroll_region() {
+            return;
+        }
+        for _ in 0..count.min(self.scroll_bottom - self.pos.row + 1) {
             self.rows.remove(usize::from(self.scroll_bottom));
             self.rows.insert(usize::from(self.pos.row), self.new_row());
             // self.scroll_bottom is maintained to always be a valid row
@@ -558,7 +562,10 @@ impl Grid {
     }
 
     pub fn delete_lines(&mut self, count: u16) {
-        for _ in 0..(count.min(self.size.rows - self.pos.row)) {
+        if !self.in_scroll_region() {
+            return;
+        }
+        for _ in 0..count.min(self.scroll_bottom - self.pos.row + 1) {
             self.rows
                 .insert(usize::from(self.scroll_bottom) + 1, self.new_row());
             self.rows.remove(usize::from(self.pos.row));
@@ -602,7 +609,8 @@ impl Grid {
             self.scroll_top = 0;
             self.scroll_bottom = self.size().rows - 1;
         }
-        self.pos.row = self.scroll_top;
+        // The cursor goes home: the region's top only in origin mode.
+        self.pos.row = if self.origin_mode { self.scroll_top } else { 0 };
         self.pos.col = 0;
     }
 

@@ -1473,6 +1473,24 @@ impl Screen {
                 [49] => {
                     self.attrs.bgcolor = crate::Color::Default;
                 }
+                // The underline colour is not kept, but its parameters must
+                // be skipped: read as SGRs of their own, `58;2;255;0;0`
+                // turned on faint and then reset everything.
+                [58] => match next_param!() {
+                    [2] => {
+                        for _ in 0..3 {
+                            next_param!();
+                        }
+                    }
+                    [5] => {
+                        next_param!();
+                    }
+                    _ => {
+                        unhandled(self);
+                        return;
+                    }
+                },
+                [58, ..] | [59] => {}
                 [n] if (90..=97).contains(n) => {
                     self.attrs.fgcolor = crate::Color::Idx(to_u8!(*n) - 82);
                 }

@@ -168,3 +168,41 @@ fn state_formatted_carries_custom_tab_stops() {
         .tab_stops_formatted()
         .is_empty());
 }
+
+#[test]
+fn setting_the_scroll_region_homes_the_cursor() {
+    let p = screen(5, 10, b"\x1b[4;4H\x1b[2;4rX");
+    assert_eq!(row(&p, 0), "X");
+    // In origin mode, home is the region's top.
+    let p = screen(5, 10, b"\x1b[?6h\x1b[2;4rX");
+    assert_eq!(row(&p, 1), "X");
+}
+
+#[test]
+fn insert_and_delete_lines_only_inside_the_scroll_region() {
+    let lines = b"1\r\n2\r\n3\r\n4\r\n5\r\n6";
+    let all =
+        |p: &vt100::Parser| (0..6).map(|r| row(p, r)).collect::<Vec<_>>();
+    let mut bytes = lines.to_vec();
+    bytes.extend_from_slice(b"\x1b[2;4r\x1b[6;1H\x1b[L\x1b[1;1H\x1b[M");
+    assert_eq!(all(&screen(6, 10, &bytes)), ["1", "2", "3", "4", "5", "6"]);
+    let mut bytes = lines.to_vec();
+    bytes.extend_from_slice(b"\x1b[2;4r\x1b[3;1H\x1b[9L");
+    assert_eq!(all(&screen(6, 10, &bytes)), ["1", "2", "", "", "5", "6"]);
+    let mut bytes = lines.to_vec();
+    bytes.extend_from_slice(b"\x1b[2;4r\x1b[2;1H\x1b[2M");
+    assert_eq!(all(&screen(6, 10, &bytes)), ["1", "4", "", "", "5", "6"]);
+}
+
+#[test]
+fn underline_colour_parameters_are_skipped() {
+    let p = screen(
+        1,
+        20,
+        b"\x1b[4;58;2;255;0;0ma\x1b[58;5;2mb\x1b[58:2::1:2:3;59mc",
+    );
+    for col in 0..3 {
+        let cell = p.screen().cell(0, col).expect("cell");
+        assert!(cell.underline() && !cell.dim() && !cell.bold(), "col {col}");
+    }
+}
