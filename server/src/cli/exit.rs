@@ -10,6 +10,10 @@ pub enum ExitCode {
     NotFound = 3,
     TimedOut = 4,
     Exited = 5,
+    /// Standard output was closed by its reader (`vtr ... | head -1`):
+    /// 128 + SIGPIPE, the status a shell reports for a Unix tool that
+    /// SIGPIPE ended.
+    StdoutClosed = 141,
 }
 
 impl From<ExitCode> for std::process::ExitCode {

@@ -1,6 +1,15 @@
 //! The `vtr` command line: clap definitions and dispatch. Client commands
 //! live in `commands`, output formatting in `output`.
 
+/// `println!` that reports a closed stdout as an error instead of
+/// panicking: `outln!(...)` writes one line or returns from the enclosing
+/// function with [`output::StdoutClosed`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_line(format_args!($($arg)*))?
+    };
+}
+
 mod attach;
 mod commands;
 mod duration;
@@ -21,12 +30,13 @@ const AFTER_HELP: &str = "\
 Sessions are addressed by name or id; on a hub as spoke:session.
 
 Exit codes:
-  0  ok
-  1  error
-  2  usage error or invalid argument
-  3  not found (session or spoke)
-  4  timed out (wait, idle)
-  5  the session exited before the condition held (wait, idle)";
+  0    ok (grep: a line matched)
+  1    error (grep: no line matched)
+  2    usage error or invalid argument (grep: any error but 3)
+  3    not found (session or spoke)
+  4    timed out (wait, idle)
+  5    the session exited before the condition held (wait, idle)
+  141  standard output closed by its reader (`vtr ... | head -1`), quietly";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -92,11 +102,16 @@ pub enum Command {
     /// List sessions.
     Ls,
     /// Show one session.
-    Info { session: String },
+    Info {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
+        session: String,
+    },
     /// Type text into a session. Prints the output offset at that moment
     /// with --json (for `wait --from`).
     Send {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
+        /// The text to type, as is (use `vtr key` for named keys).
         text: String,
         /// Press Enter after the text.
         #[arg(long, short)]
@@ -111,26 +126,47 @@ pub enum Command {
     },
     /// Press named keys: enter, tab, esc, up, f1, ctrl+c, alt+x, ...
     Key {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
+        /// Key names, pressed in order.
         #[arg(required = true)]
         keys: Vec<String>,
     },
     /// Print the screen (--json: cells with colours, cursor).
-    Screen { session: String },
-    /// Wait for output matching a regex (output after the call starts, or
-    /// after --from).
-    Wait {
+    Screen {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
+    },
+    /// Wait for output matching a regex, from the session's last input on.
+    ///
+    /// By default the output matched starts where the session last took
+    /// input (from anyone: `vtr send`, `vtr key`, an attached terminal, a
+    /// browser pane), or at its start if it has had none. So
+    /// `vtr send s make --submit; vtr wait s done` and `vtr spawn s -- cmd;
+    /// vtr wait s ready` see output that came before `wait` started.
+    /// Escape sequences and carriage returns are removed before matching.
+    Wait {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
+        session: String,
+        /// Regular expression (Rust regex syntax), e.g. 'passed|failed'.
         regex: String,
-        /// Give up after this long (e.g. 30s, 500ms, 2m).
+        /// Give up after this long (e.g. 30s, 500ms, 2m): exit 4.
         #[arg(long, default_value = "30s", value_parser = duration::parse)]
         timeout: std::time::Duration,
-        /// Match output from this stream offset on (as printed by `send --json`).
-        #[arg(long, value_name = "OFFSET")]
-        from: Option<u64>,
+        /// Where matching starts: `input` (the last input, else the start),
+        /// `start` (all output the session still holds), `now` (output
+        /// after this command starts), or a stream offset (as `send --json`
+        /// prints).
+        #[arg(long, value_name = "WHERE", default_value = "input", value_parser = parse_from)]
+        from: WaitFrom,
     },
     /// Wait until a session has been quiet for a while.
+    ///
+    /// The silence is counted from when this command starts (or the last
+    /// output after that), so output from before it never makes it return
+    /// early or late.
     Idle {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
         /// Silence needed (e.g. 1s, 500ms).
         #[arg(long, default_value = "1s", value_parser = duration::parse)]
@@ -142,9 +178,15 @@ pub enum Command {
         #[arg(long)]
         screen: bool,
     },
-    /// Search scrollback and screen with a regex.
+    /// Search scrollback and screen with a regex, as grep(1) does.
+    ///
+    /// Prints LINE:TEXT for a match and LINE-TEXT for context, numbered
+    /// from 1 at the oldest line still held. Exits 0 if a line matched,
+    /// 1 if none did, 2 on an error (3 if the session does not exist).
     Grep {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
+        /// Regular expression (Rust regex syntax).
         regex: String,
         /// Lines of context after each match.
         #[arg(short = 'A', long, default_value_t = 0)]
@@ -158,14 +200,23 @@ pub enum Command {
     },
     /// Change a session's size.
     Resize {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
+        /// Columns (1 to 1000).
         cols: u32,
+        /// Rows (1 to 1000).
         rows: u32,
     },
     /// Rename a session.
-    Rename { session: String, new_name: String },
+    Rename {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
+        session: String,
+        /// Its new name, [A-Za-z0-9][A-Za-z0-9._-]{0,63}.
+        new_name: String,
+    },
     /// Send a signal to a session's process.
     Kill {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
         /// Signal name or number.
         #[arg(long, short, default_value = "HUP")]
@@ -173,6 +224,7 @@ pub enum Command {
     },
     /// Forget a session (kill it first, or use --force).
     Rm {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
         /// Kill a running session, then remove it.
         #[arg(long, short)]
@@ -180,6 +232,7 @@ pub enum Command {
     },
     /// Write an asciinema v2 recording of a session's output.
     Record {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
         /// Output file [default: stdout].
         #[arg(long, short)]
@@ -196,6 +249,7 @@ pub enum Command {
     Share(ShareCommand),
     /// Attach this terminal to a session (detach with the detach key).
     Attach {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
         /// Key that detaches (a single-byte key such as ctrl+], ctrl+q).
         #[arg(long, default_value = "ctrl+]")]
@@ -210,7 +264,7 @@ pub enum Command {
 pub enum ShareCommand {
     /// Make a link to SESSION and print its URL.
     Create {
-        /// spoke:session
+        /// The session: SPOKE:NAME (or its name or id on the hub's own spoke).
         session: String,
         /// How long the link works (60s to 30d), e.g. 15m, 1h, 7d.
         #[arg(long, default_value = "1h", value_parser = duration::parse)]
@@ -246,8 +300,10 @@ pub struct SpawnArgs {
     /// Extra environment, KEY=VALUE (repeatable).
     #[arg(long, short, value_name = "KEY=VALUE")]
     pub env: Vec<String>,
+    /// Terminal width in columns.
     #[arg(long, default_value_t = 80)]
     pub cols: u32,
+    /// Terminal height in rows.
     #[arg(long, default_value_t = 24)]
     pub rows: u32,
     /// Command and arguments [default: $SHELL].
@@ -407,6 +463,31 @@ pub struct HubArgs {
     pub session: SessionArgs,
 }
 
+/// Where `vtr wait` starts matching output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitFrom {
+    /// The session's last input (its start if it has had none).
+    Input,
+    /// All output the session still holds.
+    Start,
+    /// Output after the command starts.
+    Now,
+    /// This stream offset.
+    Offset(u64),
+}
+
+fn parse_from(text: &str) -> Result<WaitFrom, String> {
+    match text {
+        "input" => Ok(WaitFrom::Input),
+        "start" => Ok(WaitFrom::Start),
+        "now" => Ok(WaitFrom::Now),
+        _ => text
+            .parse()
+            .map(WaitFrom::Offset)
+            .map_err(|_| format!("{text:?} is not `input`, `start`, `now` or a stream offset")),
+    }
+}
+
 fn parse_public_url(text: &str) -> Result<String, String> {
     let rest = text
         .strip_prefix("http://")
@@ -433,10 +514,18 @@ fn parse_label(text: &str) -> Result<(String, String), String> {
 
 /// Runs the parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
+    let grep = matches!(cli.command, Command::Grep { .. });
     match commands::dispatch(cli).await {
         Ok(code) => code,
+        // The reader of our output went away: end quietly, as a Unix tool
+        // killed by SIGPIPE does (status 141 = 128 + SIGPIPE).
+        Err(err) if err.downcast_ref::<output::StdoutClosed>().is_some() => ExitCode::StdoutClosed,
         Err(err) => {
-            let code = exit::classify(&err);
+            let code = match exit::classify(&err) {
+                // grep(1)'s convention: 1 is "no line matched", 2 an error.
+                ExitCode::Error if grep => ExitCode::Usage,
+                code => code,
+            };
             eprintln!("vtr: {}", exit::describe(&err));
             code
         }

@@ -88,7 +88,7 @@ pub async fn hub(command: Box<HubCommand>, target: TargetArgs) -> anyhow::Result
 fn hub_url(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
     let opts = hub_options(args, target)?;
     if opts.no_token {
-        println!("http://{}/", opts.listen);
+        outln!("http://{}/", opts.listen);
         return Ok(ExitCode::Ok);
     }
     let path = opts
@@ -107,7 +107,7 @@ fn hub_url(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
         let scheme = if opts.tls.is_some() { "https" } else { "http" };
         format!("{scheme}://{}", opts.listen)
     });
-    println!("{}", sign_in_url(&base, &token));
+    outln!("{}", sign_in_url(&base, &token));
     Ok(ExitCode::Ok)
 }
 
@@ -122,7 +122,7 @@ fn forget_spoke(spoke: &str, args: HubArgs, target: TargetArgs) -> anyhow::Resul
     }
     let pins = crate::hub::pins::Pins::open(&opts.state_dir)?;
     if pins.forget(spoke)? {
-        println!("forgot spoke {spoke}'s key: the next spoke to join as {spoke} takes the name");
+        outln!("forgot spoke {spoke}'s key: the next spoke to join as {spoke} takes the name");
         Ok(ExitCode::Ok)
     } else {
         eprintln!("vtr: no spoke named {spoke} has joined this hub");

@@ -67,7 +67,7 @@ pub async fn run(target: &Target, command: ShareCommand, json: bool) -> anyhow::
                 let items: Vec<_> = list.iter().map(share_json).collect();
                 print_json(&items)?;
             } else {
-                print_shares(&list);
+                print_shares(&list)?;
             }
         }
         ShareCommand::Revoke { id } => {
@@ -92,22 +92,26 @@ fn print_share(share: &pb::ShareInfo, json: bool, text: &str) -> anyhow::Result<
     if json {
         print_json(&share_json(share))?;
     } else {
-        println!("{text}");
+        outln!("{text}");
     }
     Ok(())
 }
 
-fn print_shares(list: &[pb::ShareInfo]) {
+fn print_shares(list: &[pb::ShareInfo]) -> anyhow::Result<()> {
     if list.is_empty() {
-        println!("no share links");
-        return;
+        outln!("no share links");
+        return Ok(());
     }
     let now = unix_ms(std::time::SystemTime::now());
     let sessions: Vec<_> = list.iter().map(|s| escape(&s.session)).collect();
     let width = sessions.iter().map(|s| s.len()).max().unwrap_or(7).max(7);
-    println!(
+    outln!(
         "{:<32}  {:<width$}  {:<8}  {:>14}  {:>7}  URL",
-        "ID", "SESSION", "STATE", "EXPIRES", "VIEWERS"
+        "ID",
+        "SESSION",
+        "STATE",
+        "EXPIRES",
+        "VIEWERS"
     );
     for (s, session) in list.iter().zip(&sessions) {
         let state = if s.revoked_at_ms != 0 {
@@ -116,7 +120,7 @@ fn print_shares(list: &[pb::ShareInfo]) {
             "live"
         };
         let expires = until(s.expires_at_ms - now);
-        println!(
+        outln!(
             "{:<32}  {:<width$}  {:<8}  {:>14}  {:>7}  {}",
             escape(&s.id),
             session,
@@ -126,4 +130,5 @@ fn print_shares(list: &[pb::ShareInfo]) {
             escape(&s.url)
         );
     }
+    Ok(())
 }

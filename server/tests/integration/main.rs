@@ -19,5 +19,6 @@ mod share_limits;
 mod streaming;
 mod tcp;
 mod tunnel;
+mod unix_cli;
 mod web;
 mod web_auth;

@@ -47,6 +47,7 @@ pub fn session_info(s: SessionSummary) -> pb::SessionInfo {
         stale: s.stale,
         spoke_last_seen_ms: s.spoke_last_seen.map_or(0, unix_ms),
         created_by: s.created_by,
+        last_input_offset: s.last_input_offset,
     }
 }
 

@@ -48,6 +48,7 @@ pub fn session_info(s: pb::SessionInfo) -> SessionSummary {
         stale: s.stale,
         spoke_last_seen: from_unix_ms(s.spoke_last_seen_ms),
         created_by: s.created_by,
+        last_input_offset: s.last_input_offset,
     }
 }
 

@@ -1,0 +1,216 @@
+//! The CLI as a Unix tool: a closed pipe, exit codes, line numbers, help,
+//! and scripts that split one job over several commands.
+
+use std::process::{Command, Output, Stdio};
+
+use crate::harness::*;
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `vtr --socket SOCKET ARGS` with a clean environment.
+fn vtr(socket: &std::path::Path, args: &[&str]) -> Command {
+    let mut command = Command::new(vtr_bin());
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .stdin(Stdio::null());
+    command
+}
+
+/// A reader that went away before the output came (`vtr ... | head -1`
+/// once `head` has its line): the command ends quietly with 141, the
+/// status of a Unix tool that SIGPIPE ended, never a panic.
+#[tokio::test]
+async fn closed_stdout_ends_quietly_with_141() {
+    let spoke = Spoke::start();
+    let out = vtr(
+        &spoke.socket,
+        &[
+            "spawn",
+            "p",
+            "--",
+            "sh",
+            "-c",
+            "seq 1 40; echo done-$((6*7)); exec sleep 60",
+        ],
+    )
+    .output()
+    .expect("spawn");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = vtr(&spoke.socket, &["wait", "p", "done-42", "--timeout", "20s"])
+        .output()
+        .expect("wait");
+    assert!(out.status.success(), "{}", stderr(&out));
+    for args in [
+        &["screen", "p", "--json"][..],
+        &["screen", "p"],
+        &["idle", "p", "--idle", "100ms", "--screen"],
+        &["grep", "p", "[0-9]"],
+        &["ls"],
+        &["record", "p"],
+    ] {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = vtr(&spoke.socket, args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run vtr");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?} said something on stderr");
+    }
+    // The same through a shell pipeline, with a reader that stops after
+    // one line of a long output.
+    let socket = spoke.socket.display().to_string();
+    let script = format!(
+        "\"$0\" --socket '{socket}' screen p --json | head -1; \"$0\" --socket '{socket}' grep p . | head -1"
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(vtr_bin())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("sh");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "{\n1:1\n", "first line of each");
+    assert_eq!(stderr(&out), "", "no panic, no message");
+}
+
+/// Runs `vtr ARGS` against `socket` and returns its output.
+fn run(socket: &std::path::Path, args: &[&str]) -> Output {
+    vtr(socket, args).output().expect("run vtr")
+}
+
+/// `vtr wait` in a command of its own matches from the session's last
+/// input, so output that came before it started is seen: after `spawn`,
+/// and in the script `vtr send s 'cmd' --submit; vtr wait s 'done'`.
+#[tokio::test]
+async fn wait_after_a_separate_send_or_spawn_sees_earlier_output() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    let out = run(
+        &spoke.socket,
+        &[
+            "spawn",
+            "s",
+            "--",
+            "sh",
+            "-c",
+            "echo ready-$((1+1)); exec sh",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The output is there before `wait` starts.
+    wait_screen(&mut c, "s", "the spawned program's output", |l| {
+        l.iter().any(|l| l == "ready-2")
+    })
+    .await;
+    let out = run(&spoke.socket, &["wait", "s", "ready-2", "--timeout", "5s"]);
+    assert!(out.status.success(), "wait after spawn: {}", stderr(&out));
+    assert_eq!(stdout(&out), "ready-2\n");
+    // `--from now` is the old behaviour: output before the call is missed.
+    let out = run(
+        &spoke.socket,
+        &[
+            "wait",
+            "s",
+            "ready-2",
+            "--from",
+            "now",
+            "--timeout",
+            "300ms",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+
+    // The two-command script, with the command's output complete before
+    // `wait` runs.
+    let out = run(
+        &spoke.socket,
+        &["send", "s", "echo done-$((6*7))", "--submit"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_screen(&mut c, "s", "the command's output", |l| {
+        l.iter().any(|l| l == "done-42")
+    })
+    .await;
+    let out = run(&spoke.socket, &["wait", "s", "done-42", "--timeout", "5s"]);
+    assert!(out.status.success(), "send; wait: {}", stderr(&out));
+    assert_eq!(stdout(&out), "done-42\n");
+
+    // A later input moves the start: the earlier output no longer counts,
+    // unless asked for with --from start.
+    let out = run(
+        &spoke.socket,
+        &["send", "s", "echo next-$((2+3))", "--submit"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_screen(&mut c, "s", "the second command's output", |l| {
+        l.iter().any(|l| l == "next-5")
+    })
+    .await;
+    let out = run(
+        &spoke.socket,
+        &["wait", "s", "done-42", "--timeout", "300ms"],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let out = run(
+        &spoke.socket,
+        &["wait", "s", "done-42", "--from", "start", "--timeout", "5s"],
+    );
+    assert!(out.status.success(), "--from start: {}", stderr(&out));
+    let out = run(&spoke.socket, &["wait", "s", "x", "--from", "later"]);
+    assert_eq!(out.status.code(), Some(2), "a bad --from is a usage error");
+    assert!(stderr(&out).contains("--from"), "{}", stderr(&out));
+}
+
+/// `vtr grep` numbers lines from 1 and exits as grep(1) does: 0 a match,
+/// 1 none, 2 an error; 3 for a session that does not exist.
+#[tokio::test]
+async fn grep_numbers_lines_from_one_and_exits_like_grep() {
+    let spoke = Spoke::start();
+    let out = run(
+        &spoke.socket,
+        &[
+            "spawn",
+            "g",
+            "--",
+            "sh",
+            "-c",
+            "printf 'alpha\\nbeta\\ngamma\\n'; exec sleep 60",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&spoke.socket, &["wait", "g", "gamma", "--timeout", "10s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = run(&spoke.socket, &["grep", "g", "beta", "-B", "1", "-A", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "1-alpha\n2:beta\n3-gamma\n");
+    let out = run(&spoke.socket, &["grep", "g", "beta", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["matches"][0]["line_number"], 2, "{json}");
+    assert_eq!(json["matches"][0]["line"], "beta");
+
+    let out = run(&spoke.socket, &["grep", "g", "delta"]);
+    assert_eq!(out.status.code(), Some(1), "no match");
+    assert_eq!(stdout(&out), "");
+    let out = run(&spoke.socket, &["grep", "g", "("]);
+    assert_eq!(out.status.code(), Some(2), "a bad regex: {}", stderr(&out));
+    let out = run(&spoke.socket, &["grep", "ghost", "x"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let gone = spoke.dir.path().join("nothing.sock");
+    let out = run(&gone, &["grep", "g", "x"]);
+    assert_eq!(out.status.code(), Some(2), "no spoke: {}", stderr(&out));
+}
