@@ -1,9 +1,7 @@
 //! The `vtr` binary: parse the command line, set up logging, run.
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = vtr::cli::Cli::parse();
+    let cli = vtr::cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -21,7 +21,7 @@ mod share;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub use duration::parse as parse_duration;
 pub use exit::ExitCode;
@@ -49,17 +49,19 @@ Exit codes:
     after_help = AFTER_HELP
 )]
 pub struct Cli {
-    #[command(flatten)]
-    pub target: TargetArgs,
     /// Print data as JSON.
     #[arg(long, global = true)]
     pub json: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Which spoke a client command talks to.
+/// Which spoke a client command talks to. Taken by every command, and
+/// shown once, in `vtr --help` (see [`command`]).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection options")]
 pub struct TargetArgs {
     /// Unix socket of the spoke [default: the per-user runtime socket].
     #[arg(long, global = true, env = "VTR_SOCKET", value_name = "PATH")]
@@ -512,6 +514,80 @@ fn parse_label(text: &str) -> Result<(String, String), String> {
     Ok((key.to_owned(), value.to_owned()))
 }
 
+/// Global options and the subcommands whose help shows each: the
+/// connection options matter to every client command but are listed once,
+/// in `vtr --help`, so a command's own help shows its own options; the
+/// servers show the ones that mean something else to them (where to listen,
+/// which token to require).
+const GLOBAL_SHOWN_IN: &[(&str, &[&str])] = &[
+    ("socket", &["hub", "spoke"]),
+    ("addr", &[]),
+    ("token_file", &["hub", "spoke"]),
+    ("ca_file", &[]),
+    ("config", &["hub", "spoke", "validate"]),
+    (
+        "json",
+        &[
+            "spokes", "spawn", "ls", "info", "send", "screen", "wait", "idle", "grep", "resize",
+            "rename", "create", "share", "ls",
+        ],
+    ),
+];
+
+const GLOBALS_NOTE: &str = "Connection options (--socket, --addr, --token-file, --ca-file, \
+                            --config) work with every command: see `vtr --help`.";
+
+/// The command line's definition, with global options shown where they
+/// matter (see [`GLOBAL_SHOWN_IN`]); `vtr SUBCOMMAND --socket PATH` still
+/// works everywhere.
+pub fn command() -> clap::Command {
+    let mut cli = Cli::command();
+    let globals: Vec<clap::Arg> = cli
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    let names: Vec<String> = cli
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in names {
+        cli = cli.mut_subcommand(name, |c| hide_globals(c, &globals));
+    }
+    cli
+}
+
+/// Gives `command` a hidden copy of each global option it should not
+/// show. Clap then parses the copy instead of propagating the original,
+/// and hands its value up to the same field, by the same id.
+fn hide_globals(mut command: clap::Command, globals: &[clap::Arg]) -> clap::Command {
+    let name = command.get_name().to_owned();
+    for arg in globals {
+        let shown = GLOBAL_SHOWN_IN
+            .iter()
+            .find(|(id, _)| arg.get_id() == *id)
+            .is_some_and(|(_, shown_in)| shown_in.contains(&name.as_str()));
+        if !shown {
+            command = command.arg(arg.clone().hide(true));
+        }
+    }
+    command = command.after_help(GLOBALS_NOTE);
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for sub in names {
+        command = command.mut_subcommand(sub, |c| hide_globals(c, globals));
+    }
+    command
+}
+
+/// Parses the process's arguments, or exits with clap's message (status 2).
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 /// Runs the parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     let grep = matches!(cli.command, Command::Grep { .. });
@@ -529,5 +605,98 @@ pub async fn run(cli: Cli) -> ExitCode {
             eprintln!("vtr: {}", exit::describe(&err));
             code
         }
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+
+    fn every_command(
+        command: &clap::Command,
+        path: String,
+        out: &mut Vec<(String, clap::Command)>,
+    ) {
+        for sub in command.get_subcommands() {
+            let path = format!("{path} {}", sub.get_name());
+            out.push((path.clone(), sub.clone()));
+            every_command(sub, path, out);
+        }
+    }
+
+    #[test]
+    fn definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    /// Every flag and argument says what it is for.
+    #[test]
+    fn every_argument_has_help() {
+        let mut cli = command();
+        cli.build();
+        let mut commands = vec![("vtr".to_owned(), cli.clone())];
+        every_command(&cli, "vtr".to_owned(), &mut commands);
+        for (path, command) in &commands {
+            for arg in command.get_arguments() {
+                if arg.is_hide_set() || ["help", "version"].contains(&arg.get_id().as_str()) {
+                    continue;
+                }
+                assert!(
+                    arg.get_help().is_some(),
+                    "`{path}`: {} has no help text",
+                    arg.get_id()
+                );
+            }
+        }
+    }
+
+    /// Connection options are listed in `vtr --help` and not repeated in
+    /// each client command's help, yet still accepted there.
+    #[test]
+    fn global_options_are_shown_once() {
+        let mut cli = command();
+        let top = cli.render_long_help().to_string();
+        for flag in [
+            "--socket",
+            "--addr",
+            "--token-file",
+            "--ca-file",
+            "--config",
+        ] {
+            assert!(top.contains(flag), "vtr --help lacks {flag}");
+        }
+        for path in [&["spawn"][..], &["wait"], &["share", "create"]] {
+            let mut command = command();
+            command.build();
+            let mut sub = command.clone();
+            for name in path {
+                sub = sub.find_subcommand(name).expect("subcommand").clone();
+            }
+            let help = sub.render_long_help().to_string();
+            for flag in ["--socket", "--addr", "--ca-file"] {
+                assert!(
+                    !help.contains(&format!("{flag} <")),
+                    "{path:?} help shows {flag}"
+                );
+            }
+            assert!(help.contains("see `vtr --help`"), "{path:?}: {help}");
+        }
+        let parsed = Cli::from_arg_matches(
+            &command()
+                .try_get_matches_from(["vtr", "wait", "s", "x", "--socket", "/s", "--from", "7"])
+                .expect("parses"),
+        )
+        .expect("parses");
+        assert_eq!(
+            parsed.target.socket.as_deref(),
+            Some(std::path::Path::new("/s"))
+        );
+        assert!(matches!(
+            parsed.command,
+            Command::Wait {
+                from: WaitFrom::Offset(7),
+                ..
+            }
+        ));
     }
 }
