@@ -94,6 +94,11 @@ pub enum Command {
     /// Run a hub: one place for many spokes' sessions (an embedded spoke
     /// included unless --no-local-spoke; more from the configuration).
     /// Its port needs the hub's token: `vtr hub url` prints the sign-in URL.
+    ///
+    /// The embedded spoke's sessions are the hub's own processes: they end
+    /// when the hub stops or restarts (their share links then show as gone).
+    /// Sessions that must outlive the hub belong on a `vtr spoke` of their
+    /// own, which the hub reaches again after a restart.
     Hub(Box<HubCommand>),
     /// Run a spoke: own PTY sessions and serve them over gRPC.
     Spoke(SpokeArgs),

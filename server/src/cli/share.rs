@@ -20,6 +20,20 @@ struct ShareJson<'a> {
     revoked_at_ms: Option<i64>,
     viewers: u32,
     created_by: &'a str,
+    /// `live`, `revoked`, or `gone` (the session no longer exists).
+    state: &'static str,
+}
+
+/// A link's state as people read it: revoked by someone, or useless
+/// because its session ended, or live.
+fn state(s: &pb::ShareInfo) -> &'static str {
+    if s.revoked_at_ms != 0 {
+        "revoked"
+    } else if s.session_gone {
+        "gone"
+    } else {
+        "live"
+    }
 }
 
 fn share_json(s: &pb::ShareInfo) -> ShareJson<'_> {
@@ -32,6 +46,7 @@ fn share_json(s: &pb::ShareInfo) -> ShareJson<'_> {
         revoked_at_ms: (s.revoked_at_ms != 0).then_some(s.revoked_at_ms),
         viewers: s.viewers,
         created_by: &s.created_by,
+        state: state(s),
     }
 }
 
@@ -114,11 +129,7 @@ fn print_shares(list: &[pb::ShareInfo]) -> anyhow::Result<()> {
         "VIEWERS"
     );
     for (s, session) in list.iter().zip(&sessions) {
-        let state = if s.revoked_at_ms != 0 {
-            "revoked"
-        } else {
-            "live"
-        };
+        let state = state(s);
         let expires = until(s.expires_at_ms - now);
         outln!(
             "{:<32}  {:<width$}  {:<8}  {:>14}  {:>7}  {}",

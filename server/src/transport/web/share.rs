@@ -18,6 +18,7 @@ use vtr_shared::proto as pb;
 use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
 
 use super::stream::{self, Ending, Window, gone_away};
+use crate::core::error::ErrorKind;
 use crate::core::{Coordinator, SessionError};
 use crate::hub::share::{Record, ShareError, now_ms};
 use crate::transport::grpc::map;
@@ -73,11 +74,14 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
         // The session the link was made for, by id (not one that took its
         // id as a name).
         Ok(info) if info.id_address() == link.session => info,
-        Ok(_) => {
-            let message = "the shared session is gone".to_owned();
-            let _ = stream::send(socket, Event::Error(message.clone())).await;
-            return (close::GONE, message);
-        }
+        Ok(_)
+        | Err(
+            SessionError::NotFound { .. }
+            | SessionError::Spoke {
+                kind: ErrorKind::NotFound,
+                ..
+            },
+        ) => return ended(socket).await,
         Err(e) => return unavailable(socket, &link, &e).await,
     };
     // What the viewer is shown of the session: its name and size, not
@@ -178,6 +182,13 @@ fn read_only(link: &Record, what: &str) -> Ending {
 async fn unavailable(socket: &mut WebSocket, link: &Record, e: &SessionError) -> Ending {
     tracing::info!(link = %link.id, session = %link.session, "share-link viewer: {e}");
     let message = "the shared session is not available now".to_owned();
+    let _ = stream::send(socket, Event::Error(message.clone())).await;
+    (close::GONE, message)
+}
+
+/// The shared session no longer exists (removed, or ended with its spoke).
+async fn ended(socket: &mut WebSocket) -> Ending {
+    let message = "the shared session has ended".to_owned();
     let _ = stream::send(socket, Event::Error(message.clone())).await;
     (close::GONE, message)
 }
