@@ -396,7 +396,7 @@ async fn grep(
     if r.truncated {
         // On stderr in both modes, so a script reading stdout still sees it.
         eprintln!(
-            "vtr: grep output truncated after {} matches (max_matches or the response size limit); narrow the pattern or context",
+            "vtr: grep output truncated after {} matches (the --max-count limit or 2 MiB of text); narrow the pattern or context",
             r.matches.len()
         );
     }

@@ -266,7 +266,7 @@ impl Coordinator for LocalSpoke {
             0 => DEFAULT_GREP_MATCHES,
             n if n > limits::MAX_GREP_MATCHES => {
                 return Err(SessionError::invalid(format!(
-                    "max_matches {n}, limit {}",
+                    "at most {} matches per search; {n} asked",
                     limits::MAX_GREP_MATCHES
                 )));
             }

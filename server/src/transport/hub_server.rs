@@ -134,12 +134,16 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         .as_ref()
         .map(|f| super::tls::acceptor(&f.cert, &f.key))
         .transpose()?;
-    let unix = bind_unix(&opts.socket)?;
-    let tailscale = opts
-        .tailscale_socket
-        .as_deref()
-        .map(bind_unix)
-        .transpose()?;
+    // Both files are removed when this function returns, start-up errors
+    // after this point included.
+    let (unix, _socket_file) = bind_unix(&opts.socket)?;
+    let (tailscale, _tailscale_file) = match opts.tailscale_socket.as_deref().map(bind_unix) {
+        Some(bound) => {
+            let (listener, file) = bound?;
+            (Some(listener), Some(file))
+        }
+        None => (None, None),
+    };
     let tcp = TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
@@ -282,10 +286,6 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
     hub.shutdown();
     if let Some(local) = local {
         local.kill_all();
-    }
-    let _ = std::fs::remove_file(&opts.socket);
-    if let Some(path) = &opts.tailscale_socket {
-        let _ = std::fs::remove_file(path);
     }
     result
 }

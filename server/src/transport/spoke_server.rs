@@ -73,7 +73,7 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
     let spoke = Arc::new(
         LocalSpoke::new(opts.name.clone(), opts.session.clone()).with_labels(opts.labels.clone()),
     );
-    let unix = bind_unix(&opts.socket)?;
+    let (unix, _socket_file) = bind_unix(&opts.socket)?;
     let tcp = match opts.listen {
         Some(addr) => Some(
             TcpListener::bind(addr)
@@ -141,7 +141,6 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
     };
     let (local, remote, tunnel) = tokio::join!(local, remote, tunnel);
     spoke.kill_all();
-    let _ = std::fs::remove_file(&opts.socket);
     tunnel?;
     local.context("gRPC over the Unix socket")?;
     remote
@@ -187,9 +186,23 @@ pub fn unix_builder() -> Server {
         .http2_keepalive_timeout(Some(unix_incoming::KEEPALIVE_TIMEOUT))
 }
 
+/// A socket file this process bound, removed when dropped: at a clean
+/// exit, and when start-up fails after binding (a port in use, a bad
+/// certificate), so no stale file is left for the next start or the CLI
+/// to trip on.
+#[derive(Debug)]
+pub struct SocketFile(PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Binds a Unix socket with mode 0600. A stale socket file (nothing
-/// listening) is replaced; a live one is an error.
-pub fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
+/// listening) is replaced; a live one is an error. The file goes when the
+/// returned guard is dropped.
+pub fn bind_unix(path: &Path) -> anyhow::Result<(UnixListener, SocketFile)> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
         && !dir.exists()
@@ -214,7 +227,8 @@ pub fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
     let listener = UnixListener::bind(path);
     nix::sys::stat::umask(old_mask);
     let listener = listener.with_context(|| format!("binding socket {}", path.display()))?;
+    let file = SocketFile(path.to_owned());
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("making {} owner-only", path.display()))?;
-    Ok(listener)
+    Ok((listener, file))
 }

@@ -214,3 +214,83 @@ async fn grep_numbers_lines_from_one_and_exits_like_grep() {
     let out = run(&gone, &["grep", "g", "x"]);
     assert_eq!(out.status.code(), Some(2), "no spoke: {}", stderr(&out));
 }
+
+/// A hub that fails to start after binding its socket (its port is taken)
+/// removes the socket file, and its log, written to a file, is plain text.
+#[tokio::test]
+async fn a_failed_start_leaves_no_socket_and_logs_plain_text() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = taken.local_addr().expect("addr").to_string();
+    let socket = dir.path().join("hub.sock");
+    let log = dir.path().join("hub.log");
+    let status = Command::new(vtr_bin())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("XDG_STATE_HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("RUST_LOG", "vtr=debug")
+        .args(["hub", "--name", "h", "--listen", &port, "--socket"])
+        .arg(&socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .status()
+        .expect("run vtr hub");
+    assert_eq!(status.code(), Some(1));
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(text.contains(&port), "the error names the port: {text}");
+    assert!(!socket.exists(), "a failed start left {}", socket.display());
+    assert!(
+        !text.contains('\x1b'),
+        "colour codes in a log file: {text:?}"
+    );
+    assert!(text.contains("DEBUG"), "the log has lines to check: {text}");
+}
+
+/// A session of a spoke is a terminal: logs there are coloured, unless
+/// NO_COLOR is set.
+#[tokio::test]
+async fn logs_are_coloured_on_a_terminal_unless_no_color() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    for (name, no_color) in [("coloured", ""), ("plain", "1")] {
+        let dir = spoke.dir.path().join(name);
+        std::fs::create_dir(&dir).expect("dir");
+        let script = format!(
+            "NO_COLOR='{no_color}' RUST_LOG=vtr=debug XDG_STATE_HOME='{d}' XDG_CONFIG_HOME='{d}' \
+             \"$0\" spoke --name {name} --socket '{d}/s.sock' & sleep 1; kill $!; wait; echo finished",
+            d = dir.display()
+        );
+        spawn(&mut c, name, "sh", &["-c", &script, vtr_bin()]).await;
+        wait_screen(&mut c, name, "the spoke ran", |l| {
+            l.iter().any(|l| l == "finished")
+        })
+        .await;
+        let out = run(&spoke.socket, &["record", name]);
+        let cast = stdout(&out);
+        assert!(cast.contains("DEBUG"), "{name}: {cast}");
+        // In asciinema JSON, ESC is written \u001b.
+        let coloured = cast.contains("\\u001b[");
+        assert_eq!(coloured, no_color.is_empty(), "{name}: {cast}");
+    }
+}
+
+/// Errors name the flag a user must pass, never a protocol detail.
+#[tokio::test]
+async fn errors_name_the_flag_to_pass() {
+    let hub = Hub::start(&[], &[]);
+    let out = Command::new(vtr_bin())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .args(["ls", "--addr", &hub.url()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vtr");
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(text.contains("--token-file FILE"), "{text}");
+    assert!(!text.to_lowercase().contains("authorization"), "{text}");
+    let out = run(&hub.socket, &["grep", "hub:none", "x", "-m", "20000"]);
+    assert!(!stderr(&out).contains("max_matches"), "{}", stderr(&out));
+}
