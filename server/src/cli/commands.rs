@@ -245,9 +245,21 @@ async fn client_command(
             print_info_if_json(&info, json)?;
             Ok(ExitCode::Ok)
         }
-        Command::Kill { session, signal } => {
-            client.kill(pb::KillRequest { session, signal }).await?;
-            Ok(ExitCode::Ok)
+        Command::Kill {
+            session,
+            signal,
+            timeout,
+        } => {
+            client
+                .kill(pb::KillRequest {
+                    session: session.clone(),
+                    signal: signal.clone(),
+                })
+                .await?;
+            if timeout.is_zero() {
+                return Ok(ExitCode::Ok);
+            }
+            wait_exited(client, &session, &signal, timeout).await
         }
         Command::Rm { session, force } => {
             client.remove(pb::RemoveRequest { session, force }).await?;
@@ -295,6 +307,37 @@ async fn spawn(client: &mut VtrClient, args: SpawnArgs, json: bool) -> anyhow::R
         outln!("{}", escape(&info.name));
     }
     Ok(ExitCode::Ok)
+}
+
+/// Waits until a signalled session has exited, so the next command
+/// (`vtr rm`) finds it ended.
+async fn wait_exited(
+    client: &mut VtrClient,
+    session: &str,
+    signal: &str,
+    timeout: Duration,
+) -> anyhow::Result<ExitCode> {
+    // Polled: an exit takes a few milliseconds, and this is one session.
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let info = client
+            .info(pb::SessionRequest {
+                session: session.to_owned(),
+            })
+            .await?
+            .into_inner();
+        if info.status == pb::SessionStatus::Exited as i32 {
+            return Ok(ExitCode::Ok);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            eprintln!(
+                "vtr: {session} still runs {timeout:?} after SIG{}; try --signal KILL",
+                signal.trim_start_matches("SIG").to_uppercase()
+            );
+            return Ok(ExitCode::TimedOut);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Where the session last took input, so a `wait` after a separate

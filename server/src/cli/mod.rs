@@ -221,13 +221,20 @@ pub enum Command {
         /// Its new name, [A-Za-z0-9][A-Za-z0-9._-]{0,63}.
         new_name: String,
     },
-    /// Send a signal to a session's process.
+    /// Send a signal to a session's process and wait for it to exit.
+    ///
+    /// The default, HUP, is what closing a terminal sends: it ends an
+    /// interactive shell, which ignores TERM. Exits 4 if the process is
+    /// still running after --timeout (try --signal KILL).
     Kill {
         /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
-        /// Signal name or number.
+        /// Signal name or number (HUP, INT, TERM, KILL, 9, ...).
         #[arg(long, short, default_value = "HUP")]
         signal: String,
+        /// How long to wait for the process to exit; 0s: do not wait.
+        #[arg(long, default_value = "5s", value_parser = duration::parse)]
+        timeout: std::time::Duration,
     },
     /// Forget a session (kill it first, or use --force).
     Rm {

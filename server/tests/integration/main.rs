@@ -18,6 +18,7 @@ mod share;
 mod share_limits;
 mod streaming;
 mod tcp;
+mod tour;
 mod tunnel;
 mod unix_cli;
 mod web;
