@@ -10,6 +10,7 @@ mod config;
 mod floods;
 mod front_door;
 mod hub;
+mod interop;
 mod limits;
 mod programs;
 mod replay;
