@@ -12,5 +12,6 @@ pub mod throttle;
 pub mod tls;
 pub mod tunnel;
 pub mod tunnel_proof;
+pub mod unix_authority;
 pub mod unix_incoming;
 pub mod web;

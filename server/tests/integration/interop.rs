@@ -175,3 +175,55 @@ fn grpcio_without_a_token_is_refused_over_tcp() {
     let report = grpcio(&tcp_target(&spoke.url()), &["--probe"]);
     assert_eq!(report["health_code"], "UNAUTHENTICATED", "spoke: {report}");
 }
+
+/// The `:authority` other gRPC clients send on a Unix socket: grpc-java and
+/// older grpcurl the socket path, grpc-core since 1.58 (PyPI's grpcio) the
+/// path percent-encoded. Debian's grpcio sends `localhost`, so the client
+/// is told to send each of the others.
+fn path_authorities(socket: &Path) -> [String; 2] {
+    let path = socket.display().to_string();
+    let encoded = path.replace('/', "%2F");
+    [path, encoded]
+}
+
+#[test]
+fn a_socket_path_as_authority_is_taken_on_unix_sockets() {
+    let spoke = Spoke::start();
+    let hub = Hub::start(&[], &[]);
+    for (socket, services, name) in [
+        (&spoke.socket, SPOKE_SERVICES, "test"),
+        (&hub.socket, HUB_SERVICES, "hub"),
+    ] {
+        let [path, encoded] = path_authorities(socket);
+        let report = grpcio(
+            &unix_target(socket),
+            &["--authority", &path, "--label", "path"],
+        );
+        assert_report(&report, services, name, "path");
+        let report = grpcio(
+            &unix_target(socket),
+            &["--authority", &encoded, "--label", "encoded"],
+        );
+        assert_report(&report, services, name, "encoded");
+    }
+}
+
+/// Only the Unix sockets take them: a TCP port still refuses an authority
+/// that is not one, before its door looks at the host.
+#[test]
+fn a_path_as_authority_is_still_refused_over_tcp() {
+    let hub = Hub::start(&[], &[]);
+    let token = token_arg(&hub.token_file());
+    let mut args = strs(&token);
+    args.extend(["--probe", "--authority", "/tmp/vtr.sock"]);
+    let report = grpcio(&tcp_target(&hub.url()), &args);
+    assert_eq!(report["health_code"], "INTERNAL", "{report}");
+
+    let mut args = strs(&token);
+    args.extend(["--probe"]);
+    let report = grpcio(&tcp_target(&hub.url()), &args);
+    assert_eq!(
+        report["health_code"], "OK",
+        "the same call with its authority: {report}"
+    );
+}
