@@ -1,14 +1,14 @@
 //! Lets gRPC clients that name a Unix socket by its path talk to us.
 //!
 //! HTTP/2 wants an `:authority` of the form `host[:port]`. On a Unix socket
-//! there is no host, and clients disagree on what to send: grpc-go, grpcurl
-//! (since 1.8.9) and Debian's grpcio 1.51 send `localhost`; grpc-core since
-//! 1.58 (Python's grpcio from PyPI, Ruby, PHP) sends the socket path
-//! percent-encoded (`%2Frun%2Fvtr.sock`); grpc-java, older grpcurl and
-//! others send the bare path (`/run/vtr.sock`). The h2 crate rejects the
-//! last two while decoding the request's headers, before any layer of ours
-//! sees the request, with a stream reset (PROTOCOL_ERROR), and has no
-//! option to relax that.
+//! there is no host, and clients disagree on what to send: grpc-go, recent
+//! grpcurl and Debian's grpcio 1.51 send `localhost`; grpc-core after 1.57
+//! (Python's grpcio from PyPI) sends the socket path percent-encoded
+//! (`%2Frun%2Fvtr.sock`); grpc-java, older grpcurl and others send the bare
+//! path (`/run/vtr.sock`). The h2 crate rejects the last two while decoding
+//! the request's headers, before any layer of ours sees the request, with a
+//! stream reset (PROTOCOL_ERROR), and has no option to relax that (its
+//! maintainers hold that such a value is not an authority, rightly).
 //!
 //! So on the Unix socket, and only there, the bytes the client sends pass
 //! through `Mender` first: it decodes each header block (HPACK, with the
