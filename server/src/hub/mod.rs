@@ -21,13 +21,11 @@ use tokio::sync::{mpsc, watch};
 pub use breaker::backoff;
 pub use spoke::{Join, Link, SpokeState, SpokeStatus};
 
+use crate::core::changes;
 use crate::core::session::lock;
 use fanout::Fanout;
 use metrics::Counters;
 use spoke::Entry;
-
-/// Lists a watcher may have in flight; changes meanwhile are coalesced.
-const WATCH_QUEUE: usize = 4;
 
 /// Cheap to clone; clones share the hub.
 #[derive(Clone)]
@@ -49,7 +47,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     fn changed(&self) {
-        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+        changes::bump(&self.changed);
     }
 
     fn entries(&self) -> Vec<Arc<Entry>> {
@@ -192,7 +190,7 @@ impl Hub {
     /// The spoke list now, then after every change.
     pub fn watch_spokes(&self) -> mpsc::Receiver<Vec<SpokeStatus>> {
         let hub = self.clone();
-        watch_changes(&self.shared, move || hub.spokes())
+        changes::watch_changes(&self.shared.changed, move || hub.spokes())
     }
 
     /// Prometheus text exposition of the hub's metrics.
@@ -214,27 +212,4 @@ fn describe_join(join: &Join) -> String {
         Join::Dialled { address } => format!("dialled at {address}"),
         Join::Tunnelled { peer } => format!("tunnelled from {peer}"),
     }
-}
-
-/// Sends `snapshot()` now and after every change until the receiver goes
-/// away. Changes made while a list is in flight are coalesced.
-fn watch_changes<T: Send + 'static>(
-    shared: &Shared,
-    snapshot: impl Fn() -> T + Send + 'static,
-) -> mpsc::Receiver<T> {
-    let (tx, rx) = mpsc::channel(WATCH_QUEUE);
-    let mut changed = shared.changed.subscribe();
-    tokio::spawn(async move {
-        loop {
-            changed.borrow_and_update();
-            if tx.send(snapshot()).await.is_err() {
-                return;
-            }
-            tokio::select! {
-                result = changed.changed() => if result.is_err() { return },
-                () = tx.closed() => return,
-            }
-        }
-    });
-    rx
 }

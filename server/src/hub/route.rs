@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use vtr_shared::address::SessionAddress;
 
+use super::Hub;
 use super::fanout::Fanout;
 use super::spoke::{Entry, Join, Link};
-use super::{Hub, watch_changes};
+use crate::core::changes::watch_changes;
 use crate::core::error::{ErrorKind, Result};
 use crate::core::{
     Coordinator, Description, Events, GrepQuery, GrepResult, IdleResult, IdleWait, Input,
@@ -182,7 +183,7 @@ impl Coordinator for Hub {
 
     async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>> {
         let hub = self.clone();
-        Ok(watch_changes(&self.shared, move || hub.merged()).into())
+        Ok(watch_changes(&self.shared.changed, move || hub.merged()).into())
     }
 
     async fn info(&self, session: &str) -> Result<SessionSummary> {

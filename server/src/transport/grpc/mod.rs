@@ -5,11 +5,9 @@ pub mod auth;
 pub mod client;
 mod error;
 pub mod federation;
-pub mod map;
 pub mod remote;
 pub mod service;
 mod share;
-pub mod unmap;
 
 /// Generated service code; messages live in `vtr_shared::proto`.
 #[allow(clippy::all, clippy::unwrap_used)]

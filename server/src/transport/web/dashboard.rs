@@ -8,7 +8,7 @@
 //! `PREVIEW_EVERY` for sessions whose output moved.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -21,13 +21,14 @@ use vtr_shared::web::dashboard_request::Action;
 
 use super::auth::{Identity, SignIn};
 use super::{stream, who};
+use crate::core::clock::now_ms;
 use crate::core::{Coordinator, SessionSummary, SpawnSpec, Status, limits};
 use crate::hub::share::ShareError;
 use crate::hub::{Hub, SpokeStatus};
 use crate::transport::grpc::federation::spoke_info;
-use crate::transport::grpc::map::{self, unix_ms};
-use crate::transport::grpc::unmap;
+use crate::transport::map;
 use crate::transport::sharing::Sharing;
+use crate::transport::unmap;
 
 /// Largest request a dashboard sends: a spawn, whose strings are limited to
 /// `MAX_SPAWN_BYTES`, with room for field overhead (up to 512 args and env
@@ -147,7 +148,7 @@ fn dashboard(
     web::Dashboard {
         spokes: spokes.iter().cloned().map(spoke_info).collect(),
         sessions: sessions.iter().cloned().map(map::session_info).collect(),
-        now_ms: unix_ms(SystemTime::now()),
+        now_ms: now_ms(),
         hub: hub.name().to_owned(),
         shares: shares.to_vec(),
         you: you.to_owned(),

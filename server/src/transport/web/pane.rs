@@ -28,7 +28,7 @@ use crate::core::error::ErrorKind;
 use crate::core::{Coordinator, Input, SessionError};
 use crate::hub::presence::Via;
 use crate::hub::{Hub, SpokeState, SpokeStatus};
-use crate::transport::grpc::map;
+use crate::transport::map;
 use crate::transport::sharing::Sharing;
 
 #[derive(Debug, Deserialize)]

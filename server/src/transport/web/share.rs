@@ -18,9 +18,10 @@ use vtr_shared::proto as pb;
 use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
 
 use super::stream::{self, Ending, Window, gone_away};
+use crate::core::clock::now_ms;
 use crate::core::{Coordinator, SessionError};
-use crate::hub::share::{Record, ShareError, now_ms};
-use crate::transport::grpc::map;
+use crate::hub::share::{Record, ShareError};
+use crate::transport::map;
 use crate::transport::sharing::Sharing;
 
 /// Viewers send acks only (a few bytes each). Frames are capped too, so a
