@@ -188,7 +188,7 @@ fn session_config(args: &SessionArgs, file: &SpokeConfig) -> anyhow::Result<Sess
     let defaults = SessionConfig::default();
     let idle_after = match (args.idle_after, &file.idle_after) {
         (Some(flag), _) => flag,
-        (None, Some(text)) => crate::cli::parse_duration(text)
+        (None, Some(text)) => crate::config::duration::parse(text)
             .map_err(|e| anyhow::anyhow!("config spoke.idle_after: {e}"))?,
         (None, None) => defaults.idle_after,
     };
