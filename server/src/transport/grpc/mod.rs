@@ -27,7 +27,7 @@ use tonic::service::Routes;
 
 use crate::core::Coordinator;
 use crate::hub::Hub;
-use crate::transport::sharing::Sharing;
+use crate::transport::web_state::WebState;
 
 /// Every service a coordinator serves: `vtr.v1.Vtr`, health, reflection,
 /// and on a hub `vtr.v1.Federation` and `vtr.v1.Shares`. Who may call them
@@ -36,7 +36,7 @@ use crate::transport::sharing::Sharing;
 pub async fn routes<C: Coordinator>(
     coordinator: Arc<C>,
     hub: Option<Hub>,
-    sharing: Option<Sharing>,
+    state: Option<WebState>,
 ) -> anyhow::Result<Routes> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -54,9 +54,9 @@ pub async fn routes<C: Coordinator>(
             federation::FederationService::new(hub),
         ));
     }
-    if let Some(sharing) = sharing {
+    if let Some(state) = state {
         routes = routes.add_service(pb::shares_server::SharesServer::new(
-            share::SharesService::new(sharing),
+            share::SharesService::new(state),
         ));
     }
     Ok(routes)
