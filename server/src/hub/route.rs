@@ -35,7 +35,7 @@ impl Hub {
             .iter()
             .map(|e| e.name.clone())
             .collect();
-        SessionError::NoSpoke {
+        SessionError::UnknownSpoke {
             spoke: spoke.to_owned(),
             known: if known.is_empty() {
                 "none".to_owned()

@@ -89,7 +89,7 @@ impl LocalSpoke {
         {
             return Err(SessionError::UnknownSpoke {
                 spoke: spoke.clone(),
-                local: self.name.clone(),
+                known: self.name.clone(),
             });
         }
         lock(&self.sessions)
@@ -138,7 +138,7 @@ impl Coordinator for LocalSpoke {
         if !spec.spoke.is_empty() && spec.spoke != self.name {
             return Err(SessionError::UnknownSpoke {
                 spoke: spec.spoke,
-                local: self.name.clone(),
+                known: self.name.clone(),
             });
         }
         let size = limits::check_spawn(&spec)?;

@@ -207,7 +207,8 @@ impl Pane {
     /// (yet) connected, or unreachable, is worth retrying: the page hears
     /// SPOKE_DOWN and a TRY_AGAIN close. Anything else is final.
     async fn fail(&mut self, e: SessionError) -> Ending {
-        let retry = matches!(e, SessionError::NoSpoke { .. }) || e.kind() == ErrorKind::Unavailable;
+        let retry =
+            matches!(e, SessionError::UnknownSpoke { .. }) || e.kind() == ErrorKind::Unavailable;
         if retry {
             let _ = self
                 .send(Event::State(web::PaneState::SpokeDown as i32))
