@@ -55,13 +55,13 @@ pub struct FederationConfig {
     pub hub: Option<String>,
     pub token_file: Option<PathBuf>,
     #[serde(default)]
-    pub spokes: Vec<FederatedSpoke>,
+    pub spokes: Vec<DialledSpoke>,
 }
 
-/// A spoke the hub dials.
-#[derive(Debug, Deserialize)]
+/// A spoke the hub dials (`[[federation.spokes]]`).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FederatedSpoke {
+pub struct DialledSpoke {
     pub name: String,
     pub address: String,
     pub token_file: Option<PathBuf>,

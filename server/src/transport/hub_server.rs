@@ -78,14 +78,7 @@ pub struct HubOptions {
     pub tailscale_socket: Option<PathBuf>,
 }
 
-/// A spoke from the configuration, which the hub dials.
-#[derive(Debug, Clone)]
-pub struct DialledSpoke {
-    pub name: String,
-    pub address: String,
-    pub token_file: Option<PathBuf>,
-    pub ca_file: Option<PathBuf>,
-}
+pub use crate::config::DialledSpoke;
 
 /// Serves until `shutdown` is cancelled. Prints one `READY ...` line on
 /// stdout once bound.
