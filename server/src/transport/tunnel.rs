@@ -1,4 +1,4 @@
-//! Tunnelled spokes (ARCHITECTURE §5.1). The spoke dials the hub's TCP port
+//! Tunnelled spokes (README, "Hub and spokes"). The spoke dials the hub's TCP port
 //! and asks for an HTTP/1.1 upgrade to `vtr-tunnel/1`, naming itself and
 //! presenting its token. After `101`, the roles reverse: the spoke serves
 //! gRPC (HTTP/2) over the connection and the hub is the client. The spoke

@@ -1,4 +1,4 @@
-//! The layering ARCHITECTURE.md and STYLE.md describe, checked on the
+//! The layering the README describes (Architecture), checked on the
 //! source: `core` knows no transport, no protocol types and no layer above
 //! it; `config` never reaches up into `cli`. A `use` that breaks a rule
 //! fails here with its file and line.
