@@ -3,7 +3,7 @@
 
 mod attach;
 mod commands;
-mod duration;
+use crate::config::duration;
 pub mod exit;
 mod output;
 mod serve;
@@ -14,7 +14,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use duration::parse as parse_duration;
 pub use exit::ExitCode;
 
 const AFTER_HELP: &str = "\

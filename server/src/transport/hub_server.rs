@@ -17,13 +17,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::accept::Limits;
 use super::grpc::{self, auth::Token, client, remote::RemoteSpoke};
-use super::sharing::Sharing;
 use super::spoke_server::{TlsFiles, bind_unix, unix_builder};
 use super::throttle::Throttle;
 use super::tunnel;
 use super::unix_incoming;
 use super::web::auth::{WebAuth, token_fingerprint};
 use super::web::front_door::{FrontDoor, TailscaleSocket, front_door};
+use super::web_state::WebState;
 use crate::core::SessionConfig;
 use crate::hub::pins::Pins;
 use crate::hub::presence::Presence;
@@ -78,14 +78,7 @@ pub struct HubOptions {
     pub tailscale_socket: Option<PathBuf>,
 }
 
-/// A spoke from the configuration, which the hub dials.
-#[derive(Debug, Clone)]
-pub struct DialledSpoke {
-    pub name: String,
-    pub address: String,
-    pub token_file: Option<PathBuf>,
-    pub ca_file: Option<PathBuf>,
-}
+pub use crate::config::DialledSpoke;
 
 /// Serves until `shutdown` is cancelled. Prints one `READY ...` line on
 /// stdout once bound.
@@ -117,11 +110,11 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         hub.add_spoke(opts.name.clone(), Join::Local, local.clone())?;
     }
     for spoke in &opts.dialled {
-        let link = dial(spoke).with_context(|| format!("spoke {:?}", spoke.name))?;
+        let handle = dial(spoke).with_context(|| format!("spoke {:?}", spoke.name))?;
         let join = Join::Dialled {
             address: spoke.address.clone(),
         };
-        hub.add_spoke(spoke.name.clone(), join, Arc::new(link))?;
+        hub.add_spoke(spoke.name.clone(), join, Arc::new(handle))?;
     }
 
     let secret = Arc::new(Secret::load_or_create(&opts.state_dir.join("secret"))?);
@@ -185,7 +178,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         opts.forget_spokes_after,
         shutdown.clone(),
     ));
-    let sharing = Sharing {
+    let state = WebState {
         hub: hub.clone(),
         shares,
         presence: Arc::new(Presence::default()),
@@ -204,12 +197,8 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         secure,
     );
     let coordinator = Arc::new(hub.clone());
-    let local_routes = grpc::routes(
-        coordinator.clone(),
-        Some(hub.clone()),
-        Some(sharing.clone()),
-    )
-    .await?;
+    let local_routes =
+        grpc::routes(coordinator.clone(), Some(hub.clone()), Some(state.clone())).await?;
     // Its own listener and budget: a flood on the TCP port never
     // reaches the CLI.
     let unix_server = unix_builder()
@@ -219,7 +208,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
             shutdown.clone().cancelled_owned(),
         );
     // The front door checks every request's identity, gRPC included.
-    let app = grpc::routes(coordinator, Some(hub.clone()), Some(sharing.clone()))
+    let app = grpc::routes(coordinator, Some(hub.clone()), Some(state.clone()))
         .await?
         .into_axum_router()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -233,7 +222,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
                 .map(|t| Arc::new(super::tunnel_proof::ProofKey::derive(t))),
             token: tunnel_token,
         }))
-        .merge(super::web::router(sharing))
+        .merge(super::web::router(state))
         .merge(super::web::auth_router(auth.clone()))
         .fallback(super::web::fallback)
         .layer(axum::middleware::from_fn_with_state(
@@ -317,7 +306,7 @@ async fn maintain(hub: Hub, shares: Arc<Shares>, forget_after: Duration, stop: C
     }
 }
 
-/// A link to a configured spoke; it connects on first use and reconnects
+/// A handle on a configured spoke; it connects on first use and reconnects
 /// by itself.
 fn dial(spoke: &DialledSpoke) -> anyhow::Result<RemoteSpoke> {
     let token = spoke

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod architecture;
 mod attach;
 mod bounds;
 mod cli;

@@ -5,11 +5,9 @@ pub mod auth;
 pub mod client;
 mod error;
 pub mod federation;
-pub mod map;
 pub mod remote;
 pub mod service;
 mod share;
-pub mod unmap;
 
 /// Generated service code; messages live in `vtr_shared::proto`.
 #[allow(clippy::all, clippy::unwrap_used)]
@@ -29,7 +27,7 @@ use tonic::service::Routes;
 
 use crate::core::Coordinator;
 use crate::hub::Hub;
-use crate::transport::sharing::Sharing;
+use crate::transport::web_state::WebState;
 
 /// Every service a coordinator serves: `vtr.v1.Vtr`, health, reflection
 /// (v1 and v1alpha: many clients still ask the older one), and on a hub
@@ -39,7 +37,7 @@ use crate::transport::sharing::Sharing;
 pub async fn routes<C: Coordinator>(
     coordinator: Arc<C>,
     hub: Option<Hub>,
-    sharing: Option<Sharing>,
+    state: Option<WebState>,
 ) -> anyhow::Result<Routes> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -58,9 +56,9 @@ pub async fn routes<C: Coordinator>(
         names.push(pb::federation_server::SERVICE_NAME);
         pb::federation_server::FederationServer::new(federation::FederationService::new(hub))
     });
-    let shares = sharing.map(|sharing| {
+    let shares = state.map(|state| {
         names.push(pb::shares_server::SERVICE_NAME);
-        pb::shares_server::SharesServer::new(share::SharesService::new(sharing))
+        pb::shares_server::SharesServer::new(share::SharesService::new(state))
     });
     let mut routes = Routes::new(health)
         .add_service(reflection(&names).build_v1()?)
