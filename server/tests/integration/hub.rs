@@ -525,3 +525,24 @@ async fn watch_spokes_pushes_health_changes() {
     })
     .await;
 }
+
+#[test]
+fn a_failed_start_leaves_no_socket_file() {
+    // The TCP port is taken: hub and spoke fail after binding their
+    // sockets, and take the socket files with them.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").to_string();
+    let dir = tempfile::tempdir().expect("dir");
+    for (role, socket) in [("hub", "hub.sock"), ("spoke", "spoke.sock")] {
+        let socket = dir.path().join(socket);
+        let out = vtr(dir.path())
+            .args([role, "--name", "late", "--listen", &port, "--socket"])
+            .arg(&socket)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{role}: {stderr}");
+        assert!(stderr.contains(&port), "{role} names the address: {stderr}");
+        assert!(!socket.exists(), "{role} left {}", socket.display());
+    }
+}
