@@ -71,7 +71,7 @@ async fn spokes(target: &Target, json: bool) -> anyhow::Result<ExitCode> {
         let items: Vec<_> = list.iter().map(output::spoke_json).collect();
         print_json(&items)?;
     } else {
-        let now = crate::transport::grpc::map::unix_ms(std::time::SystemTime::now());
+        let now = crate::core::clock::now_ms();
         output::print_spokes(&list, now)?;
     }
     Ok(ExitCode::Ok)

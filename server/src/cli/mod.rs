@@ -12,7 +12,7 @@ macro_rules! outln {
 
 mod attach;
 mod commands;
-mod duration;
+use crate::config::duration;
 pub mod exit;
 mod output;
 mod serve;
@@ -23,7 +23,6 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-pub use duration::parse as parse_duration;
 pub use exit::ExitCode;
 
 const AFTER_HELP: &str = "\

@@ -7,8 +7,8 @@ use vtr_shared::proto as pb;
 use super::ShareCommand;
 use super::exit::ExitCode;
 use super::output::{escape, print_json};
+use crate::core::clock::now_ms;
 use crate::transport::grpc::client::{self, Target};
-use crate::transport::grpc::map::unix_ms;
 
 #[derive(Serialize)]
 struct ShareJson<'a> {
@@ -117,7 +117,7 @@ fn print_shares(list: &[pb::ShareInfo]) -> anyhow::Result<()> {
         outln!("no share links");
         return Ok(());
     }
-    let now = unix_ms(std::time::SystemTime::now());
+    let now = now_ms();
     let sessions: Vec<_> = list.iter().map(|s| escape(&s.session)).collect();
     let width = sessions.iter().map(|s| s.len()).max().unwrap_or(7).max(7);
     outln!(

@@ -1,4 +1,4 @@
-//! One spoke as the hub sees it: how it joined, the link to call it, its
+//! One spoke as the hub sees it: how it joined, the handle to call it, its
 //! health, and its sessions as last seen.
 
 use std::sync::{Arc, Mutex};
@@ -61,13 +61,13 @@ pub struct SpokeStatus {
     pub next_attempt: Option<SystemTime>,
 }
 
-pub type Link = Arc<dyn Coordinator>;
+pub type SpokeHandle = Arc<dyn Coordinator>;
 
 pub struct Entry {
     pub name: String,
     pub join: Join,
-    link: Mutex<Option<Link>>,
-    /// Which tunnel the link runs over (tunnelled spokes).
+    handle: Mutex<Option<SpokeHandle>>,
+    /// Which tunnel the handle runs over (tunnelled spokes).
     tunnel: Mutex<u64>,
     /// Since when a tunnelled spoke has had no tunnel.
     gone_since: Mutex<Option<Instant>>,
@@ -91,11 +91,11 @@ struct Health {
 }
 
 impl Entry {
-    pub fn new(name: String, join: Join, link: Option<Link>) -> Arc<Self> {
+    pub fn new(name: String, join: Join, handle: Option<SpokeHandle>) -> Arc<Self> {
         Arc::new(Entry {
             name,
             join,
-            link: Mutex::new(link),
+            handle: Mutex::new(handle),
             tunnel: Mutex::new(0),
             gone_since: Mutex::new(None),
             health: Mutex::new(Health::default()),
@@ -104,13 +104,13 @@ impl Entry {
         })
     }
 
-    pub fn link(&self) -> Option<Link> {
-        lock(&self.link).clone()
+    pub fn handle(&self) -> Option<SpokeHandle> {
+        lock(&self.handle).clone()
     }
 
     /// A tunnel (re)connected.
-    pub fn set_tunnel(&self, link: Link, generation: u64) {
-        *lock(&self.link) = Some(link);
+    pub fn set_tunnel(&self, handle: SpokeHandle, generation: u64) {
+        *lock(&self.handle) = Some(handle);
         *lock(&self.tunnel) = generation;
         *lock(&self.gone_since) = None;
         self.wake.notify_one();
@@ -119,7 +119,7 @@ impl Entry {
     /// The tunnel numbered `generation` closed (a newer one stays).
     pub fn clear_tunnel(&self, generation: u64) {
         if *lock(&self.tunnel) == generation {
-            *lock(&self.link) = None;
+            *lock(&self.handle) = None;
             *lock(&self.gone_since) = Some(Instant::now());
             self.wake.notify_one();
         }
@@ -133,12 +133,12 @@ impl Entry {
     }
 
     pub fn connected(&self) -> bool {
-        lock(&self.link).is_some()
+        lock(&self.handle).is_some()
     }
 
-    /// The link if calls may go through now; otherwise why not, naming the
+    /// The handle if calls may go through now; otherwise why not, naming the
     /// spoke (the breaker is open, or a tunnel is down).
-    pub fn callable(&self) -> Result<Link, SessionError> {
+    pub fn callable(&self) -> Result<SpokeHandle, SessionError> {
         let unreachable = |reason: String| SessionError::Unreachable {
             spoke: self.name.clone(),
             reason,
@@ -152,7 +152,7 @@ impl Entry {
             )));
         }
         drop(health);
-        self.link()
+        self.handle()
             .ok_or_else(|| unreachable("its tunnel is closed".to_owned()))
     }
 

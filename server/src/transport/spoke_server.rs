@@ -73,7 +73,9 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
     let spoke = Arc::new(
         LocalSpoke::new(opts.name.clone(), opts.session.clone()).with_labels(opts.labels.clone()),
     );
-    let (unix, _socket_file) = bind_unix(&opts.socket)?;
+    let unix = bind_unix(&opts.socket)?;
+    // Removed on every way out from here, a failed bind of `--listen` too.
+    let _socket_file = SocketFile::new(&opts.socket);
     let tcp = match opts.listen {
         Some(addr) => Some(
             TcpListener::bind(addr)
@@ -186,23 +188,9 @@ pub fn unix_builder() -> Server {
         .http2_keepalive_timeout(Some(unix_incoming::KEEPALIVE_TIMEOUT))
 }
 
-/// A socket file this process bound, removed when dropped: at a clean
-/// exit, and when start-up fails after binding (a port in use, a bad
-/// certificate), so no stale file is left for the next start or the CLI
-/// to trip on.
-#[derive(Debug)]
-pub struct SocketFile(PathBuf);
-
-impl Drop for SocketFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Binds a Unix socket with mode 0600. A stale socket file (nothing
-/// listening) is replaced; a live one is an error. The file goes when the
-/// returned guard is dropped.
-pub fn bind_unix(path: &Path) -> anyhow::Result<(UnixListener, SocketFile)> {
+/// listening) is replaced; a live one is an error.
+pub fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
         && !dir.exists()
@@ -227,8 +215,23 @@ pub fn bind_unix(path: &Path) -> anyhow::Result<(UnixListener, SocketFile)> {
     let listener = UnixListener::bind(path);
     nix::sys::stat::umask(old_mask);
     let listener = listener.with_context(|| format!("binding socket {}", path.display()))?;
-    let file = SocketFile(path.to_owned());
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("making {} owner-only", path.display()))?;
-    Ok((listener, file))
+    Ok(listener)
+}
+
+/// A socket file this process made, removed when dropped: at a clean exit
+/// and after a start that failed once it was bound.
+pub struct SocketFile(PathBuf);
+
+impl SocketFile {
+    pub fn new(path: &Path) -> Self {
+        SocketFile(path.to_path_buf())
+    }
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

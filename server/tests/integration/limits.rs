@@ -191,7 +191,7 @@ async fn bad_inputs_get_clear_errors() {
     expect_code(
         c.info(info("other:ok")).await,
         Code::NotFound,
-        "spoke \"other\" not found",
+        "no spoke named \"other\" (spokes: test)",
     );
     expect_code(c.info(info("")).await, invalid, "empty");
 

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod architecture;
 mod attach;
 mod bounds;
 mod cli;
@@ -10,6 +11,7 @@ mod config;
 mod floods;
 mod front_door;
 mod hub;
+mod interop;
 mod limits;
 mod programs;
 mod replay;

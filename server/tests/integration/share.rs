@@ -109,7 +109,7 @@ async fn a_link_opens_its_session_read_only_and_nothing_else() {
         .await
         .expect("info")
         .into_inner();
-    assert_ne!((info.cols, info.rows), (20, 5));
+    assert_eq!((info.cols, info.rows), (80, 24), "the spawn size, not 20x5");
 
     // The socket takes the token and nothing else: no other session.
     let url = format!(

@@ -15,7 +15,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use nix::sys::signal::Signal;
@@ -28,6 +28,7 @@ mod threads;
 
 use input::{InputPath, Sent, input_path};
 
+use crate::core::clock::from_unix_ms;
 use crate::core::error::{Result, SessionError};
 use crate::core::log::{OutputLog, Read as LogRead};
 use crate::core::terminal::Terminal;
@@ -157,16 +158,6 @@ pub(crate) struct Inner {
 /// the data consistent, so a panic elsewhere must not take the session down.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-pub(crate) fn from_unix_ms(ms: i64) -> Option<SystemTime> {
-    (ms > 0).then(|| UNIX_EPOCH + Duration::from_millis(ms as u64))
 }
 
 impl Session {

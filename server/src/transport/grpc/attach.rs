@@ -14,8 +14,8 @@ use tonic::{Status, Streaming};
 use vtr_shared::proto as pb;
 use vtr_shared::proto::attach_request::Request as AttachMessage;
 
-use super::map;
 use crate::core::{Coordinator, Events, Input, StreamEvent};
+use crate::transport::map;
 
 /// Reads the `open` request, subscribes, and starts the task that applies
 /// the rest of the requests.

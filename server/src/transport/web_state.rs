@@ -1,6 +1,6 @@
-//! Share links as the transports show them: the hub's links with the
-//! session's current name, the link's URL and its live viewers. Shared by
-//! the gRPC `Shares` service and the web app's sockets.
+//! What the web app's sockets and the gRPC `Shares` service work on: the
+//! hub, its share links (shown with the session's current name, the link's
+//! URL and its live viewers), who is watching, and the public URL.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -14,8 +14,9 @@ use crate::hub::SpokeState;
 use crate::hub::presence::Presence;
 use crate::hub::share::{Record, ShareError, Shares};
 
+/// Cheap to clone; clones share everything.
 #[derive(Clone)]
-pub struct Sharing {
+pub struct WebState {
     pub hub: Hub,
     pub shares: Arc<Shares>,
     pub presence: Arc<Presence>,
@@ -23,7 +24,7 @@ pub struct Sharing {
     pub public_url: Arc<str>,
 }
 
-impl Sharing {
+impl WebState {
     /// A link to `session` (any address the hub resolves) for `ttl_seconds`.
     pub async fn create(
         &self,

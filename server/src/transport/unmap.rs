@@ -5,7 +5,7 @@ use std::time::UNIX_EPOCH;
 
 use vtr_shared::proto as pb;
 
-use crate::core::session::from_unix_ms;
+use crate::core::clock::from_unix_ms;
 use crate::core::{
     CellData, Color, Description, ExitInfo, GrepMatch, GrepResult, ScreenState, SessionSummary,
     SnapshotReason, SpawnSpec, Status, StreamEvent, WaitMatch, WaitOutcome,
@@ -183,7 +183,7 @@ pub fn spawn_spec(r: pb::SpawnRequest) -> SpawnSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::grpc::map;
+    use crate::transport::map;
 
     #[test]
     fn colours_round_trip() {
