@@ -330,10 +330,12 @@ async fn wait_exited(
             return Ok(ExitCode::Ok);
         }
         if tokio::time::Instant::now() >= deadline {
-            eprintln!(
-                "vtr: {session} still runs {timeout:?} after SIG{}; try --signal KILL",
-                signal.trim_start_matches("SIG").to_uppercase()
-            );
+            let sent = if signal.parse::<i32>().is_ok() {
+                format!("signal {signal}")
+            } else {
+                format!("SIG{}", signal.to_uppercase().trim_start_matches("SIG"))
+            };
+            eprintln!("vtr: {session} still runs {timeout:?} after {sent}; try --signal KILL");
             return Ok(ExitCode::TimedOut);
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -294,3 +294,46 @@ async fn errors_name_the_flag_to_pass() {
     let out = run(&hub.socket, &["grep", "hub:none", "x", "-m", "20000"]);
     assert!(!stderr(&out).contains("max_matches"), "{}", stderr(&out));
 }
+
+/// `vtr kill` waits for the process to end, so `vtr rm` right after it
+/// works; a signal the program ignores is reported (exit 4), not hidden.
+#[tokio::test]
+async fn kill_waits_for_the_exit_and_says_when_it_does_not_come() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    let out = run(
+        &spoke.socket,
+        &[
+            "spawn",
+            "k",
+            "--",
+            "sh",
+            "-c",
+            "trap '' TERM; echo armed; exec sleep 60",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_screen(&mut c, "k", "the trap is set", |l| {
+        l.iter().any(|l| l == "armed")
+    })
+    .await;
+    let out = run(
+        &spoke.socket,
+        &["kill", "k", "--signal", "TERM", "--timeout", "300ms"],
+    );
+    // `exec sleep` keeps the ignored TERM: sleep ignores it too.
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("try --signal KILL"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&spoke.socket, &["kill", "k", "--signal", "KILL"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&spoke.socket, &["rm", "k"]);
+    assert!(
+        out.status.success(),
+        "rm right after kill: {}",
+        stderr(&out)
+    );
+}
