@@ -540,7 +540,7 @@ const GLOBAL_SHOWN_IN: &[(&str, &[&str])] = &[
         "json",
         &[
             "spokes", "spawn", "ls", "info", "send", "screen", "wait", "idle", "grep", "resize",
-            "rename", "create", "share", "ls",
+            "rename", "create", "share",
         ],
     ),
 ];
