@@ -13,6 +13,7 @@ pub mod secret;
 pub mod share;
 pub mod signins;
 mod spoke;
+mod view;
 
 use std::sync::{Arc, Mutex};
 

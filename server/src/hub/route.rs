@@ -100,6 +100,13 @@ impl Hub {
         result.map_err(|e| self.failed(entry, e))
     }
 
+    /// Read your writes: a session spawned, renamed or removed through the
+    /// hub shows so in its very next list.
+    fn noted(&self, entry: &Entry, key: &str, summary: Option<&SessionSummary>) {
+        entry.note(key, summary.cloned());
+        self.inner.changed();
+    }
+
     fn failed(&self, entry: &Entry, e: SessionError) -> SessionError {
         self.inner.counters.rpc_error(&entry.name);
         if e.kind() == ErrorKind::Unavailable {
@@ -174,7 +181,9 @@ impl Coordinator for Hub {
         spec.spoke = String::new();
         let handle = self.handle(&entry)?;
         let result = handle.spawn(spec).await;
-        Ok(owned(&entry, self.done(&entry, result)?))
+        let summary = self.done(&entry, result)?;
+        self.noted(&entry, &summary.id, Some(&summary));
+        Ok(owned(&entry, summary))
     }
 
     async fn list(&self) -> Result<Vec<SessionSummary>> {
@@ -201,13 +210,17 @@ impl Coordinator for Hub {
     async fn remove(&self, session: &str, force: bool) -> Result<()> {
         let (handle, entry, s) = self.target(session)?;
         let result = handle.remove(&s, force).await;
-        self.done(&entry, result)
+        self.done(&entry, result)?;
+        self.noted(&entry, &s, None);
+        Ok(())
     }
 
     async fn rename(&self, session: &str, new_name: &str) -> Result<SessionSummary> {
         let (handle, entry, s) = self.target(session)?;
         let result = handle.rename(&s, new_name).await;
-        Ok(owned(&entry, self.done(&entry, result)?))
+        let summary = self.done(&entry, result)?;
+        self.noted(&entry, &summary.id, Some(&summary));
+        Ok(owned(&entry, summary))
     }
 
     async fn resize(&self, session: &str, cols: u32, rows: u32) -> Result<SessionSummary> {

@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::breaker::Breaker;
+use super::view::SessionView;
 use crate::core::session::lock;
 use crate::core::{Coordinator, Description, SessionError, SessionSummary};
 
@@ -86,7 +87,7 @@ struct Health {
     last_seen: Option<SystemTime>,
     rtt: Option<Duration>,
     description: Option<Description>,
-    sessions: Vec<SessionSummary>,
+    sessions: SessionView,
     last_error: String,
 }
 
@@ -178,7 +179,7 @@ impl Entry {
         let mut h = lock(&self.health);
         h.last_seen = Some(SystemTime::now());
         if let Some(sessions) = sessions {
-            h.sessions = sessions;
+            h.sessions.replace(sessions, Instant::now());
         }
     }
 
@@ -201,6 +202,7 @@ impl Entry {
         let h = lock(&self.health);
         let stale = matches!(state(&h), SpokeState::Unreachable | SpokeState::Connecting);
         h.sessions
+            .sessions()
             .iter()
             .map(|s| {
                 let mut s = s.clone();
@@ -212,10 +214,19 @@ impl Entry {
             .collect()
     }
 
+    /// Applies what a call through the hub just did to the view of this
+    /// spoke's sessions (see `SessionView::note`).
+    pub fn note(&self, key: &str, summary: Option<SessionSummary>) {
+        lock(&self.health)
+            .sessions
+            .note(key, summary, Instant::now());
+    }
+
     /// Whether the last view of this spoke holds a session by id or name.
     pub fn has_session(&self, key: &str) -> bool {
         lock(&self.health)
             .sessions
+            .sessions()
             .iter()
             .any(|s| s.id == key || s.name == key)
     }
@@ -233,7 +244,7 @@ impl Entry {
             version: description.version,
             labels: description.labels,
             instance: description.instance,
-            sessions: h.sessions.len() as u32,
+            sessions: h.sessions.sessions().len() as u32,
             last_error: h.last_error.clone(),
             failures: h.breaker.failures(),
             next_attempt: h

@@ -546,3 +546,49 @@ fn a_failed_start_leaves_no_socket_file() {
         assert!(!socket.exists(), "{role} left {}", socket.display());
     }
 }
+
+#[tokio::test]
+async fn the_hub_lists_what_was_just_done_through_it() {
+    // Read your writes: a script's `vtr spawn x; vtr ls` sees x, on the
+    // embedded spoke and on a dialled one, however the spoke's own list
+    // updates are scheduled.
+    let remote = Spoke::start_named("far", &["--listen", "127.0.0.1:0"]);
+    let hub = Hub::start(&[remote.dial("far")], &[]);
+    hub.wait_state("far", pb::SpokeState::Healthy).await;
+    let mut c = hub.client().await;
+    let list = |mut c: vtr::transport::grpc::client::VtrClient| async move {
+        names(&c.list(pb::ListRequest {}).await.expect("list").into_inner())
+    };
+    for spoke in ["hub", "far"] {
+        for i in 0..20 {
+            let name = format!("{spoke}:s{i}");
+            spawn(&mut c, &name, "/bin/sh", &[]).await;
+            assert!(
+                list(c.clone()).await.contains(&name),
+                "{name} listed after spawn"
+            );
+            let renamed = format!("{spoke}:r{i}");
+            c.rename(pb::RenameRequest {
+                session: name.clone(),
+                new_name: format!("r{i}"),
+            })
+            .await
+            .expect("rename");
+            let names = list(c.clone()).await;
+            assert!(
+                names.contains(&renamed) && !names.contains(&name),
+                "{names:?}"
+            );
+            c.remove(pb::RemoveRequest {
+                session: renamed.clone(),
+                force: true,
+            })
+            .await
+            .expect("remove");
+            assert!(
+                !list(c.clone()).await.contains(&renamed),
+                "{renamed} gone after remove"
+            );
+        }
+    }
+}
