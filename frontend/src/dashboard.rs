@@ -362,7 +362,7 @@ fn ShareList(view_state: RwSignal<View>, now: RwSignal<i64>, request: Request) -
                 <table>
                     <For
                         each=shares
-                        key=|s| (s.id.clone(), s.viewers, s.revoked_at_ms, s.session.clone())
+                        key=|s| (s.id.clone(), s.viewers, s.revoked_at_ms, s.session_gone, s.session.clone())
                         children=move |s| share_row(s, view_state, now, request)
                     />
                 </table>
@@ -383,16 +383,24 @@ fn share_row(
         until(expires_at - now.get() - skew)
     };
     let revoked = s.revoked_at_ms != 0;
+    // The session ended (or went with its spoke): the link shows nothing.
+    let gone = !revoked && s.session_gone;
     let id = s.id.clone();
     let revoke = move |_| {
         let id = id.clone();
         request.with_value(|request| request(Action::RevokeShare(pb::RevokeShareRequest { id })))
     };
     view! {
-        <tr data-testid=format!("share-{}", s.id) data-state=if revoked { "revoked" } else { "live" }>
+        <tr data-testid=format!("share-{}", s.id) data-state=if revoked { "revoked" } else if gone { "gone" } else { "live" }>
             <td><code title=s.id.clone()>{s.id.chars().take(8).collect::<String>()}</code></td>
             <td>{s.session.clone()}</td>
-            <td>{if revoked { "revoked".into_any() } else { view! { "expires " {expires} }.into_any() }}</td>
+            <td>{if revoked {
+                "revoked".into_any()
+            } else if gone {
+                "session ended".into_any()
+            } else {
+                view! { "expires " {expires} }.into_any()
+            }}</td>
             <td data-testid="viewers">{format!("{} viewing", s.viewers)}</td>
             <td><a href=s.url.clone() target="_blank">"link"</a></td>
             <td>

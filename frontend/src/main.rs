@@ -3,7 +3,7 @@
 //! `/share/{token}`: a share link's read-only viewer.
 
 mod dashboard;
-mod link;
+mod feed;
 mod pane;
 mod share_panel;
 mod socket;

@@ -1,4 +1,4 @@
-//! The owner's pane on one `spoke:session`: the terminal (see `link`),
+//! The owner's pane on one `spoke:session`: the terminal (see `feed`),
 //! search in scrollback, a key bar for touch screens, and the session's
 //! share links with who watches through them.
 
@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
-use crate::link::{Mode, Shared, Signals, send_input};
+use crate::feed::{FeedCell, Mode, Signals, send_input};
 use crate::share_panel::SharePanel;
 use crate::term_view::{status_badge, terminal};
 
@@ -16,7 +16,7 @@ pub fn Pane(address: String) -> impl IntoView {
     let signals = Signals::new();
     let status = signals.status;
     let ctrl = signals.ctrl;
-    let link: Shared = Rc::new(RefCell::new(None));
+    let feed: FeedCell = Rc::new(RefCell::new(None));
     let search_text = RwSignal::new(String::new());
     document().set_title(&format!("{address} - vtr"));
     let mode = Mode::Owner {
@@ -24,9 +24,9 @@ pub fn Pane(address: String) -> impl IntoView {
     };
 
     let send_keys = {
-        let link = link.clone();
+        let feed = feed.clone();
         move |bytes: &'static str| {
-            if let Some(l) = link.borrow().as_ref() {
+            if let Some(l) = feed.borrow().as_ref() {
                 send_input(l, bytes.as_bytes());
                 l.term.focus();
             }
@@ -39,9 +39,9 @@ pub fn Pane(address: String) -> impl IntoView {
         }
     };
     let toggle_ctrl = {
-        let link = link.clone();
+        let feed = feed.clone();
         move |_| {
-            if let Some(l) = link.borrow_mut().as_mut() {
+            if let Some(l) = feed.borrow_mut().as_mut() {
                 l.ctrl = !l.ctrl;
                 ctrl.set(l.ctrl);
                 l.term.focus();
@@ -49,9 +49,9 @@ pub fn Pane(address: String) -> impl IntoView {
         }
     };
     let find = {
-        let link = link.clone();
+        let feed = feed.clone();
         move |forward: bool| {
-            if let Some(l) = link.borrow().as_ref() {
+            if let Some(l) = feed.borrow().as_ref() {
                 let text = search_text.get_untracked();
                 if forward {
                     l.search.find_next(&text);
@@ -82,9 +82,9 @@ pub fn Pane(address: String) -> impl IntoView {
                 />
                 <button data-testid="search-prev" on:click={let find = find.clone(); move |_| find(false)}>"↑"</button>
                 <button data-testid="search-next" on:click=move |_| find(true)>"↓"</button>
-                <SharePanel link=link.clone() signals />
+                <SharePanel feed=feed.clone() signals />
             </header>
-            {terminal(link.clone(), mode, signals, true)}
+            {terminal(feed.clone(), mode, signals, true)}
             <nav class="keybar" data-testid="keybar">
                 {key("Esc", "\u{1b}")}
                 {key("Tab", "\t")}

@@ -6,7 +6,7 @@ use vtr_shared::ago::until;
 use vtr_shared::proto as pb;
 use vtr_shared::web::pane_request::Request;
 
-use crate::link::{Shared, Signals, send};
+use crate::feed::{FeedCell, Signals, send};
 
 /// Expiry choices: label and seconds.
 const TTLS: [(&str, u64); 4] = [
@@ -17,11 +17,11 @@ const TTLS: [(&str, u64); 4] = [
 ];
 
 #[component]
-pub fn SharePanel(link: Shared, signals: Signals) -> impl IntoView {
+pub fn SharePanel(feed: FeedCell, signals: Signals) -> impl IntoView {
     let open = RwSignal::new(false);
     let ttl = RwSignal::new(TTLS[1].1);
     let request = move |r: Request| {
-        if let Some(l) = link.borrow().as_ref() {
+        if let Some(l) = feed.borrow().as_ref() {
             send(l, r);
         }
     };

@@ -1,12 +1,12 @@
 //! The parts of a terminal page that the owner's pane and a viewer share:
 //! the status indicator, the banner of a bad state, and the terminal's
-//! element, whose mounting starts the link.
+//! element, whose mounting starts the feed.
 
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::link::{Mode, Shared, Signals, start};
+use crate::feed::{FeedCell, Mode, Signals, start};
 use crate::status::Status;
 
 /// The status indicator (`data-status` for tests).
@@ -24,16 +24,16 @@ pub fn status_badge(status: RwSignal<Status>) -> impl IntoView {
 
 /// The banner (in a bad state) and the terminal, which opens and connects
 /// once its element is in the page. `home`: offer a link to the dashboard.
-pub fn terminal(link: Shared, mode: Mode, signals: Signals, home: bool) -> impl IntoView {
+pub fn terminal(feed: FeedCell, mode: Mode, signals: Signals, home: bool) -> impl IntoView {
     let status = signals.status;
     let host = NodeRef::<html::Div>::new();
     Effect::new(move |_| {
         let Some(el) = host.get() else { return };
-        if link.borrow().is_some() {
+        if feed.borrow().is_some() {
             return;
         }
         let el: web_sys::HtmlElement = el.unchecked_into();
-        start(&link, mode.clone(), &el, signals);
+        start(&feed, mode.clone(), &el, signals);
     });
     view! {
         {move || status.with(Status::banner).map(|text| view! {

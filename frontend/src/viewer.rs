@@ -8,13 +8,13 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
-use crate::link::{Mode, Shared, Signals};
+use crate::feed::{FeedCell, Mode, Signals};
 use crate::term_view::{status_badge, terminal};
 
 #[component]
 pub fn Viewer(token: String) -> impl IntoView {
     let signals = Signals::new();
-    let link: Shared = Rc::new(RefCell::new(None));
+    let feed: FeedCell = Rc::new(RefCell::new(None));
     document().set_title("shared terminal - vtr");
     let mode = Mode::Viewer { token };
     view! {
@@ -24,7 +24,7 @@ pub fn Viewer(token: String) -> impl IntoView {
                 <span class="address">"shared terminal"</span>
                 {status_badge(signals.status)}
             </header>
-            {terminal(link, mode, signals, false)}
+            {terminal(feed, mode, signals, false)}
         </div>
     }
 }

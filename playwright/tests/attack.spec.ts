@@ -2,10 +2,9 @@
 // the hub: the page may not spawn through gRPC, open the hub's sockets,
 // sign the user out, or frame the hub's pages (SECURITY.md).
 import { expect, Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { HUB_URL, RUN_DIR, VTR } from './hub';
+import { HUB_URL, RUN_DIR, vtrSync } from './hub';
 import { Dashboard, test } from './pages';
 
 /** Another site: a real page at another loopback origin. */
@@ -19,7 +18,7 @@ function spawnFrame(): number[] {
 }
 
 function sessionNames(): string[] {
-  const out = execFileSync(VTR, ['--socket', path.join(RUN_DIR, 'hub.sock'), '--json', 'ls']);
+  const out = vtrSync(['--socket', path.join(RUN_DIR, 'hub.sock'), '--json', 'ls']);
   return JSON.parse(out.toString()).map((s: { name: string }) => s.name);
 }
 

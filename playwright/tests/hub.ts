@@ -1,5 +1,5 @@
 // The hub under test and helpers to start more spokes next to it.
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,8 +21,30 @@ export function tokenFileOf(name: string): string {
 /** The token file of this run's hub. */
 export const HUB_TOKEN_FILE = tokenFileOf('hub');
 
+/** What every vtr under test sees: this run's directory as its home,
+ * config and state, and none of the developer's `VTR_*` settings. */
+const HOME_VARS: Record<string, string> = {
+  HOME: RUN_DIR,
+  XDG_CONFIG_HOME: RUN_DIR,
+  XDG_STATE_HOME: RUN_DIR,
+  XDG_RUNTIME_DIR: RUN_DIR,
+  NO_COLOR: '1',
+};
+
+function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('VTR_')) env[key] = value;
+  }
+  return { ...env, ...HOME_VARS };
+}
+
+/** The hub's command line for Playwright's web server, through `env` so
+ * that it starts as clean as `start` below. */
 export function hubCommand(): string {
-  return [VTR, 'hub', '--name', HUB_NAME, '--listen', `127.0.0.1:${HUB_PORT}`,
+  const unset = Object.keys(process.env).filter((k) => k.startsWith('VTR_')).flatMap((k) => ['-u', k]);
+  const set = Object.entries(HOME_VARS).map(([k, v]) => `${k}=${v}`);
+  return ['env', ...unset, ...set, VTR, 'hub', '--name', HUB_NAME, '--listen', `127.0.0.1:${HUB_PORT}`,
     '--socket', path.join(RUN_DIR, 'hub.sock'), '--state-dir', path.join(RUN_DIR, 'hub-state')]
     .map((a) => `'${a}'`).join(' ');
 }
@@ -41,9 +63,14 @@ export async function startHub(name: string, port: number, extra: string[] = [])
     ...extra]);
 }
 
+/** Runs `vtr ARGS` to its end, as clean as the hub; its stdout. */
+export function vtrSync(args: string[]): Buffer {
+  return execFileSync(VTR, args, { env: cleanEnv() });
+}
+
 /** Starts `vtr ARGS` and waits for its READY line. */
 async function start(name: string, args: string[]): Promise<ChildProcess> {
-  const child = spawn(VTR, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(VTR, args, { env: cleanEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk) => {

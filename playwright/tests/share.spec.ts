@@ -59,6 +59,31 @@ test('a link shows the session live and read-only, and revoking cuts the viewer 
   await expect(viewer.status()).toHaveAttribute('data-status', 'live');
   await viewer.page.screenshot({ path: 'test-results/share-viewer.png' });
 
+  // The hub refuses input, not only the page: an input frame sent at the
+  // protocol level from the viewer's page ends that socket as read-only,
+  // and the session never sees it.
+  const token = new URL(url).pathname.split('/').pop();
+  const [code, reason] = await viewer.page.evaluate(async (token) => {
+    const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws/share?token=${token}`);
+    ws.binaryType = 'arraybuffer';
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    const closed = new Promise<[number, string]>((resolve) => {
+      ws.onclose = (e) => resolve([e.code, e.reason]);
+    });
+    // PaneRequest { input (field 1, bytes) }, encoded by hand.
+    const text = new TextEncoder().encode('echo typed-by-a-frame\r');
+    ws.send(new Uint8Array([0x0a, text.length, ...text]));
+    return closed;
+  }, token);
+  expect(code).toBe(4403);
+  expect(reason).toContain('read-only');
+  await owner.type('echo after-the-frame\n');
+  await owner.waitForText(/^after-the-frame$/m);
+  expect(await owner.text()).not.toContain('typed-by-a-frame');
+
   // The dashboard lists the link with its viewer; revoking it there cuts
   // the viewer off at once.
   await dash.open();

@@ -11,7 +11,7 @@ use prost::Message;
 use vtr::core::signal::parse_signal;
 use vtr::core::{Input, limits};
 use vtr::spoke::input_bytes;
-use vtr::transport::grpc::{map, unmap};
+use vtr::transport::{map, unmap};
 use vtr_shared::proto::{self as pb, attach_request, subscribe_event};
 
 use crate::Target;

@@ -27,6 +27,7 @@ mod grpc;
 mod input;
 mod props;
 mod text;
+mod unix_h2;
 mod web;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -67,6 +68,7 @@ fn targets() -> Vec<Target> {
         front::origin(),
         text::config(),
         text::cli(),
+        unix_h2::target(),
     ]
 }
 

@@ -233,7 +233,7 @@ pub fn cli() -> Target {
 
 /// Only `NUMBER[UNIT]` is a duration.
 fn check_duration(text: &str) {
-    let Ok(_) = vtr::cli::parse_duration(text) else {
+    let Ok(_) = vtr::config::duration::parse(text) else {
         return;
     };
     let t = text.trim();

@@ -7,7 +7,7 @@ use prost::Message;
 use vtr::core::signal::parse_signal;
 use vtr::core::{Input, StreamEvent, limits};
 use vtr::spoke::input_bytes;
-use vtr::transport::grpc::unmap;
+use vtr::transport::unmap;
 use vtr::transport::web::stream::Window;
 use vtr::transport::web::{dashboard, pane};
 use vtr_shared::proto as pb;

@@ -173,6 +173,7 @@ impl FakeSpoke {
                 stale: false,
                 spoke_last_seen: None,
                 created_by: String::new(),
+                last_input_offset: Some(0),
             })
             .collect();
         FakeSpoke { name, sessions }

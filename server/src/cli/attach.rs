@@ -16,7 +16,7 @@ use vtr_shared::proto as pb;
 use vtr_shared::proto::attach_request::Request as AttachMessage;
 
 use super::exit::ExitCode;
-use super::output::escape;
+use super::output::{escape, stdout_error};
 use crate::transport::grpc::client::VtrClient;
 
 /// Keystroke batches (and sizes) waiting to be sent; the reader waits when
@@ -191,13 +191,13 @@ async fn run(
                     retry = RETRY_MIN;
                     match event.event {
                         Some(pb::subscribe_event::Event::Output(o)) => {
-                            stdout.write_all(&o.data).await?;
-                            stdout.flush().await?;
+                            stdout.write_all(&o.data).await.map_err(stdout_error)?;
+                            stdout.flush().await.map_err(stdout_error)?;
                             offset = Some(o.offset + o.data.len() as u64);
                         }
                         Some(pb::subscribe_event::Event::Snapshot(s)) => {
-                            stdout.write_all(&s.screen).await?;
-                            stdout.flush().await?;
+                            stdout.write_all(&s.screen).await.map_err(stdout_error)?;
+                            stdout.flush().await.map_err(stdout_error)?;
                             offset = Some(s.offset);
                         }
                         Some(pb::subscribe_event::Event::Exited(e)) => {

@@ -9,7 +9,7 @@ use vtr_shared::proto as pb;
 
 use super::exit::ExitCode;
 use super::output::{self, escape, print_json, session_json};
-use super::{Cli, Command, ConfigCommand, SpawnArgs, TargetArgs};
+use super::{Cli, Command, ConfigCommand, SpawnArgs, TargetArgs, WaitFrom};
 use crate::transport::grpc::auth::Token;
 use crate::transport::grpc::client::{self, Target, VtrClient};
 
@@ -71,8 +71,8 @@ async fn spokes(target: &Target, json: bool) -> anyhow::Result<ExitCode> {
         let items: Vec<_> = list.iter().map(output::spoke_json).collect();
         print_json(&items)?;
     } else {
-        let now = crate::transport::grpc::map::unix_ms(std::time::SystemTime::now());
-        output::print_spokes(&list, now);
+        let now = crate::core::clock::now_ms();
+        output::print_spokes(&list, now)?;
     }
     Ok(ExitCode::Ok)
 }
@@ -89,7 +89,7 @@ fn validate_config(file: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode>
         eprintln!("{}:{}: {}", path.display(), problem.line, problem.message);
     }
     if problems.is_empty() {
-        println!("{}: ok", path.display());
+        outln!("{}: ok", path.display());
         Ok(ExitCode::Ok)
     } else {
         eprintln!("{}: {} problem(s)", path.display(), problems.len());
@@ -117,7 +117,7 @@ async fn client_command(
                 let items: Vec<_> = list.sessions.iter().map(session_json).collect();
                 print_json(&items)?;
             } else {
-                output::print_sessions(&list.sessions);
+                output::print_sessions(&list.sessions)?;
             }
             Ok(ExitCode::Ok)
         }
@@ -129,7 +129,7 @@ async fn client_command(
             if json {
                 print_json(&session_json(&info))?;
             } else {
-                output::print_session(&info);
+                output::print_session(&info)?;
             }
             Ok(ExitCode::Ok)
         }
@@ -179,7 +179,15 @@ async fn client_command(
             regex,
             timeout,
             from,
-        } => wait_for(client, session, regex, timeout, from, json).await,
+        } => {
+            let from_offset = match from {
+                WaitFrom::Now => None,
+                WaitFrom::Start => Some(0),
+                WaitFrom::Offset(offset) => Some(offset),
+                WaitFrom::Input => last_input(client, &session).await?,
+            };
+            wait_for(client, session, regex, timeout, from_offset, json).await
+        }
         Command::Idle {
             session,
             idle,
@@ -237,9 +245,21 @@ async fn client_command(
             print_info_if_json(&info, json)?;
             Ok(ExitCode::Ok)
         }
-        Command::Kill { session, signal } => {
-            client.kill(pb::KillRequest { session, signal }).await?;
-            Ok(ExitCode::Ok)
+        Command::Kill {
+            session,
+            signal,
+            timeout,
+        } => {
+            client
+                .kill(pb::KillRequest {
+                    session: session.clone(),
+                    signal: signal.clone(),
+                })
+                .await?;
+            if timeout.is_zero() {
+                return Ok(ExitCode::Ok);
+            }
+            wait_exited(client, &session, &signal, timeout).await
         }
         Command::Rm { session, force } => {
             client.remove(pb::RemoveRequest { session, force }).await?;
@@ -282,11 +302,57 @@ async fn spawn(client: &mut VtrClient, args: SpawnArgs, json: bool) -> anyhow::R
     if json {
         print_json(&session_json(&info))?;
     } else if qualified {
-        println!("{}:{}", escape(&info.spoke), escape(&info.name));
+        outln!("{}:{}", escape(&info.spoke), escape(&info.name));
     } else {
-        println!("{}", escape(&info.name));
+        outln!("{}", escape(&info.name));
     }
     Ok(ExitCode::Ok)
+}
+
+/// Waits until a signalled session has exited, so the next command
+/// (`vtr rm`) finds it ended.
+async fn wait_exited(
+    client: &mut VtrClient,
+    session: &str,
+    signal: &str,
+    timeout: Duration,
+) -> anyhow::Result<ExitCode> {
+    // Polled: an exit takes a few milliseconds, and this is one session.
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let info = client
+            .info(pb::SessionRequest {
+                session: session.to_owned(),
+            })
+            .await?
+            .into_inner();
+        if info.status == pb::SessionStatus::Exited as i32 {
+            return Ok(ExitCode::Ok);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let sent = if signal.parse::<i32>().is_ok() {
+                format!("signal {signal}")
+            } else {
+                format!("SIG{}", signal.to_uppercase().trim_start_matches("SIG"))
+            };
+            eprintln!("vtr: {session} still runs {timeout:?} after {sent}; try --signal KILL");
+            return Ok(ExitCode::TimedOut);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Where the session last took input, so a `wait` after a separate
+/// `send` (or `spawn`) sees what came before it started. A spoke too old
+/// to say: from now, as `wait` always did.
+async fn last_input(client: &mut VtrClient, session: &str) -> anyhow::Result<Option<u64>> {
+    let info = client
+        .info(pb::SessionRequest {
+            session: session.to_owned(),
+        })
+        .await?
+        .into_inner();
+    Ok(info.last_input_offset)
 }
 
 async fn wait_for(
@@ -315,7 +381,7 @@ async fn wait_for(
             "offset": r.offset,
         }))?;
     } else if code == ExitCode::Ok {
-        println!("{}", escape(&r.line));
+        outln!("{}", escape(&r.line));
     }
     Ok(code)
 }
@@ -345,7 +411,8 @@ async fn grep(
             .iter()
             .map(|m| {
                 serde_json::json!({
-                    "line_number": m.line_number,
+                    // 1-based, as grep(1) counts and as the human output shows.
+                    "line_number": m.line_number + 1,
                     "line": m.line,
                     "before": m.before,
                     "after": m.after,
@@ -357,26 +424,28 @@ async fn grep(
         let context = before > 0 || after > 0;
         for (i, m) in r.matches.iter().enumerate() {
             if context && i > 0 {
-                println!("--");
+                outln!("--");
             }
-            let first = m.line_number - m.before.len() as u64;
+            // The API counts lines from 0; people and grep(1) from 1.
+            let number = m.line_number + 1;
+            let first = number - m.before.len() as u64;
             for (j, line) in m.before.iter().enumerate() {
-                println!("{}-{}", first + j as u64, escape(line));
+                outln!("{}-{}", first + j as u64, escape(line));
             }
-            println!("{}:{}", m.line_number, escape(&m.line));
+            outln!("{}:{}", number, escape(&m.line));
             for (j, line) in m.after.iter().enumerate() {
-                println!("{}-{}", m.line_number + 1 + j as u64, escape(line));
+                outln!("{}-{}", number + 1 + j as u64, escape(line));
             }
         }
     }
     if r.truncated {
         // On stderr in both modes, so a script reading stdout still sees it.
         eprintln!(
-            "vtr: grep output truncated after {} matches (max_matches or the response size limit); narrow the pattern or context",
+            "vtr: grep output truncated after {} matches (the --max-count limit or 2 MiB of text); narrow the pattern or context",
             r.matches.len()
         );
     }
-    // Like grep(1): 1 when nothing matched.
+    // Like grep(1): 1 when nothing matched (errors are 2, see `cli::run`).
     Ok(if r.matches.is_empty() {
         ExitCode::Error
     } else {
@@ -400,11 +469,15 @@ async fn record(
         )),
         None => Box::new(std::io::stdout().lock()),
     };
+    // A closed pipe on stdout ends quietly; any other failure is reported.
+    let failed = |e: std::io::Error| match &output {
+        None => output::stdout_error(e),
+        Some(path) => anyhow::Error::new(e).context(format!("writing {}", path.display())),
+    };
     while let Some(chunk) = stream.message().await? {
-        out.write_all(&chunk.data)
-            .context("writing the recording")?;
+        out.write_all(&chunk.data).map_err(failed)?;
     }
-    out.flush().context("writing the recording")?;
+    out.flush().map_err(failed)?;
     Ok(ExitCode::Ok)
 }
 

@@ -10,6 +10,10 @@ pub enum ExitCode {
     NotFound = 3,
     TimedOut = 4,
     Exited = 5,
+    /// Standard output was closed by its reader (`vtr ... | head -1`):
+    /// 128 + SIGPIPE, the status a shell reports for a Unix tool that
+    /// SIGPIPE ended.
+    StdoutClosed = 141,
 }
 
 impl From<ExitCode> for std::process::ExitCode {
@@ -33,7 +37,13 @@ pub fn describe(err: &anyhow::Error) -> String {
     if let Some(status) = err.downcast_ref::<tonic::Status>() {
         let what = match status.code() {
             Code::Unavailable => "unavailable: ",
-            Code::Unauthenticated => "not authorized: ",
+            // The server's message is written for any gRPC client (an
+            // `authorization` header); a CLI user passes a flag instead.
+            Code::Unauthenticated => {
+                return "not authorized: the server wants its token; pass it with \
+                        --token-file FILE (a hub's is `token` in its state directory)"
+                    .to_owned();
+            }
             Code::Internal => "server error: ",
             _ => "",
         };

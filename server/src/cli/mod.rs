@@ -1,9 +1,18 @@
 //! The `vtr` command line: clap definitions and dispatch. Client commands
 //! live in `commands`, output formatting in `output`.
 
+/// `println!` that reports a closed stdout as an error instead of
+/// panicking: `outln!(...)` writes one line or returns from the enclosing
+/// function with [`output::StdoutClosed`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_line(format_args!($($arg)*))?
+    };
+}
+
 mod attach;
 mod commands;
-mod duration;
+use crate::config::duration;
 pub mod exit;
 mod output;
 mod serve;
@@ -12,21 +21,21 @@ mod share;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-pub use duration::parse as parse_duration;
 pub use exit::ExitCode;
 
 const AFTER_HELP: &str = "\
 Sessions are addressed by name or id; on a hub as spoke:session.
 
 Exit codes:
-  0  ok
-  1  error
-  2  usage error or invalid argument
-  3  not found (session or spoke)
-  4  timed out (wait, idle)
-  5  the session exited before the condition held (wait, idle)";
+  0    ok (grep: a line matched)
+  1    error (grep: no line matched)
+  2    usage error or invalid argument (grep: any error but 3)
+  3    not found (session or spoke)
+  4    timed out (wait, idle)
+  5    the session exited before the condition held (wait, idle)
+  141  standard output closed by its reader (`vtr ... | head -1`), quietly";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,17 +48,19 @@ Exit codes:
     after_help = AFTER_HELP
 )]
 pub struct Cli {
-    #[command(flatten)]
-    pub target: TargetArgs,
     /// Print data as JSON.
     #[arg(long, global = true)]
     pub json: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Which spoke a client command talks to.
+/// Which spoke a client command talks to. Taken by every command, and
+/// shown once, in `vtr --help` (see [`command`]).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection options")]
 pub struct TargetArgs {
     /// Unix socket of the spoke [default: the per-user runtime socket].
     #[arg(long, global = true, env = "VTR_SOCKET", value_name = "PATH")]
@@ -82,6 +93,11 @@ pub enum Command {
     /// Run a hub: one place for many spokes' sessions (an embedded spoke
     /// included unless --no-local-spoke; more from the configuration).
     /// Its port needs the hub's token: `vtr hub url` prints the sign-in URL.
+    ///
+    /// The embedded spoke's sessions are the hub's own processes: they end
+    /// when the hub stops or restarts (their share links then show as gone).
+    /// Sessions that must outlive the hub belong on a `vtr spoke` of their
+    /// own, which the hub reaches again after a restart.
     Hub(Box<HubCommand>),
     /// Run a spoke: own PTY sessions and serve them over gRPC.
     Spoke(SpokeArgs),
@@ -92,11 +108,16 @@ pub enum Command {
     /// List sessions.
     Ls,
     /// Show one session.
-    Info { session: String },
+    Info {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
+        session: String,
+    },
     /// Type text into a session. Prints the output offset at that moment
     /// with --json (for `wait --from`).
     Send {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
+        /// The text to type, as is (use `vtr key` for named keys).
         text: String,
         /// Press Enter after the text.
         #[arg(long, short)]
@@ -111,26 +132,47 @@ pub enum Command {
     },
     /// Press named keys: enter, tab, esc, up, f1, ctrl+c, alt+x, ...
     Key {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
+        /// Key names, pressed in order.
         #[arg(required = true)]
         keys: Vec<String>,
     },
     /// Print the screen (--json: cells with colours, cursor).
-    Screen { session: String },
-    /// Wait for output matching a regex (output after the call starts, or
-    /// after --from).
-    Wait {
+    Screen {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
+    },
+    /// Wait for output matching a regex, from the session's last input on.
+    ///
+    /// By default the output matched starts where the session last took
+    /// input (from anyone: `vtr send`, `vtr key`, an attached terminal, a
+    /// browser pane), or at its start if it has had none. So
+    /// `vtr send s make --submit; vtr wait s done` and `vtr spawn s -- cmd;
+    /// vtr wait s ready` see output that came before `wait` started.
+    /// Escape sequences and carriage returns are removed before matching.
+    Wait {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
+        session: String,
+        /// Regular expression (Rust regex syntax), e.g. 'passed|failed'.
         regex: String,
-        /// Give up after this long (e.g. 30s, 500ms, 2m).
+        /// Give up after this long (e.g. 30s, 500ms, 2m): exit 4.
         #[arg(long, default_value = "30s", value_parser = duration::parse)]
         timeout: std::time::Duration,
-        /// Match output from this stream offset on (as printed by `send --json`).
-        #[arg(long, value_name = "OFFSET")]
-        from: Option<u64>,
+        /// Where matching starts: `input` (the last input, else the start),
+        /// `start` (all output the session still holds), `now` (output
+        /// after this command starts), or a stream offset (as `send --json`
+        /// prints).
+        #[arg(long, value_name = "WHERE", default_value = "input", value_parser = parse_from)]
+        from: WaitFrom,
     },
     /// Wait until a session has been quiet for a while.
+    ///
+    /// The silence is counted from when this command starts (or the last
+    /// output after that), so output from before it never makes it return
+    /// early or late.
     Idle {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
         /// Silence needed (e.g. 1s, 500ms).
         #[arg(long, default_value = "1s", value_parser = duration::parse)]
@@ -142,9 +184,15 @@ pub enum Command {
         #[arg(long)]
         screen: bool,
     },
-    /// Search scrollback and screen with a regex.
+    /// Search scrollback and screen with a regex, as grep(1) does.
+    ///
+    /// Prints LINE:TEXT for a match and LINE-TEXT for context, numbered
+    /// from 1 at the oldest line still held. Exits 0 if a line matched,
+    /// 1 if none did, 2 on an error (3 if the session does not exist).
     Grep {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
+        /// Regular expression (Rust regex syntax).
         regex: String,
         /// Lines of context after each match.
         #[arg(short = 'A', long, default_value_t = 0)]
@@ -158,21 +206,38 @@ pub enum Command {
     },
     /// Change a session's size.
     Resize {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
+        /// Columns (1 to 1000).
         cols: u32,
+        /// Rows (1 to 1000).
         rows: u32,
     },
     /// Rename a session.
-    Rename { session: String, new_name: String },
-    /// Send a signal to a session's process.
-    Kill {
+    Rename {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
-        /// Signal name or number.
+        /// Its new name, [A-Za-z0-9][A-Za-z0-9._-]{0,63}.
+        new_name: String,
+    },
+    /// Send a signal to a session's process and wait for it to exit.
+    ///
+    /// The default, HUP, is what closing a terminal sends: it ends an
+    /// interactive shell, which ignores TERM. Exits 4 if the process is
+    /// still running after --timeout (try --signal KILL).
+    Kill {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
+        session: String,
+        /// Signal name or number (HUP, INT, TERM, KILL, 9, ...).
         #[arg(long, short, default_value = "HUP")]
         signal: String,
+        /// How long to wait for the process to exit; 0s: do not wait.
+        #[arg(long, default_value = "5s", value_parser = duration::parse)]
+        timeout: std::time::Duration,
     },
     /// Forget a session (kill it first, or use --force).
     Rm {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
         /// Kill a running session, then remove it.
         #[arg(long, short)]
@@ -180,6 +245,7 @@ pub enum Command {
     },
     /// Write an asciinema v2 recording of a session's output.
     Record {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
         /// Output file [default: stdout].
         #[arg(long, short)]
@@ -196,6 +262,7 @@ pub enum Command {
     Share(ShareCommand),
     /// Attach this terminal to a session (detach with the detach key).
     Attach {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
         session: String,
         /// Key that detaches (a single-byte key such as ctrl+], ctrl+q).
         #[arg(long, default_value = "ctrl+]")]
@@ -210,7 +277,7 @@ pub enum Command {
 pub enum ShareCommand {
     /// Make a link to SESSION and print its URL.
     Create {
-        /// spoke:session
+        /// The session: SPOKE:NAME (or its name or id on the hub's own spoke).
         session: String,
         /// How long the link works (60s to 30d), e.g. 15m, 1h, 7d.
         #[arg(long, default_value = "1h", value_parser = duration::parse)]
@@ -246,8 +313,10 @@ pub struct SpawnArgs {
     /// Extra environment, KEY=VALUE (repeatable).
     #[arg(long, short, value_name = "KEY=VALUE")]
     pub env: Vec<String>,
+    /// Terminal width in columns.
     #[arg(long, default_value_t = 80)]
     pub cols: u32,
+    /// Terminal height in rows.
     #[arg(long, default_value_t = 24)]
     pub rows: u32,
     /// Command and arguments [default: $SHELL].
@@ -407,6 +476,31 @@ pub struct HubArgs {
     pub session: SessionArgs,
 }
 
+/// Where `vtr wait` starts matching output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitFrom {
+    /// The session's last input (its start if it has had none).
+    Input,
+    /// All output the session still holds.
+    Start,
+    /// Output after the command starts.
+    Now,
+    /// This stream offset.
+    Offset(u64),
+}
+
+fn parse_from(text: &str) -> Result<WaitFrom, String> {
+    match text {
+        "input" => Ok(WaitFrom::Input),
+        "start" => Ok(WaitFrom::Start),
+        "now" => Ok(WaitFrom::Now),
+        _ => text
+            .parse()
+            .map(WaitFrom::Offset)
+            .map_err(|_| format!("{text:?} is not `input`, `start`, `now` or a stream offset")),
+    }
+}
+
 fn parse_public_url(text: &str) -> Result<String, String> {
     let rest = text
         .strip_prefix("http://")
@@ -431,14 +525,189 @@ fn parse_label(text: &str) -> Result<(String, String), String> {
     Ok((key.to_owned(), value.to_owned()))
 }
 
+/// Global options and the subcommands whose help shows each: the
+/// connection options matter to every client command but are listed once,
+/// in `vtr --help`, so a command's own help shows its own options; the
+/// servers show the ones that mean something else to them (where to listen,
+/// which token to require).
+const GLOBAL_SHOWN_IN: &[(&str, &[&str])] = &[
+    ("socket", &["hub", "spoke"]),
+    ("addr", &[]),
+    ("token_file", &["hub", "spoke"]),
+    ("ca_file", &[]),
+    ("config", &["hub", "spoke", "validate"]),
+    (
+        "json",
+        &[
+            "spokes", "spawn", "ls", "info", "send", "screen", "wait", "idle", "grep", "resize",
+            "rename", "create", "share",
+        ],
+    ),
+];
+
+const GLOBALS_NOTE: &str = "Connection options (--socket, --addr, --token-file, --ca-file, \
+                            --config) work with every command: see `vtr --help`.";
+
+/// The command line's definition, with global options shown where they
+/// matter (see [`GLOBAL_SHOWN_IN`]); `vtr SUBCOMMAND --socket PATH` still
+/// works everywhere.
+pub fn command() -> clap::Command {
+    let mut cli = Cli::command();
+    let globals: Vec<clap::Arg> = cli
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    let names: Vec<String> = cli
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in names {
+        cli = cli.mut_subcommand(name, |c| hide_globals(c, &globals));
+    }
+    cli
+}
+
+/// Gives `command` a hidden copy of each global option it should not
+/// show. Clap then parses the copy instead of propagating the original,
+/// and hands its value up to the same field, by the same id.
+fn hide_globals(mut command: clap::Command, globals: &[clap::Arg]) -> clap::Command {
+    let name = command.get_name().to_owned();
+    for arg in globals {
+        let shown = GLOBAL_SHOWN_IN
+            .iter()
+            .find(|(id, _)| arg.get_id() == *id)
+            .is_some_and(|(_, shown_in)| shown_in.contains(&name.as_str()));
+        if !shown {
+            command = command.arg(arg.clone().hide(true));
+        }
+    }
+    command = command.after_help(GLOBALS_NOTE);
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for sub in names {
+        command = command.mut_subcommand(sub, |c| hide_globals(c, globals));
+    }
+    command
+}
+
+/// Parses the process's arguments, or exits with clap's message (status 2).
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 /// Runs the parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
+    let grep = matches!(cli.command, Command::Grep { .. });
     match commands::dispatch(cli).await {
         Ok(code) => code,
+        // The reader of our output went away: end quietly, as a Unix tool
+        // killed by SIGPIPE does (status 141 = 128 + SIGPIPE).
+        Err(err) if err.downcast_ref::<output::StdoutClosed>().is_some() => ExitCode::StdoutClosed,
         Err(err) => {
-            let code = exit::classify(&err);
+            let code = match exit::classify(&err) {
+                // grep(1)'s convention: 1 is "no line matched", 2 an error.
+                ExitCode::Error if grep => ExitCode::Usage,
+                code => code,
+            };
             eprintln!("vtr: {}", exit::describe(&err));
             code
         }
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+
+    fn every_command(
+        command: &clap::Command,
+        path: String,
+        out: &mut Vec<(String, clap::Command)>,
+    ) {
+        for sub in command.get_subcommands() {
+            let path = format!("{path} {}", sub.get_name());
+            out.push((path.clone(), sub.clone()));
+            every_command(sub, path, out);
+        }
+    }
+
+    #[test]
+    fn definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    /// Every flag and argument says what it is for.
+    #[test]
+    fn every_argument_has_help() {
+        let mut cli = command();
+        cli.build();
+        let mut commands = vec![("vtr".to_owned(), cli.clone())];
+        every_command(&cli, "vtr".to_owned(), &mut commands);
+        for (path, command) in &commands {
+            for arg in command.get_arguments() {
+                if arg.is_hide_set() || ["help", "version"].contains(&arg.get_id().as_str()) {
+                    continue;
+                }
+                assert!(
+                    arg.get_help().is_some(),
+                    "`{path}`: {} has no help text",
+                    arg.get_id()
+                );
+            }
+        }
+    }
+
+    /// Connection options are listed in `vtr --help` and not repeated in
+    /// each client command's help, yet still accepted there.
+    #[test]
+    fn global_options_are_shown_once() {
+        let mut cli = command();
+        let top = cli.render_long_help().to_string();
+        for flag in [
+            "--socket",
+            "--addr",
+            "--token-file",
+            "--ca-file",
+            "--config",
+        ] {
+            assert!(top.contains(flag), "vtr --help lacks {flag}");
+        }
+        for path in [&["spawn"][..], &["wait"], &["share", "create"]] {
+            let mut command = command();
+            command.build();
+            let mut sub = command.clone();
+            for name in path {
+                sub = sub.find_subcommand(name).expect("subcommand").clone();
+            }
+            let help = sub.render_long_help().to_string();
+            for flag in ["--socket", "--addr", "--ca-file"] {
+                assert!(
+                    !help.contains(&format!("{flag} <")),
+                    "{path:?} help shows {flag}"
+                );
+            }
+            assert!(help.contains("see `vtr --help`"), "{path:?}: {help}");
+        }
+        let parsed = Cli::from_arg_matches(
+            &command()
+                .try_get_matches_from(["vtr", "wait", "s", "x", "--socket", "/s", "--from", "7"])
+                .expect("parses"),
+        )
+        .expect("parses");
+        assert_eq!(
+            parsed.target.socket.as_deref(),
+            Some(std::path::Path::new("/s"))
+        );
+        assert!(matches!(
+            parsed.command,
+            Command::Wait {
+                from: WaitFrom::Offset(7),
+                ..
+            }
+        ));
     }
 }

@@ -94,8 +94,36 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Standard output was closed by its reader, as in `vtr screen s | head -1`.
+/// Not an error to report: the command ends quietly with
+/// [`ExitCode::StdoutClosed`](super::ExitCode::StdoutClosed), as Unix tools
+/// ended by SIGPIPE do.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output closed")]
+pub struct StdoutClosed;
+
+/// An error writing to standard output: [`StdoutClosed`] for a closed
+/// pipe, the error itself otherwise (a full disk is worth reporting).
+pub fn stdout_error(err: std::io::Error) -> anyhow::Error {
+    if err.kind() == std::io::ErrorKind::BrokenPipe {
+        StdoutClosed.into()
+    } else {
+        anyhow::Error::new(err).context("writing to standard output")
+    }
+}
+
+/// Writes one line to standard output (the `outln!` macro), never
+/// panicking as `println!` does when the reader has gone.
+pub fn write_line(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .map_err(stdout_error)
+}
+
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -120,10 +148,10 @@ fn status_text(s: &pb::SessionInfo) -> String {
     }
 }
 
-pub fn print_sessions(list: &[pb::SessionInfo]) {
+pub fn print_sessions(list: &[pb::SessionInfo]) -> anyhow::Result<()> {
     if list.is_empty() {
-        println!("no sessions");
-        return;
+        outln!("no sessions");
+        return Ok(());
     }
     // Sessions listed by a hub (which says when it saw their spoke) are
     // shown as spoke:session.
@@ -143,12 +171,14 @@ pub fn print_sessions(list: &[pb::SessionInfo]) {
     let statuses: Vec<String> = list.iter().map(status_text).collect();
     let width = names.iter().map(String::len).max().unwrap_or(4).max(4);
     let status_width = statuses.iter().map(String::len).max().unwrap_or(6).max(12);
-    println!(
+    outln!(
         "{:<width$}  {:<status_width$}  {:>7}  COMMAND",
-        "NAME", "STATUS", "SIZE"
+        "NAME",
+        "STATUS",
+        "SIZE"
     );
     for ((s, name), status) in list.iter().zip(&names).zip(&statuses) {
-        println!(
+        outln!(
             "{:<width$}  {:<status_width$}  {:>7}  {}",
             name,
             status,
@@ -156,26 +186,28 @@ pub fn print_sessions(list: &[pb::SessionInfo]) {
             command_line(s)
         );
     }
+    Ok(())
 }
 
-pub fn print_session(s: &pb::SessionInfo) {
-    println!("name     {}", escape(&s.name));
-    println!("id       {}", escape(&s.id));
-    println!("spoke    {}", escape(&s.spoke));
-    println!("command  {}", command_line(s));
-    println!("cwd      {}", escape(&s.cwd));
-    println!("size     {}x{}", s.cols, s.rows);
-    println!("status   {}", status_text(s));
+pub fn print_session(s: &pb::SessionInfo) -> anyhow::Result<()> {
+    outln!("name     {}", escape(&s.name));
+    outln!("id       {}", escape(&s.id));
+    outln!("spoke    {}", escape(&s.spoke));
+    outln!("command  {}", command_line(s));
+    outln!("cwd      {}", escape(&s.cwd));
+    outln!("size     {}x{}", s.cols, s.rows);
+    outln!("status   {}", status_text(s));
     if s.pid != 0 {
-        println!("pid      {}", s.pid);
+        outln!("pid      {}", s.pid);
     }
     if !s.title.is_empty() {
-        println!("title    {}", escape(&s.title));
+        outln!("title    {}", escape(&s.title));
     }
     if !s.created_by.is_empty() {
-        println!("by       {}", escape(&s.created_by));
+        outln!("by       {}", escape(&s.created_by));
     }
-    println!("output   {} bytes", s.output_offset);
+    outln!("output   {} bytes", s.output_offset);
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -204,7 +236,7 @@ struct ScreenJson<'a> {
 pub fn print_screen(screen: &pb::Screen, json: bool) -> anyhow::Result<()> {
     if !json {
         for line in &screen.lines {
-            println!("{}", escape(line));
+            outln!("{}", escape(line));
         }
         return Ok(());
     }
@@ -299,16 +331,21 @@ pub fn spoke_json(s: &pb::SpokeInfo) -> SpokeJson<'_> {
     }
 }
 
-pub fn print_spokes(list: &[pb::SpokeInfo], now_ms: i64) {
+pub fn print_spokes(list: &[pb::SpokeInfo], now_ms: i64) -> anyhow::Result<()> {
     if list.is_empty() {
-        println!("no spokes");
-        return;
+        outln!("no spokes");
+        return Ok(());
     }
     let names: Vec<Cow<'_, str>> = list.iter().map(|s| escape(&s.name)).collect();
     let width = names.iter().map(|n| n.len()).max().unwrap_or(4).max(4);
-    println!(
+    outln!(
         "{:<width$}  {:<11}  {:>10}  {:>8}  {:>8}  {:<9}  VERSION",
-        "NAME", "STATE", "LAST SEEN", "RTT", "SESSIONS", "JOINED"
+        "NAME",
+        "STATE",
+        "LAST SEEN",
+        "RTT",
+        "SESSIONS",
+        "JOINED"
     );
     for (s, name) in list.iter().zip(&names) {
         let seen = if s.last_seen_ms > 0 {
@@ -321,7 +358,7 @@ pub fn print_spokes(list: &[pb::SpokeInfo], now_ms: i64) {
         } else {
             "-".to_owned()
         };
-        println!(
+        outln!(
             "{:<width$}  {:<11}  {:>10}  {:>8}  {:>8}  {:<9}  {}",
             name,
             spoke_state(s),
@@ -332,9 +369,10 @@ pub fn print_spokes(list: &[pb::SpokeInfo], now_ms: i64) {
             escape(&s.version)
         );
         if !s.last_error.is_empty() {
-            println!("{:<width$}  last error: {}", "", escape(&s.last_error));
+            outln!("{:<width$}  last error: {}", "", escape(&s.last_error));
         }
     }
+    Ok(())
 }
 
 /// Unix milliseconds as RFC 3339 UTC (`2026-11-21T10:00:00.123Z`).

@@ -9,7 +9,7 @@ use super::{HubAction, HubArgs, HubCommand, SessionArgs, SpokeArgs, TargetArgs};
 use crate::config::SpokeConfig;
 use crate::core::SessionConfig;
 use crate::transport::grpc::auth::Token;
-use crate::transport::hub_server::{DialledSpoke, HubOptions, TOKEN_FILE, run_hub, sign_in_url};
+use crate::transport::hub_server::{HubOptions, TOKEN_FILE, run_hub, sign_in_url};
 use crate::transport::spoke_server::{SpokeOptions, TlsFiles, run_spoke};
 use crate::transport::tunnel::TunnelOptions;
 
@@ -88,7 +88,7 @@ pub async fn hub(command: Box<HubCommand>, target: TargetArgs) -> anyhow::Result
 fn hub_url(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
     let opts = hub_options(args, target)?;
     if opts.no_token {
-        println!("http://{}/", opts.listen);
+        outln!("http://{}/", opts.listen);
         return Ok(ExitCode::Ok);
     }
     let path = opts
@@ -107,7 +107,7 @@ fn hub_url(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
         let scheme = if opts.tls.is_some() { "https" } else { "http" };
         format!("{scheme}://{}", opts.listen)
     });
-    println!("{}", sign_in_url(&base, &token));
+    outln!("{}", sign_in_url(&base, &token));
     Ok(ExitCode::Ok)
 }
 
@@ -122,7 +122,7 @@ fn forget_spoke(spoke: &str, args: HubArgs, target: TargetArgs) -> anyhow::Resul
     }
     let pins = crate::hub::pins::Pins::open(&opts.state_dir)?;
     if pins.forget(spoke)? {
-        println!("forgot spoke {spoke}'s key: the next spoke to join as {spoke} takes the name");
+        outln!("forgot spoke {spoke}'s key: the next spoke to join as {spoke} takes the name");
         Ok(ExitCode::Ok)
     } else {
         eprintln!("vtr: no spoke named {spoke} has joined this hub");
@@ -168,17 +168,7 @@ fn hub_options(args: HubArgs, target: TargetArgs) -> anyhow::Result<HubOptions> 
         } else {
             None
         },
-        dialled: config
-            .federation
-            .spokes
-            .into_iter()
-            .map(|s| DialledSpoke {
-                name: s.name,
-                address: s.address,
-                token_file: s.token_file,
-                ca_file: s.ca_file,
-            })
-            .collect(),
+        dialled: config.federation.spokes,
     })
 }
 
@@ -188,7 +178,7 @@ fn session_config(args: &SessionArgs, file: &SpokeConfig) -> anyhow::Result<Sess
     let defaults = SessionConfig::default();
     let idle_after = match (args.idle_after, &file.idle_after) {
         (Some(flag), _) => flag,
-        (None, Some(text)) => crate::cli::parse_duration(text)
+        (None, Some(text)) => crate::config::duration::parse(text)
             .map_err(|e| anyhow::anyhow!("config spoke.idle_after: {e}"))?,
         (None, None) => defaults.idle_after,
     };

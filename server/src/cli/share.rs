@@ -7,8 +7,8 @@ use vtr_shared::proto as pb;
 use super::ShareCommand;
 use super::exit::ExitCode;
 use super::output::{escape, print_json};
+use crate::core::clock::now_ms;
 use crate::transport::grpc::client::{self, Target};
-use crate::transport::grpc::map::unix_ms;
 
 #[derive(Serialize)]
 struct ShareJson<'a> {
@@ -20,6 +20,20 @@ struct ShareJson<'a> {
     revoked_at_ms: Option<i64>,
     viewers: u32,
     created_by: &'a str,
+    /// `live`, `revoked`, or `gone` (the session no longer exists).
+    state: &'static str,
+}
+
+/// A link's state as people read it: revoked by someone, or useless
+/// because its session ended, or live.
+fn state(s: &pb::ShareInfo) -> &'static str {
+    if s.revoked_at_ms != 0 {
+        "revoked"
+    } else if s.session_gone {
+        "gone"
+    } else {
+        "live"
+    }
 }
 
 fn share_json(s: &pb::ShareInfo) -> ShareJson<'_> {
@@ -32,6 +46,7 @@ fn share_json(s: &pb::ShareInfo) -> ShareJson<'_> {
         revoked_at_ms: (s.revoked_at_ms != 0).then_some(s.revoked_at_ms),
         viewers: s.viewers,
         created_by: &s.created_by,
+        state: state(s),
     }
 }
 
@@ -67,7 +82,7 @@ pub async fn run(target: &Target, command: ShareCommand, json: bool) -> anyhow::
                 let items: Vec<_> = list.iter().map(share_json).collect();
                 print_json(&items)?;
             } else {
-                print_shares(&list);
+                print_shares(&list)?;
             }
         }
         ShareCommand::Revoke { id } => {
@@ -92,31 +107,31 @@ fn print_share(share: &pb::ShareInfo, json: bool, text: &str) -> anyhow::Result<
     if json {
         print_json(&share_json(share))?;
     } else {
-        println!("{text}");
+        outln!("{text}");
     }
     Ok(())
 }
 
-fn print_shares(list: &[pb::ShareInfo]) {
+fn print_shares(list: &[pb::ShareInfo]) -> anyhow::Result<()> {
     if list.is_empty() {
-        println!("no share links");
-        return;
+        outln!("no share links");
+        return Ok(());
     }
-    let now = unix_ms(std::time::SystemTime::now());
+    let now = now_ms();
     let sessions: Vec<_> = list.iter().map(|s| escape(&s.session)).collect();
     let width = sessions.iter().map(|s| s.len()).max().unwrap_or(7).max(7);
-    println!(
+    outln!(
         "{:<32}  {:<width$}  {:<8}  {:>14}  {:>7}  URL",
-        "ID", "SESSION", "STATE", "EXPIRES", "VIEWERS"
+        "ID",
+        "SESSION",
+        "STATE",
+        "EXPIRES",
+        "VIEWERS"
     );
     for (s, session) in list.iter().zip(&sessions) {
-        let state = if s.revoked_at_ms != 0 {
-            "revoked"
-        } else {
-            "live"
-        };
+        let state = state(s);
         let expires = until(s.expires_at_ms - now);
-        println!(
+        outln!(
             "{:<32}  {:<width$}  {:<8}  {:>14}  {:>7}  {}",
             escape(&s.id),
             session,
@@ -126,4 +141,5 @@ fn print_shares(list: &[pb::ShareInfo]) {
             escape(&s.url)
         );
     }
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! defaults, this file, `VTR_*` environment variables, then flags; the CLI
 //! applies that order (`Option::or` from the flag/environment value down).
 
+pub mod duration;
 mod validate;
 
 use std::net::SocketAddr;
@@ -51,17 +52,16 @@ pub struct SpokeConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FederationConfig {
-    pub mode: Option<String>,
     pub hub: Option<String>,
     pub token_file: Option<PathBuf>,
     #[serde(default)]
-    pub spokes: Vec<FederatedSpoke>,
+    pub spokes: Vec<DialledSpoke>,
 }
 
-/// A spoke the hub dials.
-#[derive(Debug, Deserialize)]
+/// A spoke the hub dials (`[[federation.spokes]]`).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FederatedSpoke {
+pub struct DialledSpoke {
     pub name: String,
     pub address: String,
     pub token_file: Option<PathBuf>,

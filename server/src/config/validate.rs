@@ -31,7 +31,6 @@ enum Kind {
     SocketAddr,
     Url,
     Duration,
-    Mode,
 }
 
 const HUB: &[(&str, Kind)] = &[
@@ -53,11 +52,7 @@ const SPOKE: &[(&str, Kind)] = &[
     ("idle_after", Kind::Duration),
     ("parse_backlog", Kind::Count),
 ];
-const FEDERATION: &[(&str, Kind)] = &[
-    ("mode", Kind::Mode),
-    ("hub", Kind::Url),
-    ("token_file", Kind::Text),
-];
+const FEDERATION: &[(&str, Kind)] = &[("hub", Kind::Url), ("token_file", Kind::Text)];
 const FEDERATED_SPOKE: &[(&str, Kind)] = &[
     ("name", Kind::Name),
     ("address", Kind::Url),
@@ -212,11 +207,7 @@ fn check_text(s: &str, kind: Kind) -> Result<(), String> {
                 "{s:?} is not a URL like https://host:port (http or https)"
             )),
         },
-        Kind::Duration => crate::cli::parse_duration(s).map(|_| ()),
-        Kind::Mode => match s {
-            "hub" | "spoke" => Ok(()),
-            _ => Err(format!("{s:?}: expected \"hub\" or \"spoke\"")),
-        },
+        Kind::Duration => super::duration::parse(s).map(|_| ()),
         Kind::Bool | Kind::Count => Err("expected a string".into()),
     }
 }
@@ -235,9 +226,6 @@ local_spoke = true
 [spoke]
 scrollback = 5_000
 idle_after = "2s"
-
-[federation]
-mode = "hub"
 
 [[federation.spokes]]
 name = "build-a"

@@ -7,10 +7,10 @@ use thiserror::Error;
 pub enum SessionError {
     #[error("session {session:?} not found")]
     NotFound { session: String },
-    #[error("spoke {spoke:?} not found (this is spoke {local:?})")]
-    UnknownSpoke { spoke: String, local: String },
+    /// An address names a spoke this coordinator does not know; `known`
+    /// lists those it does (a spoke knows only itself).
     #[error("no spoke named {spoke:?} (spokes: {known})")]
-    NoSpoke { spoke: String, known: String },
+    UnknownSpoke { spoke: String, known: String },
     #[error("session name {name:?} is already taken")]
     NameTaken { name: String },
     /// A request broke a limit or a syntax rule; the message names it.
@@ -66,9 +66,9 @@ impl SessionError {
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            SessionError::NotFound { .. }
-            | SessionError::UnknownSpoke { .. }
-            | SessionError::NoSpoke { .. } => ErrorKind::NotFound,
+            SessionError::NotFound { .. } | SessionError::UnknownSpoke { .. } => {
+                ErrorKind::NotFound
+            }
             SessionError::NameTaken { .. } => ErrorKind::AlreadyExists,
             SessionError::Invalid(_) => ErrorKind::Invalid,
             SessionError::Exited { .. }

@@ -3,6 +3,8 @@
 //! Must not import tonic, axum, hyper, prost or generated proto types: the
 //! transports map these domain types at their edge.
 
+pub mod changes;
+pub mod clock;
 pub mod coordinator;
 pub mod error;
 pub mod events;

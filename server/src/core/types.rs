@@ -67,6 +67,9 @@ pub struct SessionSummary {
     pub spoke_last_seen: Option<SystemTime>,
     /// Who started it; empty when not known.
     pub created_by: String,
+    /// The output offset when the session last took input (0 before any);
+    /// `None` when the owning spoke does not say.
+    pub last_input_offset: Option<u64>,
 }
 
 impl SessionSummary {

@@ -91,6 +91,21 @@ mod tests {
     }
 
     #[test]
+    fn each_wait_outlasts_the_one_before_whatever_the_jitter() {
+        // Doubling with 20% jitter: at least 2 x 0.8 / 1.2 = 1.33 times.
+        for failures in 1..7 {
+            let longest = backoff(failures, 0.999_999);
+            let shortest_next = backoff(failures + 1, 0.0);
+            assert!(
+                shortest_next > longest.mul_f64(1.3),
+                "{failures}: {longest:?} then {shortest_next:?}"
+            );
+        }
+        // At the cap the jitter still spreads waits, below the cap only.
+        assert_eq!(backoff(9, 0.0), Duration::from_secs(24));
+    }
+
+    #[test]
     fn opens_after_failures_and_fails_fast_until_the_wait_is_over() {
         let now = Instant::now();
         let mut b = Breaker::default();

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::watch;
 
-use super::Shared;
+use super::Inner;
 use super::breaker::backoff;
 use super::spoke::Entry;
 use crate::core::error::ErrorKind;
@@ -57,21 +57,21 @@ impl Fanout {
     }
 
     /// A subscription to `session` (as the spoke described it) through the
-    /// shared upstream, which starts if none runs yet.
+    /// inner upstream, which starts if none runs yet.
     pub fn subscribe(
-        shared: &Arc<Shared>,
+        inner: &Arc<Inner>,
         entry: Arc<Entry>,
         session: &SessionSummary,
         from_offset: Option<u64>,
     ) -> Events<StreamEvent> {
         let key = format!("{}:{}", entry.name, session.id);
-        let mut upstreams = lock(&shared.fanout.upstreams);
+        let mut upstreams = lock(&inner.fanout.upstreams);
         let upstream = match upstreams.get(&key).and_then(Weak::upgrade) {
             Some(upstream) => upstream,
             None => {
                 let upstream = Arc::new(Upstream::new(key.clone(), entry, session, from_offset));
                 upstreams.insert(key, Arc::downgrade(&upstream));
-                tokio::spawn(pump(shared.clone(), upstream.clone(), from_offset));
+                tokio::spawn(pump(inner.clone(), upstream.clone(), from_offset));
                 upstream
             }
         };
@@ -180,7 +180,7 @@ impl Upstream {
     }
 
     /// Applies one upstream event; true once the session has exited.
-    fn apply(&self, event: StreamEvent, shared: &Shared) -> bool {
+    fn apply(&self, event: StreamEvent, inner: &Inner) -> bool {
         let mut pipe = lock(&self.pipe);
         pipe.started = true;
         let exited = match event {
@@ -217,7 +217,7 @@ impl Upstream {
                     pipe.log
                         .append(data.slice((end - offset) as usize..), Duration::ZERO);
                 }
-                shared.counters.forwarded(len as usize);
+                inner.counters.forwarded(len as usize);
                 false
             }
             StreamEvent::Resized { cols, rows } => {
@@ -251,8 +251,8 @@ impl Upstream {
 
     /// A snapshot straight from the spoke (a short second stream).
     async fn fetch_snapshot(&self) -> Option<Base> {
-        let link = self.entry.callable().ok()?;
-        let mut events = link.subscribe(&self.session, None).await.ok()?;
+        let handle = self.entry.callable().ok()?;
+        let mut events = handle.subscribe(&self.session, None).await.ok()?;
         let Ok(Some(StreamEvent::Snapshot {
             screen,
             cols,
@@ -327,10 +327,10 @@ enum Ending {
 /// Runs the upstream until it ends for good, then removes it: subscribers
 /// of a session that did not exit see their stream end (those of an exited
 /// one still get `Exited`), and the next subscriber starts a new upstream.
-async fn pump(shared: Arc<Shared>, up: Arc<Upstream>, first: Option<u64>) {
+async fn pump(inner: Arc<Inner>, up: Arc<Upstream>, first: Option<u64>) {
     loop {
-        let ending = stream_until_end(&shared, &up, first).await;
-        let mut upstreams = lock(&shared.fanout.upstreams);
+        let ending = stream_until_end(&inner, &up, first).await;
+        let mut upstreams = lock(&inner.fanout.upstreams);
         // Someone subscribed while it was winding down: go on.
         if ending == Ending::Unwatched && !up.unwatched() {
             continue;
@@ -352,12 +352,12 @@ async fn pump(shared: Arc<Shared>, up: Arc<Upstream>, first: Option<u64>) {
 
 /// Reads the spoke's stream into the upstream's log. A broken stream is
 /// reopened from the log's end, backing off while the spoke is away.
-async fn stream_until_end(shared: &Shared, up: &Upstream, first: Option<u64>) -> Ending {
+async fn stream_until_end(inner: &Inner, up: &Upstream, first: Option<u64>) -> Ending {
     let mut failures = 0;
     let mut check = tokio::time::interval(UNWATCHED_CHECK);
     loop {
         let opened = match up.entry.callable() {
-            Ok(link) => link.subscribe(&up.session, up.resume_point(first)).await,
+            Ok(handle) => handle.subscribe(&up.session, up.resume_point(first)).await,
             Err(e) => Err(e),
         };
         match opened {
@@ -366,7 +366,7 @@ async fn stream_until_end(shared: &Shared, up: &Upstream, first: Option<u64>) ->
                     event = events.recv() => match event {
                         Some(event) => {
                             failures = 0;
-                            if up.apply(event, shared) {
+                            if up.apply(event, inner) {
                                 return Ending::Exited;
                             }
                         }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::Shared;
+use super::Inner;
 use super::spoke::SpokeState;
 use crate::core::session::lock;
 
@@ -28,8 +28,8 @@ impl Counters {
     }
 }
 
-pub fn render(shared: &Shared) -> String {
-    let spokes: Vec<_> = shared.entries().iter().map(|e| e.status()).collect();
+pub fn render(inner: &Inner) -> String {
+    let spokes: Vec<_> = inner.entries().iter().map(|e| e.status()).collect();
     let mut text = String::new();
     header(&mut text, "vtr_spokes", "gauge", "Spokes by state.");
     for state in [
@@ -54,16 +54,16 @@ pub fn render(shared: &Shared) -> String {
         &mut text,
         "vtr_subscribers",
         "gauge",
-        "Streams the hub serves from its shared upstream streams.",
+        "Streams the hub serves from its inner upstream streams.",
     );
-    let _ = writeln!(text, "vtr_subscribers {}", shared.fanout.subscribers());
+    let _ = writeln!(text, "vtr_subscribers {}", inner.fanout.subscribers());
     header(
         &mut text,
         "vtr_upstream_streams",
         "gauge",
         "Streams the hub holds open to spokes (one per watched session).",
     );
-    let _ = writeln!(text, "vtr_upstream_streams {}", shared.fanout.upstreams());
+    let _ = writeln!(text, "vtr_upstream_streams {}", inner.fanout.upstreams());
     header(
         &mut text,
         "vtr_bytes_forwarded_total",
@@ -73,7 +73,7 @@ pub fn render(shared: &Shared) -> String {
     let _ = writeln!(
         text,
         "vtr_bytes_forwarded_total {}",
-        shared.counters.bytes_forwarded.load(Ordering::Relaxed)
+        inner.counters.bytes_forwarded.load(Ordering::Relaxed)
     );
     header(
         &mut text,
@@ -81,7 +81,7 @@ pub fn render(shared: &Shared) -> String {
         "counter",
         "Failed calls routed to a spoke, by spoke.",
     );
-    for (spoke, n) in lock(&shared.counters.rpc_errors).iter() {
+    for (spoke, n) in lock(&inner.counters.rpc_errors).iter() {
         let _ = writeln!(text, "vtr_rpc_errors_total{{spoke=\"{spoke}\"}} {n}");
     }
     header(

@@ -13,29 +13,30 @@ pub mod secret;
 pub mod share;
 pub mod signins;
 mod spoke;
+mod view;
 
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, watch};
 
 pub use breaker::backoff;
-pub use spoke::{Join, Link, SpokeState, SpokeStatus};
+pub use spoke::{Join, SpokeHandle, SpokeState, SpokeStatus};
 
+use crate::core::changes;
 use crate::core::session::lock;
 use fanout::Fanout;
 use metrics::Counters;
 use spoke::Entry;
 
-/// Lists a watcher may have in flight; changes meanwhile are coalesced.
-const WATCH_QUEUE: usize = 4;
-
 /// Cheap to clone; clones share the hub.
 #[derive(Clone)]
 pub struct Hub {
-    shared: Arc<Shared>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Shared {
+/// What every clone of a `Hub` shares: its spokes, their change counter,
+/// the fan-out of live streams and the counters.
+pub(crate) struct Inner {
     name: String,
     /// In the order they joined: local, configured, then tunnelled.
     spokes: Mutex<Vec<Arc<Entry>>>,
@@ -47,9 +48,9 @@ pub(crate) struct Shared {
     tunnels: std::sync::atomic::AtomicU64,
 }
 
-impl Shared {
+impl Inner {
     fn changed(&self) {
-        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+        changes::bump(&self.changed);
     }
 
     fn entries(&self) -> Vec<Arc<Entry>> {
@@ -76,7 +77,7 @@ pub enum JoinError {
 impl Hub {
     pub fn new(name: String) -> Self {
         Hub {
-            shared: Arc::new(Shared {
+            inner: Arc::new(Inner {
                 name,
                 spokes: Mutex::new(Vec::new()),
                 changed: watch::Sender::new(0),
@@ -89,32 +90,37 @@ impl Hub {
 
     /// The hub's own name (also its embedded spoke's).
     pub fn name(&self) -> &str {
-        &self.shared.name
+        &self.inner.name
     }
 
     /// Adds a spoke and starts watching its health. Names are unique.
-    pub fn add_spoke(&self, name: String, join: Join, link: Link) -> Result<(), JoinError> {
+    pub fn add_spoke(
+        &self,
+        name: String,
+        join: Join,
+        handle: SpokeHandle,
+    ) -> Result<(), JoinError> {
         let entry = {
-            let mut spokes = lock(&self.shared.spokes);
+            let mut spokes = lock(&self.inner.spokes);
             if let Some(taken) = spokes.iter().find(|e| e.name == name) {
                 return Err(JoinError::NameTaken {
                     name,
                     how: describe_join(&taken.join),
                 });
             }
-            let entry = Entry::new(name, join, Some(link));
+            let entry = Entry::new(name, join, Some(handle));
             spokes.push(entry.clone());
             entry
         };
-        tokio::spawn(monitor::run(self.shared.clone(), entry));
-        self.shared.changed();
+        tokio::spawn(monitor::run(self.inner.clone(), entry));
+        self.inner.changed();
         Ok(())
     }
 
     /// Whether a tunnel naming `name` may join now (checked before the
     /// upgrade, so the spoke hears why not).
     pub fn tunnel_available(&self, name: &str, instance: &str) -> Result<(), JoinError> {
-        let Some(entry) = self.shared.entry(name) else {
+        let Some(entry) = self.inner.entry(name) else {
             return Ok(());
         };
         let same_instance = entry.instance().as_deref() == Some(instance);
@@ -135,34 +141,34 @@ impl Hub {
         name: &str,
         peer: &str,
         instance: &str,
-        link: Link,
+        handle: SpokeHandle,
     ) -> Result<u64, JoinError> {
-        let generation = self.shared.next_tunnel();
-        let mut spokes = lock(&self.shared.spokes);
+        let generation = self.inner.next_tunnel();
+        let mut spokes = lock(&self.inner.spokes);
         if let Some(entry) = spokes.iter().find(|e| e.name == name).cloned() {
             drop(spokes);
             self.tunnel_available(name, instance)?;
-            entry.set_tunnel(link, generation);
+            entry.set_tunnel(handle, generation);
         } else {
             let join = Join::Tunnelled {
                 peer: peer.to_owned(),
             };
             let entry = Entry::new(name.to_owned(), join, None);
-            entry.set_tunnel(link, generation);
+            entry.set_tunnel(handle, generation);
             spokes.push(entry.clone());
             drop(spokes);
-            tokio::spawn(monitor::run(self.shared.clone(), entry));
+            tokio::spawn(monitor::run(self.inner.clone(), entry));
         }
-        self.shared.changed();
+        self.inner.changed();
         Ok(generation)
     }
 
     /// A tunnel's connection ended; its spoke stays listed (stale) until
     /// it comes back.
     pub fn tunnel_closed(&self, name: &str, generation: u64) {
-        if let Some(entry) = self.shared.entry(name) {
+        if let Some(entry) = self.inner.entry(name) {
             entry.clear_tunnel(generation);
-            self.shared.changed();
+            self.inner.changed();
         }
     }
 
@@ -170,7 +176,7 @@ impl Hub {
     /// (their sessions stop being listed as stale); their names.
     pub fn forget_gone_tunnels(&self, long: std::time::Duration) -> Vec<String> {
         let gone: Vec<Arc<Entry>> = {
-            let mut spokes = lock(&self.shared.spokes);
+            let mut spokes = lock(&self.inner.spokes);
             let (gone, kept) = spokes.drain(..).partition(|e| e.tunnel_gone_for(long));
             *spokes = kept;
             gone
@@ -180,29 +186,29 @@ impl Hub {
             tracing::info!(spoke = %entry.name, "forgot a tunnelled spoke gone for {long:?}");
         }
         if !gone.is_empty() {
-            self.shared.changed();
+            self.inner.changed();
         }
         gone.iter().map(|e| e.name.clone()).collect()
     }
 
     pub fn spokes(&self) -> Vec<SpokeStatus> {
-        self.shared.entries().iter().map(|e| e.status()).collect()
+        self.inner.entries().iter().map(|e| e.status()).collect()
     }
 
     /// The spoke list now, then after every change.
     pub fn watch_spokes(&self) -> mpsc::Receiver<Vec<SpokeStatus>> {
         let hub = self.clone();
-        watch_changes(&self.shared, move || hub.spokes())
+        changes::watch_changes(&self.inner.changed, move || hub.spokes())
     }
 
     /// Prometheus text exposition of the hub's metrics.
     pub fn metrics(&self) -> String {
-        metrics::render(&self.shared)
+        metrics::render(&self.inner)
     }
 
     /// Stops every monitor and upstream stream.
     pub fn shutdown(&self) {
-        for entry in self.shared.entries() {
+        for entry in self.inner.entries() {
             entry.stop.cancel();
         }
     }
@@ -214,27 +220,4 @@ fn describe_join(join: &Join) -> String {
         Join::Dialled { address } => format!("dialled at {address}"),
         Join::Tunnelled { peer } => format!("tunnelled from {peer}"),
     }
-}
-
-/// Sends `snapshot()` now and after every change until the receiver goes
-/// away. Changes made while a list is in flight are coalesced.
-fn watch_changes<T: Send + 'static>(
-    shared: &Shared,
-    snapshot: impl Fn() -> T + Send + 'static,
-) -> mpsc::Receiver<T> {
-    let (tx, rx) = mpsc::channel(WATCH_QUEUE);
-    let mut changed = shared.changed.subscribe();
-    tokio::spawn(async move {
-        loop {
-            changed.borrow_and_update();
-            if tx.send(snapshot()).await.is_err() {
-                return;
-            }
-            tokio::select! {
-                result = changed.changed() => if result.is_err() { return },
-                () = tx.closed() => return,
-            }
-        }
-    });
-    rx
 }

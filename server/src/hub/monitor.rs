@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
-use super::Shared;
+use super::Inner;
 use super::breaker::backoff;
 use super::spoke::Entry;
 use crate::core::SessionError;
@@ -22,7 +22,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 const WATCH_SOUND: Duration = Duration::from_secs(30);
 
 /// Runs until the entry is stopped.
-pub async fn run(shared: Arc<Shared>, entry: Arc<Entry>) {
+pub async fn run(inner: Arc<Inner>, entry: Arc<Entry>) {
     let mut watch: Option<JoinHandle<()>> = None;
     let mut wait = Duration::ZERO;
     loop {
@@ -34,7 +34,7 @@ pub async fn run(shared: Arc<Shared>, entry: Arc<Entry>) {
         wait = match probe(&entry).await {
             Ok(()) => {
                 if watch.as_ref().is_none_or(JoinHandle::is_finished) {
-                    watch = Some(tokio::spawn(watch_sessions(shared.clone(), entry.clone())));
+                    watch = Some(tokio::spawn(watch_sessions(inner.clone(), entry.clone())));
                 }
                 PROBE_INTERVAL
             }
@@ -46,7 +46,7 @@ pub async fn run(shared: Arc<Shared>, entry: Arc<Entry>) {
                 entry.failure(reason)
             }
         };
-        shared.changed();
+        inner.changed();
     }
     if let Some(task) = watch {
         task.abort();
@@ -54,11 +54,11 @@ pub async fn run(shared: Arc<Shared>, entry: Arc<Entry>) {
 }
 
 async fn probe(entry: &Entry) -> Result<(), String> {
-    let link = entry
-        .link()
+    let handle = entry
+        .handle()
         .ok_or_else(|| "its tunnel is closed".to_owned())?;
     let started = Instant::now();
-    let description = match tokio::time::timeout(PROBE_TIMEOUT, link.describe()).await {
+    let description = match tokio::time::timeout(PROBE_TIMEOUT, handle.describe()).await {
         Ok(Ok(d)) => d,
         Ok(Err(SessionError::Unreachable { reason, .. })) => return Err(reason),
         Ok(Err(e)) => return Err(e.to_string()),
@@ -86,11 +86,11 @@ async fn probe(entry: &Entry) -> Result<(), String> {
 /// a spoke that answers probes but cannot send its list (one over the
 /// message limit, say) must not be asked again in a hot loop. The monitor
 /// aborts this task when a probe fails and starts a fresh one after.
-async fn watch_sessions(shared: Arc<Shared>, entry: Arc<Entry>) {
+async fn watch_sessions(inner: Arc<Inner>, entry: Arc<Entry>) {
     let mut failures = 0;
     loop {
         let started = Instant::now();
-        follow_sessions(&shared, &entry).await;
+        follow_sessions(&inner, &entry).await;
         entry.wake.notify_one();
         failures = watch_failures(failures, started.elapsed());
         tokio::time::sleep(backoff(failures, fastrand::f64())).await;
@@ -108,15 +108,15 @@ fn watch_failures(failures: u32, lasted: Duration) -> u32 {
 }
 
 /// One session watch, until its stream ends.
-async fn follow_sessions(shared: &Shared, entry: &Entry) {
-    let Some(link) = entry.link() else {
+async fn follow_sessions(inner: &Inner, entry: &Entry) {
+    let Some(handle) = entry.handle() else {
         return;
     };
-    match link.watch_sessions().await {
+    match handle.watch_sessions().await {
         Ok(mut lists) => {
             while let Some(list) = lists.recv().await {
                 entry.seen(Some(list));
-                shared.changed();
+                inner.changed();
             }
             tracing::debug!(spoke = %entry.name, "session watch ended");
         }

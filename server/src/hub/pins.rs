@@ -17,9 +17,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::core::clock::now_ms;
 use crate::core::session::lock;
 use crate::hub::secret::hex;
-use crate::hub::share::now_ms;
 
 /// Shortest and longest key a spoke may present.
 pub const MIN_KEY: usize = 32;

@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use vtr_shared::address::SessionAddress;
 
+use super::Hub;
 use super::fanout::Fanout;
-use super::spoke::{Entry, Join, Link};
-use super::{Hub, watch_changes};
+use super::spoke::{Entry, Join, SpokeHandle};
+use crate::core::changes::watch_changes;
 use crate::core::error::{ErrorKind, Result};
 use crate::core::{
     Coordinator, Description, Events, GrepQuery, GrepResult, IdleResult, IdleWait, Input,
@@ -20,7 +21,7 @@ use crate::core::{
 impl Hub {
     /// Every spoke's sessions as last seen, in spoke order.
     fn merged(&self) -> Vec<SessionSummary> {
-        self.shared
+        self.inner
             .entries()
             .iter()
             .flat_map(|e| e.sessions())
@@ -29,12 +30,12 @@ impl Hub {
 
     fn no_spoke(&self, spoke: &str) -> SessionError {
         let known: Vec<String> = self
-            .shared
+            .inner
             .entries()
             .iter()
             .map(|e| e.name.clone())
             .collect();
-        SessionError::NoSpoke {
+        SessionError::UnknownSpoke {
             spoke: spoke.to_owned(),
             known: if known.is_empty() {
                 "none".to_owned()
@@ -52,12 +53,12 @@ impl Hub {
             SessionAddress::parse(reference).map_err(|e| SessionError::invalid(e.to_string()))?;
         if let Some(spoke) = &address.spoke {
             let entry = self
-                .shared
+                .inner
                 .entry(spoke)
                 .ok_or_else(|| self.no_spoke(spoke))?;
             return Ok((entry, address.session));
         }
-        let entries = self.shared.entries();
+        let entries = self.inner.entries();
         let owners: Vec<&Arc<Entry>> = entries
             .iter()
             .filter(|e| e.has_session(&address.session))
@@ -81,15 +82,15 @@ impl Hub {
         }
     }
 
-    /// Routes `reference` and checks the owner's breaker: the link to
+    /// Routes `reference` and checks the owner's breaker: the handle to
     /// call, the owner, and the session part of the address.
-    fn target(&self, reference: &str) -> Result<(Link, Arc<Entry>, String)> {
+    fn target(&self, reference: &str) -> Result<(SpokeHandle, Arc<Entry>, String)> {
         let (entry, session) = self.route(reference)?;
-        let link = self.link(&entry)?;
-        Ok((link, entry, session))
+        let handle = self.handle(&entry)?;
+        Ok((handle, entry, session))
     }
 
-    fn link(&self, entry: &Entry) -> Result<Link> {
+    fn handle(&self, entry: &Entry) -> Result<SpokeHandle> {
         entry.callable().map_err(|e| self.failed(entry, e))
     }
 
@@ -99,8 +100,15 @@ impl Hub {
         result.map_err(|e| self.failed(entry, e))
     }
 
+    /// Read your writes: a session spawned, renamed or removed through the
+    /// hub shows so in its very next list.
+    fn noted(&self, entry: &Entry, key: &str, summary: Option<&SessionSummary>) {
+        entry.note(key, summary.cloned());
+        self.inner.changed();
+    }
+
     fn failed(&self, entry: &Entry, e: SessionError) -> SessionError {
-        self.shared.counters.rpc_error(&entry.name);
+        self.inner.counters.rpc_error(&entry.name);
         if e.kind() == ErrorKind::Unavailable {
             entry.wake.notify_one();
         }
@@ -122,11 +130,11 @@ impl Hub {
         }
         if !spec.spoke.is_empty() {
             return self
-                .shared
+                .inner
                 .entry(&spec.spoke)
                 .ok_or_else(|| self.no_spoke(&spec.spoke));
         }
-        let entries = self.shared.entries();
+        let entries = self.inner.entries();
         if let Some(local) = entries.iter().find(|e| e.join == Join::Local) {
             return Ok(local.clone());
         }
@@ -161,7 +169,7 @@ fn name_spoke(spoke: &str, e: SessionError) -> SessionError {
 impl Coordinator for Hub {
     async fn describe(&self) -> Result<Description> {
         Ok(Description {
-            name: self.shared.name.clone(),
+            name: self.inner.name.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             labels: vec![("role".to_owned(), "hub".to_owned())],
             instance: String::new(),
@@ -171,9 +179,11 @@ impl Coordinator for Hub {
     async fn spawn(&self, mut spec: SpawnSpec) -> Result<SessionSummary> {
         let entry = self.spawn_target(&mut spec)?;
         spec.spoke = String::new();
-        let link = self.link(&entry)?;
-        let result = link.spawn(spec).await;
-        Ok(owned(&entry, self.done(&entry, result)?))
+        let handle = self.handle(&entry)?;
+        let result = handle.spawn(spec).await;
+        let summary = self.done(&entry, result)?;
+        self.noted(&entry, &summary.id, Some(&summary));
+        Ok(owned(&entry, summary))
     }
 
     async fn list(&self) -> Result<Vec<SessionSummary>> {
@@ -182,54 +192,58 @@ impl Coordinator for Hub {
 
     async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>> {
         let hub = self.clone();
-        Ok(watch_changes(&self.shared, move || hub.merged()).into())
+        Ok(watch_changes(&self.inner.changed, move || hub.merged()).into())
     }
 
     async fn info(&self, session: &str) -> Result<SessionSummary> {
-        let (link, entry, s) = self.target(session)?;
-        let result = link.info(&s).await;
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.info(&s).await;
         Ok(owned(&entry, self.done(&entry, result)?))
     }
 
     async fn kill(&self, session: &str, signal: &str) -> Result<()> {
-        let (link, entry, s) = self.target(session)?;
-        let result = link.kill(&s, signal).await;
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.kill(&s, signal).await;
         self.done(&entry, result)
     }
 
     async fn remove(&self, session: &str, force: bool) -> Result<()> {
-        let (link, entry, s) = self.target(session)?;
-        let result = link.remove(&s, force).await;
-        self.done(&entry, result)
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.remove(&s, force).await;
+        self.done(&entry, result)?;
+        self.noted(&entry, &s, None);
+        Ok(())
     }
 
     async fn rename(&self, session: &str, new_name: &str) -> Result<SessionSummary> {
-        let (link, entry, s) = self.target(session)?;
-        let result = link.rename(&s, new_name).await;
-        Ok(owned(&entry, self.done(&entry, result)?))
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.rename(&s, new_name).await;
+        let summary = self.done(&entry, result)?;
+        self.noted(&entry, &summary.id, Some(&summary));
+        Ok(owned(&entry, summary))
     }
 
     async fn resize(&self, session: &str, cols: u32, rows: u32) -> Result<SessionSummary> {
-        let (link, entry, s) = self.target(session)?;
-        let result = link.resize(&s, cols, rows).await;
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.resize(&s, cols, rows).await;
         Ok(owned(&entry, self.done(&entry, result)?))
     }
 
     async fn screen(&self, session: &str) -> Result<ScreenState> {
-        let (link, entry, s) = self.target(session)?;
-        let result = link.screen(&s).await;
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.screen(&s).await;
         self.done(&entry, result)
     }
 
     async fn grep(&self, session: &str, pattern: &str, query: GrepQuery) -> Result<GrepResult> {
-        let (link, entry, s) = self.target(session)?;
-        let result = link.grep(&s, pattern, query).await;
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.grep(&s, pattern, query).await;
         self.done(&entry, result)
     }
 
     async fn send(&self, session: &str, input: Input) -> Result<u64> {
-        let (link, entry, s) = self.target(session)?;
-        let result = link.send(&s, input).await;
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.send(&s, input).await;
         self.done(&entry, result)
     }
 
@@ -240,14 +254,14 @@ impl Coordinator for Hub {
         timeout_ms: u64,
         from_offset: Option<u64>,
     ) -> Result<WaitMatch> {
-        let (link, entry, s) = self.target(session)?;
-        let result = link.wait_for(&s, pattern, timeout_ms, from_offset).await;
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.wait_for(&s, pattern, timeout_ms, from_offset).await;
         self.done(&entry, result)
     }
 
     async fn wait_idle(&self, session: &str, wait: IdleWait) -> Result<IdleResult> {
-        let (link, entry, s) = self.target(session)?;
-        let result = link.wait_idle(&s, wait).await;
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.wait_idle(&s, wait).await;
         self.done(&entry, result)
     }
 
@@ -256,20 +270,15 @@ impl Coordinator for Hub {
         session: &str,
         from_offset: Option<u64>,
     ) -> Result<Events<StreamEvent>> {
-        let (link, entry, s) = self.target(session)?;
-        let result = link.info(&s).await;
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.info(&s).await;
         let summary = self.done(&entry, result)?;
-        Ok(Fanout::subscribe(
-            &self.shared,
-            entry,
-            &summary,
-            from_offset,
-        ))
+        Ok(Fanout::subscribe(&self.inner, entry, &summary, from_offset))
     }
 
     async fn record(&self, session: &str, follow: bool) -> Result<Events<Bytes>> {
-        let (link, entry, s) = self.target(session)?;
-        let result = link.record(&s, follow).await;
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.record(&s, follow).await;
         self.done(&entry, result)
     }
 }

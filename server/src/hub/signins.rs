@@ -18,9 +18,9 @@ use anyhow::Context;
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 
+use crate::core::clock::now_ms;
 use crate::core::session::lock;
 use crate::hub::secret::hex;
-use crate::hub::share::now_ms;
 
 /// Sign-ins live at once, at most.
 pub const MAX_SIGN_INS: usize = 10_000;

@@ -1,4 +1,4 @@
-//! One spoke as the hub sees it: how it joined, the link to call it, its
+//! One spoke as the hub sees it: how it joined, the handle to call it, its
 //! health, and its sessions as last seen.
 
 use std::sync::{Arc, Mutex};
@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::breaker::Breaker;
+use super::view::SessionView;
 use crate::core::session::lock;
 use crate::core::{Coordinator, Description, SessionError, SessionSummary};
 
@@ -61,13 +62,13 @@ pub struct SpokeStatus {
     pub next_attempt: Option<SystemTime>,
 }
 
-pub type Link = Arc<dyn Coordinator>;
+pub type SpokeHandle = Arc<dyn Coordinator>;
 
 pub struct Entry {
     pub name: String,
     pub join: Join,
-    link: Mutex<Option<Link>>,
-    /// Which tunnel the link runs over (tunnelled spokes).
+    handle: Mutex<Option<SpokeHandle>>,
+    /// Which tunnel the handle runs over (tunnelled spokes).
     tunnel: Mutex<u64>,
     /// Since when a tunnelled spoke has had no tunnel.
     gone_since: Mutex<Option<Instant>>,
@@ -86,16 +87,16 @@ struct Health {
     last_seen: Option<SystemTime>,
     rtt: Option<Duration>,
     description: Option<Description>,
-    sessions: Vec<SessionSummary>,
+    sessions: SessionView,
     last_error: String,
 }
 
 impl Entry {
-    pub fn new(name: String, join: Join, link: Option<Link>) -> Arc<Self> {
+    pub fn new(name: String, join: Join, handle: Option<SpokeHandle>) -> Arc<Self> {
         Arc::new(Entry {
             name,
             join,
-            link: Mutex::new(link),
+            handle: Mutex::new(handle),
             tunnel: Mutex::new(0),
             gone_since: Mutex::new(None),
             health: Mutex::new(Health::default()),
@@ -104,13 +105,13 @@ impl Entry {
         })
     }
 
-    pub fn link(&self) -> Option<Link> {
-        lock(&self.link).clone()
+    pub fn handle(&self) -> Option<SpokeHandle> {
+        lock(&self.handle).clone()
     }
 
     /// A tunnel (re)connected.
-    pub fn set_tunnel(&self, link: Link, generation: u64) {
-        *lock(&self.link) = Some(link);
+    pub fn set_tunnel(&self, handle: SpokeHandle, generation: u64) {
+        *lock(&self.handle) = Some(handle);
         *lock(&self.tunnel) = generation;
         *lock(&self.gone_since) = None;
         self.wake.notify_one();
@@ -119,7 +120,7 @@ impl Entry {
     /// The tunnel numbered `generation` closed (a newer one stays).
     pub fn clear_tunnel(&self, generation: u64) {
         if *lock(&self.tunnel) == generation {
-            *lock(&self.link) = None;
+            *lock(&self.handle) = None;
             *lock(&self.gone_since) = Some(Instant::now());
             self.wake.notify_one();
         }
@@ -133,12 +134,12 @@ impl Entry {
     }
 
     pub fn connected(&self) -> bool {
-        lock(&self.link).is_some()
+        lock(&self.handle).is_some()
     }
 
-    /// The link if calls may go through now; otherwise why not, naming the
+    /// The handle if calls may go through now; otherwise why not, naming the
     /// spoke (the breaker is open, or a tunnel is down).
-    pub fn callable(&self) -> Result<Link, SessionError> {
+    pub fn callable(&self) -> Result<SpokeHandle, SessionError> {
         let unreachable = |reason: String| SessionError::Unreachable {
             spoke: self.name.clone(),
             reason,
@@ -152,7 +153,7 @@ impl Entry {
             )));
         }
         drop(health);
-        self.link()
+        self.handle()
             .ok_or_else(|| unreachable("its tunnel is closed".to_owned()))
     }
 
@@ -178,7 +179,7 @@ impl Entry {
         let mut h = lock(&self.health);
         h.last_seen = Some(SystemTime::now());
         if let Some(sessions) = sessions {
-            h.sessions = sessions;
+            h.sessions.replace(sessions, Instant::now());
         }
     }
 
@@ -201,6 +202,7 @@ impl Entry {
         let h = lock(&self.health);
         let stale = matches!(state(&h), SpokeState::Unreachable | SpokeState::Connecting);
         h.sessions
+            .sessions()
             .iter()
             .map(|s| {
                 let mut s = s.clone();
@@ -212,10 +214,19 @@ impl Entry {
             .collect()
     }
 
+    /// Applies what a call through the hub just did to the view of this
+    /// spoke's sessions (see `SessionView::note`).
+    pub fn note(&self, key: &str, summary: Option<SessionSummary>) {
+        lock(&self.health)
+            .sessions
+            .note(key, summary, Instant::now());
+    }
+
     /// Whether the last view of this spoke holds a session by id or name.
     pub fn has_session(&self, key: &str) -> bool {
         lock(&self.health)
             .sessions
+            .sessions()
             .iter()
             .any(|s| s.id == key || s.name == key)
     }
@@ -233,7 +244,7 @@ impl Entry {
             version: description.version,
             labels: description.labels,
             instance: description.instance,
-            sessions: h.sessions.len() as u32,
+            sessions: h.sessions.sessions().len() as u32,
             last_error: h.last_error.clone(),
             failures: h.breaker.failures(),
             next_attempt: h

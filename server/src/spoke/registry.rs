@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use nix::sys::signal::Signal;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use vtr_shared::address::{SessionAddress, validate_name};
 use vtr_shared::keys::key_bytes;
 
+use crate::core::changes::{self, watch_changes};
 use crate::core::error::{Result, SessionError};
 use crate::core::session::lock;
 use crate::core::signal::parse_signal;
@@ -18,9 +19,6 @@ use crate::core::{
     ScreenState, Session, SessionConfig, SessionSummary, SpawnSpec, StreamEvent, WaitMatch, limits,
 };
 
-/// Session lists a watcher may have in flight; changes made meanwhile are
-/// coalesced into the next full list.
-const WATCH_QUEUE: usize = 4;
 const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_GREP_MATCHES: u32 = 100;
 
@@ -91,7 +89,7 @@ impl LocalSpoke {
         {
             return Err(SessionError::UnknownSpoke {
                 spoke: spoke.clone(),
-                local: self.name.clone(),
+                known: self.name.clone(),
             });
         }
         lock(&self.sessions)
@@ -116,7 +114,7 @@ impl LocalSpoke {
     }
 
     fn bump(&self) {
-        self.list_changed.send_modify(|v| *v = v.wrapping_add(1));
+        changes::bump(&self.list_changed);
     }
 }
 
@@ -140,7 +138,7 @@ impl Coordinator for LocalSpoke {
         if !spec.spoke.is_empty() && spec.spoke != self.name {
             return Err(SessionError::UnknownSpoke {
                 spoke: spec.spoke,
-                local: self.name.clone(),
+                known: self.name.clone(),
             });
         }
         let size = limits::check_spawn(&spec)?;
@@ -185,26 +183,8 @@ impl Coordinator for LocalSpoke {
     }
 
     async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>> {
-        let (tx, rx) = mpsc::channel(WATCH_QUEUE);
-        let mut changes = self.list_changed.subscribe();
-        let first = self.summaries();
         let sessions = self.sessions.clone();
-        tokio::spawn(async move {
-            let mut list = first;
-            loop {
-                changes.borrow_and_update();
-                if tx.send(list).await.is_err() {
-                    return;
-                }
-                tokio::select! {
-                    // Something a list shows changed.
-                    changed = changes.changed() => if changed.is_err() { return },
-                    () = tx.closed() => return,
-                }
-                list = summaries(&sessions);
-            }
-        });
-        Ok(rx.into())
+        Ok(watch_changes(&self.list_changed, move || summaries(&sessions)).into())
     }
 
     async fn info(&self, session: &str) -> Result<SessionSummary> {
@@ -266,7 +246,7 @@ impl Coordinator for LocalSpoke {
             0 => DEFAULT_GREP_MATCHES,
             n if n > limits::MAX_GREP_MATCHES => {
                 return Err(SessionError::invalid(format!(
-                    "max_matches {n}, limit {}",
+                    "at most {} matches per search; {n} asked",
                     limits::MAX_GREP_MATCHES
                 )));
             }

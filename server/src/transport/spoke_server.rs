@@ -74,6 +74,8 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
         LocalSpoke::new(opts.name.clone(), opts.session.clone()).with_labels(opts.labels.clone()),
     );
     let unix = bind_unix(&opts.socket)?;
+    // Removed on every way out from here, a failed bind of `--listen` too.
+    let _socket_file = SocketFile::new(&opts.socket);
     let tcp = match opts.listen {
         Some(addr) => Some(
             TcpListener::bind(addr)
@@ -141,7 +143,6 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
     };
     let (local, remote, tunnel) = tokio::join!(local, remote, tunnel);
     spoke.kill_all();
-    let _ = std::fs::remove_file(&opts.socket);
     tunnel?;
     local.context("gRPC over the Unix socket")?;
     remote
@@ -217,4 +218,20 @@ pub fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("making {} owner-only", path.display()))?;
     Ok(listener)
+}
+
+/// A socket file this process made, removed when dropped: at a clean exit
+/// and after a start that failed once it was bound.
+pub struct SocketFile(PathBuf);
+
+impl SocketFile {
+    pub fn new(path: &Path) -> Self {
+        SocketFile(path.to_path_buf())
+    }
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -1,4 +1,4 @@
-//! Tunnelled spokes (ARCHITECTURE §5.1). The spoke dials the hub's TCP port
+//! Tunnelled spokes (README, "Hub and spokes"). The spoke dials the hub's TCP port
 //! and asks for an HTTP/1.1 upgrade to `vtr-tunnel/1`, naming itself and
 //! presenting its token. After `101`, the roles reverse: the spoke serves
 //! gRPC (HTTP/2) over the connection and the hub is the client. The spoke
@@ -173,7 +173,7 @@ pub fn upgrade_requested(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case(PROTOCOL))
 }
 
-/// Makes the upgraded connection the hub's gRPC link to the spoke, until
+/// Makes the upgraded connection the hub's gRPC handle on the spoke, until
 /// it closes.
 async fn join(
     hub: Hub,
@@ -205,14 +205,14 @@ async fn join(
             return;
         }
     };
-    let link = match client::client(channel, None) {
+    let handle = match client::client(channel, None) {
         Ok(client) => Arc::new(RemoteSpoke::new(name.clone(), client)),
         Err(e) => {
             tracing::warn!(spoke = %name, "tunnel client: {e}");
             return;
         }
     };
-    let generation = match hub.claim_tunnel(&name, &peer.to_string(), &instance, link) {
+    let generation = match hub.claim_tunnel(&name, &peer.to_string(), &instance, handle) {
         Ok(generation) => generation,
         Err(e) => {
             tracing::warn!(%peer, "tunnel refused: {e}");

@@ -18,6 +18,7 @@ use tokio_util::sync::PollSemaphore;
 use tonic::transport::server::{Connected, UdsConnectInfo};
 
 use super::connections::Guarded;
+use super::unix_authority::Mended;
 
 /// Open connections on a Unix socket: the CLI opens one per command, the
 /// web of programs driving sessions a few each.
@@ -27,14 +28,15 @@ pub const MAX_CONNECTIONS: usize = 256;
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
 pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A Unix socket's connection, holding its place in the budget.
-pub type UnixConnection = Guarded<UnixStream, OwnedSemaphorePermit>;
+/// A Unix socket's connection, holding its place in the budget; what its
+/// client sends is mended (path-like `:authority` values) before h2 reads it.
+pub type UnixConnection = Guarded<Mended<UnixStream>, OwnedSemaphorePermit>;
 
 impl Connected for UnixConnection {
     type ConnectInfo = UdsConnectInfo;
 
     fn connect_info(&self) -> UdsConnectInfo {
-        self.get_ref().connect_info()
+        self.get_ref().get_ref().connect_info()
     }
 }
 
@@ -72,7 +74,9 @@ impl Stream for Bounded {
             },
         };
         match this.listener.poll_accept(cx) {
-            Poll::Ready(Ok((stream, _))) => Poll::Ready(Some(Ok(Guarded::new(stream, permit)))),
+            Poll::Ready(Ok((stream, _))) => {
+                Poll::Ready(Some(Ok(Guarded::new(Mended::new(stream), permit))))
+            }
             Poll::Ready(Err(e)) => {
                 this.held = Some(permit);
                 Poll::Ready(Some(Err(e)))

@@ -119,10 +119,10 @@ async fn cli_commands_and_exit_codes() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "[]", "a restarted spoke starts empty");
     // A second spoke on a live socket is refused clearly.
-    let second = std::process::Command::new(vtr_bin())
+    let second = spoke
+        .command()
         .args(["spoke", "--socket"])
         .arg(&spoke.socket)
-        .stdin(std::process::Stdio::null())
         .output()
         .expect("second spoke");
     assert_eq!(second.status.code(), Some(1));
@@ -141,7 +141,14 @@ async fn cli_commands_and_exit_codes() {
 async fn attach_is_interactive_detaches_and_resumes() {
     let spoke = Spoke::start();
     let mut c = spoke.client().await;
-    spawn(&mut c, "inner", "/bin/sh", &[]).await;
+    // Sizes that differ: attaching must carry the outer terminal's size in.
+    c.spawn(pb::SpawnRequest {
+        cols: 100,
+        rows: 30,
+        ..spawn_request("inner", "/bin/sh", &[])
+    })
+    .await
+    .expect("spawn inner");
     send_and_wait(
         &mut c,
         "inner",
@@ -151,13 +158,17 @@ async fn attach_is_interactive_detaches_and_resumes() {
     .await;
     // `vtr attach` runs in a session of its own: a real terminal for it.
     let socket = spoke.socket.display().to_string();
-    spawn(
-        &mut c,
-        "outer",
-        vtr_bin(),
-        &["--socket", &socket, "attach", "inner"],
-    )
-    .await;
+    c.spawn(pb::SpawnRequest {
+        cols: 91,
+        rows: 27,
+        ..spawn_request(
+            "outer",
+            vtr_bin(),
+            &["--socket", &socket, "attach", "inner"],
+        )
+    })
+    .await
+    .expect("spawn outer");
     // The attached terminal shows the inner screen (snapshot first)...
     wait_screen(&mut c, "outer", "snapshot of inner", |l| {
         l.iter().any(|l| l.ends_with("before-0-attach"))
@@ -187,7 +198,7 @@ async fn attach_is_interactive_detaches_and_resumes() {
         .await
         .expect("info")
         .into_inner();
-    assert_eq!((info.cols, info.rows), (80, 24));
+    assert_eq!((info.cols, info.rows), (91, 27));
     // The detach key ends attach; the inner session lives on.
     c.send_key(pb::SendKeyRequest {
         session: "outer".into(),

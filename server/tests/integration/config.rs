@@ -1,8 +1,6 @@
 //! `vtrpc.toml`: precedence (defaults < file < VTR_* < flags) and
 //! `vtr config validate`.
 
-use std::process::{Command, Stdio};
-
 use crate::harness::*;
 
 /// Starts a spoke with `args` and `env` in a fresh config directory holding
@@ -50,10 +48,9 @@ fn an_explicit_config_file_is_used_and_a_bad_one_refused() {
         "[spoke]\nname = \"bad name!\"\nscrollback = \"many\"\n",
     )
     .expect("write");
-    let out = Command::new(vtr_bin())
+    let out = vtr(dir.path())
         .args(["spoke", "--config", &config, "--socket"])
         .arg(dir.path().join("s.sock"))
-        .stdin(Stdio::null())
         .output()
         .expect("run vtr");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -73,7 +70,7 @@ fn validate_reports_every_problem_with_its_line() {
         "[hub]\nlisten = \"127.0.0.1:4620\"\n\n[[federation.spokes]]\nname = \"a\"\naddress = \"https://a:1\"\n",
     )
     .expect("write");
-    let out = Command::new(vtr_bin())
+    let out = vtr(dir.path())
         .args(["config", "validate"])
         .arg(&good)
         .output()
@@ -87,7 +84,7 @@ fn validate_reports_every_problem_with_its_line() {
         "[hub]\nlisten = \"nowhere\"\nlocal_spoke = \"yes\"\n\n[typo]\n",
     )
     .expect("write");
-    let out = Command::new(vtr_bin())
+    let out = vtr(dir.path())
         .args(["config", "validate"])
         .arg(&bad)
         .output()

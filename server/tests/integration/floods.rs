@@ -129,18 +129,10 @@ async fn a_flood_of_idle_connections_leaves_room_for_health_the_cli_and_signed_i
     let health = within_deadline("/healthz", http(&addr, "GET", "/healthz", &[], "")).await;
     let health_took = started.elapsed();
     assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
-    let socket = hub.socket.clone();
+    let mut ls = hub.command();
+    ls.arg("--socket").arg(&hub.socket).arg("ls");
     let started = std::time::Instant::now();
-    let out = cli_within_deadline(move || {
-        std::process::Command::new(vtr_bin())
-            .arg("--socket")
-            .arg(socket)
-            .arg("ls")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run vtr")
-    })
-    .await;
+    let out = cli_within_deadline(move || ls.output().expect("run vtr")).await;
     let cli_took = started.elapsed();
     // No sessions yet: the header line answers.
     assert!(

@@ -4,7 +4,7 @@
 //! a claimed creator. Each fails when its defence is removed.
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use tonic::transport::Endpoint;
 use vtr::transport::grpc::auth::Token;
@@ -137,14 +137,9 @@ fn as_other_user(args: &[&str]) -> std::process::Output {
     };
     let home = tempfile::tempdir().expect("dir");
     std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
-    command
-        .args(args)
-        .env_clear()
-        .env("HOME", home.path())
-        .env("XDG_RUNTIME_DIR", home.path())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run vtr")
+    command.args(args).env_clear();
+    clean_env(&mut command, home.path());
+    command.output().expect("run vtr")
 }
 
 #[tokio::test]
@@ -228,10 +223,9 @@ async fn another_site_cannot_sign_people_in_or_out() {
 #[tokio::test]
 async fn the_hub_prints_its_sign_in_url_and_guards_its_token_file() {
     let hub = Hub::start(&[], &[]);
-    let out = Command::new(vtr_bin())
+    let out = hub
+        .command()
         .args(["hub", "url", "--name", "hub", "--listen", &addr(&hub)])
-        .env("XDG_STATE_HOME", hub.dir.path())
-        .env("XDG_CONFIG_HOME", hub.dir.path())
         .output()
         .expect("vtr hub url");
     let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
@@ -245,14 +239,12 @@ async fn the_hub_prints_its_sign_in_url_and_guards_its_token_file() {
     let loose = dir.path().join("loose");
     write_token(&loose, "a-token-others-can-read-0123");
     std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    let out = Command::new(vtr_bin())
+    let out = vtr(dir.path())
         .args(["hub", "--name", "loose", "--listen", "127.0.0.1:0"])
         .arg("--listen-token-file")
         .arg(&loose)
         .arg("--socket")
         .arg(dir.path().join("h.sock"))
-        .env("XDG_STATE_HOME", dir.path())
-        .stdin(Stdio::null())
         .output()
         .expect("run hub");
     let stderr = String::from_utf8_lossy(&out.stderr);

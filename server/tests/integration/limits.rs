@@ -151,7 +151,7 @@ async fn bad_inputs_get_clear_errors() {
     expect_code(
         c.grep(grep).await,
         invalid,
-        "max_matches 20000, limit 10000",
+        "at most 10000 matches per search; 20000 asked",
     );
     let grep = pb::GrepRequest {
         session: "ok".into(),
@@ -191,7 +191,7 @@ async fn bad_inputs_get_clear_errors() {
     expect_code(
         c.info(info("other:ok")).await,
         Code::NotFound,
-        "spoke \"other\" not found",
+        "no spoke named \"other\" (spokes: test)",
     );
     expect_code(c.info(info("")).await, invalid, "empty");
 

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod architecture;
 mod attach;
 mod bounds;
 mod cli;
@@ -11,6 +12,7 @@ mod fidelity;
 mod floods;
 mod front_door;
 mod hub;
+mod interop;
 mod limits;
 mod programs;
 mod replay;
@@ -19,6 +21,8 @@ mod share;
 mod share_limits;
 mod streaming;
 mod tcp;
+mod tour;
 mod tunnel;
+mod unix_cli;
 mod web;
 mod web_auth;

@@ -109,7 +109,7 @@ async fn a_link_opens_its_session_read_only_and_nothing_else() {
         .await
         .expect("info")
         .into_inner();
-    assert_ne!((info.cols, info.rows), (20, 5));
+    assert_eq!((info.cols, info.rows), (80, 24), "the spawn size, not 20x5");
 
     // The socket takes the token and nothing else: no other session.
     let url = format!(
@@ -224,6 +224,7 @@ async fn links_and_revocations_survive_a_hub_restart() {
         .expect("live link kept");
     assert_eq!(live_after.token, live.token, "same secret, same token");
     assert_eq!(live_after.revoked_at_ms, 0);
+    assert!(!live_after.session_gone, "the spoke kept its session");
     assert!(list.iter().any(|s| s.id == dead.id && s.revoked_at_ms != 0));
 
     let mut socket = viewer(&hub, &live.token, "kept").await;
@@ -279,4 +280,62 @@ async fn vtr_share_creates_lists_and_revokes() {
     let out = hub.cli(&["share", "create", "hub:cli", "--ttl", "90d"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("30 days"));
+}
+
+/// The embedded spoke's sessions end with the hub (by design: the hub
+/// owns their PTYs). After a restart their links are listed as gone, not
+/// live, and a viewer is told the session has ended.
+#[tokio::test]
+async fn links_to_sessions_that_ended_with_the_hub_are_gone() {
+    let mut hub = Hub::start(&[], &[]);
+    let out = hub.cli(&["spawn", "hub:short", "--", "/bin/sh"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = hub.cli(&["share", "create", "hub:short", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let made: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(made["state"], "live");
+    let id = made["id"].as_str().expect("id").to_owned();
+    let token = made["url"]
+        .as_str()
+        .and_then(|u| u.rsplit('/').next())
+        .expect("token")
+        .to_owned();
+
+    hub.restart();
+    hub.wait_state("hub", pb::SpokeState::Healthy).await;
+    let out = hub.cli(&["ls", "--json"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "[]",
+        "the session ended"
+    );
+    let out = hub.cli(&["share", "ls", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let link = list
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|l| l["id"] == id.as_str())
+        .expect("the link is still listed");
+    assert_eq!(link["state"], "gone", "{link}");
+    let out = hub.cli(&["share", "ls"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("gone") && !text.contains("live"), "{text}");
+
+    let (error, code) = refused(&hub, &token).await;
+    assert_eq!(code, close::GONE);
+    assert_eq!(error, "the shared session has ended");
 }

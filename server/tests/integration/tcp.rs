@@ -1,8 +1,6 @@
 //! gRPC over TCP: always a token (the spoke's own unless given), TLS off
 //! loopback, refusal to listen off loopback unprotected.
 
-use std::process::{Command, Stdio};
-
 use vtr::transport::grpc::auth::Token;
 use vtr::transport::grpc::client::{self, Target};
 use vtr_shared::proto as pb;
@@ -91,7 +89,8 @@ async fn tls_and_token_are_enforced() {
     }
 
     // The CLI takes the same options.
-    let out = Command::new(vtr_bin())
+    let home = tempfile::tempdir().expect("dir");
+    let out = vtr(home.path())
         .args([
             "--addr",
             &url,
@@ -104,7 +103,6 @@ async fn tls_and_token_are_enforced() {
             "ls",
             "--json",
         ])
-        .stdin(Stdio::null())
         .output()
         .expect("cli");
     assert!(
@@ -118,12 +116,10 @@ async fn tls_and_token_are_enforced() {
 #[test]
 fn refuses_non_loopback_without_tls() {
     let dir = tempfile::tempdir().expect("dir");
-    let out = Command::new(vtr_bin())
+    let out = vtr(dir.path())
         .args(["spoke", "--socket"])
         .arg(dir.path().join("s.sock"))
         .args(["--listen", "0.0.0.0:0"])
-        .env("XDG_STATE_HOME", dir.path())
-        .stdin(Stdio::null())
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));

@@ -2,7 +2,6 @@
 //! same connection. Rejoining after a hub restart, name collisions, tokens.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use vtr_shared::proto as pb;
 use vtr_shared::proto::subscribe_event::Event;
@@ -68,12 +67,10 @@ async fn a_tunnelled_spoke_rejoins_a_restarted_hub_and_attach_resumes() {
 /// Runs a spoke that should be refused; its exit status and stderr.
 fn refused_spoke(name: &str, hub: &str, extra: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("dir");
-    let out = Command::new(vtr_bin())
+    let out = vtr(dir.path())
         .args(["spoke", "--name", name, "--hub", hub, "--socket"])
         .arg(dir.path().join("s.sock"))
         .args(extra)
-        .env("XDG_CONFIG_HOME", dir.path())
-        .stdin(Stdio::null())
         .output()
         .expect("run spoke");
     (
@@ -250,10 +247,9 @@ async fn a_published_instance_id_and_the_shared_token_do_not_make_a_spoke() {
 
     // The hub's owner can hand the name to a rebuilt spoke.
     victim.kill();
-    let out = std::process::Command::new(vtr_bin())
+    let out = hub
+        .command()
         .args(["hub", "forget-spoke", "victim", "--name", "hub"])
-        .env("XDG_STATE_HOME", hub.dir.path())
-        .env("XDG_CONFIG_HOME", hub.dir.path())
         .output()
         .expect("forget-spoke");
     assert!(

@@ -234,11 +234,7 @@ fn unsafe_hub_settings_are_refused_with_the_reason() {
             &socket,
         ];
         args.extend_from_slice(extra);
-        let out = std::process::Command::new(vtr_bin())
-            .args(&args)
-            .env("XDG_STATE_HOME", dir.path())
-            .output()
-            .expect("run vtr hub");
+        let out = vtr(dir.path()).args(&args).output().expect("run vtr hub");
         assert!(!out.status.success());
         String::from_utf8_lossy(&out.stderr).to_string()
     };
@@ -246,7 +242,7 @@ fn unsafe_hub_settings_are_refused_with_the_reason() {
     // No credential is for loopback only.
     assert!(run(&["--behind-tls-proxy", "--no-token"]).contains("--no-token is for loopback"));
     // Tailscale identities need the token on the hub's port.
-    let out = std::process::Command::new(vtr_bin())
+    let out = vtr(dir.path())
         .args([
             "hub",
             "--name",
@@ -259,7 +255,6 @@ fn unsafe_hub_settings_are_refused_with_the_reason() {
         .arg(dir.path().join("ts-web.sock"))
         .arg("--socket")
         .arg(dir.path().join("ts.sock"))
-        .env("XDG_STATE_HOME", dir.path())
         .output()
         .expect("run vtr hub");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot go with --no-token"));

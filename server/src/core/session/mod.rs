@@ -13,9 +13,9 @@
 //! - waiter thread: reaps the child, frees the PTY, records the exit.
 //! - idle monitor task: flips `idle` after a quiet period.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use nix::sys::signal::Signal;
@@ -28,6 +28,7 @@ mod threads;
 
 use input::{InputPath, Sent, input_path};
 
+use crate::core::clock::from_unix_ms;
 use crate::core::error::{Result, SessionError};
 use crate::core::log::{OutputLog, Read as LogRead};
 use crate::core::terminal::Terminal;
@@ -139,6 +140,8 @@ pub(crate) struct Inner {
     input: Mutex<Option<InputPath>>,
     master: Mutex<Option<Box<dyn MasterPty + Send>>>,
     last_output_ms: AtomicI64,
+    /// The output offset when input was last taken (see `Session::send`).
+    last_input_offset: AtomicU64,
     /// The window title as of the last parsed batch, readable without
     /// waiting for the parser.
     title: Mutex<String>,
@@ -155,16 +158,6 @@ pub(crate) struct Inner {
 /// the data consistent, so a panic elsewhere must not take the session down.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-pub(crate) fn from_unix_ms(ms: i64) -> Option<SystemTime> {
-    (ms > 0).then(|| UNIX_EPOCH + Duration::from_millis(ms as u64))
 }
 
 impl Session {
@@ -269,6 +262,7 @@ impl Session {
             input: Mutex::new(Some(input)),
             master: Mutex::new(Some(pair.master)),
             last_output_ms: AtomicI64::new(0),
+            last_input_offset: AtomicU64::new(0),
             title: Mutex::new(String::new()),
             application_cursor: AtomicBool::new(false),
             resizes: Mutex::new(vec![ResizeMark {
@@ -360,6 +354,7 @@ impl Session {
             title: lock(&i.title).clone(),
             subscribers: i.subscribers.load(Ordering::Relaxed),
             created_by: i.created_by.clone(),
+            last_input_offset: Some(i.last_input_offset.load(Ordering::Acquire)),
             stale: false,
             spoke_last_seen: None,
         }
@@ -463,8 +458,14 @@ impl Session {
             Some(input) => input.write_or_queue(data),
             None => return Err(exited()),
         };
+        let taken = || {
+            self.inner
+                .last_input_offset
+                .fetch_max(offset, Ordering::AcqRel);
+            Ok(offset)
+        };
         let (queue, data) = match sent {
-            Sent::Written => return Ok(offset),
+            Sent::Written => return taken(),
             Sent::Failed => return Err(exited()),
             Sent::Queue(queue, data) => (queue, data),
         };
@@ -477,7 +478,7 @@ impl Session {
             }
         }
         match result {
-            Ok(Ok(())) => Ok(offset),
+            Ok(Ok(())) => taken(),
             Ok(Err(_)) => Err(exited()),
             Err(_) => Err(SessionError::InputBlocked {
                 session: self.name(),

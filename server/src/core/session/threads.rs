@@ -7,19 +7,19 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
+use crate::core::clock::unix_ms;
+
 use bytes::Bytes;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::{
-    BURST_BYTES, BURST_WINDOW, DRAIN_AFTER_EXIT, Inner, PARSE_BATCH, READ_BUFFER, lock, unix_ms,
-};
+use super::{BURST_BYTES, BURST_WINDOW, DRAIN_AFTER_EXIT, Inner, PARSE_BATCH, READ_BUFFER, lock};
 use crate::core::terminal::Terminal;
 use crate::core::types::ExitInfo;
 
 impl Inner {
     pub(super) fn bump_list(&self) {
-        self.list_changed.send_modify(|v| *v = v.wrapping_add(1));
+        crate::core::changes::bump(&self.list_changed);
     }
 
     /// Applies the parser backlog up to the output seen at the call and

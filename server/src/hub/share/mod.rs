@@ -8,7 +8,7 @@ pub mod token;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -16,6 +16,7 @@ pub use store::Record;
 pub use token::{MAX_TOKEN_BYTES, TokenError};
 
 use crate::core::SessionSummary;
+use crate::core::clock::now_ms;
 use crate::core::error::SessionError;
 use crate::hub::secret::Secret;
 use store::Store;
@@ -184,12 +185,6 @@ impl Shares {
     }
 
     fn changed(&self) {
-        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+        crate::core::changes::bump(&self.changed);
     }
-}
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

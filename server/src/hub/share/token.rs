@@ -19,7 +19,7 @@ pub struct Claims {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    #[error("not a share token (ID.EXPIRES.MAC, at most {MAX_TOKEN_BYTES} bytes)")]
+    #[error("this is not a share link (is the URL cut short or mistyped?)")]
     Malformed,
     #[error("the share token's signature does not match")]
     BadSignature,

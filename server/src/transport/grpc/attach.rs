@@ -14,8 +14,8 @@ use tonic::{Status, Streaming};
 use vtr_shared::proto as pb;
 use vtr_shared::proto::attach_request::Request as AttachMessage;
 
-use super::map;
 use crate::core::{Coordinator, Events, Input, StreamEvent};
+use crate::transport::map;
 
 /// Reads the `open` request, subscribes, and starts the task that applies
 /// the rest of the requests.
@@ -39,12 +39,28 @@ pub async fn open<C: Coordinator>(
     let summary = coordinator.info(&open.session).await?;
     let session = summary.id_address();
     let events = coordinator.subscribe(&session, open.from_offset).await?;
-    let input = Box::pin(async move { apply_requests(&*coordinator, &session, requests).await });
+    let shown = open.session;
+    let input = Box::pin(async move {
+        apply_requests(&*coordinator, &session, requests)
+            .await
+            .map_err(|status| as_addressed(status, &session, &shown))
+    });
     Ok(AttachStream {
         events,
         input: Some(input),
         done: false,
     })
+}
+
+/// An error about the session by its internal `spoke:id`, told with the
+/// address the client gave instead (a removed session is "not found" by
+/// the name the user typed, not by an id they never saw).
+fn as_addressed(status: Status, internal: &str, shown: &str) -> Status {
+    if !status.message().contains(internal) {
+        return status;
+    }
+    let message = status.message().replace(internal, shown);
+    Status::new(status.code(), message)
 }
 
 /// Applies input and resize requests in order until the client closes its

@@ -5,8 +5,9 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 use vtr_shared::proto as pb;
 
-use super::map::{labels, unix_ms};
+use crate::core::clock::unix_ms;
 use crate::hub::{Hub, Join, SpokeState, SpokeStatus};
+use crate::transport::map::labels;
 
 pub struct FederationService {
     hub: Hub,

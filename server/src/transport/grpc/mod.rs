@@ -5,11 +5,9 @@ pub mod auth;
 pub mod client;
 mod error;
 pub mod federation;
-pub mod map;
 pub mod remote;
 pub mod service;
 mod share;
-pub mod unmap;
 
 /// Generated service code; messages live in `vtr_shared::proto`.
 #[allow(clippy::all, clippy::unwrap_used)]
@@ -29,37 +27,67 @@ use tonic::service::Routes;
 
 use crate::core::Coordinator;
 use crate::hub::Hub;
-use crate::transport::sharing::Sharing;
+use crate::transport::web_state::WebState;
 
-/// Every service a coordinator serves: `vtr.v1.Vtr`, health, reflection,
-/// and on a hub `vtr.v1.Federation` and `vtr.v1.Shares`. Who may call them
-/// is decided in front (the hub's and the spoke's doors; the Unix socket's
-/// mode), never here.
+/// Every service a coordinator serves: `vtr.v1.Vtr`, health, reflection
+/// (v1 and v1alpha: many clients still ask the older one), and on a hub
+/// `vtr.v1.Federation` and `vtr.v1.Shares`. Reflection lists exactly the
+/// services these routes answer. Who may call them is decided in front
+/// (the hub's and the spoke's doors; the Unix socket's mode), never here.
 pub async fn routes<C: Coordinator>(
     coordinator: Arc<C>,
     hub: Option<Hub>,
-    sharing: Option<Sharing>,
+    state: Option<WebState>,
 ) -> anyhow::Result<Routes> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<pb::vtr_server::VtrServer<service::VtrService<C>>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
     let vtr = pb::vtr_server::VtrServer::new(service::VtrService::new(coordinator))
         .max_decoding_message_size(service::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(service::MAX_MESSAGE_BYTES);
-    let mut routes = Routes::new(health).add_service(reflection).add_service(vtr);
-    if let Some(hub) = hub {
-        routes = routes.add_service(pb::federation_server::FederationServer::new(
-            federation::FederationService::new(hub),
-        ));
+    let mut names = vec![
+        pb::vtr_server::SERVICE_NAME,
+        tonic_health::pb::health_server::SERVICE_NAME,
+        REFLECTION_V1,
+        REFLECTION_V1ALPHA,
+    ];
+    let federation = hub.map(|hub| {
+        names.push(pb::federation_server::SERVICE_NAME);
+        pb::federation_server::FederationServer::new(federation::FederationService::new(hub))
+    });
+    let shares = state.map(|state| {
+        names.push(pb::shares_server::SERVICE_NAME);
+        pb::shares_server::SharesServer::new(share::SharesService::new(state))
+    });
+    let mut routes = Routes::new(health)
+        .add_service(reflection(&names).build_v1()?)
+        .add_service(reflection(&names).build_v1alpha()?)
+        .add_service(vtr);
+    if let Some(federation) = federation {
+        routes = routes.add_service(federation);
     }
-    if let Some(sharing) = sharing {
-        routes = routes.add_service(pb::shares_server::SharesServer::new(
-            share::SharesService::new(sharing),
-        ));
+    if let Some(shares) = shares {
+        routes = routes.add_service(shares);
     }
     Ok(routes)
+}
+
+const REFLECTION_V1: &str = tonic_reflection::pb::v1::server_reflection_server::SERVICE_NAME;
+const REFLECTION_V1ALPHA: &str =
+    tonic_reflection::pb::v1alpha::server_reflection_server::SERVICE_NAME;
+
+/// Reflection that lists `services` (and nothing else in the descriptors:
+/// proto/ declares the hub's services too) and describes every file they
+/// and the standard services use.
+fn reflection<'a>(services: &[&str]) -> tonic_reflection::server::Builder<'a> {
+    let builder = tonic_reflection::server::Builder::configure()
+        .include_reflection_service(false)
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET);
+    services
+        .iter()
+        .fold(builder, |builder, name| builder.with_service_name(*name))
 }

@@ -6,12 +6,13 @@ use tonic::{Code, Status, Streaming};
 use vtr_shared::proto as pb;
 
 use super::client::VtrClient;
-use super::{error, unmap};
+use super::error;
 use crate::core::error::Result;
 use crate::core::{
     Coordinator, Description, Events, GrepQuery, GrepResult, IdleResult, IdleWait, Input,
     ScreenState, SessionError, SessionSummary, SpawnSpec, StreamEvent, WaitMatch,
 };
+use crate::transport::unmap;
 
 /// Events or chunks relayed from a spoke's stream; the spoke's own stream
 /// is the buffer, so this stays small.

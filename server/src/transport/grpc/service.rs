@@ -9,8 +9,8 @@ use tonic::{Request, Response, Status};
 use vtr_shared::proto as pb;
 
 use super::auth::Identity;
-use super::map;
 use crate::core::{Coordinator, Events, GrepQuery, IdleWait, Input, limits};
+use crate::transport::map;
 
 /// Largest gRPC message either way: room for a 1 MiB input plus framing,
 /// and for a full screen of cells.
@@ -58,7 +58,10 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         if let Some(Identity(who)) = identity {
             r.created_by = who;
         }
-        let summary = self.coordinator.spawn(super::unmap::spawn_spec(r)).await?;
+        let summary = self
+            .coordinator
+            .spawn(crate::transport::unmap::spawn_spec(r))
+            .await?;
         Ok(Response::new(map::session_info(summary)))
     }
 

@@ -3,15 +3,15 @@
 use tonic::{Request, Response, Status};
 use vtr_shared::proto as pb;
 
-use crate::transport::sharing::Sharing;
+use crate::transport::web_state::WebState;
 
 pub struct SharesService {
-    sharing: Sharing,
+    state: WebState,
 }
 
 impl SharesService {
-    pub fn new(sharing: Sharing) -> Self {
-        SharesService { sharing }
+    pub fn new(state: WebState) -> Self {
+        SharesService { state }
     }
 }
 
@@ -26,7 +26,7 @@ impl super::pb::shares_server::Shares for SharesService {
     ) -> Result<Response<pb::ShareInfo>, Status> {
         let r = request.into_inner();
         let info = self
-            .sharing
+            .state
             .create(&r.session, r.ttl_seconds, API_USER)
             .await?;
         Ok(Response::new(info))
@@ -36,7 +36,7 @@ impl super::pb::shares_server::Shares for SharesService {
         &self,
         _: Request<pb::ListSharesRequest>,
     ) -> Result<Response<pb::ShareList>, Status> {
-        let shares = self.sharing.list(None).await?;
+        let shares = self.state.list(None).await?;
         Ok(Response::new(pb::ShareList { shares }))
     }
 
@@ -44,7 +44,7 @@ impl super::pb::shares_server::Shares for SharesService {
         &self,
         request: Request<pb::RevokeShareRequest>,
     ) -> Result<Response<pb::ShareInfo>, Status> {
-        let info = self.sharing.revoke(&request.into_inner().id).await?;
+        let info = self.state.revoke(&request.into_inner().id).await?;
         Ok(Response::new(info))
     }
 }

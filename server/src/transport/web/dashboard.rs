@@ -8,7 +8,7 @@
 //! `PREVIEW_EVERY` for sessions whose output moved.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -21,13 +21,14 @@ use vtr_shared::web::dashboard_request::Action;
 
 use super::auth::{Identity, SignIn};
 use super::{stream, who};
+use crate::core::clock::now_ms;
 use crate::core::{Coordinator, SessionSummary, SpawnSpec, Status, limits};
 use crate::hub::share::ShareError;
 use crate::hub::{Hub, SpokeStatus};
 use crate::transport::grpc::federation::spoke_info;
-use crate::transport::grpc::map::{self, unix_ms};
-use crate::transport::grpc::unmap;
-use crate::transport::sharing::Sharing;
+use crate::transport::map;
+use crate::transport::unmap;
+use crate::transport::web_state::WebState;
 
 /// Largest request a dashboard sends: a spawn, whose strings are limited to
 /// `MAX_SPAWN_BYTES`, with room for field overhead (up to 512 args and env
@@ -46,7 +47,7 @@ const PREVIEW_BATCH: usize = 32;
 
 pub async fn upgrade(
     ws: WebSocketUpgrade,
-    State(sharing): State<Sharing>,
+    State(state): State<WebState>,
     identity: Option<axum::Extension<Identity>>,
     sign_in: Option<axum::Extension<SignIn>>,
 ) -> Response {
@@ -56,7 +57,7 @@ pub async fn upgrade(
         .max_frame_size(MAX_DASHBOARD_FRAME)
         .on_upgrade(move |mut socket| async move {
             tokio::select! {
-                result = run(sharing, &mut socket, who) => if let Err(e) = result {
+                result = run(state, &mut socket, who) => if let Err(e) = result {
                     tracing::debug!("dashboard socket ended: {e}");
                 },
                 () = stream::signed_out(sign_in.as_ref()) => {
@@ -66,15 +67,15 @@ pub async fn upgrade(
         })
 }
 
-async fn run(sharing: Sharing, socket: &mut WebSocket, who: String) -> anyhow::Result<()> {
-    let hub = &sharing.hub;
+async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Result<()> {
+    let hub = &state.hub;
     let mut sessions_rx = hub.watch_sessions().await?;
     let mut spokes_rx = hub.watch_spokes();
-    let mut links_rx = sharing.shares.changes();
-    let mut watchers_rx = sharing.presence.changes();
+    let mut links_rx = state.shares.changes();
+    let mut watchers_rx = state.presence.changes();
     let mut sessions: Vec<SessionSummary> = Vec::new();
     let mut spokes: Vec<SpokeStatus> = hub.spokes();
-    let mut shares = sharing.list(None).await.unwrap_or_default();
+    let mut shares = state.list(None).await.unwrap_or_default();
     // Output offset each preview was taken at, by `spoke:id`.
     let mut previewed: HashMap<String, u64> = HashMap::new();
     let mut previews = tokio::time::interval(PREVIEW_EVERY);
@@ -109,13 +110,13 @@ async fn run(sharing: Sharing, socket: &mut WebSocket, who: String) -> anyhow::R
             () = tokio::time::sleep_until(shares_due.unwrap_or_else(tokio::time::Instant::now)), if shares_due.is_some() => {
                 shares_due = None;
                 shares_pushed = tokio::time::Instant::now();
-                shares = sharing.list(None).await.unwrap_or_default();
+                shares = state.list(None).await.unwrap_or_default();
                 send(socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
             }
             // An action, or the browser went away.
             message = socket.recv() => match message {
                 Some(Ok(Message::Binary(frame))) => {
-                    let result = act(&sharing, &frame, &who).await;
+                    let result = act(&state, &frame, &who).await;
                     send(socket, Event::Result(result)).await?;
                 }
                 Some(Ok(Message::Close(_))) | None => return Ok(()),
@@ -147,7 +148,7 @@ fn dashboard(
     web::Dashboard {
         spokes: spokes.iter().cloned().map(spoke_info).collect(),
         sessions: sessions.iter().cloned().map(map::session_info).collect(),
-        now_ms: unix_ms(SystemTime::now()),
+        now_ms: now_ms(),
         hub: hub.name().to_owned(),
         shares: shares.to_vec(),
         you: you.to_owned(),
@@ -156,8 +157,8 @@ fn dashboard(
 
 /// Runs one dashboard request for `who`; failures are reported in the
 /// result.
-async fn act(sharing: &Sharing, frame: &[u8], who: &str) -> web::ActionResult {
-    let hub = &sharing.hub;
+async fn act(state: &WebState, frame: &[u8], who: &str) -> web::ActionResult {
+    let hub = &state.hub;
     let (id, action) = match decode_action(frame) {
         Ok(decoded) => decoded,
         Err((id, error)) => return failed(id, error),
@@ -186,10 +187,10 @@ async fn act(sharing: &Sharing, frame: &[u8], who: &str) -> web::ActionResult {
             .map(|()| remove.session)
             .map_err(|e| stream::ending(&e).1),
         Action::CreateShare(r) => {
-            let made = sharing.create(&r.session, r.ttl_seconds, who).await;
+            let made = state.create(&r.session, r.ttl_seconds, who).await;
             return shared(id, made);
         }
-        Action::RevokeShare(r) => return shared(id, sharing.revoke(&r.id).await),
+        Action::RevokeShare(r) => return shared(id, state.revoke(&r.id).await),
     };
     match outcome {
         Ok(session) => web::ActionResult {

@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, Uri, header};
 use axum::response::Response;
 use axum::routing::get;
 
-use crate::transport::sharing::Sharing;
+use crate::transport::web_state::WebState;
 
 /// Largest frame the browser may send: input is limited further down.
 const MAX_FRAME: usize = 1 << 20;
@@ -37,12 +37,12 @@ fn who(identity: Option<axum::Extension<auth::Identity>>) -> String {
 
 /// The web routes of a hub. The app's files are the [`fallback`], set by
 /// the caller on the router this one is merged into.
-pub fn router(sharing: Sharing) -> Router {
+pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/ws/dashboard", get(dashboard::upgrade))
         .route("/ws/pane", get(pane::upgrade))
         .route("/ws/share", get(share::upgrade))
-        .with_state(sharing)
+        .with_state(state)
 }
 
 /// Sign-in and sign-out (`/login`, `/logout`).

@@ -28,8 +28,8 @@ use crate::core::error::ErrorKind;
 use crate::core::{Coordinator, Input, SessionError};
 use crate::hub::presence::Via;
 use crate::hub::{Hub, SpokeState, SpokeStatus};
-use crate::transport::grpc::map;
-use crate::transport::sharing::Sharing;
+use crate::transport::map;
+use crate::transport::web_state::WebState;
 
 #[derive(Debug, Deserialize)]
 pub struct PaneQuery {
@@ -41,7 +41,7 @@ pub struct PaneQuery {
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     Query(query): Query<PaneQuery>,
-    State(sharing): State<Sharing>,
+    State(state): State<WebState>,
     identity: Option<axum::Extension<Identity>>,
     sign_in: Option<axum::Extension<SignIn>>,
 ) -> Response {
@@ -52,8 +52,8 @@ pub async fn upgrade(
         .max_frame_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
             let mut pane = Pane {
-                hub: sharing.hub.clone(),
-                sharing,
+                hub: state.hub.clone(),
+                state,
                 socket,
                 window: Window::default(),
                 who,
@@ -68,7 +68,7 @@ pub async fn upgrade(
 
 struct Pane {
     hub: Hub,
-    sharing: Sharing,
+    state: WebState,
     socket: WebSocket,
     window: Window,
     /// Who opened it (links made here are theirs).
@@ -96,9 +96,9 @@ impl Pane {
         };
         let mut spokes = self.hub.watch_spokes();
         let mut spoke_down = false;
-        let _watching = self.sharing.presence.enter(&address, Via::Pane);
-        let mut watchers_rx = self.sharing.presence.changes();
-        let mut links_rx = self.sharing.shares.changes();
+        let _watching = self.state.presence.enter(&address, Via::Pane);
+        let mut watchers_rx = self.state.presence.changes();
+        let mut links_rx = self.state.shares.changes();
         let mut presence = None;
         // The first presence goes out at once.
         watchers_rx.mark_changed();
@@ -126,7 +126,7 @@ impl Pane {
                     if changed.is_err() {
                         continue;
                     }
-                    let now = watchers(&self.sharing, &address).await;
+                    let now = watchers(&self.state, &address).await;
                     if presence.as_ref() != Some(&now) {
                         presence = Some(now.clone());
                         if self.send(Event::Presence(now)).await.is_err() {
@@ -165,7 +165,7 @@ impl Pane {
                 .map(|_| ()),
             Request::Ack(ack) => return self.window.ack(ack),
             Request::ShareTtlSeconds(ttl) => {
-                let event = match self.sharing.create(address, ttl, &self.who).await {
+                let event = match self.state.create(address, ttl, &self.who).await {
                     Ok(share) => Event::Shared(share),
                     Err(e) => Event::Notice(format!("no link made: {e}")),
                 };
@@ -173,9 +173,9 @@ impl Pane {
             }
             Request::RevokeShare(id) => {
                 // Only this session's links.
-                let event = match self.sharing.list(Some(address)).await {
+                let event = match self.state.list(Some(address)).await {
                     Ok(links) if links.iter().any(|l| l.id == id) => {
-                        match self.sharing.revoke(&id).await {
+                        match self.state.revoke(&id).await {
                             Ok(_) => return Ok(()),
                             Err(e) => Event::Notice(format!("not revoked: {e}")),
                         }
@@ -207,7 +207,8 @@ impl Pane {
     /// (yet) connected, or unreachable, is worth retrying: the page hears
     /// SPOKE_DOWN and a TRY_AGAIN close. Anything else is final.
     async fn fail(&mut self, e: SessionError) -> Ending {
-        let retry = matches!(e, SessionError::NoSpoke { .. }) || e.kind() == ErrorKind::Unavailable;
+        let retry =
+            matches!(e, SessionError::UnknownSpoke { .. }) || e.kind() == ErrorKind::Unavailable;
         if retry {
             let _ = self
                 .send(Event::State(web::PaneState::SpokeDown as i32))
@@ -241,9 +242,9 @@ fn is_down(spokes: &[SpokeStatus], name: &str) -> bool {
 }
 
 /// The session's watchers and live links.
-async fn watchers(sharing: &Sharing, address: &str) -> web::Presence {
-    let watchers = sharing.presence.of(address);
-    let links = sharing
+async fn watchers(state: &WebState, address: &str) -> web::Presence {
+    let watchers = state.presence.of(address);
+    let links = state
         .list(Some(address))
         .await
         .unwrap_or_default()

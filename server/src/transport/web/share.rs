@@ -18,10 +18,12 @@ use vtr_shared::proto as pb;
 use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
 
 use super::stream::{self, Ending, Window, gone_away};
+use crate::core::clock::now_ms;
+use crate::core::error::ErrorKind;
 use crate::core::{Coordinator, SessionError};
-use crate::hub::share::{Record, ShareError, now_ms};
-use crate::transport::grpc::map;
-use crate::transport::sharing::Sharing;
+use crate::hub::share::{Record, ShareError};
+use crate::transport::map;
+use crate::transport::web_state::WebState;
 
 /// Viewers send acks only (a few bytes each). Frames are capped too, so a
 /// larger one is refused from its header, not read first.
@@ -41,26 +43,26 @@ pub struct ShareQuery {
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     Query(query): Query<ShareQuery>,
-    State(sharing): State<Sharing>,
+    State(state): State<WebState>,
 ) -> Response {
     // Viewers send acks only: small frames.
     ws.max_message_size(MAX_VIEWER_FRAME)
         .max_frame_size(MAX_VIEWER_FRAME)
         .on_upgrade(move |mut socket| async move {
-            let ending = view(&sharing, &mut socket, &query).await;
+            let ending = view(&state, &mut socket, &query).await;
             stream::close(&mut socket, ending).await;
         })
 }
 
-async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> Ending {
+async fn view(state: &WebState, socket: &mut WebSocket, query: &ShareQuery) -> Ending {
     // Watched from before the link is checked: a revoke meanwhile is seen.
-    let mut links_rx = sharing.shares.changes();
-    let link = match sharing.shares.open_token(&query.token) {
+    let mut links_rx = state.shares.changes();
+    let link = match state.shares.open_token(&query.token) {
         Ok(link) => link,
         Err(e) => return refuse(socket, &e).await,
     };
     // Counted from here on; refused when the link or the hub is full.
-    let _watching = match sharing.presence.enter_viewer(&link.session, &link.id) {
+    let _watching = match state.presence.enter_viewer(&link.session, &link.id) {
         Ok(watching) => watching,
         Err(full) => {
             tracing::warn!(link = %link.id, "share-link viewer refused: {full}");
@@ -69,15 +71,18 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
             return (close::TOO_MANY_VIEWERS, message);
         }
     };
-    let info = match sharing.hub.info(&link.session).await {
+    let info = match state.hub.info(&link.session).await {
         // The session the link was made for, by id (not one that took its
         // id as a name).
         Ok(info) if info.id_address() == link.session => info,
-        Ok(_) => {
-            let message = "the shared session is gone".to_owned();
-            let _ = stream::send(socket, Event::Error(message.clone())).await;
-            return (close::GONE, message);
-        }
+        Ok(_)
+        | Err(
+            SessionError::NotFound { .. }
+            | SessionError::Spoke {
+                kind: ErrorKind::NotFound,
+                ..
+            },
+        ) => return ended(socket).await,
         Err(e) => return unavailable(socket, &link, &e).await,
     };
     // What the viewer is shown of the session: its name and size, not
@@ -98,12 +103,12 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
     }
     // Never from before the link existed: an earlier `from` is ignored.
     let from = link.viewer_from(query.from);
-    let mut events = match sharing.hub.subscribe(&link.session, from).await {
+    let mut events = match state.hub.subscribe(&link.session, from).await {
         Ok(events) => events,
         Err(e) => return unavailable(socket, &link, &e).await,
     };
     // Checked again now that everything is set up.
-    if let Err(e) = sharing.shares.check(&link.id) {
+    if let Err(e) = state.shares.check(&link.id) {
         return refuse(socket, &e).await;
     }
     let expiry = tokio::time::sleep_until(until(&link));
@@ -133,7 +138,7 @@ async fn view(sharing: &Sharing, socket: &mut WebSocket, query: &ShareQuery) -> 
                 if changed.is_err() {
                     return gone_away();
                 }
-                if let Err(e) = sharing.shares.check(&link.id) {
+                if let Err(e) = state.shares.check(&link.id) {
                     return refuse(socket, &e).await;
                 }
             }
@@ -178,6 +183,13 @@ fn read_only(link: &Record, what: &str) -> Ending {
 async fn unavailable(socket: &mut WebSocket, link: &Record, e: &SessionError) -> Ending {
     tracing::info!(link = %link.id, session = %link.session, "share-link viewer: {e}");
     let message = "the shared session is not available now".to_owned();
+    let _ = stream::send(socket, Event::Error(message.clone())).await;
+    (close::GONE, message)
+}
+
+/// The shared session no longer exists (removed, or ended with its spoke).
+async fn ended(socket: &mut WebSocket) -> Ending {
+    let message = "the shared session has ended".to_owned();
     let _ = stream::send(socket, Event::Error(message.clone())).await;
     (close::GONE, message)
 }

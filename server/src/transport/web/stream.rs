@@ -72,7 +72,7 @@ pub async fn forward(
     window.sending(&event);
     send(
         socket,
-        Event::Stream(crate::transport::grpc::map::stream_event(event)),
+        Event::Stream(crate::transport::map::stream_event(event)),
     )
     .await
     .map_err(|_| gone_away())?;

@@ -2,12 +2,11 @@
 //! spokes' health.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
 
-use vtr::transport::grpc::client::{self, FederationClient, SharesClient, Target, VtrClient};
+use vtr::transport::grpc::client::{self, FederationClient, SharesClient, Target};
 use vtr_shared::proto as pb;
 
-use super::{Launch, Ready, start_launched, vtr_bin, wait_until};
+use super::{Launch, Process, wait_until};
 
 /// A dialled spoke's entry in the hub's configuration.
 pub struct Dial<'a> {
@@ -27,13 +26,19 @@ impl<'a> Dial<'a> {
 }
 
 /// A running `vtr hub`, killed when dropped.
-pub struct Hub {
-    child: Option<Child>,
-    pub dir: tempfile::TempDir,
-    pub socket: PathBuf,
-    pub ready: Ready,
-    args: Vec<String>,
-    pub launch: Launch,
+pub struct Hub(Process);
+
+impl std::ops::Deref for Hub {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Hub {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.0
+    }
 }
 
 impl Hub {
@@ -79,39 +84,12 @@ impl Hub {
             "127.0.0.1:0".to_owned(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let mut hub = Hub {
-            child: None,
-            dir,
-            socket,
-            ready: Ready::default(),
-            args,
-            launch,
-        };
-        hub.launch();
-        hub
-    }
-
-    fn launch(&mut self) {
-        let (child, ready) = start_launched(&self.args, self.dir.path(), &self.launch);
-        self.child = Some(child);
-        self.ready = ready;
-    }
-
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        Hub(Process::start(dir, socket, args, launch))
     }
 
     /// Restarts on the same socket and TCP port.
     pub fn restart(&mut self) {
-        let addr = self.ready.get("listen").expect("listen").to_owned();
-        if let Some(i) = self.args.iter().position(|a| a == "--listen") {
-            self.args[i + 1] = addr;
-        }
-        self.kill();
-        self.launch();
+        self.0.restart_on_same("listen");
     }
 
     pub fn url(&self) -> String {
@@ -142,17 +120,6 @@ impl Hub {
         ]
     }
 
-    /// The hub's log so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
-    }
-
-    pub async fn client(&self) -> VtrClient {
-        client::connect(&Target::Unix(self.socket.clone()))
-            .await
-            .expect("connect to hub")
-    }
-
     pub async fn federation(&self) -> FederationClient {
         client::connect_federation(&Target::Unix(self.socket.clone()))
             .await
@@ -168,16 +135,6 @@ impl Hub {
     /// The hub's state directory (share links, their secret).
     pub fn state_dir(&self) -> PathBuf {
         self.dir.path().join("vtr").join("hub-hub")
-    }
-
-    pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(vtr_bin())
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run vtr")
     }
 
     pub async fn spokes(&self) -> Vec<pb::SpokeInfo> {
@@ -208,12 +165,6 @@ impl Hub {
         let r = http(&addr, "GET", "/metrics", &[("authorization", &bearer)], "").await;
         assert_eq!(r.status, 200, "metrics: {}", r.body);
         r.body
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

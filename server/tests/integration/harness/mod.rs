@@ -2,18 +2,18 @@
 //! loopback ports, started and killed like a user would, and waits on
 //! conditions with deadlines (never sleeps).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::Output;
 use std::time::Duration;
 
 mod hub;
+mod process;
 pub mod ws;
 
 pub use hub::*;
+pub use process::*;
 use tokio_stream::StreamExt;
-use vtr::transport::grpc::client::{self, Target, VtrClient};
+use vtr::transport::grpc::client::VtrClient;
 use vtr_shared::proto as pb;
 
 /// Deadline for any single condition; `VTR_TEST_TIMEOUT` (seconds) overrides.
@@ -24,42 +24,20 @@ pub fn timeout() -> Duration {
         .map_or(Duration::from_secs(30), Duration::from_secs)
 }
 
-pub fn vtr_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_vtr")
-}
+/// A running `vtr spoke`, killed when dropped.
+pub struct Spoke(Process);
 
-/// A READY line's `key=value` fields.
-#[derive(Debug, Clone, Default)]
-pub struct Ready {
-    pub fields: Vec<(String, String)>,
-}
-
-impl Ready {
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+impl std::ops::Deref for Spoke {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.0
     }
 }
 
-/// A running `vtr spoke`, killed when dropped.
-pub struct Spoke {
-    child: Option<Child>,
-    pub dir: tempfile::TempDir,
-    pub socket: PathBuf,
-    pub ready: Ready,
-    args: Vec<String>,
-    /// How the process is started (environment, open-file limit).
-    pub launch: Launch,
-}
-
-/// Environment variables and an open-file limit for a process under test.
-#[derive(Debug, Clone, Default)]
-pub struct Launch {
-    pub env: Vec<(String, String)>,
-    /// RLIMIT_NOFILE, soft and hard, as a user's `ulimit -n` would set.
-    pub open_files: Option<u64>,
+impl std::ops::DerefMut for Spoke {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.0
+    }
 }
 
 impl Spoke {
@@ -91,39 +69,7 @@ impl Spoke {
             name.to_owned(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let mut spoke = Spoke {
-            child: None,
-            dir,
-            socket,
-            ready: Ready::default(),
-            args,
-            launch,
-        };
-        spoke.launch();
-        spoke
-    }
-
-    fn launch(&mut self) {
-        let (child, ready) = start_launched(&self.args, self.dir.path(), &self.launch);
-        self.child = Some(child);
-        self.ready = ready;
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
-    }
-
-    /// SIGKILL, as a crash would.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    pub fn restart(&mut self) {
-        self.kill();
-        self.launch();
+        Spoke(Process::start(dir, socket, args, launch))
     }
 
     /// The token file its TCP listener requires, if it has one.
@@ -151,47 +97,18 @@ impl Spoke {
 
     /// Restarts on the TCP port it had (a hub dials a fixed address).
     pub fn restart_same_port(&mut self) {
-        let addr = self.ready.get("grpc").expect("a TCP listener").to_owned();
-        if let Some(i) = self.args.iter().position(|a| a == "--listen") {
-            self.args[i + 1] = addr;
-        }
-        self.restart();
+        self.restart_on_same("grpc");
     }
 
-    pub async fn client(&self) -> VtrClient {
-        client::connect(&Target::Unix(self.socket.clone()))
-            .await
-            .expect("connect to spoke")
-    }
-
-    /// Runs the CLI against this spoke.
-    pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(vtr_bin())
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run vtr")
-    }
-}
-
-impl Spoke {
     /// Runs the CLI against a socket where nothing listens.
     pub fn cli_without_spoke(socket: &Path, args: &[&str]) -> Output {
-        Command::new(vtr_bin())
+        let home = tempfile::tempdir().expect("temp dir");
+        vtr(home.path())
             .arg("--socket")
             .arg(socket)
             .args(args)
-            .stdin(Stdio::null())
             .output()
             .expect("run vtr")
-    }
-}
-
-impl Drop for Spoke {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 
@@ -208,76 +125,6 @@ pub fn write_token(path: &Path, token: &str) {
         .open(path)
         .expect("token file");
     file.write_all(token.as_bytes()).expect("write token");
-}
-
-/// Starts `vtr ARGS` with these environment variables and waits for its
-/// READY line. The config
-/// directory is `log_dir` and inherited `VTR_*` settings are cleared, so a
-/// developer's own configuration never leaks into a test.
-pub fn start_process_env(args: &[String], log_dir: &Path, env: &[(&str, &str)]) -> (Child, Ready) {
-    let launch = Launch {
-        env: env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        open_files: None,
-    };
-    start_launched(args, log_dir, &launch)
-}
-
-/// Starts `vtr ARGS` as `launch` says and waits for its READY line.
-pub fn start_launched(args: &[String], log_dir: &Path, launch: &Launch) -> (Child, Ready) {
-    let stderr = std::fs::File::create(log_dir.join("stderr.log")).expect("log file");
-    let mut command = match launch.open_files {
-        None => Command::new(vtr_bin()),
-        // `exec` keeps the pid, so killing the child kills vtr.
-        Some(limit) => {
-            let mut sh = Command::new("sh");
-            sh.arg("-c")
-                .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
-                .arg(vtr_bin());
-            sh
-        }
-    };
-    for (key, _) in std::env::vars() {
-        if key.starts_with("VTR_") && key != "VTR_TEST_TIMEOUT" {
-            command.env_remove(key);
-        }
-    }
-    let mut child = command
-        .args(args)
-        .env("XDG_CONFIG_HOME", log_dir)
-        .env("XDG_STATE_HOME", log_dir)
-        .envs(launch.env.iter().map(|(k, v)| (k, v)))
-        .env("RUST_LOG", "vtr=debug")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("start vtr");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if let Some(rest) = line.strip_prefix("READY ") {
-                let fields = rest
-                    .split_whitespace()
-                    .filter_map(|kv| kv.split_once('='))
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect();
-                let _ = tx.send(Ready { fields });
-            }
-        }
-    });
-    match rx.recv_timeout(timeout()) {
-        Ok(ready) => (child, ready),
-        Err(_) => {
-            let _ = child.kill();
-            let log = std::fs::read_to_string(log_dir.join("stderr.log")).unwrap_or_default();
-            panic!("vtr {args:?} printed no READY line in time; stderr:\n{log}");
-        }
-    }
 }
 
 /// Polls `check` until it returns `Some`, failing after the deadline with

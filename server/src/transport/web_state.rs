@@ -1,8 +1,8 @@
-//! Share links as the transports show them: the hub's links with the
-//! session's current name, the link's URL and its live viewers. Shared by
-//! the gRPC `Shares` service and the web app's sockets.
+//! What the web app's sockets and the gRPC `Shares` service work on: the
+//! hub, its share links (shown with the session's current name, the link's
+//! URL and its live viewers), who is watching, and the public URL.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,11 +10,13 @@ use vtr_shared::proto as pb;
 
 use crate::core::Coordinator;
 use crate::hub::Hub;
+use crate::hub::SpokeState;
 use crate::hub::presence::Presence;
 use crate::hub::share::{Record, ShareError, Shares};
 
+/// Cheap to clone; clones share everything.
 #[derive(Clone)]
-pub struct Sharing {
+pub struct WebState {
     pub hub: Hub,
     pub shares: Arc<Shares>,
     pub presence: Arc<Presence>,
@@ -22,7 +24,7 @@ pub struct Sharing {
     pub public_url: Arc<str>,
 }
 
-impl Sharing {
+impl WebState {
     /// A link to `session` (any address the hub resolves) for `ttl_seconds`.
     pub async fn create(
         &self,
@@ -38,22 +40,52 @@ impl Sharing {
     }
 
     /// Links not yet expired, newest first; `session` (`spoke:id`) keeps
-    /// only that session's.
+    /// only that session's. A link whose session its spoke no longer has
+    /// is marked `session_gone`.
     pub async fn list(&self, session: Option<&str>) -> Result<Vec<pb::ShareInfo>, ShareError> {
         let records = self.shares.list()?;
-        let names: HashMap<String, String> = match self.hub.list().await {
-            Ok(sessions) => sessions
-                .iter()
-                .map(|s| (s.id_address(), s.address()))
-                .collect(),
-            Err(_) => HashMap::new(),
+        let Ok(sessions) = self.hub.list().await else {
+            // Nothing known about sessions now: names as made, none gone.
+            return Ok(records
+                .into_iter()
+                .filter(|r| session.is_none_or(|s| r.session == s))
+                .map(|r| {
+                    let label = r.label.clone();
+                    self.info(r, label)
+                })
+                .collect());
         };
+        let names: HashMap<String, String> = sessions
+            .iter()
+            .map(|s| (s.id_address(), s.address()))
+            .collect();
+        // Only a spoke the hub reaches now can tell that a session is gone.
+        let reached: HashSet<String> = self
+            .hub
+            .spokes()
+            .into_iter()
+            .filter(|s| matches!(s.state, SpokeState::Healthy | SpokeState::Degraded))
+            .map(|s| s.name)
+            .collect();
         Ok(records
             .into_iter()
             .filter(|r| session.is_none_or(|s| r.session == s))
-            .map(|r| {
-                let label = names.get(&r.session).cloned().unwrap_or(r.label.clone());
-                self.info(r, label)
+            .map(|r| match names.get(&r.session) {
+                Some(label) => {
+                    let label = label.clone();
+                    self.info(r, label)
+                }
+                None => {
+                    let gone = r
+                        .session
+                        .split_once(':')
+                        .is_some_and(|(spoke, _)| reached.contains(spoke));
+                    let label = r.label.clone();
+                    pb::ShareInfo {
+                        session_gone: gone,
+                        ..self.info(r, label)
+                    }
+                }
             })
             .collect())
     }
@@ -76,6 +108,7 @@ impl Sharing {
             viewers: self.presence.link_viewers(&record.id),
             created_by: record.created_by,
             id: record.id,
+            session_gone: false,
         }
     }
 }

@@ -1,20 +1,15 @@
-//! Domain types to and from the generated proto types. The only place the
-//! two meet.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! Domain types to the generated proto types, for every transport that
+//! speaks them (gRPC services, the web app's sockets). With `unmap`, the
+//! only place the two meet.
 
 use vtr_shared::proto as pb;
+
+use crate::core::clock::unix_ms;
 
 use crate::core::{
     CellData, Color, Description, ExitInfo, GrepResult, ScreenState, SessionSummary,
     SnapshotReason, Status, StreamEvent, WaitMatch, WaitOutcome,
 };
-
-pub fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 pub fn session_info(s: SessionSummary) -> pb::SessionInfo {
     let (exit_code, exit_signal) = match s.exit {
@@ -47,6 +42,7 @@ pub fn session_info(s: SessionSummary) -> pb::SessionInfo {
         stale: s.stale,
         spoke_last_seen_ms: s.spoke_last_seen.map_or(0, unix_ms),
         created_by: s.created_by,
+        last_input_offset: s.last_input_offset,
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::UNIX_EPOCH;
 
 use vtr_shared::proto as pb;
 
-use crate::core::session::from_unix_ms;
+use crate::core::clock::from_unix_ms;
 use crate::core::{
     CellData, Color, Description, ExitInfo, GrepMatch, GrepResult, ScreenState, SessionSummary,
     SnapshotReason, SpawnSpec, Status, StreamEvent, WaitMatch, WaitOutcome,
@@ -48,6 +48,7 @@ pub fn session_info(s: pb::SessionInfo) -> SessionSummary {
         stale: s.stale,
         spoke_last_seen: from_unix_ms(s.spoke_last_seen_ms),
         created_by: s.created_by,
+        last_input_offset: s.last_input_offset,
     }
 }
 
@@ -182,7 +183,7 @@ pub fn spawn_spec(r: pb::SpawnRequest) -> SpawnSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::grpc::map;
+    use crate::transport::map;
 
     #[test]
     fn colours_round_trip() {

@@ -9,29 +9,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UnixListener};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use super::accept::Limits;
 use super::grpc::{self, auth::Token, client, remote::RemoteSpoke};
-use super::sharing::Sharing;
-use super::spoke_server::{TlsFiles, bind_unix, unix_builder};
-use super::throttle::Throttle;
-use super::tunnel;
+use super::spoke_server::{SocketFile, TlsFiles, bind_unix, unix_builder};
 use super::unix_incoming;
-use super::web::auth::{WebAuth, token_fingerprint};
-use super::web::front_door::{FrontDoor, TailscaleSocket, front_door};
+use super::web::front_door::TailscaleSocket;
+use super::web_state::WebState;
 use crate::core::SessionConfig;
-use crate::hub::pins::Pins;
 use crate::hub::presence::Presence;
 use crate::hub::secret::Secret;
 use crate::hub::share::Shares;
-use crate::hub::signins::SignIns;
 use crate::hub::{Hub, Join};
 use crate::spoke::LocalSpoke;
+
+mod app;
 
 /// The hub's token, in its state directory unless `--listen-token-file`.
 pub const TOKEN_FILE: &str = "token";
@@ -78,18 +73,54 @@ pub struct HubOptions {
     pub tailscale_socket: Option<PathBuf>,
 }
 
-/// A spoke from the configuration, which the hub dials.
-#[derive(Debug, Clone)]
-pub struct DialledSpoke {
-    pub name: String,
-    pub address: String,
-    pub token_file: Option<PathBuf>,
-    pub ca_file: Option<PathBuf>,
-}
+pub use crate::config::DialledSpoke;
 
 /// Serves until `shutdown` is cancelled. Prints one `READY ...` line on
-/// stdout once bound.
+/// stdout once bound. Socket files it made are gone when it returns, also
+/// after a failed start.
 pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    check_options(&opts)?;
+    crate::paths::ensure_private_dir(&opts.state_dir)?;
+    let limits = Limits::for_open_files(crate::nofile::raise());
+    let token = hub_token(&opts)?;
+    let (hub, local) = federate(&opts)?;
+    let secret = Arc::new(Secret::load_or_create(&opts.state_dir.join("secret"))?);
+    let shares = Arc::new(
+        Shares::open(&opts.state_dir, secret)
+            .with_context(|| format!("hub state in {}", opts.state_dir.display()))?,
+    );
+    let listeners = Listeners::bind(&opts).await?;
+    let public_url = public_url(&opts, &listeners);
+    announce(&opts, &hub, &listeners, token.as_ref(), &public_url);
+    tokio::spawn(maintain(
+        hub.clone(),
+        shares.clone(),
+        opts.forget_spokes_after,
+        shutdown.clone(),
+    ));
+    let state = WebState {
+        hub: hub.clone(),
+        shares,
+        presence: Arc::new(Presence::default()),
+        public_url: public_url.clone(),
+    };
+    let cli_routes = grpc::routes(
+        Arc::new(hub.clone()),
+        Some(hub.clone()),
+        Some(state.clone()),
+    );
+    let app = app::tcp_app(&opts, &hub, state, token.map(|(t, _)| t), public_url).await?;
+    let result = serve(listeners, cli_routes.await?, app, limits, shutdown).await;
+    hub.shutdown();
+    if let Some(local) = local {
+        local.kill_all();
+    }
+    result
+}
+
+/// Options that contradict each other or the address, refused before
+/// anything is made or bound.
+fn check_options(opts: &HubOptions) -> anyhow::Result<()> {
     vtr_shared::address::validate_name(&opts.name)
         .with_context(|| format!("hub name {:?}", opts.name))?;
     if opts.tailscale_socket.is_some() && opts.no_token {
@@ -105,9 +136,12 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
             opts.listen
         );
     }
-    crate::paths::ensure_private_dir(&opts.state_dir)?;
-    let limits = Limits::for_open_files(crate::nofile::raise());
-    let token = hub_token(&opts)?;
+    Ok(())
+}
+
+/// The hub over its spokes: the embedded one (returned, to end its
+/// sessions at shutdown) and the dialled ones. Tunnelled spokes join later.
+fn federate(opts: &HubOptions) -> anyhow::Result<(Hub, Option<Arc<LocalSpoke>>)> {
     let hub = Hub::new(opts.name.clone());
     let local = opts
         .local_spoke
@@ -117,133 +151,127 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         hub.add_spoke(opts.name.clone(), Join::Local, local.clone())?;
     }
     for spoke in &opts.dialled {
-        let link = dial(spoke).with_context(|| format!("spoke {:?}", spoke.name))?;
+        let handle = dial(spoke).with_context(|| format!("spoke {:?}", spoke.name))?;
         let join = Join::Dialled {
             address: spoke.address.clone(),
         };
-        hub.add_spoke(spoke.name.clone(), join, Arc::new(link))?;
+        hub.add_spoke(spoke.name.clone(), join, Arc::new(handle))?;
     }
+    Ok((hub, local))
+}
 
-    let secret = Arc::new(Secret::load_or_create(&opts.state_dir.join("secret"))?);
-    let shares = Arc::new(
-        Shares::open(&opts.state_dir, secret.clone())
-            .with_context(|| format!("hub state in {}", opts.state_dir.display()))?,
-    );
-    let tls = opts
-        .tls
-        .as_ref()
-        .map(|f| super::tls::acceptor(&f.cert, &f.key))
-        .transpose()?;
-    let unix = bind_unix(&opts.socket)?;
-    let tailscale = opts
-        .tailscale_socket
-        .as_deref()
-        .map(bind_unix)
-        .transpose()?;
-    let tcp = TcpListener::bind(opts.listen)
-        .await
-        .with_context(|| format!("binding {}", opts.listen))?;
-    let tcp_addr = tcp.local_addr()?;
-    let token_path = token.as_ref().map(|(_, path)| path.clone());
-    let token = token.map(|(token, _)| token);
+/// Everything the hub listens on, bound; its socket files are removed
+/// when this is dropped.
+struct Listeners {
+    unix: UnixListener,
+    tailscale: Option<UnixListener>,
+    tcp: TcpListener,
+    tcp_addr: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    _files: Vec<SocketFile>,
+}
+
+impl Listeners {
+    async fn bind(opts: &HubOptions) -> anyhow::Result<Self> {
+        let tls = opts
+            .tls
+            .as_ref()
+            .map(|f| super::tls::acceptor(&f.cert, &f.key))
+            .transpose()?;
+        let mut files = Vec::new();
+        let unix = bind_unix(&opts.socket)?;
+        files.push(SocketFile::new(&opts.socket));
+        let tailscale = match &opts.tailscale_socket {
+            Some(path) => {
+                let listener = bind_unix(path)?;
+                files.push(SocketFile::new(path));
+                Some(listener)
+            }
+            None => None,
+        };
+        let tcp = TcpListener::bind(opts.listen)
+            .await
+            .with_context(|| format!("binding {}", opts.listen))?;
+        Ok(Listeners {
+            unix,
+            tailscale,
+            tcp_addr: tcp.local_addr()?,
+            tcp,
+            tls,
+            _files: files,
+        })
+    }
+}
+
+/// Where browsers and share links reach the hub: `--public-url`, else the
+/// bound address.
+fn public_url(opts: &HubOptions, listeners: &Listeners) -> Arc<str> {
+    opts.public_url
+        .clone()
+        .unwrap_or_else(|| {
+            let scheme = if listeners.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{}", listeners.tcp_addr)
+        })
+        .into()
+}
+
+/// The READY line (for programs) and how to sign in (for people).
+fn announce(
+    opts: &HubOptions,
+    hub: &Hub,
+    listeners: &Listeners,
+    token: Option<&(Token, PathBuf)>,
+    public_url: &str,
+) {
     println!(
         "READY role=hub name={} socket={} listen={} tls={} spokes={} token_file={}",
         opts.name,
         opts.socket.display(),
-        tcp_addr,
-        if tls.is_some() { "on" } else { "off" },
+        listeners.tcp_addr,
+        if listeners.tls.is_some() { "on" } else { "off" },
         hub.spokes().len(),
-        token_path
-            .as_ref()
-            .map_or_else(|| "-".to_owned(), |p| p.display().to_string()),
+        token.map_or_else(|| "-".to_owned(), |(_, p)| p.display().to_string()),
     );
-    tracing::info!(name = %opts.name, listen = %tcp_addr, "hub ready");
-
-    let tunnel_token = match &opts.tunnel_token_file {
-        Some(path) => Some(Token::from_file(path)?),
-        None => token.clone(),
-    };
-    let public_url: Arc<str> = opts
-        .public_url
-        .clone()
-        .unwrap_or_else(|| {
-            let scheme = if tls.is_some() { "https" } else { "http" };
-            format!("{scheme}://{tcp_addr}")
-        })
-        .into();
-    match &token {
-        Some(token) => announce_sign_in(&public_url, token),
+    tracing::info!(name = %opts.name, listen = %listeners.tcp_addr, "hub ready");
+    match token {
+        Some((token, _)) => announce_sign_in(public_url, token),
         None => tracing::warn!(
-            listen = %tcp_addr,
+            listen = %listeners.tcp_addr,
             "--no-token: the hub's port takes no credential; every local user, and every \
              program on this machine, controls its shells"
         ),
     }
-    tokio::spawn(maintain(
-        hub.clone(),
-        shares.clone(),
-        opts.forget_spokes_after,
-        shutdown.clone(),
-    ));
-    let sharing = Sharing {
-        hub: hub.clone(),
-        shares,
-        presence: Arc::new(Presence::default()),
-        public_url: public_url.clone(),
-    };
-    // HTTPS here or at a proxy in front: cookies are Secure, and only
-    // `https://` origins are this hub's.
-    let secure = opts.behind_tls_proxy || tls.is_some();
-    let sign_ins = SignIns::open(&opts.state_dir, &token_fingerprint(token.as_ref()))?;
-    let throttle = Arc::new(Throttle::default());
-    let auth = WebAuth::new(
-        token.clone(),
-        Arc::new(sign_ins),
-        throttle.clone(),
-        opts.tailscale_socket.is_some(),
-        secure,
-    );
-    let coordinator = Arc::new(hub.clone());
-    let local_routes = grpc::routes(
-        coordinator.clone(),
-        Some(hub.clone()),
-        Some(sharing.clone()),
-    )
-    .await?;
+}
+
+/// Serves the CLI's socket, the TCP port and the Tailscale socket until
+/// `shutdown`, then gives open streams a moment to end.
+async fn serve(
+    listeners: Listeners,
+    cli_routes: tonic::service::Routes,
+    app: axum::Router,
+    limits: Limits,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let Listeners {
+        unix,
+        tailscale,
+        tcp,
+        tls,
+        _files,
+        ..
+    } = listeners;
     // Its own listener and budget: a flood on the TCP port never
     // reaches the CLI.
     let unix_server = unix_builder()
-        .add_routes(local_routes)
+        .add_routes(cli_routes)
         .serve_with_incoming_shutdown(
             unix_incoming::Bounded::new(unix),
             shutdown.clone().cancelled_owned(),
         );
-    // The front door checks every request's identity, gRPC included.
-    let app = grpc::routes(coordinator, Some(hub.clone()), Some(sharing.clone()))
-        .await?
-        .into_axum_router()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(metrics).with_state(hub.clone()))
-        .merge(tunnel_routes(tunnel::Acceptor {
-            hub: hub.clone(),
-            throttle,
-            pins: Arc::new(Pins::open(&opts.state_dir)?),
-            proof_key: tunnel_token
-                .as_ref()
-                .map(|t| Arc::new(super::tunnel_proof::ProofKey::derive(t))),
-            token: tunnel_token,
-        }))
-        .merge(super::web::router(sharing))
-        .merge(super::web::auth_router(auth.clone()))
-        .fallback(super::web::fallback)
-        .layer(axum::middleware::from_fn_with_state(
-            FrontDoor {
-                auth,
-                public_url,
-                secure,
-            },
-            front_door,
-        ));
     let tailscale_server = {
         let app = app.clone().layer(axum::Extension(TailscaleSocket));
         let (limits, shutdown) = (limits.clone(), shutdown.clone());
@@ -255,7 +283,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
             // apart from loopback's (the throttle's buckets), within a
             // budget of their own.
             let peer = SocketAddr::from(([0, 0, 0, 0], 0));
-            let limits = super::accept::Limits {
+            let limits = Limits {
                 max_connections: limits.max_connections.min(TAILSCALE_CONNECTIONS),
                 ..limits
             };
@@ -263,7 +291,6 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         }
     };
     let tcp_server = super::accept::serve(tcp, tls, app, limits, shutdown.clone());
-
     let serve = async {
         let (unix_result, tcp_result, tailscale_result) =
             tokio::join!(unix_server, tcp_server, tailscale_server);
@@ -272,33 +299,13 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         tcp_result.context("serving TCP")
     };
     tokio::pin!(serve);
-    let result = tokio::select! {
+    tokio::select! {
         result = &mut serve => result,
         () = async {
             shutdown.cancelled().await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         } => Ok(()),
-    };
-    hub.shutdown();
-    if let Some(local) = local {
-        local.kill_all();
     }
-    let _ = std::fs::remove_file(&opts.socket);
-    if let Some(path) = &opts.tailscale_socket {
-        let _ = std::fs::remove_file(path);
-    }
-    result
-}
-
-/// The tunnel's two steps: the hub proves itself, then the upgrade.
-fn tunnel_routes(acceptor: tunnel::Acceptor) -> axum::Router {
-    axum::Router::new()
-        .route(
-            super::tunnel_proof::HELLO_PATH,
-            get(super::tunnel_proof::hello),
-        )
-        .route(tunnel::TUNNEL_PATH, get(tunnel::accept))
-        .with_state(acceptor)
 }
 
 /// Housekeeping on a schedule: tunnelled spokes gone too long, share
@@ -317,7 +324,7 @@ async fn maintain(hub: Hub, shares: Arc<Shares>, forget_after: Duration, stop: C
     }
 }
 
-/// A link to a configured spoke; it connects on first use and reconnects
+/// A handle on a configured spoke; it connects on first use and reconnects
 /// by itself.
 fn dial(spoke: &DialledSpoke) -> anyhow::Result<RemoteSpoke> {
     let token = spoke
@@ -331,14 +338,6 @@ fn dial(spoke: &DialledSpoke) -> anyhow::Result<RemoteSpoke> {
     let channel = client::lazy_channel(&spoke.address, spoke.ca_file.as_deref())?;
     let client = client::client(channel, token.as_ref())?;
     Ok(RemoteSpoke::new(spoke.name.clone(), client))
-}
-
-async fn metrics(axum::extract::State(hub): axum::extract::State<Hub>) -> axum::response::Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        hub.metrics(),
-    )
-        .into_response()
 }
 
 /// The token the hub's port requires, and the file it is in: the one

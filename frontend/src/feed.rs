@@ -68,8 +68,9 @@ impl Signals {
     }
 }
 
-/// Everything the socket callbacks share. Not reactive: JS objects.
-pub struct Link {
+/// One terminal fed by the hub: everything the socket callbacks share.
+/// Not reactive: JS objects.
+pub struct Feed {
     mode: Mode,
     pub term: Terminal,
     fit: FitAddon,
@@ -96,10 +97,12 @@ struct Flow {
     acked: u64,
 }
 
-pub type Shared = Rc<RefCell<Option<Link>>>;
+/// Where a page keeps its feed: empty until the terminal's element is
+/// mounted, then shared by the callbacks and the page's controls.
+pub type FeedCell = Rc<RefCell<Option<Feed>>>;
 
 /// Opens the terminal in `el` and connects.
-pub fn start(link: &Shared, mode: Mode, el: &web_sys::HtmlElement, signals: Signals) {
+pub fn start(feed: &FeedCell, mode: Mode, el: &web_sys::HtmlElement, signals: Signals) {
     let viewer = matches!(mode, Mode::Viewer { .. });
     let term = Terminal::new(&xterm::options(viewer));
     let fit = FitAddon::new();
@@ -111,9 +114,9 @@ pub fn start(link: &Shared, mode: Mode, el: &web_sys::HtmlElement, signals: Sign
     let _ = js_sys::Reflect::set(&window(), &"vtrTerm".into(), &term);
     if !viewer {
         fit.fit();
-        owner_handlers(link, &term, signals);
+        owner_handlers(feed, &term, signals);
     }
-    *link.borrow_mut() = Some(Link {
+    *feed.borrow_mut() = Some(Feed {
         mode,
         term,
         fit,
@@ -125,18 +128,18 @@ pub fn start(link: &Shared, mode: Mode, el: &web_sys::HtmlElement, signals: Sign
         ctrl: false,
         flow: Flow::default(),
     });
-    connect(link.clone(), signals);
-    if let Some(l) = link.borrow().as_ref() {
+    connect(feed.clone(), signals);
+    if let Some(l) = feed.borrow().as_ref() {
         l.term.focus();
     }
 }
 
 /// Typing, paste, and the PTY following the window: owners only.
-fn owner_handlers(link: &Shared, term: &Terminal, signals: Signals) {
+fn owner_handlers(feed: &FeedCell, term: &Terminal, signals: Signals) {
     let typed = {
-        let link = link.clone();
+        let feed = feed.clone();
         Closure::<dyn FnMut(String)>::new(move |data: String| {
-            if let Some(l) = link.borrow_mut().as_mut() {
+            if let Some(l) = feed.borrow_mut().as_mut() {
                 // An exited session takes no input; the banner says so.
                 if l.finished {
                     return;
@@ -155,9 +158,9 @@ fn owner_handlers(link: &Shared, term: &Terminal, signals: Signals) {
     term.on_data(&typed);
     typed.forget();
     let resized = {
-        let link = link.clone();
+        let feed = feed.clone();
         Closure::<dyn FnMut(JsValue)>::new(move |_| {
-            if let Some(l) = link.borrow().as_ref() {
+            if let Some(l) = feed.borrow().as_ref() {
                 send_size(l);
             }
         })
@@ -165,9 +168,9 @@ fn owner_handlers(link: &Shared, term: &Terminal, signals: Signals) {
     term.on_resize(&resized);
     resized.forget();
     let refit = {
-        let link = link.clone();
+        let feed = feed.clone();
         Closure::<dyn FnMut()>::new(move || {
-            if let Some(l) = link.borrow().as_ref() {
+            if let Some(l) = feed.borrow().as_ref() {
                 l.fit.fit();
             }
         })
@@ -176,10 +179,10 @@ fn owner_handlers(link: &Shared, term: &Terminal, signals: Signals) {
     refit.forget();
 }
 
-fn connect(link: Shared, signals: Signals) {
+fn connect(feed: FeedCell, signals: Signals) {
     let status = signals.status;
     let path = {
-        let guard = link.borrow();
+        let guard = feed.borrow();
         let Some(l) = guard.as_ref() else { return };
         // A fresh page asks for the whole log (scrollback included); a
         // reconnect resumes where the terminal stopped.
@@ -199,21 +202,21 @@ fn connect(link: Shared, signals: Signals) {
     // session's spoke may not be there.
     let on_open = || {};
     let on_frame = {
-        let link = link.clone();
+        let feed = feed.clone();
         move |frame: Vec<u8>| {
             let Ok(event) = web::PaneEvent::decode(frame.as_slice()) else {
                 return;
             };
-            if let Some(l) = link.borrow_mut().as_mut() {
-                handle(&link, l, event, signals);
+            if let Some(l) = feed.borrow_mut().as_mut() {
+                handle(&feed, l, event, signals);
             }
         }
     };
     let on_close = {
-        let link = link.clone();
+        let feed = feed.clone();
         move |code: u16, reason: String| {
             let retry = {
-                let mut guard = link.borrow_mut();
+                let mut guard = feed.borrow_mut();
                 let Some(l) = guard.as_mut() else { return };
                 if l.finished || FINAL.contains(&code) {
                     l.finished = true;
@@ -231,16 +234,16 @@ fn connect(link: Shared, signals: Signals) {
             if code != close::TRY_AGAIN {
                 status.set(Status::Reconnecting);
             }
-            let link = link.clone();
+            let feed = feed.clone();
             set_timeout(
-                move || connect(link, signals),
+                move || connect(feed, signals),
                 std::time::Duration::from_millis(retry),
             );
         }
     };
     match Socket::open(&path, on_open, on_frame, on_close) {
         Ok(socket) => {
-            if let Some(l) = link.borrow_mut().as_mut() {
+            if let Some(l) = feed.borrow_mut().as_mut() {
                 l.socket = Some(socket);
                 l.flow = Flow {
                     generation: l.flow.generation.wrapping_add(1),
@@ -252,7 +255,7 @@ fn connect(link: Shared, signals: Signals) {
     }
 }
 
-fn handle(link: &Shared, l: &mut Link, event: web::PaneEvent, signals: Signals) {
+fn handle(feed: &FeedCell, l: &mut Feed, event: web::PaneEvent, signals: Signals) {
     let status = signals.status;
     let viewer = matches!(l.mode, Mode::Viewer { .. });
     match event.event {
@@ -265,7 +268,7 @@ fn handle(link: &Shared, l: &mut Link, event: web::PaneEvent, signals: Signals) 
                 // written before may not be parsed yet.
                 let mut screen = b"\x1bc".to_vec();
                 screen.extend_from_slice(&s.screen);
-                write(link, l, &screen, s.screen.len() as u64);
+                write(feed, l, &screen, s.screen.len() as u64);
                 l.offset = Some(s.offset);
             }
             Stream::Output(o) => {
@@ -274,7 +277,7 @@ fn handle(link: &Shared, l: &mut Link, event: web::PaneEvent, signals: Signals) 
                 let end = o.offset + o.data.len() as u64;
                 let have = l.offset.unwrap_or(o.offset).min(end);
                 let skip = have.saturating_sub(o.offset) as usize;
-                write(link, l, &o.data[skip..], o.data.len() as u64);
+                write(feed, l, &o.data[skip..], o.data.len() as u64);
                 l.offset = Some(end.max(l.offset.unwrap_or(0)));
             }
             Stream::Exited(x) => {
@@ -319,22 +322,22 @@ fn handle(link: &Shared, l: &mut Link, event: web::PaneEvent, signals: Signals) 
 
 /// Writes stream data to the terminal; once xterm has processed it, the
 /// `counted` bytes (the frame's size, overlap included) count as processed.
-fn write(link: &Shared, l: &Link, data: &[u8], counted: u64) {
+fn write(feed: &FeedCell, l: &Feed, data: &[u8], counted: u64) {
     let generation = l.flow.generation;
-    let link = link.clone();
-    let done = Closure::once_into_js(move || processed(&link, generation, counted));
+    let feed = feed.clone();
+    let done = Closure::once_into_js(move || processed(&feed, generation, counted));
     l.term.write_bytes(data, Some(done.unchecked_ref()));
 }
 
-fn processed(link: &Shared, generation: u32, counted: u64) {
+fn processed(feed: &FeedCell, generation: u32, counted: u64) {
     // xterm usually calls back from its own task, but parses at once
-    // inside `write` right after the user typed: the link is borrowed
+    // inside `write` right after the user typed: the feed is borrowed
     // then, so count it a moment later. A count must never be lost: the
     // hub would wait for its ack for ever.
-    let Ok(mut guard) = link.try_borrow_mut() else {
-        let link = link.clone();
+    let Ok(mut guard) = feed.try_borrow_mut() else {
+        let feed = feed.clone();
         set_timeout(
-            move || processed(&link, generation, counted),
+            move || processed(&feed, generation, counted),
             std::time::Duration::ZERO,
         );
         return;
@@ -350,11 +353,11 @@ fn processed(link: &Shared, generation: u32, counted: u64) {
     }
 }
 
-pub fn send_input(l: &Link, bytes: &[u8]) {
+pub fn send_input(l: &Feed, bytes: &[u8]) {
     send(l, Request::Input(bytes.to_vec().into()));
 }
 
-fn send_size(l: &Link) {
+fn send_size(l: &Feed) {
     send(
         l,
         Request::Resize(pb::TerminalSize {
@@ -364,7 +367,7 @@ fn send_size(l: &Link) {
     );
 }
 
-pub fn send(l: &Link, request: Request) {
+pub fn send(l: &Feed, request: Request) {
     if let Some(socket) = &l.socket {
         socket.send(
             &web::PaneRequest {

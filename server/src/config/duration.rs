@@ -1,5 +1,5 @@
-//! Durations on the command line: `30s`, `500ms`, `2m`, `1h`, `7d`, or plain
-//! seconds.
+//! Durations in flags and the configuration file: `30s`, `500ms`, `2m`,
+//! `1h`, `7d`, or plain seconds.
 
 use std::time::Duration;
 

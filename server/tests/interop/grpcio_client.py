@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""A gRPC client vtr did not write: Python's grpcio, with no generated code.
+
+It learns the API the way any tool would, from the server's reflection
+(v1alpha and v1), builds its messages from the descriptors it fetched, and
+calls health and real `vtr.v1.Vtr` methods. It prints one JSON report on
+stdout; the Rust integration test (server/tests/integration/interop.rs)
+starts the hub and spokes and asserts on the report.
+
+Usage: grpcio_client.py TARGET [--token FILE] [--authority NAME] [--probe]
+
+  TARGET       a grpcio target: unix:/path/to.sock, unix:///path, 127.0.0.1:PORT
+  --token      send `authorization: Bearer <contents of FILE>`
+  --authority  send this `:authority` (as other gRPC clients do on a Unix
+               socket: the socket path, or the path percent-encoded)
+  --probe      only call Health.Check and report its status code
+"""
+
+import argparse
+import json
+import sys
+import time
+
+import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+TIMEOUT = 20
+VERSIONS = ("v1alpha", "v1")
+
+
+# --- protobuf wire format, just enough for the reflection protocol -------
+# Reflection's own messages are built by hand: the client cannot describe
+# them before it has a reflection service to ask.
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def field_bytes(number, payload):
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def fields(data):
+    """Yields (number, value) of a message: ints for varints, bytes for
+    length-delimited fields."""
+    i = 0
+    while i < len(data):
+        key, i = read_varint(data, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = read_varint(data, i)
+        elif wire == 2:
+            length, i = read_varint(data, i)
+            value, i = data[i : i + length], i + length
+        elif wire == 1:
+            value, i = data[i : i + 8], i + 8
+        elif wire == 5:
+            value, i = data[i : i + 4], i + 4
+        else:
+            raise ValueError(f"wire type {wire}")
+        yield number, value
+
+
+def read_varint(data, i):
+    shift = result = 0
+    while True:
+        byte = data[i]
+        i += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return result, i
+
+
+# ServerReflectionRequest / ServerReflectionResponse field numbers, the same
+# in v1alpha and v1.
+REQ_FILE_BY_FILENAME = 3
+REQ_FILE_CONTAINING_SYMBOL = 4
+REQ_LIST_SERVICES = 7
+RESP_FILE_DESCRIPTOR = 4
+RESP_LIST_SERVICES = 6
+RESP_ERROR = 7
+
+
+class Reflection:
+    """One reflection stream (either version), asked one question at a time."""
+
+    def __init__(self, channel, version, metadata):
+        method = f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo"
+        self.call = channel.stream_stream(method)
+        self.metadata = metadata
+
+    def ask(self, number, text):
+        request = field_bytes(number, text.encode())
+        responses = list(self.call(iter([request]), metadata=self.metadata, timeout=TIMEOUT))
+        if len(responses) != 1:
+            raise RuntimeError(f"{len(responses)} reflection answers to one question")
+        for field, value in fields(responses[0]):
+            if field == RESP_ERROR:
+                raise RuntimeError(f"reflection error: {dict(fields(value))}")
+            if field in (RESP_FILE_DESCRIPTOR, RESP_LIST_SERVICES):
+                return value
+        raise RuntimeError("reflection answer without a result")
+
+    def services(self):
+        answer = self.ask(REQ_LIST_SERVICES, "")
+        names = []
+        for field, service in fields(answer):
+            if field == 1:
+                names += [v.decode() for n, v in fields(service) if n == 1]
+        return sorted(names)
+
+    def files(self, number, text):
+        answer = self.ask(number, text)
+        return [descriptor_pb2.FileDescriptorProto.FromString(v) for n, v in fields(answer) if n == 1]
+
+
+def describe(reflection, services):
+    """A descriptor pool holding every file `services` need, fetched by
+    reflection alone (imports asked for by name when not sent along)."""
+    files = {}
+    wanted = []
+    for service in services:
+        wanted += reflection.files(REQ_FILE_CONTAINING_SYMBOL, service)
+    while wanted:
+        proto = wanted.pop()
+        if proto.name in files:
+            continue
+        files[proto.name] = proto
+        for dep in proto.dependency:
+            if dep not in files:
+                wanted += reflection.files(REQ_FILE_BY_FILENAME, dep)
+    pool = descriptor_pool.DescriptorPool()
+    added = set()
+
+    def add(name):
+        if name in added:
+            return
+        for dep in files[name].dependency:
+            add(dep)
+        pool.Add(files[name])
+        added.add(name)
+
+    for name in files:
+        add(name)
+    return pool
+
+
+def message_class(pool, name):
+    descriptor = pool.FindMessageTypeByName(name)
+    if hasattr(message_factory, "GetMessageClass"):
+        return message_factory.GetMessageClass(descriptor)
+    return message_factory.MessageFactory(pool).GetPrototype(descriptor)
+
+
+class Api:
+    """Unary calls built from a pool: no generated stubs."""
+
+    def __init__(self, channel, pool, metadata):
+        self.channel = channel
+        self.pool = pool
+        self.metadata = metadata
+
+    def call(self, service, method, /, **fields_):
+        descriptor = self.pool.FindServiceByName(service).FindMethodByName(method)
+        request = message_class(self.pool, descriptor.input_type.full_name)(**fields_)
+        response = message_class(self.pool, descriptor.output_type.full_name)
+        stub = self.channel.unary_unary(
+            f"/{service}/{method}",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=response.FromString,
+        )
+        return stub(request, metadata=self.metadata, timeout=TIMEOUT)
+
+
+def probe(channel, metadata):
+    """Health.Check with hand-built bytes: the status code only."""
+    check = channel.unary_unary("/grpc.health.v1.Health/Check")
+    try:
+        check(b"", metadata=metadata, timeout=TIMEOUT)
+        return {"health_code": "OK"}
+    except grpc.RpcError as e:
+        return {"health_code": e.code().name, "details": e.details()}
+
+
+def run(channel, metadata, label):
+    report = {"services": {}, "methods": {}}
+    pool = None
+    for version in VERSIONS:
+        reflection = Reflection(channel, version, metadata)
+        services = reflection.services()
+        report["services"][version] = services
+        pool = describe(reflection, services)
+        report["methods"][version] = {
+            s: sorted(m.name for m in pool.FindServiceByName(s).methods) for s in services
+        }
+    api = Api(channel, pool, metadata)
+    health = api.call("grpc.health.v1.Health", "Check", service="")
+    report["health"] = pool.FindEnumTypeByName(
+        "grpc.health.v1.HealthCheckResponse.ServingStatus"
+    ).values_by_number[health.status].name
+
+    name = f"py-{label}"
+    text = f"hello from grpcio over {label}"
+    info = api.call(
+        "vtr.v1.Vtr",
+        "Spawn",
+        name=name,
+        command="sh",
+        args=["-c", f"printf '%s\\n' '{text}'; exec cat"],
+        cols=100,
+        rows=30,
+    )
+    session = f"{info.spoke}:{info.name}"
+    report["spawned"] = {"name": info.name, "spoke": info.spoke, "cols": info.cols, "rows": info.rows}
+    listed = api.call("vtr.v1.Vtr", "List")
+    report["listed"] = sorted(f"{s.spoke}:{s.name}" for s in listed.sessions)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        screen = api.call("vtr.v1.Vtr", "GetScreen", session=session)
+        if text in screen.lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    report["screen"] = {"cols": screen.cols, "rows": screen.rows, "first_line": screen.lines[0] if screen.lines else ""}
+    api.call("vtr.v1.Vtr", "Kill", session=session, signal="KILL")
+    return report
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("target")
+    parser.add_argument("--token")
+    parser.add_argument("--authority")
+    parser.add_argument("--label", default="grpcio")
+    parser.add_argument("--probe", action="store_true")
+    args = parser.parse_args()
+    options = [("grpc.default_authority", args.authority)] if args.authority else []
+    metadata = []
+    if args.token:
+        with open(args.token, encoding="utf-8") as f:
+            metadata.append(("authorization", f"Bearer {f.read().strip()}"))
+    with grpc.insecure_channel(args.target, options=options) as channel:
+        if args.probe:
+            report = probe(channel, metadata)
+        else:
+            report = run(channel, metadata, args.label)
+    report["grpcio"] = grpc.__version__
+    json.dump(report, sys.stdout, sort_keys=True)
+    print()
+
+
+if __name__ == "__main__":
+    main()
