@@ -209,9 +209,10 @@ impl Coordinator for Hub {
 
     async fn remove(&self, session: &str, force: bool) -> Result<()> {
         let (handle, entry, s) = self.target(session)?;
+        let id = entry.id_of(&s);
         let result = handle.remove(&s, force).await;
         self.done(&entry, result)?;
-        self.noted(&entry, &s, None);
+        self.noted(&entry, id.as_deref().unwrap_or(&s), None);
         Ok(())
     }
 

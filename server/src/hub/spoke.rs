@@ -214,6 +214,11 @@ impl Entry {
             .collect()
     }
 
+    /// The id of a session by name or id, as last seen.
+    pub fn id_of(&self, key: &str) -> Option<String> {
+        lock(&self.health).sessions.id_of(key).map(str::to_owned)
+    }
+
     /// Applies what a call through the hub just did to the view of this
     /// spoke's sessions (see `SessionView::note`).
     pub fn note(&self, key: &str, summary: Option<SessionSummary>) {

@@ -52,10 +52,13 @@ impl SessionView {
         }
     }
 
-    /// A change made through the hub: `Some` adds or replaces a session
-    /// (by id), `None` removes `key` (an id or a name).
+    /// A change made through the hub to the session `key`: `Some` adds or
+    /// replaces it, `None` removes it. `key` is the session's id (a name
+    /// only for a session this view has not seen). A newer note on the
+    /// same session replaces the older one.
     pub fn note(&mut self, key: &str, summary: Option<SessionSummary>, now: Instant) {
         apply(&mut self.sessions, key, summary.clone());
+        self.notes.retain(|n| n.key != key);
         if self.notes.len() == MAX_NOTES {
             self.notes.remove(0);
         }
@@ -64,6 +67,14 @@ impl SessionView {
             summary,
             at: now,
         });
+    }
+
+    /// The id of the session named or numbered `key`, if the view has it.
+    pub fn id_of(&self, key: &str) -> Option<&str> {
+        self.sessions
+            .iter()
+            .find(|s| s.id == key || s.name == key)
+            .map(|s| s.id.as_str())
     }
 
     /// A new instance of the spoke: its old sessions are gone.
@@ -135,7 +146,7 @@ mod tests {
         let mut view = SessionView::default();
         view.replace(vec![session("1", "old")], now);
         view.note("2", Some(session("2", "new")), now);
-        view.note("old", None, now);
+        view.note("1", None, now);
         assert_eq!(names(&view), ["new"]);
         // The spoke's list from before both changes arrives late.
         view.replace(vec![session("1", "old")], now);
@@ -146,6 +157,30 @@ mod tests {
         // From then on the spoke's word is the view, whatever it says.
         view.replace(vec![], now);
         assert_eq!(names(&view), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn spawn_rename_remove_survive_lists_from_any_moment_before() {
+        let now = Instant::now();
+        let mut view = SessionView::default();
+        view.note("1", Some(session("1", "s")), now);
+        view.note("1", Some(session("1", "r")), now);
+        let id = view.id_of("r").expect("by name").to_owned();
+        view.note(&id, None, now);
+        // Lists the spoke made after the spawn, after the rename: each one
+        // agrees with an older step, none brings the session back.
+        view.replace(vec![session("1", "s")], now);
+        assert_eq!(names(&view), Vec::<&str>::new());
+        view.replace(vec![session("1", "r")], now);
+        assert_eq!(names(&view), Vec::<&str>::new());
+        view.replace(vec![], now);
+        assert!(view.notes.is_empty());
+        // Spawn then rename, and the spoke's list shows the rename: the
+        // spawn's note must not bring the old name back.
+        view.note("2", Some(session("2", "a")), now);
+        view.note("2", Some(session("2", "b")), now);
+        view.replace(vec![session("2", "b")], now);
+        assert_eq!(names(&view), ["b"]);
     }
 
     #[test]
