@@ -28,7 +28,6 @@ const HOME_VARS: Record<string, string> = {
   XDG_CONFIG_HOME: RUN_DIR,
   XDG_STATE_HOME: RUN_DIR,
   XDG_RUNTIME_DIR: RUN_DIR,
-  NO_COLOR: '1',
 };
 
 function cleanEnv(): Record<string, string> {

@@ -24,7 +24,14 @@ pub async fn spoke(args: SpokeArgs, target: TargetArgs) -> anyhow::Result<ExitCo
         .name
         .or(file.name)
         .unwrap_or_else(crate::paths::host_name);
-    let tunnel = match args.hub.or(config.federation.hub) {
+    let hub = args.hub.or(config.federation.hub);
+    if hub.is_none() && target.token_file.is_some() {
+        anyhow::bail!(
+            "--token-file is the hub's token, for a spoke that joins one with --hub; \
+             the token this spoke's --listen port requires is --listen-token-file"
+        );
+    }
+    let tunnel = match hub {
         Some(hub) => Some(TunnelOptions {
             hub,
             name: name.clone(),

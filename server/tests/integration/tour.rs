@@ -3,7 +3,7 @@
 //! with the output the tour promises.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use crate::harness::*;
 
@@ -35,15 +35,11 @@ fn sh(line: &str, hub: &Hub, cwd: &Path) -> Output {
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
     ))
     .expect("PATH");
-    Command::new("sh")
-        .arg("-c")
-        .arg(line)
-        .current_dir(cwd)
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", cwd)
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(line).current_dir(cwd).env_clear();
+    clean_env(&mut sh, cwd);
+    sh.env("PATH", path)
         .env("VTR_SOCKET", &hub.socket)
-        .stdin(Stdio::null())
         .output()
         .expect("run sh")
 }

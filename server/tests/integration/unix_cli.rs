@@ -13,16 +13,11 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// `vtr --socket SOCKET ARGS` with a clean environment.
-fn vtr(socket: &std::path::Path, args: &[&str]) -> Command {
-    let mut command = Command::new(vtr_bin());
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .arg("--socket")
-        .arg(socket)
-        .args(args)
-        .stdin(Stdio::null());
+/// `vtr --socket SOCKET ARGS`, started as the harness starts every `vtr`
+/// (its home: the socket's directory).
+fn cli(socket: &std::path::Path, args: &[&str]) -> Command {
+    let mut command = vtr(socket.parent().expect("the socket's directory"));
+    command.arg("--socket").arg(socket).args(args);
     command
 }
 
@@ -32,7 +27,7 @@ fn vtr(socket: &std::path::Path, args: &[&str]) -> Command {
 #[tokio::test]
 async fn closed_stdout_ends_quietly_with_141() {
     let spoke = Spoke::start();
-    let out = vtr(
+    let out = cli(
         &spoke.socket,
         &[
             "spawn",
@@ -46,7 +41,7 @@ async fn closed_stdout_ends_quietly_with_141() {
     .output()
     .expect("spawn");
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = vtr(&spoke.socket, &["wait", "p", "done-42", "--timeout", "20s"])
+    let out = cli(&spoke.socket, &["wait", "p", "done-42", "--timeout", "20s"])
         .output()
         .expect("wait");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -60,7 +55,7 @@ async fn closed_stdout_ends_quietly_with_141() {
     ] {
         let (reader, writer) = std::io::pipe().expect("pipe");
         drop(reader);
-        let out = vtr(&spoke.socket, args)
+        let out = cli(&spoke.socket, args)
             .stdout(writer)
             .stderr(Stdio::piped())
             .output()
@@ -74,14 +69,10 @@ async fn closed_stdout_ends_quietly_with_141() {
     let script = format!(
         "\"$0\" --socket '{socket}' screen p --json | head -1; \"$0\" --socket '{socket}' grep p . | head -1"
     );
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .arg(vtr_bin())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .expect("sh");
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(script).arg(vtr_bin());
+    clean_env(&mut sh, spoke.dir.path());
+    let out = sh.output().expect("sh");
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "{\n1:1\n", "first line of each");
     assert_eq!(stderr(&out), "", "no panic, no message");
@@ -89,7 +80,7 @@ async fn closed_stdout_ends_quietly_with_141() {
 
 /// Runs `vtr ARGS` against `socket` and returns its output.
 fn run(socket: &std::path::Path, args: &[&str]) -> Output {
-    vtr(socket, args).output().expect("run vtr")
+    cli(socket, args).output().expect("run vtr")
 }
 
 /// `vtr wait` in a command of its own matches from the session's last
@@ -224,11 +215,7 @@ async fn a_failed_start_leaves_no_socket_and_logs_plain_text() {
     let port = taken.local_addr().expect("addr").to_string();
     let socket = dir.path().join("hub.sock");
     let log = dir.path().join("hub.log");
-    let status = Command::new(vtr_bin())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("XDG_STATE_HOME", dir.path())
-        .env("XDG_CONFIG_HOME", dir.path())
+    let status = vtr(dir.path())
         .env("RUST_LOG", "vtr=debug")
         .args(["hub", "--name", "h", "--listen", &port, "--socket"])
         .arg(&socket)
@@ -280,11 +267,9 @@ async fn logs_are_coloured_on_a_terminal_unless_no_color() {
 #[tokio::test]
 async fn errors_name_the_flag_to_pass() {
     let hub = Hub::start(&[], &[]);
-    let out = Command::new(vtr_bin())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    let out = hub
+        .command()
         .args(["ls", "--addr", &hub.url()])
-        .stdin(Stdio::null())
         .output()
         .expect("run vtr");
     assert_eq!(out.status.code(), Some(1));
@@ -293,6 +278,24 @@ async fn errors_name_the_flag_to_pass() {
     assert!(!text.to_lowercase().contains("authorization"), "{text}");
     let out = run(&hub.socket, &["grep", "hub:none", "x", "-m", "20000"]);
     assert!(!stderr(&out).contains("max_matches"), "{}", stderr(&out));
+    // A spoke's --token-file is the hub's token (with --hub); its own
+    // port's token is --listen-token-file, and the error says so.
+    let token = hub.dir.path().join("mine");
+    write_token(&token, "a-token-meant-for-the-listen-port-0123");
+    let out = hub
+        .command()
+        .args(["spoke", "--listen", "127.0.0.1:0", "--socket"])
+        .arg(hub.dir.path().join("other.sock"))
+        .arg("--token-file")
+        .arg(&token)
+        .output()
+        .expect("run vtr spoke");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("--listen-token-file"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// `vtr kill` waits for the process to end, so `vtr rm` right after it

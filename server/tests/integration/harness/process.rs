@@ -18,7 +18,7 @@ pub fn vtr_bin() -> &'static str {
 }
 
 /// `vtr` with `home` as its home, configuration, state and runtime
-/// directory, no inherited `VTR_*` variables, no colour and stdin closed.
+/// directory, no inherited `VTR_*` variables and stdin closed.
 pub fn vtr(home: &Path) -> Command {
     let mut command = Command::new(vtr_bin());
     clean_env(&mut command, home);
@@ -37,7 +37,6 @@ pub fn clean_env(command: &mut Command, home: &Path) {
         .env("XDG_CONFIG_HOME", home)
         .env("XDG_STATE_HOME", home)
         .env("XDG_RUNTIME_DIR", home)
-        .env("NO_COLOR", "1")
         .stdin(Stdio::null());
 }
 
