@@ -2,8 +2,8 @@
 // pane; a second browser context (another person) watches it live and
 // cannot type into it; revoking cuts that viewer off with a clear message.
 import { Browser, expect, Page } from '@playwright/test';
-import { HUB_NAME } from './hub';
-import { Dashboard, Pane, test } from './pages';
+import { HUB_NAME, startHub, stop, tokenFileOf } from './hub';
+import { Dashboard, Pane, signIn, test } from './pages';
 
 /** Makes a link from the pane's share panel; returns its URL. */
 async function share(page: Page): Promise<string> {
@@ -121,4 +121,38 @@ test('a link that is not the hub\'s says so', async ({ page }) => {
   await page.goto(`/share/${'ab'.repeat(16)}.4102444800.${'00'.repeat(32)}`);
   await expect(viewer.status()).toHaveAttribute('data-status', 'error');
   await expect(viewer.banner()).toContainText('signature does not match');
+});
+
+test('a link to a session that ended with its hub says so, in the list and to its viewer', async ({ page, browser }) => {
+  test.setTimeout(90_000);
+  const port = 4783;
+  const base = `http://127.0.0.1:${port}`;
+  // The embedded spoke's sessions end with the hub (README).
+  let hub = await startHub('brief', port);
+  try {
+    await signIn(page, base, tokenFileOf('brief'));
+    const dash = new Dashboard(page);
+    await dash.open(base);
+    await dash.spawn('short', 'sh');
+    await expect(dash.session('brief:short')).toBeVisible();
+    const owner = new Pane(page);
+    await owner.open('brief:short', base);
+    const url = await share(page);
+
+    await stop(hub);
+    hub = await startHub('brief', port);
+    await dash.open(base);
+    const row = page.getByTestId('shares').locator('tr').filter({ hasText: 'brief:short' });
+    await expect(row).toHaveAttribute('data-state', 'gone', { timeout: 30_000 });
+    await expect(row).toContainText('session ended');
+
+    const context = await browser.newContext();
+    const viewer = new Pane(await context.newPage());
+    await viewer.page.goto(url);
+    await expect(viewer.status()).toHaveAttribute('data-status', 'error');
+    await expect(viewer.banner()).toContainText('the shared session has ended');
+    await context.close();
+  } finally {
+    await stop(hub);
+  }
 });
