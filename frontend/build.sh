@@ -9,7 +9,19 @@ fi
 # npm's wasm-opt must win over any other on PATH (see Trunk.toml).
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 cd ..
+# The same bytes from any checkout: paths in panic messages (the generated
+# protobuf code's OUT_DIR, crates' sources) are written relative to stable
+# prefixes, never this machine's. frontend/dist is committed and CI
+# rebuilds it to check (see .ci/check-dist).
+export CARGO_ENCODED_RUSTFLAGS="--remap-path-prefix=$PWD=/vtr$(printf '\x1f')--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
 trunk build --release --skip-version-check "$@"
+# What built it: the bytes match only with the same tools.
+{
+    rustc --version
+    wasm-bindgen --version
+    echo "wasm-opt $(wasm-opt --version | awk '{print $3}')"
+    trunk --version
+} > frontend/dist-toolchain.txt
 
 # What a browser downloads, gzipped: the figure the web app's size budget
 # (600 KB) is about.

@@ -1,6 +1,8 @@
-//! The web app's files, embedded at build time from `frontend/dist` (built
-//! by Trunk before the server). A server built without them still runs and
-//! says how to build them.
+//! The web app's files, embedded at build time from `frontend/dist`: built
+//! from `frontend/` by Trunk (`bash frontend/build.sh`) and committed, so
+//! building the hub needs only Rust; CI checks the copy against its
+//! sources. A server built without them still runs and says how to build
+//! them.
 
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
