@@ -21,6 +21,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(ConfigCommand::Validate { file }) => {
             validate_config(file.or(cli.target.config))
         }
+        Command::Completions { shell } => super::docs::completions(shell),
+        Command::Man { dir } => super::docs::man(dir.as_deref()),
         Command::Spokes => spokes(&target(&cli.target)?, json).await,
         Command::Share(command) => super::share::run(&target(&cli.target)?, command, json).await,
         command => {
@@ -107,6 +109,8 @@ async fn client_command(
         | Command::Hub(_)
         | Command::Spokes
         | Command::Config(_)
+        | Command::Completions { .. }
+        | Command::Man { .. }
         | Command::Share(_) => {
             anyhow::bail!("not a client command")
         }

@@ -12,6 +12,7 @@ macro_rules! outln {
 
 mod attach;
 mod commands;
+mod docs;
 use crate::config::duration;
 pub mod exit;
 mod output;
@@ -257,6 +258,17 @@ pub enum Command {
     /// Configuration file tools.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print a shell completion script (see the README for where it goes).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one per command into DIR.
+    Man {
+        /// Write vtr.1 and a page per command (vtr-spawn.1, ...) here.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Read-only links to a session, for anyone with the URL (a hub's).
     #[command(subcommand)]
     Share(ShareCommand),

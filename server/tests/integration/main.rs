@@ -8,6 +8,7 @@ mod attach;
 mod bounds;
 mod cli;
 mod config;
+mod docs;
 mod fidelity;
 mod floods;
 mod front_door;
