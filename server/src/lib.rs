@@ -8,5 +8,6 @@ pub mod core;
 pub mod hub;
 pub mod nofile;
 pub mod paths;
+pub mod service;
 pub mod spoke;
 pub mod transport;

@@ -209,19 +209,32 @@ fn session_config(args: &SessionArgs, file: &SpokeConfig) -> anyhow::Result<Sess
 }
 
 /// SIGINT / SIGTERM: shut down cleanly.
+/// SIGINT and SIGTERM stop the server cleanly (sessions end, sockets are
+/// removed). SIGHUP, which a closing terminal or `systemctl kill -s HUP`
+/// sends, is logged and otherwise ignored: by default it would end every
+/// session with the server, and there is no configuration to reload (a
+/// restart applies it).
+/// The handlers are installed before this returns, so a signal sent once
+/// the server says it is ready finds them.
 fn spawn_signal_handler(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::warn!("cannot install signal handlers");
+        return;
+    };
     tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            tracing::warn!("cannot install signal handlers");
-            return;
-        };
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
+        loop {
+            tokio::select! {
+                _ = int.recv() => break,
+                _ = term.recv() => break,
+                _ = hup.recv() => tracing::info!(
+                    "SIGHUP: nothing to reload; restart to apply a changed configuration"
+                ),
+            }
         }
         shutdown.cancel();
     });

@@ -98,6 +98,7 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
     );
     let token = token.map(|(token, _)| token);
     tracing::info!(name = %opts.name, socket = %opts.socket.display(), "spoke ready");
+    crate::service::ready();
 
     // The Unix socket is owner-only, so it needs no token; its own
     // budget keeps it answering through a flood on `--listen`.
@@ -142,6 +143,7 @@ pub async fn run_spoke(opts: SpokeOptions, shutdown: CancellationToken) -> anyho
         result
     };
     let (local, remote, tunnel) = tokio::join!(local, remote, tunnel);
+    crate::service::stopping();
     spoke.kill_all();
     tunnel?;
     local.context("gRPC over the Unix socket")?;

@@ -17,6 +17,7 @@ mod interop;
 mod limits;
 mod programs;
 mod replay;
+mod service;
 mod sessions;
 mod share;
 mod share_limits;

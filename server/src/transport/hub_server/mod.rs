@@ -111,6 +111,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
     );
     let app = app::tcp_app(&opts, &hub, state, token.map(|(t, _)| t), public_url).await?;
     let result = serve(listeners, cli_routes.await?, app, limits, shutdown).await;
+    crate::service::stopping();
     hub.shutdown();
     if let Some(local) = local {
         local.kill_all();
@@ -237,6 +238,7 @@ fn announce(
         token.map_or_else(|| "-".to_owned(), |(_, p)| p.display().to_string()),
     );
     tracing::info!(name = %opts.name, listen = %listeners.tcp_addr, "hub ready");
+    crate::service::ready();
     match token {
         Some((token, _)) => announce_sign_in(public_url, token),
         None => tracing::warn!(
