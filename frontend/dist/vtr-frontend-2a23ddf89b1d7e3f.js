@@ -415,7 +415,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return wasm_bindgen__convert__closures_____invoke__h34e3a8ab3e0c71c6(a, state0.b, arg0, arg1);
+                        return wasm_bindgen__convert__closures_____invoke__haa099332a65698ac(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -609,50 +609,55 @@ function __wbg_get_imports() {
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 504, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h93148cb498fb6b59);
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hcebd62e33deb77f6);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 574, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h1efb0b59542b4da3);
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h769f0c0d0d3e4c4f);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 636, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h89f4f37da7cafa68);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 638, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__haf9c4eaf20b6b750);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("CloseEvent")], shim_idx: 545, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h009dcad53e30f88b);
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h6cc56e8179de82de);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 574, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h1efb0b59542b4da3_15);
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h769f0c0d0d3e4c4f_15);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 545, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h009dcad53e30f88b_16);
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h6cc56e8179de82de_16);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [String], shim_idx: 437, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__ha20230c6a87a1eda);
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hb60fab9b419f8561);
             return ret;
         },
         __wbindgen_generic_0000000000000008: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 572, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h2ebf309f4c956aa3);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 548, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hd9cac889102c0a6a);
             return ret;
         },
-        __wbindgen_generic_0000000000000009: function(arg0) {
+        __wbindgen_generic_0000000000000009: function(arg0, arg1) {
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 577, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hc725b53d2d8d7152);
+            return ret;
+        },
+        __wbindgen_generic_000000000000000a: function(arg0) {
             // Cast intrinsic for `F64 -> Externref`.
             const ret = arg0;
             return ret;
         },
-        __wbindgen_generic_000000000000000a: function(arg0, arg1) {
+        __wbindgen_generic_000000000000000b: function(arg0, arg1) {
             // Cast intrinsic for `Ref(String) -> Externref`.
             const ret = getStringFromWasm0(arg0, arg1);
             return ret;
@@ -672,45 +677,49 @@ function __wbg_get_imports() {
     };
 }
 
-function wasm_bindgen__convert__closures_____invoke__h2ebf309f4c956aa3(arg0, arg1) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h2ebf309f4c956aa3(arg0, arg1);
+function wasm_bindgen__convert__closures_____invoke__hd9cac889102c0a6a(arg0, arg1) {
+    wasm.wasm_bindgen__convert__closures_____invoke__hd9cac889102c0a6a(arg0, arg1);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h93148cb498fb6b59(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h93148cb498fb6b59(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__hc725b53d2d8d7152(arg0, arg1) {
+    wasm.wasm_bindgen__convert__closures_____invoke__hc725b53d2d8d7152(arg0, arg1);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h1efb0b59542b4da3(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h1efb0b59542b4da3(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__hcebd62e33deb77f6(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__hcebd62e33deb77f6(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h009dcad53e30f88b(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h009dcad53e30f88b(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h769f0c0d0d3e4c4f(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h769f0c0d0d3e4c4f(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h1efb0b59542b4da3_15(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h1efb0b59542b4da3_15(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h6cc56e8179de82de(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h6cc56e8179de82de(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h009dcad53e30f88b_16(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h009dcad53e30f88b_16(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h769f0c0d0d3e4c4f_15(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h769f0c0d0d3e4c4f_15(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h89f4f37da7cafa68(arg0, arg1, arg2) {
-    const ret = wasm.wasm_bindgen__convert__closures_____invoke__h89f4f37da7cafa68(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h6cc56e8179de82de_16(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h6cc56e8179de82de_16(arg0, arg1, arg2);
+}
+
+function wasm_bindgen__convert__closures_____invoke__haf9c4eaf20b6b750(arg0, arg1, arg2) {
+    const ret = wasm.wasm_bindgen__convert__closures_____invoke__haf9c4eaf20b6b750(arg0, arg1, arg2);
     if (ret[1]) {
         throw takeFromExternrefTable0(ret[0]);
     }
 }
 
-function wasm_bindgen__convert__closures_____invoke__h34e3a8ab3e0c71c6(arg0, arg1, arg2, arg3) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h34e3a8ab3e0c71c6(arg0, arg1, arg2, arg3);
+function wasm_bindgen__convert__closures_____invoke__haa099332a65698ac(arg0, arg1, arg2, arg3) {
+    wasm.wasm_bindgen__convert__closures_____invoke__haa099332a65698ac(arg0, arg1, arg2, arg3);
 }
 
-function wasm_bindgen__convert__closures_____invoke__ha20230c6a87a1eda(arg0, arg1, arg2) {
+function wasm_bindgen__convert__closures_____invoke__hb60fab9b419f8561(arg0, arg1, arg2) {
     const ptr0 = passStringToWasm0(arg2, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
     const len0 = WASM_VECTOR_LEN;
-    wasm.wasm_bindgen__convert__closures_____invoke__ha20230c6a87a1eda(arg0, arg1, ptr0, len0);
+    wasm.wasm_bindgen__convert__closures_____invoke__hb60fab9b419f8561(arg0, arg1, ptr0, len0);
 }
 
 
