@@ -121,7 +121,7 @@ fn hub_url(args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
 /// `vtr hub forget-spoke NAME`: unpins a tunnelled spoke's name.
 fn forget_spoke(spoke: &str, args: HubArgs, target: TargetArgs) -> anyhow::Result<ExitCode> {
     let opts = hub_options(args, target)?;
-    if !opts.state_dir.join("hub.db").exists() {
+    if !opts.state_dir.join(crate::hub::state_db::FILE).exists() {
         anyhow::bail!(
             "no hub state in {}: pass the hub's --name or --state-dir",
             opts.state_dir.display()

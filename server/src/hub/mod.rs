@@ -13,6 +13,7 @@ pub mod secret;
 pub mod share;
 pub mod signins;
 mod spoke;
+pub mod state_db;
 mod view;
 
 use std::sync::{Arc, Mutex};

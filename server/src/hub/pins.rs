@@ -8,11 +8,9 @@
 //! Kept in SQLite in the hub's state directory, read on every join (joins
 //! are rare), so the command line can change pins while the hub runs.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 
-use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -24,14 +22,6 @@ use crate::hub::secret::hex;
 /// Shortest and longest key a spoke may present.
 pub const MIN_KEY: usize = 32;
 pub const MAX_KEY: usize = 256;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS spoke_keys (
-    name TEXT PRIMARY KEY,
-    key_hash TEXT NOT NULL,
-    pinned_ms INTEGER NOT NULL
-);
-";
 
 pub struct Pins {
     db: Mutex<Connection>,
@@ -68,12 +58,7 @@ impl From<rusqlite::Error> for PinError {
 impl Pins {
     /// Opens the pins in `dir/hub.db`.
     pub fn open(dir: &Path) -> anyhow::Result<Pins> {
-        let path = dir.join("hub.db");
-        let db = Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("making {} private", path.display()))?;
-        db.execute_batch(SCHEMA)
-            .with_context(|| format!("spoke keys in {}", path.display()))?;
+        let db = crate::hub::state_db::open(dir)?;
         Ok(Pins { db: Mutex::new(db) })
     }
 

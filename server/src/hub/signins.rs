@@ -9,7 +9,6 @@
 //! Bounded: at most [`MAX_SIGN_INS`] live at once; the oldest go first.
 
 use std::collections::HashMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -24,16 +23,6 @@ use crate::hub::secret::hex;
 
 /// Sign-ins live at once, at most.
 pub const MAX_SIGN_INS: usize = 10_000;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS sign_ins (
-    id_hash TEXT PRIMARY KEY,
-    who TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    expires_ms INTEGER NOT NULL,
-    token TEXT NOT NULL
-);
-";
 
 pub struct SignIns {
     db: Mutex<Connection>,
@@ -56,21 +45,21 @@ impl SignIns {
     /// Opens the sign-ins in `dir/hub.db`, forgetting those that expired
     /// or were made with another token (named by `token_fingerprint`).
     pub fn open(dir: &Path, token_fingerprint: &str) -> anyhow::Result<SignIns> {
-        let path = dir.join("hub.db");
-        let db = Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("making {} private", path.display()))?;
-        SignIns::with(db, token_fingerprint)
-            .with_context(|| format!("sign-ins in {}", path.display()))
+        let db = crate::hub::state_db::open(dir)?;
+        SignIns::with(db, token_fingerprint).with_context(|| {
+            format!(
+                "sign-ins in {}",
+                dir.join(crate::hub::state_db::FILE).display()
+            )
+        })
     }
 
     /// Sign-ins kept in memory only (tests).
     pub fn in_memory(token_fingerprint: &str) -> anyhow::Result<SignIns> {
-        SignIns::with(Connection::open_in_memory()?, token_fingerprint)
+        SignIns::with(crate::hub::state_db::open_in_memory()?, token_fingerprint)
     }
 
     fn with(db: Connection, token: &str) -> anyhow::Result<SignIns> {
-        db.execute_batch(SCHEMA)?;
         db.execute(
             "DELETE FROM sign_ins WHERE expires_ms <= ?1 OR token != ?2",
             params![now_ms(), token],

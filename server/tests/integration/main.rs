@@ -26,5 +26,6 @@ mod tcp;
 mod tour;
 mod tunnel;
 mod unix_cli;
+mod upgrade;
 mod web;
 mod web_auth;

@@ -76,7 +76,7 @@ impl Shares {
     /// Opens (or starts) the hub's links in `dir` (`hub.db`; the caller
     /// made it private), signed with `secret`.
     pub fn open(dir: &Path, secret: Arc<Secret>) -> anyhow::Result<Shares> {
-        let store = Store::open(&dir.join("hub.db"))?;
+        let store = Store::open(&dir.join(crate::hub::state_db::FILE))?;
         let forget_before = now_ms() - KEEP_EXPIRED.as_millis() as i64;
         store
             .prune(forget_before)

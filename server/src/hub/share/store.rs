@@ -1,11 +1,9 @@
 //! Share links kept in SQLite in the hub's state directory, so links and
 //! revocations survive a restart.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 
-use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::core::session::lock;
@@ -46,32 +44,13 @@ pub struct Store {
     db: Mutex<Connection>,
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS shares (
-    id TEXT PRIMARY KEY,
-    session TEXT NOT NULL,
-    label TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    expires_ms INTEGER NOT NULL,
-    revoked_ms INTEGER,
-    created_by TEXT NOT NULL,
-    created_offset INTEGER
-);
-";
-
 const COLUMNS: &str =
     "id, session, label, created_ms, expires_ms, revoked_ms, created_by, created_offset";
 
 impl Store {
+    /// Opens the links in the hub's database at `path` (see `state_db`).
     pub fn open(path: &Path) -> anyhow::Result<Store> {
-        let db = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-        // Links are secrets too (their tokens can be derived only with the
-        // secret, but the ids and sessions are nobody else's business).
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("making {} private", path.display()))?;
-        db.execute_batch(SCHEMA)
-            .with_context(|| format!("preparing {}", path.display()))?;
-        migrate(&db).with_context(|| format!("upgrading {}", path.display()))?;
+        let db = crate::hub::state_db::open_file(path)?;
         Ok(Store { db: Mutex::new(db) })
     }
 
@@ -128,17 +107,6 @@ impl Store {
             params![before_ms],
         )
     }
-}
-
-/// Adds what older databases lack: `created_offset` (NULL for their links).
-fn migrate(db: &Connection) -> rusqlite::Result<()> {
-    let has_offset = db
-        .prepare("SELECT 1 FROM pragma_table_info('shares') WHERE name = 'created_offset'")?
-        .exists([])?;
-    if !has_offset {
-        db.execute_batch("ALTER TABLE shares ADD COLUMN created_offset INTEGER")?;
-    }
-    Ok(())
 }
 
 /// SQLite integers are signed; an offset past `i64::MAX` (never reached:
@@ -227,34 +195,5 @@ mod tests {
             ..link
         };
         assert_eq!(old.viewer_from(Some(1 << 40)), None);
-    }
-
-    #[test]
-    fn an_older_database_gains_the_offset_column() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("hub.db");
-        {
-            let db = Connection::open(&path).expect("open");
-            db.execute_batch(
-                "CREATE TABLE shares (id TEXT PRIMARY KEY, session TEXT NOT NULL,
-                 label TEXT NOT NULL, created_ms INTEGER NOT NULL,
-                 expires_ms INTEGER NOT NULL, revoked_ms INTEGER,
-                 created_by TEXT NOT NULL);
-                 INSERT INTO shares VALUES ('old', 'spoke:0001', 'spoke:build',
-                 1000, 9000, NULL, 'bob');",
-            )
-            .expect("old schema");
-        }
-        let store = Store::open(&path).expect("open and upgrade");
-        let old = store.get("old").expect("get").expect("old link kept");
-        assert_eq!(old.created_offset, None, "unknown for old links");
-        assert_eq!(old.created_by, "bob");
-        store.insert(&record("new", 9000)).expect("insert");
-        assert_eq!(
-            store.get("new").expect("get").expect("new").created_offset,
-            Some(4096)
-        );
-        drop(store);
-        Store::open(&path).expect("opening again changes nothing");
     }
 }
