@@ -163,9 +163,15 @@ fn spoke_chip(s: pb::SpokeInfo, view_state: RwSignal<View>, now: RwSignal<i64>) 
         SpokeState::Connecting | SpokeState::Unspecified => "connecting",
     };
     let last_seen = s.last_seen_ms;
+    // The hub probes a spoke every 2 s and pushes only changes: one that
+    // stays healthy (or degraded) was seen just now, whatever time the
+    // last push carried.
+    let live = matches!(state, "healthy" | "degraded");
     let seen = move || {
         if last_seen == 0 {
             "never".to_owned()
+        } else if live {
+            "just now".to_owned()
         } else {
             let skew = view_state.with_untracked(|v| v.skew_ms);
             ago(now.get() + skew - last_seen)

@@ -35,6 +35,10 @@
 //!    each; a fake, for this scale test only) and `List` is timed 200
 //!    times once all 5000 sessions are listed.
 //!
+//! 6. **WaitFor's cost** (run first; `VTR_BENCH_ONLY=waiters` runs only
+//!    this): the spoke's CPU while 0, 1 and 20 `WaitFor` calls wait on a
+//!    pattern that never matches, on a session printing about 1 MB/s.
+//!
 //! The summary states whether the targets hold: subscribe throughput at
 //! least 90% of the raw PTY rate, and echo p99 through gRPC at most 3x the
 //! raw p99; through the hub, and through the browser protocol, at least 85%
@@ -48,6 +52,7 @@ mod hub;
 mod process;
 mod raw;
 mod stats;
+mod waiters;
 mod web;
 
 use std::time::{Duration, Instant};
@@ -98,6 +103,18 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("connecting to the spoke")?;
     println!("vtr throughput bench: spoke pid {}", spoke.child.id());
+    // 6 (first, alone with VTR_BENCH_ONLY=waiters): what WaitFor costs.
+    let costs = waiters::waiter_cost(&mut client, spoke.child.id(), dir.path()).await?;
+    for cost in &costs {
+        println!(
+            "WaitFor cost: {:>2} waiters on a {:.2} MB/s session: spoke CPU {:.1}% of a core",
+            cost.waiters, cost.mb_per_s, cost.cpu_percent
+        );
+    }
+    if std::env::var("VTR_BENCH_ONLY").is_ok_and(|only| only == "waiters") {
+        spoke.stop();
+        return Ok(());
+    }
     let spoke_url = format!(
         "http://{}",
         spoke.field("grpc").context("spoke TCP address")?
@@ -346,6 +363,19 @@ async fn main() -> anyhow::Result<()> {
         sessions,
         met(list_p99 < MERGED_LIST_TARGET_MS)
     );
+    if let [idle, one, .., many] = costs.as_slice() {
+        println!(
+            "WaitFor: spoke CPU {:.1}% with no waiter, {:.1}% with {}, {:.1}% with {} \
+             (each waiter adds {:.2}% of a core at {:.2} MB/s)",
+            idle.cpu_percent,
+            one.cpu_percent,
+            one.waiters,
+            many.cpu_percent,
+            many.waiters,
+            (many.cpu_percent - idle.cpu_percent) / many.waiters as f64,
+            many.mb_per_s
+        );
+    }
     if resyncs > 0 || gaps > 0 {
         println!("subscribe resyncs: {resyncs}, offset gaps: {gaps}");
     }

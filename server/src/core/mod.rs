@@ -11,6 +11,7 @@ pub mod events;
 pub mod grep;
 pub mod limits;
 pub mod log;
+mod matcher;
 pub mod record;
 pub mod session;
 pub mod signal;

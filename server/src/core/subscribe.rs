@@ -181,11 +181,15 @@ async fn run<S: Source + ?Sized>(
                     pos += data.len() as u64;
                     permit.send(StreamEvent::Output { offset, data });
                 }
-                Read::Gone { .. } => {
+                // Fallen off the log's start, or past its end: a hub's copy
+                // of a remote stream that the spoke set back (a resume
+                // from beyond a re-created session's end). Either way the
+                // screen as it is, and on from there.
+                Read::Gone { .. } | Read::Future { .. } => {
                     drop(permit);
                     match source.snapshot(SnapshotReason::Resync).await {
                         Some((offset, event)) => {
-                            tracing::debug!(stream = %source.label(), skipped = offset - pos, "subscriber resynced");
+                            tracing::debug!(stream = %source.label(), from = pos, to = offset, "subscriber resynced");
                             pos = offset;
                             if tx.send(event).await.is_err() {
                                 return;
@@ -194,7 +198,7 @@ async fn run<S: Source + ?Sized>(
                         None => return,
                     }
                 }
-                Read::AtEnd | Read::Future { .. } => break,
+                Read::AtEnd => break,
             }
         }
         if let Some((exit, final_offset)) = &state.exit

@@ -40,7 +40,7 @@ pub struct ExitInfo {
 }
 
 /// A session as listed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionSummary {
     pub id: String,
     pub name: String,

@@ -7,6 +7,7 @@ use tokio::time::Instant;
 
 use super::error::Result;
 use super::log::Read;
+use super::matcher::Matcher;
 use super::session::Session;
 use super::strip::Stripper;
 use super::types::{IdleResult, IdleWait, WaitMatch, WaitOutcome};
@@ -40,8 +41,10 @@ impl Session {
             line: String::new(),
             offset: pos,
         };
+        let mut matcher = Matcher::new(regex);
         loop {
             let mut grew = false;
+            let before = text.len();
             loop {
                 match inner.read_log(pos, READ_MAX) {
                     Read::Data(data) => {
@@ -55,10 +58,13 @@ impl Session {
                 }
             }
             if grew {
+                // Each new byte once; the regex over the window only when
+                // a match is there to find.
+                let maybe = matcher.feed(&text[before..]);
                 if text.len() > WAIT_WINDOW {
                     text.drain(..text.len() - WAIT_WINDOW);
                 }
-                if let Some(m) = regex.find(&text) {
+                if let Some(m) = maybe.then(|| regex.find(&text)).flatten() {
                     let line_start = text[..m.start()]
                         .iter()
                         .rposition(|&b| b == b'\n')

@@ -1,7 +1,7 @@
 //! A circuit breaker per spoke: after `OPEN_AFTER` failures in a row calls
 //! fail fast; attempts back off exponentially with jitter, capped at 30 s;
-//! the next attempt after the wait is the half-open probe, and one success
-//! closes the breaker.
+//! the monitor's probe after the wait is the half-open attempt (calls keep
+//! failing fast until it succeeds), and one success closes the breaker.
 
 use std::time::{Duration, Instant};
 
@@ -49,12 +49,18 @@ impl Breaker {
         self.retry_at = None;
     }
 
-    /// Whether a call may go through now: the breaker is closed, or its
-    /// wait is over (the half-open attempt). Otherwise the time left.
+    /// Whether a call may go through now: only while the breaker is
+    /// closed. While it is open every call fails fast, before and after
+    /// its wait: the monitor's probe is the one half-open attempt, so a
+    /// dead spoke sees one connection attempt per wait however many calls
+    /// arrive. Otherwise the time left until that probe (zero once due).
     pub fn allow(&self, now: Instant) -> Result<(), Duration> {
-        match self.retry_at {
-            Some(at) if self.is_open() && now < at => Err(at - now),
-            _ => Ok(()),
+        if self.is_open() {
+            Err(self
+                .retry_at
+                .map_or(Duration::ZERO, |at| at.saturating_duration_since(now)))
+        } else {
+            Ok(())
         }
     }
 }
@@ -106,7 +112,7 @@ mod tests {
     }
 
     #[test]
-    fn opens_after_failures_and_fails_fast_until_the_wait_is_over() {
+    fn opens_after_failures_and_fails_fast_until_a_probe_succeeds() {
         let now = Instant::now();
         let mut b = Breaker::default();
         assert!(b.allow(now).is_ok());
@@ -115,10 +121,11 @@ mod tests {
         assert!(b.allow(now).is_ok(), "one failure does not open it");
         let wait = b.failure(now);
         assert!(b.is_open());
-        assert!(b.allow(now).is_err());
-        assert!(
-            b.allow(now + wait).is_ok(),
-            "half-open once the wait is over"
+        assert_eq!(b.allow(now), Err(wait));
+        assert_eq!(
+            b.allow(now + wait + wait),
+            Err(Duration::ZERO),
+            "calls never probe: the monitor's probe is the half-open attempt"
         );
         b.success();
         assert!(!b.is_open());

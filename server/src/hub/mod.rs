@@ -146,6 +146,11 @@ impl Hub {
     ) -> Result<u64, JoinError> {
         let generation = self.inner.next_tunnel();
         let mut spokes = lock(&self.inner.spokes);
+        // One expected since the hub started gives way to the real one
+        // (with its peer address).
+        if let Some(i) = spokes.iter().position(|e| e.name == name && e.expected()) {
+            spokes.remove(i).stop.cancel();
+        }
         if let Some(entry) = spokes.iter().find(|e| e.name == name).cloned() {
             drop(spokes);
             self.tunnel_available(name, instance)?;
@@ -162,6 +167,28 @@ impl Hub {
         }
         self.inner.changed();
         Ok(generation)
+    }
+
+    /// Lists a tunnelled spoke that joined before the hub (re)started and
+    /// has not reconnected yet: until it does, calls for its sessions get
+    /// UNAVAILABLE (come back later) rather than "no such spoke". Forgotten
+    /// like any spoke whose tunnel is gone.
+    pub fn expect_tunnel(&self, name: &str) {
+        let entry = {
+            let mut spokes = lock(&self.inner.spokes);
+            if spokes.iter().any(|e| e.name == name) {
+                return;
+            }
+            let join = Join::Tunnelled {
+                peer: String::new(),
+            };
+            let entry = Entry::new(name.to_owned(), join, None);
+            entry.clear_tunnel(0);
+            spokes.push(entry.clone());
+            entry
+        };
+        tokio::spawn(monitor::run(self.inner.clone(), entry));
+        self.inner.changed();
     }
 
     /// A tunnel's connection ended; its spoke stays listed (stale) until

@@ -1,7 +1,8 @@
 //! Keeps one spoke's health and session list current: probes it (Describe,
-//! timed for the RTT) and watches its sessions. A broken watch, a failed
-//! call or a returning tunnel triggers a probe at once; failures back off
-//! through the breaker.
+//! timed for the RTT) and watches its sessions. A returning tunnel
+//! triggers a probe at once, and so does a broken watch or a failed call
+//! while the spoke is up; once a probe has failed, probes follow the
+//! breaker's backoff only, so calls to a dead spoke cannot hurry them.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,13 +26,18 @@ const WATCH_SOUND: Duration = Duration::from_secs(30);
 pub async fn run(inner: Arc<Inner>, entry: Arc<Entry>) {
     let mut watch: Option<JoinHandle<()>> = None;
     let mut wait = Duration::ZERO;
+    let mut up = true;
     loop {
         tokio::select! {
             () = entry.stop.cancelled() => break,
             () = tokio::time::sleep(wait) => {}
-            () = entry.wake.notified() => {}
+            () = entry.back.notified() => {}
+            () = entry.wake.notified(), if up => {}
         }
-        wait = match probe(&entry).await {
+        let before = entry.status();
+        let outcome = probe(&entry).await;
+        up = outcome.is_ok();
+        wait = match outcome {
             Ok(()) => {
                 if watch.as_ref().is_none_or(JoinHandle::is_finished) {
                     watch = Some(tokio::spawn(watch_sessions(inner.clone(), entry.clone())));
@@ -46,7 +52,11 @@ pub async fn run(inner: Arc<Inner>, entry: Arc<Entry>) {
                 entry.failure(reason)
             }
         };
-        inner.changed();
+        // Lists are pushed only when what they show changed: a probe of a
+        // healthy spoke changes nothing but its RTT and last-seen time.
+        if !before.same_for_lists(&entry.status()) {
+            inner.changed();
+        }
     }
     if let Some(task) = watch {
         task.abort();

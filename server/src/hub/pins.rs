@@ -92,6 +92,16 @@ impl Pins {
         }
     }
 
+    /// Every pinned name: the tunnelled spokes that have joined.
+    pub fn names(&self) -> anyhow::Result<Vec<String>> {
+        let db = lock(&self.db);
+        let mut query = db.prepare("SELECT name FROM spoke_keys ORDER BY pinned_ms")?;
+        let names = query
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(names)
+    }
+
     /// Unpins `name`; whether it was pinned.
     pub fn forget(&self, name: &str) -> anyhow::Result<bool> {
         let removed =
@@ -122,6 +132,7 @@ mod tests {
         drop(pins);
         let pins = Pins::open(dir.path()).expect("reopen");
         assert!(pins.check("build", KEY_B).is_err());
+        assert_eq!(pins.names().expect("names"), ["build", "other"]);
         assert!(pins.forget("build").expect("forget"));
         assert_eq!(pins.check("build", KEY_B), Ok(Pinned::New));
         assert_eq!(pins.check("x", "short"), Err(PinError::BadKey));

@@ -90,8 +90,13 @@ impl Hub {
         Ok((handle, entry, session))
     }
 
+    /// The owner's handle, unless its breaker refuses the call (counted,
+    /// naming the spoke; no probe: the breaker's schedule decides those).
     fn handle(&self, entry: &Entry) -> Result<SpokeHandle> {
-        entry.callable().map_err(|e| self.failed(entry, e))
+        entry.callable().map_err(|e| {
+            self.inner.counters.rpc_error(&entry.name);
+            name_spoke(&entry.name, e)
+        })
     }
 
     /// A call's result, its error counted and naming the spoke. A spoke
@@ -105,6 +110,22 @@ impl Hub {
     fn noted(&self, entry: &Entry, key: &str, summary: Option<&SessionSummary>) {
         entry.note(key, summary.cloned());
         self.inner.changed();
+    }
+
+    /// A session as the hub last saw it listed, or else as its spoke
+    /// describes it now: no round trip for a session the hub knows.
+    pub async fn session(&self, reference: &str) -> Result<SessionSummary> {
+        Ok(self.known(reference).await?.1)
+    }
+
+    async fn known(&self, reference: &str) -> Result<(Arc<Entry>, SessionSummary)> {
+        let (handle, entry, s) = self.target(reference)?;
+        if let Some(listed) = entry.listed(&s) {
+            return Ok((entry, listed));
+        }
+        let result = handle.info(&s).await;
+        let summary = owned(&entry, self.done(&entry, result)?);
+        Ok((entry, summary))
     }
 
     fn failed(&self, entry: &Entry, e: SessionError) -> SessionError {
@@ -271,9 +292,9 @@ impl Coordinator for Hub {
         session: &str,
         from_offset: Option<u64>,
     ) -> Result<Events<StreamEvent>> {
-        let (handle, entry, s) = self.target(session)?;
-        let result = handle.info(&s).await;
-        let summary = self.done(&entry, result)?;
+        // The upstream needs the session's id and size: from the hub's
+        // list when it has them, so a stream opens after one round trip.
+        let (entry, summary) = self.known(session).await?;
         Ok(Fanout::subscribe(&self.inner, entry, &summary, from_offset))
     }
 

@@ -62,6 +62,25 @@ pub struct SpokeStatus {
     pub next_attempt: Option<SystemTime>,
 }
 
+impl SpokeStatus {
+    /// Whether a list would show the same, leaving out what every probe
+    /// changes: the last-seen time and the RTT (which shows in the state
+    /// once it crosses `SLOW_RTT`).
+    pub fn same_for_lists(&self, other: &SpokeStatus) -> bool {
+        self.name == other.name
+            && self.state == other.state
+            && self.join == other.join
+            && self.version == other.version
+            && self.labels == other.labels
+            && self.instance == other.instance
+            && self.sessions == other.sessions
+            && self.last_error == other.last_error
+            && self.failures == other.failures
+            && self.next_attempt == other.next_attempt
+            && self.last_seen.is_some() == other.last_seen.is_some()
+    }
+}
+
 pub type SpokeHandle = Arc<dyn Coordinator>;
 
 pub struct Entry {
@@ -73,9 +92,12 @@ pub struct Entry {
     /// Since when a tunnelled spoke has had no tunnel.
     gone_since: Mutex<Option<Instant>>,
     health: Mutex<Health>,
-    /// Wakes the monitor for a probe now (a call failed, a stream broke, a
-    /// tunnel came back).
+    /// Asks the monitor for a probe now (a call failed, a stream broke).
+    /// Heard only while the last probe succeeded: a spoke known to be down
+    /// is probed on the breaker's schedule, however many calls fail.
     pub wake: Notify,
+    /// A tunnel (re)connected: the monitor probes now, whatever its wait.
+    pub back: Notify,
     /// Stops the monitor (the spoke was removed).
     pub stop: CancellationToken,
 }
@@ -101,6 +123,7 @@ impl Entry {
             gone_since: Mutex::new(None),
             health: Mutex::new(Health::default()),
             wake: Notify::new(),
+            back: Notify::new(),
             stop: CancellationToken::new(),
         })
     }
@@ -114,7 +137,7 @@ impl Entry {
         *lock(&self.handle) = Some(handle);
         *lock(&self.tunnel) = generation;
         *lock(&self.gone_since) = None;
-        self.wake.notify_one();
+        self.back.notify_one();
     }
 
     /// The tunnel numbered `generation` closed (a newer one stays).
@@ -131,6 +154,11 @@ impl Entry {
     pub fn tunnel_gone_for(&self, long: Duration) -> bool {
         matches!(self.join, Join::Tunnelled { .. })
             && lock(&self.gone_since).is_some_and(|since| since.elapsed() >= long)
+    }
+
+    /// Listed by `Hub::expect_tunnel`, its tunnel not yet back.
+    pub fn expected(&self) -> bool {
+        matches!(&self.join, Join::Tunnelled { peer } if peer.is_empty()) && !self.connected()
     }
 
     pub fn connected(&self) -> bool {
@@ -225,6 +253,13 @@ impl Entry {
         lock(&self.health)
             .sessions
             .note(key, summary, Instant::now());
+    }
+
+    /// A session by id or name as last listed, unless the list is stale.
+    pub fn listed(&self, key: &str) -> Option<SessionSummary> {
+        self.sessions()
+            .into_iter()
+            .find(|s| !s.stale && (s.id == key || s.name == key))
     }
 
     /// Whether the last view of this spoke holds a session by id or name.

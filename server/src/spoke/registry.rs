@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use vtr_shared::address::{SessionAddress, validate_name};
 use vtr_shared::keys::key_bytes;
 
-use crate::core::changes::{self, watch_changes};
+use crate::core::changes::{self, watch_changes_refreshed};
 use crate::core::error::{Result, SessionError};
 use crate::core::session::lock;
 use crate::core::signal::parse_signal;
@@ -21,6 +21,9 @@ use crate::core::{
 
 const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_GREP_MATCHES: u32 = 100;
+/// How often a session-list watcher gets moved figures (output offsets,
+/// subscriber counts) that changed nothing else.
+const FIGURES_EVERY: Duration = Duration::from_secs(1);
 
 pub struct LocalSpoke {
     name: String,
@@ -184,7 +187,14 @@ impl Coordinator for LocalSpoke {
 
     async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>> {
         let sessions = self.sessions.clone();
-        Ok(watch_changes(&self.list_changed, move || summaries(&sessions)).into())
+        // Output offsets and subscriber counts move without a bump: a
+        // hub's list of this spoke's sessions follows them within a second.
+        Ok(
+            watch_changes_refreshed(&self.list_changed, FIGURES_EVERY, move || {
+                summaries(&sessions)
+            })
+            .into(),
+        )
     }
 
     async fn info(&self, session: &str) -> Result<SessionSummary> {

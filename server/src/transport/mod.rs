@@ -17,3 +17,13 @@ pub mod unix_incoming;
 pub mod unmap;
 pub mod web;
 pub mod web_state;
+
+use std::time::Duration;
+
+/// HTTP/2 pings on every hub-spoke link, dialled or tunnelled, at both
+/// ends of a tunnel: after this long without hearing from the peer, a ping.
+pub const LINK_PING_AFTER: Duration = Duration::from_secs(2);
+/// A ping unanswered this long ends the link: a dead peer or a partition
+/// is noticed within `LINK_PING_AFTER + LINK_PONG_WITHIN` (5 s), streaming
+/// or not, and the spoke is marked down or the tunnel dialled again.
+pub const LINK_PONG_WITHIN: Duration = Duration::from_secs(3);

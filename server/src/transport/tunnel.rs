@@ -34,10 +34,14 @@ const INSTANCE_HEADER: &str = "x-vtr-instance";
 const KEY_HEADER: &str = "x-vtr-spoke-key";
 /// Longest response head the spoke reads from the hub.
 const MAX_HEAD: usize = 8 << 10;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// HTTP/2 pings over the tunnel, both ways: a dead peer is noticed.
-const KEEPALIVE: Duration = Duration::from_secs(5);
-const MAX_RETRY: Duration = Duration::from_secs(30);
+/// Connecting, the hub's proof and the upgrade, all told: a hub that
+/// accepts but does not answer (stopped, or cut off after the handshake)
+/// is given up on and dialled again.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest wait between attempts to reach a hub that cannot be reached.
+/// Short, so a spoke is back within about two seconds of the network
+/// healing; an attempt costs the hub one refused or idle connection.
+const MAX_RETRY: Duration = Duration::from_millis(1500);
 
 // ---- hub side ----
 
@@ -190,8 +194,8 @@ async fn join(
     // The connector hands out the one connection; once it is gone, so is
     // the tunnel (the spoke dials again).
     let channel = Endpoint::from_static("http://tunnel")
-        .http2_keep_alive_interval(KEEPALIVE)
-        .keep_alive_timeout(KEEPALIVE)
+        .http2_keep_alive_interval(super::LINK_PING_AFTER)
+        .keep_alive_timeout(super::LINK_PONG_WITHIN)
         .keep_alive_while_idle(true)
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let io = io.lock().map(|mut io| io.take()).ok().flatten();
@@ -289,9 +293,12 @@ pub async fn hold(
     let proof_key = opts.token.as_ref().map(tunnel_proof::ProofKey::derive);
     let mut failures = 0;
     loop {
+        let opening = tokio::time::timeout(OPEN_TIMEOUT, open(&address, &opts, proof_key.as_ref()));
         let attempt = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
-            attempt = open(&address, &opts, proof_key.as_ref()) => attempt,
+            attempt = opening => attempt.unwrap_or_else(|_| Err(Failure::Network(anyhow::anyhow!(
+                "no answer from {address} within {} s", OPEN_TIMEOUT.as_secs_f64()
+            )))),
         };
         match attempt {
             Ok(stream) => {
@@ -307,7 +314,13 @@ pub async fn hold(
                 bail!("the hub at {} refused this spoke: {reason}", opts.hub)
             }
             Err(Failure::Network(e)) => {
-                tracing::warn!(hub = %opts.hub, "cannot reach the hub: {e:#}");
+                // Retried every second or so: said at once, then less and
+                // less often (attempts 1, 2, 4, 8, ...).
+                if (failures + 1u32).is_power_of_two() {
+                    tracing::warn!(hub = %opts.hub, attempts = failures + 1, "cannot reach the hub: {e:#}");
+                } else {
+                    tracing::debug!(hub = %opts.hub, "cannot reach the hub: {e:#}");
+                }
             }
         }
         failures += 1;
@@ -352,9 +365,8 @@ async fn open(
     proof_key: Option<&tunnel_proof::ProofKey>,
 ) -> Result<TcpStream, Failure> {
     let network = |e: anyhow::Error| Failure::Network(e);
-    let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address))
+    let mut stream = TcpStream::connect(address)
         .await
-        .map_err(|_| network(anyhow::anyhow!("connecting to {address} timed out")))?
         .map_err(|e| network(anyhow::Error::new(e).context(format!("connecting to {address}"))))?;
     let _ = stream.set_nodelay(true);
     hub_proves_itself(&mut stream, address, proof_key).await?;
@@ -475,8 +487,8 @@ async fn serve(stream: TcpStream, router: axum::Router, shutdown: &CancellationT
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     builder
         .timer(TokioTimer::new())
-        .keep_alive_interval(KEEPALIVE)
-        .keep_alive_timeout(KEEPALIVE);
+        .keep_alive_interval(super::LINK_PING_AFTER)
+        .keep_alive_timeout(super::LINK_PONG_WITHIN);
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {

@@ -22,6 +22,8 @@ pub struct WebState {
     pub presence: Arc<Presence>,
     /// Where browsers reach the hub, e.g. `https://vtr.example.net`.
     pub public_url: Arc<str>,
+    /// Session previews shared by every dashboard.
+    pub previews: Arc<crate::transport::web::previews::Previews>,
 }
 
 impl WebState {

@@ -298,12 +298,24 @@ async fn a_dead_dialled_spoke_is_retried_at_growing_intervals() {
     assert!(ghost.failures >= 5, "{ghost:?}");
     assert!(ghost.next_attempt_ms > 0);
     assert_eq!(ghost.last_seen_ms, 0);
-    // Calls fail fast while the breaker is open.
+    // Calls fail fast while the breaker is open, and however many arrive
+    // they do not hurry the next attempt (6 failures: at least 6.4 s away).
     let mut c = hub.client().await;
     let started = Instant::now();
-    let err = c.info(info("ghost:x")).await.expect_err("unreachable");
-    assert_eq!(err.code(), tonic::Code::Unavailable);
-    assert!(started.elapsed() < Duration::from_secs(1));
+    let mut calls = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        let err = c.info(info("ghost:x")).await.expect_err("unreachable");
+        assert_eq!(err.code(), tonic::Code::Unavailable);
+        assert!(err.message().contains("next attempt in"), "{err:?}");
+        calls += 1;
+    }
+    assert!(calls >= 50, "only {calls} calls in 3 s");
+    let early: Vec<Instant> = rx.try_iter().collect();
+    assert!(
+        early.is_empty(),
+        "{} connection attempts during {calls} refused calls",
+        early.len()
+    );
 }
 
 #[tokio::test]

@@ -358,3 +358,69 @@ async fn screen_keys_and_interrupt_answer_while_a_program_writes_without_end() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_resume_from_beyond_the_end_through_the_hub_gets_a_snapshot() {
+    // The web app's reconnect after a session was re-created under the
+    // same name: its offset is past the new session's end, and it is the
+    // first subscriber through the hub.
+    let a = Spoke::start_named("alpha", &["--listen", "127.0.0.1:0"]);
+    let hub = Hub::start(&[a.dial("a")], &[]);
+    hub.wait_state("a", pb::SpokeState::Healthy).await;
+    let mut c = hub.client().await;
+    spawn(
+        &mut c,
+        "a:again",
+        "sh",
+        &["-c", "echo first-life; read x; cat"],
+    )
+    .await;
+    wait_screen(&mut c, "a:again", "first-life", |lines| {
+        lines.iter().any(|l| l.contains("first-life"))
+    })
+    .await;
+    let mut stream = c
+        .subscribe(pb::SubscribeRequest {
+            session: "a:again".into(),
+            from_offset: Some(1 << 30),
+        })
+        .await
+        .expect("subscribe")
+        .into_inner();
+    let at = within("a snapshot", async {
+        loop {
+            match next_event(&mut stream).await.event {
+                Some(Event::Snapshot(s)) => {
+                    let screen = String::from_utf8_lossy(&s.screen).to_string();
+                    assert!(screen.contains("first-life"), "{screen:?}");
+                    break s.offset;
+                }
+                Some(Event::Idle(_) | Event::Resized(_)) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert!(at < 1 << 20, "the session's own offset: {at}");
+    // ...and live output follows from there.
+    c.send_text(pb::SendTextRequest {
+        session: "a:again".into(),
+        text: "go".into(),
+        submit: true,
+    })
+    .await
+    .expect("send");
+    within("output after the snapshot", async {
+        loop {
+            match next_event(&mut stream).await.event {
+                Some(Event::Output(o)) => {
+                    assert_eq!(o.offset, at, "contiguous from the snapshot");
+                    break;
+                }
+                Some(Event::Idle(_) | Event::Resized(_)) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    })
+    .await;
+}

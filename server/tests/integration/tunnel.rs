@@ -64,6 +64,50 @@ async fn a_tunnelled_spoke_rejoins_a_restarted_hub_and_attach_resumes() {
     assert_eq!(String::from_utf8_lossy(&got), expected);
 }
 
+#[tokio::test]
+async fn a_known_spoke_not_yet_back_after_a_hub_restart_is_unavailable_not_unknown() {
+    let mut hub = Hub::start(&[], &[]);
+    let join = hub.join_args();
+    let join: Vec<&str> = join.iter().map(String::as_str).collect();
+    let mut spoke = Spoke::start_named("tun", &join);
+    hub.wait_state("tun", pb::SpokeState::Healthy).await;
+    spoke.kill();
+    hub.restart();
+
+    // Listed, and calls for it are retryable, not "no such spoke".
+    let listed = hub.spokes().await;
+    let tun = listed
+        .iter()
+        .find(|s| s.name == "tun")
+        .expect("still listed");
+    assert_ne!(tun.state, pb::SpokeState::Healthy as i32);
+    let mut c = hub.client().await;
+    let err = c
+        .info(pb::SessionRequest {
+            session: "tun:x".into(),
+        })
+        .await
+        .expect_err("not back yet");
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+    let out = hub.cli(&["screen", "tun:x"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("unavailable"), "{stderr}");
+    // A name no spoke ever had is still unknown.
+    let err = c
+        .info(pb::SessionRequest {
+            session: "never:x".into(),
+        })
+        .await
+        .expect_err("unknown");
+    assert_eq!(err.code(), tonic::Code::NotFound, "{err:?}");
+
+    // It comes back, with its address.
+    spoke.restart();
+    let back = hub.wait_state("tun", pb::SpokeState::Healthy).await;
+    assert!(back.address.starts_with("127.0.0.1:"), "{back:?}");
+}
+
 /// Runs a spoke that should be refused; its exit status and stderr.
 fn refused_spoke(name: &str, hub: &str, extra: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("dir");

@@ -282,3 +282,48 @@ async fn a_pane_that_does_not_ack_is_held_at_the_window_then_resyncs() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_idle_dashboard_is_pushed_nothing_while_nothing_changes() {
+    let spokes: Vec<Spoke> = (0..3)
+        .map(|i| Spoke::start_named(&format!("s{i}"), &["--listen", "127.0.0.1:0"]))
+        .collect();
+    let dials: Vec<Dial<'_>> = ["a", "b", "c"]
+        .iter()
+        .zip(&spokes)
+        .map(|(name, spoke)| spoke.dial(name))
+        .collect();
+    let hub = Hub::start(&dials, &[]);
+    for name in ["a", "b", "c"] {
+        hub.wait_state(name, pb::SpokeState::Healthy).await;
+    }
+    let mut socket = open(&hub, "/ws/dashboard").await;
+    let first = match next::<web::DashboardEvent>(&mut socket).await.event {
+        Some(DashEvent::Dashboard(d)) => d,
+        other => panic!("expected the dashboard first, got {other:?}"),
+    };
+    assert_eq!(first.spokes.len(), 4);
+    // Four spokes probed every 2 s: 8 probes in 4.5 s, none of which
+    // changes what the dashboard shows.
+    let quiet = tokio::time::timeout(
+        std::time::Duration::from_millis(4500),
+        next::<web::DashboardEvent>(&mut socket),
+    )
+    .await;
+    assert!(quiet.is_err(), "pushed while nothing changed: {quiet:?}");
+
+    // A real change is still pushed.
+    let mut c = hub.client().await;
+    spawn(&mut c, "b:new", "/bin/sh", &[]).await;
+    within("the new session pushed", async {
+        loop {
+            if let Some(DashEvent::Dashboard(d)) =
+                next::<web::DashboardEvent>(&mut socket).await.event
+                && d.sessions.iter().any(|s| s.name == "new")
+            {
+                break;
+            }
+        }
+    })
+    .await;
+}

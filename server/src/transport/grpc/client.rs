@@ -19,8 +19,6 @@ pub type FederationClient =
 pub type SharesClient = shares_client::SharesClient<InterceptedService<Channel, Attach>>;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// HTTP/2 ping interval (and timeout) on a hub's links to its spokes.
-const KEEPALIVE: Duration = Duration::from_secs(5);
 
 /// Where a client connects.
 #[derive(Debug, Clone)]
@@ -81,8 +79,8 @@ pub async fn channel(target: &Target) -> anyhow::Result<Channel> {
 /// long-lived links to its spokes.
 pub fn lazy_channel(url: &str, ca_file: Option<&Path>) -> anyhow::Result<Channel> {
     Ok(tcp_endpoint(url, ca_file)?
-        .http2_keep_alive_interval(KEEPALIVE)
-        .keep_alive_timeout(KEEPALIVE)
+        .http2_keep_alive_interval(crate::transport::LINK_PING_AFTER)
+        .keep_alive_timeout(crate::transport::LINK_PONG_WITHIN)
         .keep_alive_while_idle(true)
         .connect_lazy())
 }

@@ -45,10 +45,15 @@ pub(super) async fn tcp_app(
         Some(path) => Some(Token::from_file(path)?),
         None => token,
     };
+    let pins = Pins::open(&opts.state_dir)?;
+    // Spokes that joined before: known while they reconnect.
+    for name in pins.names()? {
+        hub.expect_tunnel(&name);
+    }
     let acceptor = tunnel::Acceptor {
         hub: hub.clone(),
         throttle,
-        pins: Arc::new(Pins::open(&opts.state_dir)?),
+        pins: Arc::new(pins),
         proof_key: tunnel_token.as_ref().map(|t| Arc::new(ProofKey::derive(t))),
         token: tunnel_token,
     };

@@ -103,6 +103,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         shares,
         presence: Arc::new(Presence::default()),
         public_url: public_url.clone(),
+        previews: Arc::default(),
     };
     let cli_routes = grpc::routes(
         Arc::new(hub.clone()),

@@ -1,14 +1,15 @@
 //! `/ws/dashboard`: the hub's spokes and merged sessions pushed to the
-//! browser on every change, screen previews of busy sessions, and the
+//! browser after changes (coalesced, at most one push per `PUSH_GAP`), screen previews of busy sessions, and the
 //! dashboard's actions (spawn, kill, rename, remove, create and revoke share
 //! links) answered one by one. Share links are listed with their viewers.
 //!
 //! Nothing queues per browser: the lists come from watches that keep only
-//! the latest value, and previews are taken at most once per
-//! `PREVIEW_EVERY` for sessions whose output moved.
+//! the latest value, and previews come from the hub's shared set
+//! (`previews`), refreshed once a second.
 
-use std::collections::{HashMap, HashSet};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -20,9 +21,9 @@ use vtr_shared::web::dashboard_event::Event;
 use vtr_shared::web::dashboard_request::Action;
 
 use super::auth::{Identity, SignIn};
-use super::{stream, who};
+use super::{previews, stream, who};
 use crate::core::clock::now_ms;
-use crate::core::{Coordinator, SessionSummary, SpawnSpec, Status, limits};
+use crate::core::{Coordinator, SessionSummary, SpawnSpec, limits};
 use crate::hub::share::ShareError;
 use crate::hub::{Hub, SpokeStatus};
 use crate::transport::grpc::federation::spoke_info;
@@ -35,15 +36,8 @@ use crate::transport::web_state::WebState;
 /// entries). Frames are capped too, so a larger one is refused from its
 /// header, not read first.
 const MAX_DASHBOARD_FRAME: usize = 2 * limits::MAX_SPAWN_BYTES;
-/// How often link and viewer changes are pushed, at most.
-const SHARES_EVERY: Duration = Duration::from_millis(500);
-/// How often previews are refreshed, at most.
-const PREVIEW_EVERY: Duration = Duration::from_secs(1);
-/// Screen lines a preview carries (the bottom of the screen).
-const PREVIEW_LINES: usize = 12;
-/// Previews taken per refresh, at most: a hub with many busy sessions
-/// spreads them over several refreshes.
-const PREVIEW_BATCH: usize = 32;
+/// Least time between two pushes of the lists (spokes, sessions, links).
+const PUSH_GAP: Duration = Duration::from_millis(500);
 
 pub async fn upgrade(
     ws: WebSocketUpgrade,
@@ -76,41 +70,44 @@ async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Re
     let mut sessions: Vec<SessionSummary> = Vec::new();
     let mut spokes: Vec<SpokeStatus> = hub.spokes();
     let mut shares = state.list(None).await.unwrap_or_default();
-    // Output offset each preview was taken at, by `spoke:id`.
-    let mut previewed: HashMap<String, u64> = HashMap::new();
-    let mut previews = tokio::time::interval(PREVIEW_EVERY);
+    let mut shares_stale = false;
+    // Which preview each card shows, by `spoke:id`.
+    let mut shown = previews::Shown::new();
+    let mut previews = tokio::time::interval(previews::EVERY);
     previews.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Link and viewer changes are pushed at most every SHARES_EVERY: share
-    // viewers coming and going (anyone with a link can churn them) cost a
-    // dashboard one push per period, not one per viewer.
-    let mut shares_due: Option<tokio::time::Instant> = None;
-    let mut shares_pushed = tokio::time::Instant::now() - SHARES_EVERY;
+    // Every change owes the browser a push, at most one per PUSH_GAP: a
+    // burst (spokes rejoining, sessions spawned, share viewers churning,
+    // which anyone with a link can do) costs one push, not one per change.
+    let mut due: Option<Instant> = None;
+    let mut pushed = Instant::now() - PUSH_GAP;
     loop {
         tokio::select! {
             // The merged session list changed.
             list = sessions_rx.recv() => {
                 let Some(list) = list else { return Ok(()) };
                 sessions = list;
-                send(socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
+                due.get_or_insert(pushed + PUSH_GAP);
             }
             // A spoke's health changed.
             list = spokes_rx.recv() => {
                 let Some(list) = list else { return Ok(()) };
                 spokes = list;
-                send(socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
+                due.get_or_insert(pushed + PUSH_GAP);
             }
-            // A link was made or revoked, or its viewers changed: push it
-            // once the period since the last such push is over.
-            changed = stream::either_changed(&mut links_rx, &mut watchers_rx), if shares_due.is_none() => {
+            // A link was made or revoked, or its viewers changed.
+            changed = stream::either_changed(&mut links_rx, &mut watchers_rx), if !shares_stale => {
                 if changed.is_err() {
                     return Ok(());
                 }
-                shares_due = Some(shares_pushed + SHARES_EVERY);
+                shares_stale = true;
+                due.get_or_insert(pushed + PUSH_GAP);
             }
-            () = tokio::time::sleep_until(shares_due.unwrap_or_else(tokio::time::Instant::now)), if shares_due.is_some() => {
-                shares_due = None;
-                shares_pushed = tokio::time::Instant::now();
-                shares = state.list(None).await.unwrap_or_default();
+            () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                due = None;
+                pushed = Instant::now();
+                if std::mem::take(&mut shares_stale) {
+                    shares = state.list(None).await.unwrap_or_default();
+                }
                 send(socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
             }
             // An action, or the browser went away.
@@ -124,7 +121,7 @@ async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Re
                 Some(Err(e)) => return Err(e.into()),
             },
             _ = previews.tick() => {
-                for preview in take_previews(hub, &sessions, &mut previewed).await {
+                for preview in state.previews.refresh(hub, &sessions, &mut shown).await {
                     send(socket, Event::Preview(preview)).await?;
                 }
             }
@@ -244,46 +241,4 @@ async fn spawn_session(hub: &Hub, r: pb::SpawnRequest, who: &str) -> Result<Stri
         .await
         .map(|s| s.address())
         .map_err(|e| stream::ending(&e).1)
-}
-
-/// Screens of running sessions whose output moved since their last
-/// preview, bottom lines only.
-async fn take_previews(
-    hub: &Hub,
-    sessions: &[SessionSummary],
-    previewed: &mut HashMap<String, u64>,
-) -> Vec<web::Preview> {
-    let mut out = Vec::new();
-    for s in sessions {
-        if out.len() >= PREVIEW_BATCH {
-            break;
-        }
-        let address = s.id_address();
-        // Busy (running, not idle): its list entry lags its output.
-        let busy = matches!(s.status, Status::Running) && !s.idle;
-        if s.stale || (!busy && previewed.get(&address) == Some(&s.output_offset)) {
-            continue;
-        }
-        // An exited session's screen is final: one last preview.
-        if matches!(s.status, Status::Exited) && previewed.contains_key(&address) {
-            continue;
-        }
-        let Ok(screen) = hub.screen(&address).await else {
-            continue;
-        };
-        previewed.insert(address.clone(), s.output_offset);
-        let mut lines = screen.lines;
-        while lines.last().is_some_and(|l| l.trim().is_empty()) {
-            lines.pop();
-        }
-        let skip = lines.len().saturating_sub(PREVIEW_LINES);
-        out.push(web::Preview {
-            session: address,
-            lines: lines.split_off(skip),
-        });
-    }
-    // Forget sessions no longer listed.
-    let listed: HashSet<String> = sessions.iter().map(SessionSummary::id_address).collect();
-    previewed.retain(|a, _| listed.contains(a));
-    out
 }

@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod front_door;
 pub mod origin;
 pub mod pane;
+pub mod previews;
 mod share;
 pub mod stream;
 

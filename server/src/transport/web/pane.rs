@@ -77,7 +77,7 @@ struct Pane {
 
 impl Pane {
     async fn run(&mut self, query: PaneQuery) -> Ending {
-        let info = match self.hub.info(&query.session).await {
+        let info = match self.hub.session(&query.session).await {
             Ok(info) => info,
             Err(e) => return self.fail(e).await,
         };

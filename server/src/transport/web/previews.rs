@@ -1,0 +1,126 @@
+//! Screen previews for the dashboard's session cards, taken once per hub
+//! and shared by every open dashboard: a tab opened later is sent the
+//! previews already taken, instead of fetching one screen per session
+//! through the spokes' links again.
+//!
+//! A preview is retaken when the session's listed output offset moves, or,
+//! for a busy session (whose listed offset lags its output), once it is
+//! `EVERY` old. Bounded: one entry per listed session, at most `TAKE` taken
+//! and `SEND` sent per dashboard per refresh.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use vtr_shared::web;
+
+use crate::core::session::lock;
+use crate::core::{Coordinator, SessionSummary, Status};
+use crate::hub::Hub;
+
+/// How often dashboards refresh previews, and how old a busy session's
+/// preview may be.
+pub const EVERY: Duration = Duration::from_secs(1);
+/// Screen lines a preview carries (the bottom of the screen).
+const LINES: usize = 12;
+/// Screens fetched per refresh, at most: a hub with many busy sessions
+/// spreads them over several refreshes.
+const TAKE: usize = 32;
+/// Previews sent to one dashboard per refresh, at most.
+const SEND: usize = 256;
+
+#[derive(Default)]
+pub struct Previews {
+    taken: Mutex<HashMap<String, Taken>>,
+    /// Numbers the previews taken, so a dashboard knows which it has.
+    taken_count: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Clone)]
+struct Taken {
+    number: u64,
+    offset: u64,
+    at: Instant,
+    lines: Arc<[String]>,
+}
+
+/// Which preview (by number) each card of one dashboard shows.
+pub type Shown = HashMap<String, u64>;
+
+impl Previews {
+    /// The previews `sessions` (the hub's whole list) need on a dashboard
+    /// that shows `shown`, taking those missing or out of date.
+    pub async fn refresh(
+        &self,
+        hub: &Hub,
+        sessions: &[SessionSummary],
+        shown: &mut Shown,
+    ) -> Vec<web::Preview> {
+        let mut out = Vec::new();
+        let mut took = 0;
+        for s in sessions.iter().filter(|s| !s.stale) {
+            if out.len() >= SEND {
+                break;
+            }
+            let address = s.id_address();
+            // An exited session's screen is final: one preview per tab.
+            if matches!(s.status, Status::Exited) && shown.contains_key(&address) {
+                continue;
+            }
+            let current = lock(&self.taken)
+                .get(&address)
+                .filter(|t| t.fresh_for(s))
+                .cloned();
+            let preview = match current {
+                Some(taken) => taken,
+                None if took < TAKE => {
+                    took += 1;
+                    match self.take(hub, s, &address).await {
+                        Some(taken) => taken,
+                        None => continue,
+                    }
+                }
+                None => continue,
+            };
+            if shown.get(&address) != Some(&preview.number) {
+                shown.insert(address.clone(), preview.number);
+                out.push(web::Preview {
+                    session: address,
+                    lines: preview.lines.to_vec(),
+                });
+            }
+        }
+        // Forget sessions no longer listed.
+        let listed: HashSet<String> = sessions.iter().map(SessionSummary::id_address).collect();
+        shown.retain(|a, _| listed.contains(a));
+        lock(&self.taken).retain(|a, _| listed.contains(a));
+        out
+    }
+
+    async fn take(&self, hub: &Hub, s: &SessionSummary, address: &str) -> Option<Taken> {
+        let mut lines = hub.screen(address).await.ok()?.lines;
+        while lines.last().is_some_and(|l| l.trim().is_empty()) {
+            lines.pop();
+        }
+        let skip = lines.len().saturating_sub(LINES);
+        let taken = Taken {
+            number: self
+                .taken_count
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            offset: s.output_offset,
+            at: Instant::now(),
+            lines: lines.split_off(skip).into(),
+        };
+        lock(&self.taken).insert(address.to_owned(), taken.clone());
+        Some(taken)
+    }
+}
+
+impl Taken {
+    /// Whether this preview still shows `s`: taken at its listed offset,
+    /// and, while it runs busy (its listed offset lags), recently.
+    fn fresh_for(&self, s: &SessionSummary) -> bool {
+        let busy = matches!(s.status, Status::Running) && !s.idle;
+        self.offset == s.output_offset && (!busy || self.at.elapsed() < EVERY)
+    }
+}
