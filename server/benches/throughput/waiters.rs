@@ -12,8 +12,10 @@ use vtr_shared::proto::{SessionRequest, WaitForRequest};
 use crate::grpc::{remove, spawn_request};
 use crate::process::cpu_seconds;
 
-/// About 1 MB/s: 10,000-byte lines, a hundred a second at most.
-const PRINTER: &str = "while :; do head -c 10000 /dev/zero | tr '\\0' x; echo; sleep 0.01; done";
+/// About 1 MB/s in small writes, as a chatty build prints: 1,000-byte
+/// lines, a thousand a second at most (perl is in every Debian).
+const PRINTER: &str =
+    r#"perl -e '$|=1; while (1) { print "x" x 999, "\n"; select(undef, undef, undef, 0.001) }'"#;
 /// How long each count of waiters waits.
 const WINDOW: Duration = Duration::from_secs(5);
 pub(crate) const COUNTS: [usize; 3] = [0, 1, 20];

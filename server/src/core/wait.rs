@@ -12,7 +12,9 @@ use super::session::Session;
 use super::strip::Stripper;
 use super::types::{IdleResult, IdleWait, WaitMatch, WaitOutcome};
 
-/// Plain text kept for matching; older text is dropped from the front.
+/// Plain text kept for matching: at least this much, at most twice it.
+/// Older text is dropped from the front in one go once the window has
+/// doubled, so each byte is moved about once, not once per chunk.
 const WAIT_WINDOW: usize = 1 << 20;
 const READ_MAX: usize = 256 << 10;
 
@@ -61,7 +63,7 @@ impl Session {
                 // Each new byte once; the regex over the window only when
                 // a match is there to find.
                 let maybe = matcher.feed(&text[before..]);
-                if text.len() > WAIT_WINDOW {
+                if text.len() > 2 * WAIT_WINDOW {
                     text.drain(..text.len() - WAIT_WINDOW);
                 }
                 if let Some(m) = maybe.then(|| regex.find(&text)).flatten() {
