@@ -41,6 +41,14 @@ pub trait Source: Send + Sync + 'static {
     async fn snapshot(&self, reason: SnapshotReason) -> Option<(u64, StreamEvent)>;
     /// Live subscribers, counted while their tasks run.
     fn subscribers(&self) -> &AtomicU32;
+    /// Whether the stream was set back to before `pos`: a reader there
+    /// will never see `pos` come round (a hub's copy of a session whose
+    /// spoke answered a resume from beyond its end). A reader ahead of the
+    /// end otherwise waits: a snapshot may run ahead of the output it
+    /// describes.
+    fn rewound_past(&self, _pos: u64) -> bool {
+        false
+    }
 }
 
 /// Starts streaming `source`. `from_offset` still held by the log: a replay
@@ -181,10 +189,9 @@ async fn run<S: Source + ?Sized>(
                     pos += data.len() as u64;
                     permit.send(StreamEvent::Output { offset, data });
                 }
-                // Fallen off the log's start, or past its end: a hub's copy
-                // of a remote stream that the spoke set back (a resume
-                // from beyond a re-created session's end). Either way the
-                // screen as it is, and on from there.
+                Read::Future { .. } if !source.rewound_past(pos) => break,
+                // Fallen off the log's start, or left beyond an end that
+                // was set back: the screen as it is, and on from there.
                 Read::Gone { .. } | Read::Future { .. } => {
                     drop(permit);
                     match source.snapshot(SnapshotReason::Resync).await {

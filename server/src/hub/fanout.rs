@@ -101,6 +101,10 @@ struct Pipe {
     base: Option<Base>,
     /// An event has arrived: the log's end is the resume point.
     started: bool,
+    /// The furthest end the log had before a snapshot set it back (the
+    /// spoke answered a resume from beyond its end): subscribers up to
+    /// here wait for nothing and are resynced.
+    rewound_from: u64,
 }
 
 #[derive(Clone)]
@@ -150,6 +154,7 @@ impl Upstream {
                 log,
                 base: None,
                 started: false,
+                rewound_from: 0,
             }),
             state_tx: Mutex::new(Some(state_tx)),
             state_rx,
@@ -191,7 +196,11 @@ impl Upstream {
                 offset,
                 ..
             } => {
-                if offset != pipe.log.end() {
+                let end = pipe.log.end();
+                if offset < end {
+                    pipe.rewound_from = pipe.rewound_from.max(end);
+                }
+                if offset != end {
                     pipe.log.reset_to(offset);
                 }
                 pipe.base = Some(Base {
@@ -313,6 +322,10 @@ impl Source for Upstream {
 
     fn subscribers(&self) -> &AtomicU32 {
         &self.subscribers
+    }
+
+    fn rewound_past(&self, pos: u64) -> bool {
+        pos <= lock(&self.pipe).rewound_from
     }
 }
 
