@@ -1,5 +1,7 @@
 //! A circuit breaker per spoke: after `OPEN_AFTER` failures in a row calls
-//! fail fast; attempts back off exponentially with jitter, capped at 30 s;
+//! fail fast; attempts back off exponentially with jitter, capped at
+//! 1.5 s, so a spoke is back within about that long of the network
+//! healing (a probe of a dead spoke costs one connection attempt);
 //! the monitor's probe after the wait is the half-open attempt (calls keep
 //! failing fast until it succeeds), and one success closes the breaker.
 
@@ -10,7 +12,7 @@ pub const OPEN_AFTER: u32 = 2;
 /// Wait after the first failure; doubles with each further one.
 const BASE_DELAY: Duration = Duration::from_millis(250);
 /// Longest wait between attempts.
-pub const MAX_DELAY: Duration = Duration::from_secs(30);
+pub const MAX_DELAY: Duration = Duration::from_millis(1500);
 /// Each wait is scaled by a random factor in `1 ± JITTER`, so spokes that
 /// failed together do not retry in lockstep.
 const JITTER: f64 = 0.2;
@@ -85,7 +87,7 @@ mod tests {
             .collect();
         assert_eq!(
             waits,
-            [250, 500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]
+            [250, 500, 1000, 1500, 1500, 1500, 1500, 1500, 1500, 1500]
         );
     }
 
@@ -99,7 +101,7 @@ mod tests {
     #[test]
     fn each_wait_outlasts_the_one_before_whatever_the_jitter() {
         // Doubling with 20% jitter: at least 2 x 0.8 / 1.2 = 1.33 times.
-        for failures in 1..7 {
+        for failures in 1..3 {
             let longest = backoff(failures, 0.999_999);
             let shortest_next = backoff(failures + 1, 0.0);
             assert!(
@@ -108,7 +110,7 @@ mod tests {
             );
         }
         // At the cap the jitter still spreads waits, below the cap only.
-        assert_eq!(backoff(9, 0.0), Duration::from_secs(24));
+        assert_eq!(backoff(9, 0.0), Duration::from_millis(1200));
     }
 
     #[test]

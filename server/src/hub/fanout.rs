@@ -32,7 +32,7 @@ const SNAPSHOT_WAIT: Duration = Duration::from_secs(10);
 /// How often an upstream checks whether anyone still subscribes.
 const UNWATCHED_CHECK: Duration = Duration::from_secs(1);
 /// Longest wait between attempts to reopen a broken upstream.
-const MAX_RETRY: Duration = Duration::from_secs(5);
+const MAX_RETRY: Duration = super::breaker::MAX_DELAY;
 
 #[derive(Default)]
 pub struct Fanout {

@@ -282,25 +282,28 @@ async fn a_dead_dialled_spoke_is_retried_at_growing_intervals() {
     });
     let hub = Hub::start(&[Dial::new("ghost", format!("http://{addr}"))], &[]);
     let mut attempts = Vec::new();
-    while attempts.len() < 6 {
+    while attempts.len() < 5 {
         let at = rx.recv_timeout(timeout()).expect("another attempt");
         attempts.push(at);
     }
     // The waits themselves are the breaker's unit tests (`backoff`); here
     // only what a slow machine cannot break: no gap is shorter than the
-    // least the jittered backoff allows (250 ms doubling, less 20%).
+    // least the jittered backoff allows (250 ms doubling, less 20%, up to
+    // the 1.5 s cap).
     let gaps: Vec<Duration> = attempts.windows(2).map(|w| w[1] - w[0]).collect();
     for (i, gap) in gaps.iter().enumerate() {
-        let least = Duration::from_millis(200 << i);
+        let least = Duration::from_millis(200 << i).min(Duration::from_millis(1200));
         assert!(*gap >= least, "gap {i} under {least:?}: {gaps:?}");
     }
     let ghost = hub.wait_state("ghost", pb::SpokeState::Unreachable).await;
-    assert!(ghost.failures >= 5, "{ghost:?}");
+    assert!(ghost.failures >= 4, "{ghost:?}");
     assert!(ghost.next_attempt_ms > 0);
     assert_eq!(ghost.last_seen_ms, 0);
     // Calls fail fast while the breaker is open, and however many arrive
-    // they do not hurry the next attempt (6 failures: at least 6.4 s away).
+    // they do not hurry the attempts: in 3 s, at most 3 (one per 1.2 s
+    // or more).
     let mut c = hub.client().await;
+    let _ = rx.try_iter().count();
     let started = Instant::now();
     let mut calls = 0;
     while started.elapsed() < Duration::from_secs(3) {
@@ -310,11 +313,10 @@ async fn a_dead_dialled_spoke_is_retried_at_growing_intervals() {
         calls += 1;
     }
     assert!(calls >= 50, "only {calls} calls in 3 s");
-    let early: Vec<Instant> = rx.try_iter().collect();
+    let during = rx.try_iter().count();
     assert!(
-        early.is_empty(),
-        "{} connection attempts during {calls} refused calls",
-        early.len()
+        during <= 3,
+        "{during} connection attempts during {calls} refused calls in 3 s"
     );
 }
 
