@@ -54,7 +54,8 @@ pub fn render(inner: &Inner) -> String {
         &mut text,
         "vtr_subscribers",
         "gauge",
-        "Streams the hub serves from its inner upstream streams.",
+        "Streams the hub serves from its upstream streams of remote spokes' sessions \
+         (subscribers of the embedded spoke's sessions read them directly).",
     );
     let _ = writeln!(text, "vtr_subscribers {}", inner.fanout.subscribers());
     header(

@@ -295,6 +295,14 @@ impl Coordinator for Hub {
         // The upstream needs the session's id and size: from the hub's
         // list when it has them, so a stream opens after one round trip.
         let (entry, summary) = self.known(session).await?;
+        // The embedded spoke's sessions live in this process: their
+        // subscribers read the session's own log, as on a spoke, with no
+        // second log and no second subscriber loop in between.
+        if entry.join == Join::Local {
+            let handle = self.handle(&entry)?;
+            let result = handle.subscribe(&summary.id, from_offset).await;
+            return self.done(&entry, result);
+        }
         Ok(Fanout::subscribe(&self.inner, entry, &summary, from_offset))
     }
 
