@@ -35,6 +35,11 @@
 //!    each; a fake, for this scale test only) and `List` is timed 200
 //!    times once all 5000 sessions are listed.
 //!
+//! 7. **The federation's table** (`VTR_BENCH_ONLY=federation` runs only
+//!    this): a hub with its embedded spoke and a spoke tunnelled to it; the
+//!    producer and the echo on each through `/ws/pane`, next to the bare
+//!    PTY, with the servers' CPU per forwarded MB and peak RSS. See
+//!    `federation.rs`.
 //! 6. **WaitFor's cost** (run first; `VTR_BENCH_ONLY=waiters` runs only
 //!    this): the spoke's CPU while 0, 1 and 20 `WaitFor` calls wait on a
 //!    pattern that never matches, on a session printing about 1 MB/s.
@@ -47,6 +52,7 @@
 //! settings.
 
 mod echo;
+mod federation;
 mod grpc;
 mod hub;
 mod process;
@@ -111,8 +117,15 @@ async fn main() -> anyhow::Result<()> {
             cost.waiters, cost.mb_per_s, cost.cpu_percent
         );
     }
-    if std::env::var("VTR_BENCH_ONLY").is_ok_and(|only| only == "waiters") {
+    let only = std::env::var("VTR_BENCH_ONLY").unwrap_or_default();
+    if only == "waiters" {
         spoke.stop();
+        return Ok(());
+    }
+    if only == "federation" {
+        spoke.stop();
+        let mut table = federation::table(dir.path()).await?;
+        print_table(&mut table);
         return Ok(());
     }
     let spoke_url = format!(
@@ -303,6 +316,10 @@ async fn main() -> anyhow::Result<()> {
     hub.stop();
     spoke.stop();
 
+    // 7: the federation's table: embedded and tunnelled spokes next to
+    // the bare PTY, on the browser protocol.
+    let mut table = federation::table(dir.path()).await?;
+
     // Merged-list latency at scale, against lightweight fake spokes.
     let fakes = hub::start_fake_spokes()?;
     let mut big_hub = hub::start_hub(dir.path(), "big-hub", &fakes)?;
@@ -363,6 +380,7 @@ async fn main() -> anyhow::Result<()> {
         sessions,
         met(list_p99 < MERGED_LIST_TARGET_MS)
     );
+    print_table(&mut table);
     if let [idle, one, .., many] = costs.as_slice() {
         println!(
             "WaitFor: spoke CPU {:.1}% with no waiter, {:.1}% with {}, {:.1}% with {} \
@@ -380,6 +398,54 @@ async fn main() -> anyhow::Result<()> {
         println!("subscribe resyncs: {resyncs}, offset gaps: {gaps}");
     }
     Ok(())
+}
+
+/// ttyd 1.7.7's CPU per forwarded MB/s on this machine (48% of a core at
+/// 47 MB/s, measured side by side when the data-path issue was filed).
+const TTYD_CPU_PER_MB: f64 = 48.0 / 47.0;
+
+/// The federation table's rows and whether its targets hold.
+fn print_table(t: &mut federation::Table) {
+    let pty_rate = t.pty.rate();
+    let (pty_p50, pty_p99) = t.pty.echo();
+    println!(
+        "federation table ({ROUNDS} rounds, browser protocol; echo in raw mode, {ECHO_ITERATIONS} keystrokes):"
+    );
+    println!("  bare PTY:         {pty_rate:6.1} MB/s; echo p50/p99 {pty_p50:.0}/{pty_p99:.0} us");
+    for (name, row) in [
+        ("embedded spoke", &mut t.embedded),
+        ("tunnelled spoke", &mut t.tunnelled),
+    ] {
+        let rate = row.rate();
+        let (p50, p99) = row.echo();
+        println!(
+            "  {name}: {rate:6.1} MB/s ({:.2}x PTY); echo p50/p99 {p50:.0}/{p99:.0} us \
+             (p99 {:.2}x PTY); server CPU {:.2}% of a core per MB/s; peak RSS {:.1} MiB{}",
+            rate / pty_rate,
+            p99 / pty_p99,
+            row.cpu_per_mb(),
+            row.peak_rss(),
+            if row.resyncs > 0 {
+                format!("; PROBLEM: {} resyncs or gaps", row.resyncs)
+            } else {
+                String::new()
+            }
+        );
+    }
+    let (_, tun_p99) = t.tunnelled.echo();
+    let (_, emb_p99) = t.embedded.echo();
+    println!(
+        "  tunnelled echo p99 <= 2.5x PTY: {}; embedded echo p99 <= 2x PTY: {}",
+        met(tun_p99 <= 2.5 * pty_p99),
+        met(emb_p99 <= 2.0 * pty_p99)
+    );
+    println!(
+        "  tunnelled output >= 0.9x PTY: {}; embedded CPU per MB <= 1.2x ttyd's {TTYD_CPU_PER_MB:.2}: {}; \
+         tunnelled peak RSS (hub + spoke) <= 40 MiB: {}",
+        met(t.tunnelled.rate() >= 0.9 * pty_rate),
+        met(t.embedded.cpu_per_mb() <= 1.2 * TTYD_CPU_PER_MB),
+        met(t.tunnelled.peak_rss() <= 40.0)
+    );
 }
 
 /// One round's line for a run through the hub, and any resync or gap.

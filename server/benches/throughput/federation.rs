@@ -1,0 +1,227 @@
+//! The federation's table, in one run: the bare PTY next to a session on
+//! a hub's embedded spoke and one on a tunnelled spoke, both read and
+//! typed into on the hub's browser protocol (`/ws/pane`, the page's own
+//! path). Per configuration: output MB/s for the 64 MiB producer, keystroke
+//! echo p50/p99 (`stty raw; cat`), the servers' CPU per forwarded MB and
+//! their peak RSS during the flood (hub, plus the spoke when tunnelled).
+//! Rounds rotate the order so no configuration always runs first.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use vtr::transport::grpc::client::{Target, VtrClient, connect};
+
+use crate::echo::round_trips;
+use crate::grpc::{GrpcThroughput, remove, spawn_request};
+use crate::process::{Process, cpu_seconds};
+use crate::raw::{RawEcho, raw_throughput};
+use crate::stats::{median, percentiles};
+use crate::web::{HubWeb, web_echo, web_throughput};
+use crate::{ECHO, ECHO_BLOCK, ECHO_ITERATIONS, ECHO_WARMUP, ROUNDS};
+
+/// One configuration's figures.
+#[derive(Default)]
+pub(crate) struct Row {
+    pub(crate) rates: Vec<f64>,
+    /// Server CPU, % of one core per MB/s forwarded (CPU seconds per MB).
+    pub(crate) cpu_per_mb: Vec<f64>,
+    /// Peak RSS of the servers during a flood, MiB (summed over them).
+    pub(crate) peak_rss: Vec<f64>,
+    pub(crate) echo: Vec<Duration>,
+    pub(crate) resyncs: u64,
+}
+
+impl Row {
+    pub(crate) fn rate(&mut self) -> f64 {
+        median(&mut self.rates)
+    }
+
+    pub(crate) fn cpu_per_mb(&mut self) -> f64 {
+        median(&mut self.cpu_per_mb)
+    }
+
+    pub(crate) fn peak_rss(&self) -> f64 {
+        self.peak_rss.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// p50, p99 in microseconds.
+    pub(crate) fn echo(&mut self) -> (f64, f64) {
+        percentiles(&mut self.echo)
+    }
+}
+
+pub(crate) struct Table {
+    pub(crate) pty: Row,
+    pub(crate) embedded: Row,
+    pub(crate) tunnelled: Row,
+}
+
+/// A hub with its embedded spoke, and a spoke tunnelled to it.
+struct Federation {
+    hub: Process,
+    spoke: Process,
+    client: VtrClient,
+    web: HubWeb,
+}
+
+impl Federation {
+    async fn start(dir: &Path) -> anyhow::Result<Self> {
+        let hub_socket = dir.join("fed.sock");
+        let hub = Process::start(
+            dir,
+            &[
+                "hub",
+                "--name",
+                "fed",
+                "--listen",
+                "127.0.0.1:0",
+                "--socket",
+                &hub_socket.display().to_string(),
+                "--state-dir",
+                &dir.join("fed-state").display().to_string(),
+            ],
+            hub_socket,
+        )?;
+        let listen = hub.field("listen").context("hub address")?.to_owned();
+        let token = hub.field("token_file").context("hub token")?.to_owned();
+        let spoke_socket = dir.join("tun.sock");
+        let spoke = Process::start(
+            dir,
+            &[
+                "spoke",
+                "--name",
+                "tun",
+                "--hub",
+                &format!("http://{listen}"),
+                "--token-file",
+                &token,
+                "--socket",
+                &spoke_socket.display().to_string(),
+                "--state-dir",
+                &dir.join("tun-state").display().to_string(),
+            ],
+            spoke_socket,
+        )?;
+        let mut client = connect(&Target::Unix(hub.socket.clone())).await?;
+        // Joined once a session can be spawned on it.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while client
+            .spawn(spawn_request("tun:joined", ECHO, dir))
+            .await
+            .is_err()
+        {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the tunnelled spoke never joined"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        remove(&mut client, "tun:joined").await;
+        let web = HubWeb::of(&hub)?;
+        Ok(Federation {
+            hub,
+            spoke,
+            client,
+            web,
+        })
+    }
+
+    /// The servers a configuration runs on.
+    fn pids(&self, tunnelled: bool) -> Vec<u32> {
+        let mut pids = vec![self.hub.child.id()];
+        if tunnelled {
+            pids.push(self.spoke.child.id());
+        }
+        pids
+    }
+
+    /// The producer on `session`, through the browser protocol, with the
+    /// servers' CPU and peak RSS meanwhile.
+    async fn flood(
+        &mut self,
+        session: &str,
+        pids: &[u32],
+        dir: &Path,
+        row: &mut Row,
+    ) -> anyhow::Result<GrpcThroughput> {
+        for &pid in pids {
+            reset_peak_rss(pid);
+        }
+        let cpu_before: f64 = pids.iter().filter_map(|&p| cpu_seconds(p)).sum();
+        let run = web_throughput(&mut self.client, &self.web, session, dir).await?;
+        let cpu: f64 = pids.iter().filter_map(|&p| cpu_seconds(p)).sum::<f64>() - cpu_before;
+        let peak: f64 = pids.iter().filter_map(|&p| peak_rss_mib(p)).sum();
+        row.rates.push(run.mb_per_s());
+        row.cpu_per_mb
+            .push(cpu * 100.0 / (run.bytes as f64 / 1e6).max(f64::MIN_POSITIVE));
+        row.peak_rss.push(peak);
+        row.resyncs += run.resyncs + run.gaps;
+        Ok(run)
+    }
+}
+
+pub(crate) async fn table(dir: &Path) -> anyhow::Result<Table> {
+    let mut fed = Federation::start(dir).await?;
+    let mut table = Table {
+        pty: Row::default(),
+        embedded: Row::default(),
+        tunnelled: Row::default(),
+    };
+    for round in 0..ROUNDS {
+        for turn in 0..3 {
+            match (round + turn) % 3 {
+                0 => {
+                    let raw = raw_throughput(dir)?;
+                    table.pty.rates.push(raw.mb_per_s());
+                }
+                1 => {
+                    let pids = fed.pids(false);
+                    let name = format!("fed:flood{round}");
+                    fed.flood(&name, &pids, dir, &mut table.embedded).await?;
+                }
+                _ => {
+                    let pids = fed.pids(true);
+                    let name = format!("tun:flood{round}");
+                    fed.flood(&name, &pids, dir, &mut table.tunnelled).await?;
+                }
+            }
+        }
+    }
+
+    let mut raw = RawEcho::start(dir)?;
+    let mut embedded = web_echo(&mut fed.client, &fed.web, "fed:echo", dir).await?;
+    let mut tunnelled = web_echo(&mut fed.client, &fed.web, "tun:echo", dir).await?;
+    raw.run(ECHO_WARMUP, &mut Vec::new())?;
+    round_trips(&mut embedded, ECHO_WARMUP, &mut Vec::new()).await?;
+    round_trips(&mut tunnelled, ECHO_WARMUP, &mut Vec::new()).await?;
+    while table.pty.echo.len() < ECHO_ITERATIONS {
+        let n = ECHO_BLOCK.min(ECHO_ITERATIONS - table.pty.echo.len());
+        raw.run(n, &mut table.pty.echo)?;
+        round_trips(&mut embedded, n, &mut table.embedded.echo).await?;
+        round_trips(&mut tunnelled, n, &mut table.tunnelled.echo).await?;
+    }
+    drop((embedded, tunnelled));
+    fed.spoke.stop();
+    fed.hub.stop();
+    Ok(table)
+}
+
+/// Starts a new peak for `VmHWM` (Linux: `5` to `clear_refs`).
+fn reset_peak_rss(pid: u32) {
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+}
+
+/// Peak resident set since the last reset, MiB.
+fn peak_rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
