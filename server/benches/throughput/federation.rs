@@ -2,8 +2,11 @@
 //! a hub's embedded spoke and one on a tunnelled spoke, both read and
 //! typed into on the hub's browser protocol (`/ws/pane`, the page's own
 //! path). Per configuration: output MB/s for the 64 MiB producer, keystroke
-//! echo p50/p99 (`stty raw; cat`), the servers' CPU per forwarded MB and
-//! their peak RSS during the flood (hub, plus the spoke when tunnelled).
+//! echo p50/p99 (`stty raw; cat`), the servers' CPU per forwarded MB
+//! (until the screen has caught up: keeping the terminal state is part of
+//! the cost) and their peak RSS during the flood (hub, plus the spoke when
+//! tunnelled). `VTR_PARSE_BACKLOG` (in the environment) sets the servers'
+//! `--parse-backlog`.
 //! Rounds rotate the order so no configuration always runs first.
 
 use std::path::Path;

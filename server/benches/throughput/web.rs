@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use vtr::transport::grpc::client::VtrClient;
 use vtr_shared::flow;
+use vtr_shared::proto::SessionRequest;
 use vtr_shared::proto::subscribe_event::Event;
 use vtr_shared::web::{self, pane_event, pane_request::Request};
 
@@ -173,6 +174,21 @@ pub(crate) async fn web_throughput(
     })
     .await
     .context("the browser-protocol throughput run timed out")??;
+    // The parser may still be behind; reading the screen catches it up, so
+    // CPU measured around this run includes keeping the screen, and the
+    // next run starts on quiet servers.
+    let screen = client
+        .get_screen(SessionRequest {
+            session: name.to_owned(),
+        })
+        .await
+        .context("GetScreen after the run")?
+        .into_inner();
+    result.screen_after = start.elapsed();
+    anyhow::ensure!(
+        screen.lines.iter().any(|line| line.contains("lazy dog")),
+        "the final screen does not show the producer's output"
+    );
     remove(client, name).await;
     Ok(result)
 }
