@@ -572,12 +572,27 @@ impl Grid {
         }
     }
 
+    // vtr: the region's rows move up in place (one rotation instead of an
+    // insert and a remove), and the row that becomes the new bottom line
+    // is a recycled allocation: the top row itself when it is not kept,
+    // else the row falling off a full scrollback. Scrolling used to
+    // allocate a row and free one per line, the parser's main cost on
+    // scrolling output.
     pub fn scroll_up(&mut self, count: u16) {
+        let top = usize::from(self.scroll_top);
+        let bottom = usize::from(self.scroll_bottom);
         for _ in 0..(count.min(self.size.rows - self.scroll_top)) {
-            self.rows
-                .insert(usize::from(self.scroll_bottom) + 1, self.new_row());
-            let removed = self.rows.remove(usize::from(self.scroll_top));
+            self.rows[top..=bottom].rotate_left(1);
             if self.scrollback_len > 0 && !self.scroll_region_active() {
+                let fresh = if self.scrollback.len() >= self.scrollback_len {
+                    let mut row = self.scrollback.pop_front().unwrap();
+                    row.reset(self.size.cols);
+                    row
+                } else {
+                    self.new_row()
+                };
+                let removed =
+                    std::mem::replace(&mut self.rows[bottom], fresh);
                 self.scrollback.push_back(removed);
                 while self.scrollback.len() > self.scrollback_len {
                     self.scrollback.pop_front();
@@ -586,6 +601,8 @@ impl Grid {
                     self.scrollback_offset =
                         self.scrollback.len().min(self.scrollback_offset + 1);
                 }
+            } else {
+                self.rows[bottom].reset(self.size.cols);
             }
         }
     }

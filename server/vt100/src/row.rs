@@ -22,6 +22,13 @@ impl Row {
             .unwrap()
     }
 
+    /// vtr: as `Row::new(cols)`, keeping the allocation.
+    pub fn reset(&mut self, cols: u16) {
+        self.cells.clear();
+        self.cells.resize(usize::from(cols), crate::Cell::new());
+        self.wrapped = false;
+    }
+
     pub fn clear(&mut self, attrs: crate::attrs::Attrs) {
         for cell in &mut self.cells {
             cell.clear(attrs);

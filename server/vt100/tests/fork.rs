@@ -206,3 +206,34 @@ fn underline_colour_parameters_are_skipped() {
         assert!(cell.underline() && !cell.dim() && !cell.bold(), "col {col}");
     }
 }
+
+#[test]
+fn scrolling_with_a_full_scrollback_reuses_rows_blank_and_in_order() {
+    // 3 rows, 5 lines of scrollback: lines 1-20 leave 14-18 in the
+    // scrollback, 19 and 20 on the screen, and recycled rows carry nothing
+    // of the long lines they held before.
+    let mut parser = vt100::Parser::new(3, 12, 5);
+    for i in 1..=20 {
+        let line = if i % 2 == 0 {
+            format!("{i}")
+        } else {
+            format!("{i} xxxxxxxx")
+        };
+        parser.process(format!("{line}\r\n").as_bytes());
+    }
+    let rows = |p: &vt100::Parser| -> Vec<String> {
+        p.screen().rows(0, 12).collect()
+    };
+    assert_eq!(rows(&parser), ["19 xxxxxxxx", "20", ""]);
+    parser.screen_mut().set_scrollback(5);
+    assert_eq!(rows(&parser), ["14", "15 xxxxxxxx", "16"]);
+    parser.screen_mut().set_scrollback(2);
+    assert_eq!(rows(&parser), ["17 xxxxxxxx", "18", "19 xxxxxxxx"]);
+    // Inside a scroll region nothing goes to the scrollback, and the line
+    // scrolled in is blank.
+    let mut parser = vt100::Parser::new(4, 12, 5);
+    parser.process(b"a\r\nbbbbbbbbbb\r\nc\r\nd\x1b[2;3r\x1b[3;1H\n");
+    assert_eq!(rows(&parser), ["a", "c", "", "d"]);
+    parser.screen_mut().set_scrollback(5);
+    assert_eq!(rows(&parser), ["a", "c", "", "d"], "no scrollback taken");
+}
