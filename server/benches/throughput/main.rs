@@ -40,6 +40,11 @@
 //!    producer and the echo on each through `/ws/pane`, next to the bare
 //!    PTY, with the servers' CPU per forwarded MB and peak RSS. See
 //!    `federation.rs`.
+//! 8. **Scale with real processes** (`VTR_BENCH_ONLY=scale` only, not in
+//!    the full run: it starts `VTR_SCALE_SPOKES`, default 100, spoke
+//!    processes with 25 sessions each): an idle dashboard's pushes, the
+//!    hub's CPU and RSS with 20 dashboards, merged `List` latency. See
+//!    `scale.rs`.
 //! 6. **WaitFor's cost** (run first; `VTR_BENCH_ONLY=waiters` runs only
 //!    this): the spoke's CPU while 0, 1 and 20 `WaitFor` calls wait on a
 //!    pattern that never matches, on a session printing about 1 MB/s.
@@ -57,6 +62,7 @@ mod grpc;
 mod hub;
 mod process;
 mod raw;
+mod scale;
 mod stats;
 mod waiters;
 mod web;
@@ -110,16 +116,54 @@ async fn main() -> anyhow::Result<()> {
         .context("connecting to the spoke")?;
     println!("vtr throughput bench: spoke pid {}", spoke.child.id());
     // 6 (first, alone with VTR_BENCH_ONLY=waiters): what WaitFor costs.
-    let costs = waiters::waiter_cost(&mut client, spoke.child.id(), dir.path()).await?;
-    for cost in &costs {
-        println!(
-            "WaitFor cost: {:>2} waiters on a {:.2} MB/s session: spoke CPU {:.1}% of a core",
-            cost.waiters, cost.mb_per_s, cost.cpu_percent
-        );
-    }
     let only = std::env::var("VTR_BENCH_ONLY").unwrap_or_default();
+    let mut costs = Vec::new();
+    if only.is_empty() || only == "waiters" {
+        costs = waiters::waiter_cost(&mut client, spoke.child.id(), dir.path()).await?;
+        for cost in &costs {
+            println!(
+                "WaitFor cost: {:>2} waiters on a {:.2} MB/s session: spoke CPU {:.1}% of a core",
+                cost.waiters, cost.mb_per_s, cost.cpu_percent
+            );
+        }
+    }
     if only == "waiters" {
         spoke.stop();
+        return Ok(());
+    }
+    if only == "scale" {
+        spoke.stop();
+        let s = scale::scale(dir.path()).await?;
+        println!(
+            "scale: {} real spokes (tunnelled), {} idle sessions",
+            s.spokes, s.sessions
+        );
+        println!(
+            "  a new dashboard: {} frames (the list, then previews) in {:.1} s",
+            s.fill_frames, s.fill_secs
+        );
+        println!(
+            "  one idle dashboard: {:.2} pushes/s, {:.1} KB/s   target <= 1 push/s and 10 KB/s: {}",
+            s.idle_pushes,
+            s.idle_bytes / 1e3,
+            met(s.idle_pushes <= 1.0 && s.idle_bytes <= 10e3)
+        );
+        println!(
+            "  {} idle dashboards: hub CPU {:.1}% of a core, RSS {:.1} MiB (before {:.1}, \
+             after they closed {:.1})   target < 10% and < 64 MiB: {}",
+            20,
+            s.many_cpu,
+            s.many_rss,
+            s.rss_before,
+            s.rss_after,
+            met(s.many_cpu < 10.0 && s.many_rss < 64.0)
+        );
+        println!(
+            "  merged List: p50 {:.1} ms, p99 {:.1} ms   target p99 < 10 ms: {}",
+            s.list_p50_ms,
+            s.list_p99_ms,
+            met(s.list_p99_ms < 10.0)
+        );
         return Ok(());
     }
     if only == "federation" {

@@ -103,16 +103,24 @@ impl Previews {
             lines.pop();
         }
         let skip = lines.len().saturating_sub(LINES);
-        let taken = Taken {
-            number: self
+        let lines: Arc<[String]> = lines.split_off(skip).into();
+        let mut taken = lock(&self.taken);
+        // The same lines as before keep their number: dashboards that
+        // have them are not sent them again.
+        let number = match taken.get(address) {
+            Some(before) if before.lines == lines => before.number,
+            _ => self
                 .taken_count
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        };
+        let now = Taken {
+            number,
             offset: s.output_offset,
             at: Instant::now(),
-            lines: lines.split_off(skip).into(),
+            lines,
         };
-        lock(&self.taken).insert(address.to_owned(), taken.clone());
-        Some(taken)
+        taken.insert(address.to_owned(), now.clone());
+        Some(now)
     }
 }
 
