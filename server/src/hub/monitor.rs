@@ -149,7 +149,8 @@ mod tests {
             })
             .collect();
         assert_eq!(waits[0], Duration::from_millis(250));
-        assert_eq!(waits[3], Duration::from_secs(2));
+        assert_eq!(waits[2], Duration::from_secs(1));
+        assert_eq!(waits[3], super::super::breaker::MAX_DELAY, "capped");
         assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
         assert_eq!(waits[11], super::super::breaker::MAX_DELAY);
         assert_eq!(watch_failures(failures, WATCH_SOUND), 1);

@@ -6,6 +6,7 @@ mod harness;
 mod architecture;
 mod attach;
 mod bounds;
+mod breaker;
 mod cli;
 mod config;
 mod docs;
