@@ -65,8 +65,11 @@ pub struct SpokeStatus {
 impl SpokeStatus {
     /// Whether a list would show the same, leaving out what every probe
     /// changes: the last-seen time and the RTT (which shows in the state
-    /// once it crosses `SLOW_RTT`).
+    /// once it crosses `SLOW_RTT`), and, while the spoke stays
+    /// unreachable, the count of failed probes and the next one's time.
     pub fn same_for_lists(&self, other: &SpokeStatus) -> bool {
+        let still_down =
+            self.state == SpokeState::Unreachable && other.state == SpokeState::Unreachable;
         self.name == other.name
             && self.state == other.state
             && self.join == other.join
@@ -75,8 +78,8 @@ impl SpokeStatus {
             && self.instance == other.instance
             && self.sessions == other.sessions
             && self.last_error == other.last_error
-            && self.failures == other.failures
-            && self.next_attempt == other.next_attempt
+            && (still_down
+                || (self.failures == other.failures && self.next_attempt == other.next_attempt))
             && self.last_seen.is_some() == other.last_seen.is_some()
     }
 }

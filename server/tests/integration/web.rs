@@ -293,18 +293,26 @@ async fn an_idle_dashboard_is_pushed_nothing_while_nothing_changes() {
         .zip(&spokes)
         .map(|(name, spoke)| spoke.dial(name))
         .collect();
+    // And one that is down for good: its failing probes change nothing
+    // the dashboard shows either.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let ghost = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let mut dials = dials;
+    dials.push(Dial::new("ghost", ghost));
     let hub = Hub::start(&dials, &[]);
     for name in ["a", "b", "c"] {
         hub.wait_state(name, pb::SpokeState::Healthy).await;
     }
+    hub.wait_state("ghost", pb::SpokeState::Unreachable).await;
     let mut socket = open(&hub, "/ws/dashboard").await;
     let first = match next::<web::DashboardEvent>(&mut socket).await.event {
         Some(DashEvent::Dashboard(d)) => d,
         other => panic!("expected the dashboard first, got {other:?}"),
     };
-    assert_eq!(first.spokes.len(), 4);
-    // Four spokes probed every 2 s: 8 probes in 4.5 s, none of which
-    // changes what the dashboard shows.
+    assert_eq!(first.spokes.len(), 5);
+    // Four spokes probed every 2 s and one about every 1.5 s: a dozen
+    // probes in 4.5 s, none of which changes what the dashboard shows.
     let quiet = tokio::time::timeout(
         std::time::Duration::from_millis(4500),
         next::<web::DashboardEvent>(&mut socket),
