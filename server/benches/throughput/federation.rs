@@ -12,12 +12,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use vtr::transport::grpc::client::{Target, VtrClient, connect};
 
 use crate::echo::round_trips;
 use crate::grpc::{GrpcThroughput, remove, spawn_request};
-use crate::process::{Process, cpu_seconds};
+use crate::process::{Process, cpu_seconds, memory_mib, start_named_hub, start_tunnelled_spoke};
 use crate::raw::{RawEcho, raw_throughput};
 use crate::stats::{median, percentiles};
 use crate::web::{HubWeb, web_echo, web_throughput};
@@ -70,42 +69,8 @@ struct Federation {
 
 impl Federation {
     async fn start(dir: &Path) -> anyhow::Result<Self> {
-        let hub_socket = dir.join("fed.sock");
-        let hub = Process::start(
-            dir,
-            &[
-                "hub",
-                "--name",
-                "fed",
-                "--listen",
-                "127.0.0.1:0",
-                "--socket",
-                &hub_socket.display().to_string(),
-                "--state-dir",
-                &dir.join("fed-state").display().to_string(),
-            ],
-            hub_socket,
-        )?;
-        let listen = hub.field("listen").context("hub address")?.to_owned();
-        let token = hub.field("token_file").context("hub token")?.to_owned();
-        let spoke_socket = dir.join("tun.sock");
-        let spoke = Process::start(
-            dir,
-            &[
-                "spoke",
-                "--name",
-                "tun",
-                "--hub",
-                &format!("http://{listen}"),
-                "--token-file",
-                &token,
-                "--socket",
-                &spoke_socket.display().to_string(),
-                "--state-dir",
-                &dir.join("tun-state").display().to_string(),
-            ],
-            spoke_socket,
-        )?;
+        let hub = start_named_hub(dir, "fed", &[])?;
+        let spoke = start_tunnelled_spoke(dir, "tun", &hub)?;
         let mut client = connect(&Target::Unix(hub.socket.clone())).await?;
         // Joined once a session can be spawned on it.
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -154,7 +119,7 @@ impl Federation {
         let cpu_before: f64 = pids.iter().filter_map(|&p| cpu_seconds(p)).sum();
         let run = web_throughput(&mut self.client, &self.web, session, dir).await?;
         let cpu: f64 = pids.iter().filter_map(|&p| cpu_seconds(p)).sum::<f64>() - cpu_before;
-        let peak: f64 = pids.iter().filter_map(|&p| peak_rss_mib(p)).sum();
+        let peak: f64 = pids.iter().filter_map(|&p| memory_mib(p, "VmHWM")).sum();
         row.rates.push(run.mb_per_s());
         row.cpu_per_mb
             .push(cpu * 100.0 / (run.bytes as f64 / 1e6).max(f64::MIN_POSITIVE));
@@ -213,18 +178,4 @@ pub(crate) async fn table(dir: &Path) -> anyhow::Result<Table> {
 /// Starts a new peak for `VmHWM` (Linux: `5` to `clear_refs`).
 fn reset_peak_rss(pid: u32) {
     let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
-}
-
-/// Peak resident set since the last reset, MiB.
-fn peak_rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
 }

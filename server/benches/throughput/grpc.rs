@@ -131,6 +131,15 @@ pub(crate) async fn grpc_throughput(
     let mut result = consumed?;
     // The parser may still be behind; reading the screen catches it up, so
     // the next round starts on a quiet spoke.
+    caught_up(client, name).await?;
+    result.screen_after = start.elapsed();
+    remove(client, name).await;
+    Ok(result)
+}
+
+/// Reads the producer's screen (which catches its parser up) and checks
+/// that it shows the producer's output.
+pub(crate) async fn caught_up(client: &mut VtrClient, name: &str) -> anyhow::Result<()> {
     let screen = client
         .get_screen(SessionRequest {
             session: name.to_owned(),
@@ -138,12 +147,10 @@ pub(crate) async fn grpc_throughput(
         .await
         .context("GetScreen after the run")?
         .into_inner();
-    result.screen_after = start.elapsed();
     if !screen.lines.iter().any(|line| line.contains("lazy dog")) {
         bail!("the final screen does not show the producer's output");
     }
-    remove(client, name).await;
-    Ok(result)
+    Ok(())
 }
 
 pub(crate) async fn remove(client: &mut VtrClient, name: &str) {

@@ -153,3 +153,67 @@ pub(crate) fn cpu_seconds(pid: u32) -> Option<f64> {
     let stime: f64 = fields.next()?.parse().ok()?;
     Some((utime + stime) / 100.0)
 }
+
+/// `vtr hub --name NAME` on loopback, with its socket and state in `dir`,
+/// then `extra` flags.
+pub(crate) fn start_named_hub(dir: &Path, name: &str, extra: &[&str]) -> anyhow::Result<Process> {
+    let socket = dir.join(format!("{name}.sock"));
+    let state = dir.join(format!("{name}-state"));
+    let (socket_arg, state_arg) = (socket.display().to_string(), state.display().to_string());
+    let mut args = vec![
+        "hub",
+        "--name",
+        name,
+        "--listen",
+        "127.0.0.1:0",
+        "--socket",
+        &socket_arg,
+        "--state-dir",
+        &state_arg,
+    ];
+    args.extend_from_slice(extra);
+    Process::start(dir, &args, socket)
+}
+
+/// `vtr spoke --name NAME` tunnelled to `hub` with the hub's token.
+pub(crate) fn start_tunnelled_spoke(
+    dir: &Path,
+    name: &str,
+    hub: &Process,
+) -> anyhow::Result<Process> {
+    let listen = hub.field("listen").context("hub address")?;
+    let token = hub.field("token_file").context("hub token")?;
+    let socket = dir.join(format!("{name}.sock"));
+    Process::start(
+        dir,
+        &[
+            "spoke",
+            "--name",
+            name,
+            "--hub",
+            &format!("http://{listen}"),
+            "--token-file",
+            token,
+            "--socket",
+            &socket.display().to_string(),
+            "--state-dir",
+            &dir.join(format!("{name}-state")).display().to_string(),
+        ],
+        socket,
+    )
+}
+
+/// A memory figure of a process from `/proc/PID/status` (`VmRSS`,
+/// `VmHWM`), in MiB.
+pub(crate) fn memory_mib(pid: u32, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
-use vtr::transport::grpc::client::{Target, VtrClient, connect};
 use vtr_shared::proto::ListRequest;
 
 use crate::grpc::spawn_request;
-use crate::process::{Process, cpu_seconds};
+use crate::hub::hub_client;
+use crate::process::{cpu_seconds, memory_mib, start_named_hub, start_tunnelled_spoke};
 use crate::stats::percentiles;
 use crate::web::HubWeb;
 
@@ -51,48 +51,11 @@ pub(crate) async fn scale(dir: &Path) -> anyhow::Result<Scale> {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(100);
-    let socket = dir.join("scale.sock");
-    let hub = Process::start(
-        dir,
-        &[
-            "hub",
-            "--name",
-            "scale",
-            "--no-local-spoke",
-            "--listen",
-            "127.0.0.1:0",
-            "--socket",
-            &socket.display().to_string(),
-            "--state-dir",
-            &dir.join("scale-state").display().to_string(),
-        ],
-        socket,
-    )?;
-    let listen = hub.field("listen").context("hub address")?.to_owned();
-    let token = hub.field("token_file").context("hub token")?.to_owned();
-    let mut procs = Vec::with_capacity(spokes);
-    for i in 0..spokes {
-        let name = format!("s{i:03}");
-        let spoke_socket = dir.join(format!("{name}.sock"));
-        procs.push(Process::start(
-            dir,
-            &[
-                "spoke",
-                "--name",
-                &name,
-                "--hub",
-                &format!("http://{listen}"),
-                "--token-file",
-                &token,
-                "--socket",
-                &spoke_socket.display().to_string(),
-                "--state-dir",
-                &dir.join(format!("{name}-state")).display().to_string(),
-            ],
-            spoke_socket,
-        )?);
-    }
-    let mut client = connect(&Target::Unix(hub.socket.clone())).await?;
+    let hub = start_named_hub(dir, "scale", &["--no-local-spoke"])?;
+    let procs = (0..spokes)
+        .map(|i| start_tunnelled_spoke(dir, &format!("s{i:03}"), &hub))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut client = hub_client(&hub, 0).await?;
     let sessions = spokes * SESSIONS_PER_SPOKE;
     for i in 0..spokes {
         for j in 0..SESSIONS_PER_SPOKE {
@@ -105,13 +68,13 @@ pub(crate) async fn scale(dir: &Path) -> anyhow::Result<Scale> {
             }
         }
     }
-    wait_listed(&mut client, sessions).await?;
+    let mut client = hub_client(&hub, sessions).await?;
     // Let spawning's changes settle (idle flips come 5 s after output).
     tokio::time::sleep(Duration::from_secs(7)).await;
 
     let web = HubWeb::of(&hub)?;
     let pid = hub.child.id();
-    let rss_before = rss_mib(pid).unwrap_or_default();
+    let rss_before = memory_mib(pid, "VmRSS").unwrap_or_default();
 
     // One idle dashboard.
     let mut one = Dashboard::open(&web).await?;
@@ -135,10 +98,10 @@ pub(crate) async fn scale(dir: &Path) -> anyhow::Result<Scale> {
     let many_cpu = (cpu_seconds(pid).context("hub CPU")? - cpu_before)
         / started.elapsed().as_secs_f64()
         * 100.0;
-    let many_rss = rss_mib(pid).unwrap_or_default();
+    let many_rss = memory_mib(pid, "VmRSS").unwrap_or_default();
     drop(many);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_after = rss_mib(pid).unwrap_or_default();
+    let rss_after = memory_mib(pid, "VmRSS").unwrap_or_default();
 
     let mut lat = Vec::with_capacity(200);
     for _ in 0..200 {
@@ -163,26 +126,6 @@ pub(crate) async fn scale(dir: &Path) -> anyhow::Result<Scale> {
         list_p50_ms: p50 / 1000.0,
         list_p99_ms: p99 / 1000.0,
     })
-}
-
-async fn wait_listed(client: &mut VtrClient, sessions: usize) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let n = client
-            .list(ListRequest {})
-            .await?
-            .into_inner()
-            .sessions
-            .len();
-        if n >= sessions {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "{n} of {sessions} sessions listed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 struct Dashboard {
@@ -240,17 +183,4 @@ impl Dashboard {
         }
         Ok((frames, bytes))
     }
-}
-
-fn rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
 }
