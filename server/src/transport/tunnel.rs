@@ -209,8 +209,8 @@ async fn join(
             return;
         }
     };
-    let handle = match client::client(channel, None) {
-        Ok(client) => Arc::new(RemoteSpoke::new(name.clone(), client)),
+    let handle = match RemoteSpoke::new(name.clone(), channel, None) {
+        Ok(spoke) => Arc::new(spoke),
         Err(e) => {
             tracing::warn!(spoke = %name, "tunnel client: {e}");
             return;

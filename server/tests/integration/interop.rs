@@ -20,6 +20,7 @@ const SPOKE_SERVICES: &[&str] = &[
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
+    "vtr.v1.Link",
     "vtr.v1.Vtr",
 ];
 
@@ -29,6 +30,7 @@ const HUB_SERVICES: &[&str] = &[
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
     "vtr.v1.Federation",
+    "vtr.v1.Link",
     "vtr.v1.Shares",
     "vtr.v1.Vtr",
 ];
@@ -121,6 +123,17 @@ fn assert_report(report: &Value, services: &[&str], spoke: &str, label: &str) {
             "cols": 100,
             "rows": 30,
             "first_line": format!("hello from grpcio over {label}"),
+        }),
+        "{label}"
+    );
+    // Input on one vtr.v1.Link stream: applied in order, each request
+    // answered by id, failures answered with the unary call's status.
+    assert_eq!(
+        report["link"],
+        serde_json::json!({
+            "replies": {"1": "OK", "2": "OK", "3": "OK", "4": "NOT_FOUND", "5": "INVALID_ARGUMENT"},
+            "offsets_rise": true,
+            "lines": ["one", "two", "three"],
         }),
         "{label}"
     );

@@ -25,6 +25,8 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 TIMEOUT = 20
+# gRPC status codes by number, as vtr.v1.LinkError carries them.
+CODES = {code.value[0]: code.name for code in grpc.StatusCode}
 VERSIONS = ("v1alpha", "v1")
 
 
@@ -216,7 +218,7 @@ def run(channel, metadata, label):
         "Spawn",
         name=name,
         command="sh",
-        args=["-c", f"printf '%s\\n' '{text}'; exec cat"],
+        args=["-c", f"stty -echo; printf '%s\\n' '{text}'; exec cat"],
         cols=100,
         rows=30,
     )
@@ -231,8 +233,50 @@ def run(channel, metadata, label):
             break
         time.sleep(0.05)
     report["screen"] = {"cols": screen.cols, "rows": screen.rows, "first_line": screen.lines[0] if screen.lines else ""}
+    report["link"] = link(api, session)
     api.call("vtr.v1.Vtr", "Kill", session=session, signal="KILL")
     return report
+
+
+def link(api, session):
+    """Input on one vtr.v1.Link stream: three kinds of input for the `cat`
+    session, one for a session that does not exist and one empty request,
+    sent at once. Reports each reply and the screen lines that followed
+    (the session does not echo: each line is what `cat` wrote back)."""
+    request = message_class(api.pool, "vtr.v1.LinkRequest")
+    reply = message_class(api.pool, "vtr.v1.LinkReply")
+    requests = [
+        request(id=1, bytes={"session": session, "data": b"one\n"}),
+        request(id=2, text={"session": session, "text": "two", "submit": True}),
+        request(id=3, keys={"session": session, "keys": ["t", "h", "r", "e", "e", "enter"]}),
+        request(id=4, bytes={"session": session + "-nosuch", "data": b"x"}),
+        request(id=5),
+    ]
+    stub = api.channel.stream_stream(
+        "/vtr.v1.Link/Open",
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=reply.FromString,
+    )
+    replies = {}
+    offsets = []
+    for answer in stub(iter(requests), metadata=api.metadata, timeout=TIMEOUT):
+        if answer.WhichOneof("reply") == "sent":
+            replies[answer.id] = "OK"
+            offsets.append(answer.sent.offset)
+        else:
+            replies[answer.id] = CODES.get(answer.error.code, str(answer.error.code))
+    wanted = ["one", "two", "three"]
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        lines = [line for line in api.call("vtr.v1.Vtr", "GetScreen", session=session).lines if line][1:]
+        if lines == wanted or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return {
+        "replies": {str(k): v for k, v in sorted(replies.items())},
+        "offsets_rise": offsets == sorted(offsets) and len(offsets) == 3,
+        "lines": lines,
+    }
 
 
 def main():

@@ -5,6 +5,8 @@ pub mod auth;
 pub mod client;
 mod error;
 pub mod federation;
+mod link;
+mod link_client;
 pub mod remote;
 pub mod service;
 mod share;
@@ -29,7 +31,7 @@ use crate::core::Coordinator;
 use crate::hub::Hub;
 use crate::transport::web_state::WebState;
 
-/// Every service a coordinator serves: `vtr.v1.Vtr`, health, reflection
+/// Every service a coordinator serves: `vtr.v1.Vtr` and `vtr.v1.Link`, health, reflection
 /// (v1 and v1alpha: many clients still ask the older one), and on a hub
 /// `vtr.v1.Federation` and `vtr.v1.Shares`. Reflection lists exactly the
 /// services these routes answer. Who may call them is decided in front
@@ -43,11 +45,15 @@ pub async fn routes<C: Coordinator>(
     health_reporter
         .set_serving::<pb::vtr_server::VtrServer<service::VtrService<C>>>()
         .await;
-    let vtr = pb::vtr_server::VtrServer::new(service::VtrService::new(coordinator))
+    let vtr = pb::vtr_server::VtrServer::new(service::VtrService::new(coordinator.clone()))
+        .max_decoding_message_size(service::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(service::MAX_MESSAGE_BYTES);
+    let link = pb::link_server::LinkServer::new(link::LinkService::new(coordinator))
         .max_decoding_message_size(service::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(service::MAX_MESSAGE_BYTES);
     let mut names = vec![
         pb::vtr_server::SERVICE_NAME,
+        pb::link_server::SERVICE_NAME,
         tonic_health::pb::health_server::SERVICE_NAME,
         REFLECTION_V1,
         REFLECTION_V1ALPHA,
@@ -63,7 +69,8 @@ pub async fn routes<C: Coordinator>(
     let mut routes = Routes::new(health)
         .add_service(reflection(&names).build_v1()?)
         .add_service(reflection(&names).build_v1alpha()?)
-        .add_service(vtr);
+        .add_service(vtr)
+        .add_service(link);
     if let Some(federation) = federation {
         routes = routes.add_service(federation);
     }

@@ -1,12 +1,17 @@
 //! A spoke reached over gRPC, as a `Coordinator`: what a hub holds for each
 //! dialled or tunnelled spoke. Errors name the spoke.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
+use tonic::transport::Channel;
 use tonic::{Code, Status, Streaming};
 use vtr_shared::proto as pb;
 
-use super::client::VtrClient;
+use super::auth::{Attach, Token};
+use super::client::{self, VtrClient};
 use super::error;
+use super::link_client::InputLink;
 use crate::core::error::Result;
 use crate::core::{
     Coordinator, Description, Events, GrepQuery, GrepResult, IdleResult, IdleWait, Input,
@@ -23,11 +28,17 @@ pub struct RemoteSpoke {
     /// The name the hub knows the spoke by.
     name: String,
     client: VtrClient,
+    /// Input goes on one long-lived stream, not a call per keystroke.
+    link: Arc<InputLink>,
 }
 
 impl RemoteSpoke {
-    pub fn new(name: String, client: VtrClient) -> Self {
-        RemoteSpoke { name, client }
+    /// The spoke at the other end of `channel`, which sends `token` (if
+    /// any) with every call.
+    pub fn new(name: String, channel: Channel, token: Option<&Token>) -> anyhow::Result<Self> {
+        let client = client::client(channel.clone(), token)?;
+        let link = Arc::new(InputLink::new(channel, Attach::new(token)?));
+        Ok(RemoteSpoke { name, client, link })
     }
 
     fn client(&self) -> VtrClient {
@@ -88,6 +99,32 @@ impl RemoteSpoke {
                 }
             }
         })
+    }
+}
+
+impl RemoteSpoke {
+    /// Input by one unary call, for a spoke that does not serve `Link`.
+    async fn send_unary(&self, session: &str, input: Input) -> Result<u64, Status> {
+        let session = session.to_owned();
+        let mut client = self.client();
+        let r = match input {
+            Input::Bytes(data) => {
+                client
+                    .send_bytes(pb::SendBytesRequest { session, data })
+                    .await
+            }
+            Input::Text { text, submit } => {
+                client
+                    .send_text(pb::SendTextRequest {
+                        session,
+                        text,
+                        submit,
+                    })
+                    .await
+            }
+            Input::Keys(keys) => client.send_key(pb::SendKeyRequest { session, keys }).await,
+        };
+        Ok(r?.into_inner().offset)
     }
 }
 
@@ -226,26 +263,11 @@ impl Coordinator for RemoteSpoke {
     }
 
     async fn send(&self, session: &str, input: Input) -> Result<u64> {
-        let session = session.to_owned();
-        let mut client = self.client();
-        let r = match input {
-            Input::Bytes(data) => {
-                client
-                    .send_bytes(pb::SendBytesRequest { session, data })
-                    .await
-            }
-            Input::Text { text, submit } => {
-                client
-                    .send_text(pb::SendTextRequest {
-                        session,
-                        text,
-                        submit,
-                    })
-                    .await
-            }
-            Input::Keys(keys) => client.send_key(pb::SendKeyRequest { session, keys }).await,
+        let r = match self.link.send(session, input).await {
+            Ok(sent) => sent,
+            Err(input) => self.send_unary(session, input).await,
         };
-        Ok(r.map_err(|s| self.error(s))?.into_inner().offset)
+        r.map_err(|s| self.error(s))
     }
 
     async fn wait_for(

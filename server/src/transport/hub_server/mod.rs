@@ -339,8 +339,7 @@ fn dial(spoke: &DialledSpoke) -> anyhow::Result<RemoteSpoke> {
         client::refuse_plain_http_off_loopback(&spoke.address)?;
     }
     let channel = client::lazy_channel(&spoke.address, spoke.ca_file.as_deref())?;
-    let client = client::client(channel, token.as_ref())?;
-    Ok(RemoteSpoke::new(spoke.name.clone(), client))
+    RemoteSpoke::new(spoke.name.clone(), channel, token.as_ref())
 }
 
 /// The token the hub's port requires, and the file it is in: the one
