@@ -126,13 +126,19 @@ fn assert_report(report: &Value, services: &[&str], spoke: &str, label: &str) {
         }),
         "{label}"
     );
-    // Input on one vtr.v1.Link stream: applied in order, each request
-    // answered by id, failures answered with the unary call's status.
+    // Input and output on one vtr.v1.Link stream: input applied in order,
+    // each request answered by id, failures answered with the unary call's
+    // status; the watch starts with a snapshot and carries the output.
     assert_eq!(
         report["link"],
         serde_json::json!({
-            "replies": {"1": "OK", "2": "OK", "3": "OK", "4": "NOT_FOUND", "5": "INVALID_ARGUMENT"},
+            "replies": {
+                "1": "OK", "2": "OK", "3": "OK", "4": "NOT_FOUND", "5": "INVALID_ARGUMENT",
+                "10": "watching", "11": "NOT_FOUND",
+            },
             "offsets_rise": true,
+            "events": ["snapshot", "output"],
+            "output": "one\r\ntwo\r\nthree\r\n",
             "lines": ["one", "two", "three"],
         }),
         "{label}"

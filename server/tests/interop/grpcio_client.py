@@ -18,6 +18,7 @@ Usage: grpcio_client.py TARGET [--token FILE] [--authority NAME] [--probe]
 
 import argparse
 import json
+import queue
 import sys
 import time
 
@@ -239,19 +240,30 @@ def run(channel, metadata, label):
 
 
 def link(api, session):
-    """Input on one vtr.v1.Link stream: three kinds of input for the `cat`
-    session, one for a session that does not exist and one empty request,
-    sent at once. Reports each reply and the screen lines that followed
-    (the session does not echo: each line is what `cat` wrote back)."""
+    """Input and output on one vtr.v1.Link stream: a watch of the `cat`
+    session and one of a session that does not exist, three kinds of input
+    for the session, one for the missing session and one empty request.
+    The input goes once the watch has its snapshot. Reports each request's
+    first reply, the watch's events in order, and
+    the screen lines that followed (the session does not echo: each line
+    is what `cat` wrote back)."""
     request = message_class(api.pool, "vtr.v1.LinkRequest")
     reply = message_class(api.pool, "vtr.v1.LinkReply")
-    requests = [
+    outbox = queue.Queue()
+    outbox.put(request(id=10, watch={"session": session}))
+    outbox.put(request(id=11, watch={"session": session + "-nosuch"}))
+    inputs = [
         request(id=1, bytes={"session": session, "data": b"one\n"}),
         request(id=2, text={"session": session, "text": "two", "submit": True}),
         request(id=3, keys={"session": session, "keys": ["t", "h", "r", "e", "e", "enter"]}),
         request(id=4, bytes={"session": session + "-nosuch", "data": b"x"}),
         request(id=5),
     ]
+
+    def requests():
+        while (r := outbox.get()) is not None:
+            yield r
+
     stub = api.channel.stream_stream(
         "/vtr.v1.Link/Open",
         request_serializer=lambda m: m.SerializeToString(),
@@ -259,10 +271,35 @@ def link(api, session):
     )
     replies = {}
     offsets = []
-    for answer in stub(iter(requests), metadata=api.metadata, timeout=TIMEOUT):
-        if answer.WhichOneof("reply") == "sent":
+    events = []
+    output = b""
+    for answer in stub(requests(), metadata=api.metadata, timeout=TIMEOUT):
+        kind = answer.WhichOneof("reply")
+        if kind == "event":
+            event = answer.event.WhichOneof("event")
+            if not events or events[-1] != event:
+                events.append(event)
+            if event == "snapshot" and inputs:
+                # Typed once the watch has its starting screen.
+                for r in inputs:
+                    outbox.put(r)
+                inputs = []
+            if event == "output":
+                output += answer.event.output.data
+            if b"three" in output:
+                outbox.put(request(id=12, unwatch=10))
+                outbox.put(None)
+            continue
+        if kind == "ended":
+            events.append("ended")
+            continue
+        if answer.id in replies:
+            continue
+        if kind == "sent":
             replies[answer.id] = "OK"
             offsets.append(answer.sent.offset)
+        elif kind == "watching":
+            replies[answer.id] = "watching"
         else:
             replies[answer.id] = CODES.get(answer.error.code, str(answer.error.code))
     wanted = ["one", "two", "three"]
@@ -275,6 +312,8 @@ def link(api, session):
     return {
         "replies": {str(k): v for k, v in sorted(replies.items())},
         "offsets_rise": offsets == sorted(offsets) and len(offsets) == 3,
+        "events": events[:2],
+        "output": output.decode(errors="replace"),
         "lines": lines,
     }
 

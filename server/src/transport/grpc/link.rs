@@ -1,7 +1,10 @@
-//! `vtr.v1.Link`, served: input for every session on one long-lived
-//! stream. Each session's requests go to a queue of their own, applied in
-//! order by a task that lives while the queue has work, so a program that
-//! stops reading its input holds up only its own session's requests.
+//! `vtr.v1.Link`, served: input and output for every session on one
+//! long-lived stream. Each session's input goes to a queue of its own,
+//! applied in order by a task that lives while the queue has work, so a
+//! program that stops reading its input holds up only its own session's
+//! requests. Each watch is a task reading a subscriber (`core::subscribe`)
+//! into the shared reply queue: when the caller reads slowly, the watch
+//! falls behind the session's log and is resynced as any subscriber is.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -18,18 +21,24 @@ use vtr_shared::proto::link_request::Request as Asked;
 
 use crate::core::session::lock;
 use crate::core::{Coordinator, Input};
+use crate::transport::map;
 
 /// Requests of one session waiting on one link; one more is refused with
 /// RESOURCE_EXHAUSTED (the program is not reading its input).
 pub const SESSION_QUEUE: usize = 64;
 /// Sessions with requests waiting on one link at once.
 pub const MAX_SESSIONS: usize = 1024;
-/// Replies waiting to be written; when the caller stops reading them, the
-/// link stops reading its requests.
-const REPLY_QUEUE: usize = 256;
+/// Watches on one link at once.
+pub const MAX_WATCHES: usize = 4096;
+/// Replies waiting to be written (an output event is a slice of the
+/// session's log, up to 256 KiB); when the caller stops reading them, the
+/// link stops reading its requests and its watches fall behind.
+const REPLY_QUEUE: usize = 32;
 
 type Replies = Pin<Box<dyn Stream<Item = Result<pb::LinkReply, Status>> + Send>>;
 type Queues = Arc<Mutex<HashMap<String, mpsc::Sender<(u64, Input)>>>>;
+type Watches = Arc<Mutex<HashMap<u64, tokio::task::AbortHandle>>>;
+type ReplyTx = mpsc::Sender<Result<pb::LinkReply, Status>>;
 
 pub struct LinkService<C> {
     coordinator: Arc<C>,
@@ -57,52 +66,127 @@ impl<C: Coordinator> super::pb::link_server::Link for LinkService<C> {
 }
 
 /// Reads requests until the caller closes its side or the stream fails,
-/// handing each to its session's queue.
+/// handing each input to its session's queue and starting or stopping
+/// watches. Every watch stops with it.
 async fn read<C: Coordinator>(
     coordinator: Arc<C>,
     mut requests: Streaming<pb::LinkRequest>,
-    replies: mpsc::Sender<Result<pb::LinkReply, Status>>,
+    replies: ReplyTx,
 ) {
     let queues: Queues = Arc::default();
+    let watches: Watches = Arc::default();
     loop {
         let request = match requests.message().await {
             Ok(Some(request)) => request,
-            Ok(None) => return,
+            Ok(None) => break,
             Err(status) => {
                 tracing::debug!(%status, "link request stream failed");
-                return;
+                break;
             }
         };
         let id = request.id;
-        let Some((session, input)) = request.request.map(input) else {
-            let refused = Status::invalid_argument("a link request needs bytes, text or keys");
-            if replies.send(Ok(error(id, &refused))).await.is_err() {
-                return;
+        let enqueue =
+            |session, input| queue(&queues, &coordinator, &replies, session, id, input).err();
+        let refused = match request.request {
+            Some(Asked::Watch(r)) => watch(&coordinator, &watches, &replies, id, r).err(),
+            Some(Asked::Unwatch(watch)) => {
+                if let Some(task) = lock(&watches).remove(&watch) {
+                    task.abort();
+                }
+                None
             }
-            continue;
+            Some(Asked::Bytes(r)) => enqueue(r.session, Input::Bytes(r.data)),
+            Some(Asked::Text(r)) => enqueue(
+                r.session,
+                Input::Text {
+                    text: r.text,
+                    submit: r.submit,
+                },
+            ),
+            Some(Asked::Keys(r)) => enqueue(r.session, Input::Keys(r.keys)),
+            None => Some(Status::invalid_argument(
+                "a link request needs bytes, text, keys, watch or unwatch",
+            )),
         };
-        let refused = match queue(&queues, &coordinator, &replies, session, id, input) {
-            Ok(()) => continue,
-            Err(refused) => refused,
-        };
-        if replies.send(Ok(error(id, &refused))).await.is_err() {
-            return;
+        if let Some(refused) = refused
+            && replies.send(Ok(error(id, &refused))).await.is_err()
+        {
+            break;
         }
+    }
+    for (_, task) in lock(&watches).drain() {
+        task.abort();
     }
 }
 
-fn input(request: Asked) -> (String, Input) {
-    match request {
-        Asked::Bytes(r) => (r.session, Input::Bytes(r.data)),
-        Asked::Text(r) => (
-            r.session,
-            Input::Text {
-                text: r.text,
-                submit: r.submit,
-            },
-        ),
-        Asked::Keys(r) => (r.session, Input::Keys(r.keys)),
+/// Starts watch `id`: its replies are `watching` or `error`, then events,
+/// then `ended`.
+fn watch<C: Coordinator>(
+    coordinator: &Arc<C>,
+    watches: &Watches,
+    replies: &ReplyTx,
+    id: u64,
+    request: pb::SubscribeRequest,
+) -> Result<(), Status> {
+    let mut map = lock(watches);
+    if map.contains_key(&id) {
+        return Err(Status::already_exists(format!("watch {id} already runs")));
     }
+    if map.len() >= MAX_WATCHES {
+        return Err(Status::resource_exhausted(format!(
+            "{MAX_WATCHES} watches already run on this link"
+        )));
+    }
+    let task = tokio::spawn(run_watch(
+        coordinator.clone(),
+        watches.clone(),
+        replies.clone(),
+        id,
+        request,
+    ));
+    map.insert(id, task.abort_handle());
+    Ok(())
+}
+
+async fn run_watch<C: Coordinator>(
+    coordinator: Arc<C>,
+    watches: Watches,
+    replies: ReplyTx,
+    id: u64,
+    request: pb::SubscribeRequest,
+) {
+    let reply = |reply| {
+        Ok(pb::LinkReply {
+            id,
+            reply: Some(reply),
+        })
+    };
+    let subscribed = coordinator
+        .subscribe(&request.session, request.from_offset)
+        .await;
+    let mut events = match subscribed {
+        Ok(events) => events,
+        Err(e) => {
+            lock(&watches).remove(&id);
+            let _ = replies.send(Ok(error(id, &Status::from(e)))).await;
+            return;
+        }
+    };
+    if replies
+        .send(reply(Reply::Watching(pb::Empty {})))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    while let Some(event) = events.recv().await {
+        let event = Reply::Event(map::stream_event(event));
+        if replies.send(reply(event)).await.is_err() {
+            return;
+        }
+    }
+    lock(&watches).remove(&id);
+    let _ = replies.send(reply(Reply::Ended(pb::Empty {}))).await;
 }
 
 /// Puts a request on its session's queue, starting the queue's task if
@@ -110,7 +194,7 @@ fn input(request: Asked) -> (String, Input) {
 fn queue<C: Coordinator>(
     queues: &Queues,
     coordinator: &Arc<C>,
-    replies: &mpsc::Sender<Result<pb::LinkReply, Status>>,
+    replies: &ReplyTx,
     session: String,
     id: u64,
     input: Input,
@@ -157,7 +241,7 @@ async fn apply<C: Coordinator>(
     queues: Queues,
     session: String,
     mut rx: mpsc::Receiver<(u64, Input)>,
-    replies: mpsc::Sender<Result<pb::LinkReply, Status>>,
+    replies: ReplyTx,
 ) {
     loop {
         let next = {

@@ -1,7 +1,8 @@
-//! `vtr.v1.Link`, called: a hub's input to one spoke, on one stream opened
-//! on first use and reopened after it breaks. Each send waits for its own
-//! reply, matched by id. A spoke too old to serve `Link` answers
-//! UNIMPLEMENTED; the caller is then told to fall back to unary calls.
+//! `vtr.v1.Link`, called: a hub's input to and output from one spoke, on
+//! one stream opened on first use and reopened after it breaks. Each input
+//! waits for its own reply, matched by id; each watch's events go to its
+//! own queue. A spoke too old to serve `Link` answers UNIMPLEMENTED; the
+//! caller is then told to fall back to unary calls and Subscribe streams.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,17 +20,21 @@ use vtr_shared::proto::link_request::Request as Asked;
 use super::auth::Attach;
 use super::pb::link_client::LinkClient;
 use super::service::MAX_MESSAGE_BYTES;
-use crate::core::Input;
 use crate::core::session::lock;
+use crate::core::{Events, Input, StreamEvent};
+use crate::transport::unmap;
 
 /// Requests written to the stream ahead of the connection; a sender waits
 /// for room beyond that.
 const REQUEST_QUEUE: usize = 256;
+/// Events of one watch waiting for its consumer (the hub's upstream, which
+/// never blocks); a full queue holds up the link's reader.
+const WATCH_QUEUE: usize = 16;
 
 type Client = LinkClient<InterceptedService<Channel, Attach>>;
 type Answer = oneshot::Sender<Result<u64, Status>>;
 
-pub struct InputLink {
+pub struct SpokeLink {
     client: Client,
     state: tokio::sync::Mutex<State>,
 }
@@ -41,25 +46,32 @@ enum State {
     Unsupported,
 }
 
+#[derive(Clone)]
 struct Open {
     requests: mpsc::Sender<pb::LinkRequest>,
     waiting: Arc<Waiting>,
 }
 
-/// Sends waiting for their replies. Once the stream has ended nothing is
-/// added, so no send waits for a reply that cannot come.
-#[derive(Default)]
+/// Inputs and watch starts waiting for their answers, and the watches'
+/// queues. Once the stream has ended nothing is added, so nothing waits
+/// for a reply that cannot come.
 struct Waiting {
     next_id: AtomicU64,
-    answers: Mutex<Option<HashMap<u64, Answer>>>,
+    pending: Mutex<Option<Pending>>,
 }
 
-impl InputLink {
+#[derive(Default)]
+struct Pending {
+    answers: HashMap<u64, Answer>,
+    watches: HashMap<u64, mpsc::Sender<StreamEvent>>,
+}
+
+impl SpokeLink {
     pub fn new(channel: Channel, attach: Attach) -> Self {
         let client = LinkClient::with_interceptor(channel, attach)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        InputLink {
+        SpokeLink {
             client,
             state: tokio::sync::Mutex::new(State::Closed),
         }
@@ -69,37 +81,55 @@ impl InputLink {
     /// offset, or the status the unary call would have failed with. The
     /// input comes back when the spoke does not serve `Link`.
     pub async fn send(&self, session: &str, input: Input) -> Result<Result<u64, Status>, Input> {
-        let (requests, waiting) = match self.open().await {
+        let open = match self.open().await {
             None => return Err(input),
             Some(Ok(open)) => open,
             Some(Err(status)) => return Ok(Err(status)),
         };
-        let id = waiting.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        match lock(&waiting.answers).as_mut() {
-            Some(answers) => answers.insert(id, tx),
-            None => return Ok(Err(closed())),
+        let request = request(session.to_owned(), input);
+        Ok(open.ask(request, None).await.map(|(_, offset)| offset))
+    }
+
+    /// A watch of `session` (as Subscribe): its events, once the spoke has
+    /// started it. None when the spoke does not serve `Link`.
+    pub async fn watch(
+        &self,
+        session: &str,
+        from_offset: Option<u64>,
+    ) -> Option<Result<Events<StreamEvent>, Status>> {
+        let open = match self.open().await? {
+            Ok(open) => open,
+            Err(status) => return Some(Err(status)),
         };
-        let request = pb::LinkRequest {
-            id,
-            request: Some(request(session.to_owned(), input)),
+        let request = Asked::Watch(pb::SubscribeRequest {
+            session: session.to_owned(),
+            from_offset,
+        });
+        let (tx, mut rx) = mpsc::channel(WATCH_QUEUE);
+        let (id, _) = match open.ask(request, Some(tx)).await {
+            Ok(started) => started,
+            Err(status) => return Some(Err(status)),
         };
-        if requests.send(request).await.is_err() {
-            if let Some(answers) = lock(&waiting.answers).as_mut() {
-                answers.remove(&id);
+        let stop = Unwatch { id, open };
+        // Polled by the consumer: no task of its own. Dropping the events
+        // stops the watch on the spoke.
+        Some(Ok(Events::driven(1, move |out| async move {
+            let _stop = stop;
+            while let Some(event) = rx.recv().await {
+                if out.send(event).await.is_err() {
+                    return;
+                }
             }
-            return Ok(Err(closed()));
-        }
-        Ok(rx.await.unwrap_or_else(|_| Err(closed())))
+        })))
     }
 
     /// The open stream, opening one if there is none or the last ended.
-    async fn open(&self) -> Option<Result<(mpsc::Sender<pb::LinkRequest>, Arc<Waiting>), Status>> {
+    async fn open(&self) -> Option<Result<Open, Status>> {
         let mut state = self.state.lock().await;
         match &*state {
             State::Unsupported => return None,
-            State::Open(open) if lock(&open.waiting.answers).is_some() => {
-                return Some(Ok((open.requests.clone(), open.waiting.clone())));
+            State::Open(open) if lock(&open.waiting.pending).is_some() => {
+                return Some(Ok(open.clone()));
             }
             State::Open(_) | State::Closed => {}
         }
@@ -107,7 +137,7 @@ impl InputLink {
         let replies = match self.client.clone().open(ReceiverStream::new(rx)).await {
             Ok(replies) => replies.into_inner(),
             Err(status) if status.code() == Code::Unimplemented => {
-                tracing::info!("spoke does not serve vtr.v1.Link: input goes by unary calls");
+                tracing::info!("spoke does not serve vtr.v1.Link: unary calls and streams instead");
                 *state = State::Unsupported;
                 return None;
             }
@@ -118,37 +148,131 @@ impl InputLink {
         };
         let waiting = Arc::new(Waiting {
             next_id: AtomicU64::new(0),
-            answers: Mutex::new(Some(HashMap::new())),
+            pending: Mutex::new(Some(Pending::default())),
         });
-        tokio::spawn(read(replies, waiting.clone()));
-        *state = State::Open(Open {
+        let open = Open {
             requests: requests.clone(),
-            waiting: waiting.clone(),
-        });
-        Some(Ok((requests, waiting)))
+            waiting,
+        };
+        tokio::spawn(read(replies, open.waiting.clone(), requests.downgrade()));
+        *state = State::Open(open.clone());
+        Some(Ok(open))
     }
 }
 
-/// Hands each reply to its sender until the stream ends; then every send
-/// still waiting fails as a lost connection would fail it.
-async fn read(mut replies: Streaming<pb::LinkReply>, waiting: Arc<Waiting>) {
-    let ended = loop {
-        match replies.message().await {
-            Ok(Some(reply)) => {
-                let answer = lock(&waiting.answers)
-                    .as_mut()
-                    .and_then(|answers| answers.remove(&reply.id));
-                if let Some(answer) = answer {
-                    let _ = answer.send(result(reply.reply));
+impl Open {
+    /// Sends a request and waits for its first reply; a watch's queue is
+    /// registered before the request goes out, so no event can miss it.
+    async fn ask(
+        &self,
+        request: Asked,
+        watch: Option<mpsc::Sender<StreamEvent>>,
+    ) -> Result<(u64, u64), Status> {
+        let id = self.waiting.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        match lock(&self.waiting.pending).as_mut() {
+            Some(pending) => {
+                pending.answers.insert(id, tx);
+                if let Some(watch) = watch {
+                    pending.watches.insert(id, watch);
                 }
             }
+            None => return Err(closed()),
+        }
+        let request = pb::LinkRequest {
+            id,
+            request: Some(request),
+        };
+        if self.requests.send(request).await.is_err() {
+            self.waiting.forget(id);
+            return Err(closed());
+        }
+        let answer = rx.await.unwrap_or_else(|_| Err(closed()));
+        if answer.is_err() {
+            self.waiting.forget(id);
+        }
+        answer.map(|value| (id, value))
+    }
+}
+
+impl Waiting {
+    fn forget(&self, id: u64) {
+        if let Some(pending) = lock(&self.pending).as_mut() {
+            pending.answers.remove(&id);
+            pending.watches.remove(&id);
+        }
+    }
+}
+
+/// Stops a watch when its events are dropped.
+struct Unwatch {
+    id: u64,
+    open: Open,
+}
+
+impl Drop for Unwatch {
+    fn drop(&mut self) {
+        self.open.waiting.forget(self.id);
+        // A full request queue leaves the watch running; its next event
+        // finds no queue and asks again.
+        let _ = self.open.requests.try_send(unwatch(self.id));
+    }
+}
+
+fn unwatch(id: u64) -> pb::LinkRequest {
+    pb::LinkRequest {
+        id,
+        request: Some(Asked::Unwatch(id)),
+    }
+}
+
+/// Hands each reply to its input or watch until the stream ends; then
+/// every input still waiting fails as a lost connection would fail it, and
+/// every watch's events end.
+async fn read(
+    mut replies: Streaming<pb::LinkReply>,
+    waiting: Arc<Waiting>,
+    requests: mpsc::WeakSender<pb::LinkRequest>,
+) {
+    let ended = loop {
+        let reply = match replies.message().await {
+            Ok(Some(reply)) => reply,
             Ok(None) => break Status::unavailable("the spoke ended the link"),
             Err(status) => break status,
+        };
+        let id = reply.id;
+        match reply.reply {
+            Some(Reply::Event(event)) => {
+                let queue = lock(&waiting.pending)
+                    .as_ref()
+                    .and_then(|p| p.watches.get(&id).cloned());
+                let delivered = match (queue, unmap::stream_event(event)) {
+                    (Some(queue), Some(event)) => queue.send(event).await.is_ok(),
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                if !delivered && let Some(requests) = requests.upgrade() {
+                    let _ = requests.try_send(unwatch(id));
+                }
+            }
+            Some(Reply::Ended(_)) => {
+                if let Some(pending) = lock(&waiting.pending).as_mut() {
+                    pending.watches.remove(&id);
+                }
+            }
+            reply => {
+                let answer = lock(&waiting.pending)
+                    .as_mut()
+                    .and_then(|p| p.answers.remove(&id));
+                if let Some(answer) = answer {
+                    let _ = answer.send(result(reply));
+                }
+            }
         }
     };
-    tracing::debug!(status = %ended, "input link ended");
-    let answers = lock(&waiting.answers).take().unwrap_or_default();
-    for (_, answer) in answers {
+    tracing::debug!(status = %ended, "spoke link ended");
+    let pending = lock(&waiting.pending).take().unwrap_or_default();
+    for (_, answer) in pending.answers {
         let _ = answer.send(Err(ended.clone()));
     }
 }
@@ -156,8 +280,11 @@ async fn read(mut replies: Streaming<pb::LinkReply>, waiting: Arc<Waiting>) {
 fn result(reply: Option<Reply>) -> Result<u64, Status> {
     match reply {
         Some(Reply::Sent(sent)) => Ok(sent.offset),
+        Some(Reply::Watching(_)) => Ok(0),
         Some(Reply::Error(e)) => Err(Status::new(Code::from_i32(e.code), e.message)),
-        None => Err(Status::internal("the spoke sent an empty link reply")),
+        Some(Reply::Event(_) | Reply::Ended(_)) | None => {
+            Err(Status::internal("the spoke sent a link reply out of turn"))
+        }
     }
 }
 

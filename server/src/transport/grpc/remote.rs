@@ -11,7 +11,7 @@ use vtr_shared::proto as pb;
 use super::auth::{Attach, Token};
 use super::client::{self, VtrClient};
 use super::error;
-use super::link_client::InputLink;
+use super::link_client::SpokeLink;
 use crate::core::error::Result;
 use crate::core::{
     Coordinator, Description, Events, GrepQuery, GrepResult, IdleResult, IdleWait, Input,
@@ -28,8 +28,9 @@ pub struct RemoteSpoke {
     /// The name the hub knows the spoke by.
     name: String,
     client: VtrClient,
-    /// Input goes on one long-lived stream, not a call per keystroke.
-    link: Arc<InputLink>,
+    /// Input and watched output go on one long-lived stream, not a call
+    /// per keystroke and a stream per session.
+    link: Arc<SpokeLink>,
 }
 
 impl RemoteSpoke {
@@ -37,7 +38,7 @@ impl RemoteSpoke {
     /// any) with every call.
     pub fn new(name: String, channel: Channel, token: Option<&Token>) -> anyhow::Result<Self> {
         let client = client::client(channel.clone(), token)?;
-        let link = Arc::new(InputLink::new(channel, Attach::new(token)?));
+        let link = Arc::new(SpokeLink::new(channel, Attach::new(token)?));
         Ok(RemoteSpoke { name, client, link })
     }
 
@@ -309,6 +310,9 @@ impl Coordinator for RemoteSpoke {
         session: &str,
         from_offset: Option<u64>,
     ) -> Result<Events<StreamEvent>> {
+        if let Some(watched) = self.link.watch(session, from_offset).await {
+            return watched.map_err(|s| self.error(s));
+        }
         let request = pb::SubscribeRequest {
             session: session.to_owned(),
             from_offset,
