@@ -16,6 +16,7 @@ mod front_door;
 mod hub;
 mod interop;
 mod limits;
+mod link;
 mod listing;
 mod partition;
 mod programs;
