@@ -303,3 +303,41 @@ fn request(session: String, input: Input) -> Asked {
         Input::Keys(keys) => Asked::Keys(pb::SendKeyRequest { session, keys }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio_stream::wrappers::TcpListenerStream;
+    use tonic::transport::{Endpoint, Server};
+
+    use super::*;
+
+    /// A spoke from before `Link` existed answers UNIMPLEMENTED for it (as
+    /// any gRPC server does for a service it lacks): the link says so, so
+    /// the caller falls back, and keeps saying so without asking again.
+    #[tokio::test]
+    async fn a_server_without_link_sends_the_caller_back_to_unary_calls() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let (_reporter, health) = tonic_health::server::health_reporter();
+        tokio::spawn(
+            Server::builder()
+                .add_service(health)
+                .serve_with_incoming(TcpListenerStream::new(listener)),
+        );
+        let channel = Endpoint::from_shared(format!("http://{addr}"))
+            .expect("endpoint")
+            .connect_lazy();
+        let link = SpokeLink::new(channel, Attach::new(None).expect("no token"));
+        for _ in 0..2 {
+            let sent = link.send("s", Input::Bytes("x".into())).await;
+            assert!(
+                matches!(sent, Err(Input::Bytes(ref b)) if b == "x"),
+                "the input comes back for a unary call"
+            );
+            assert!(link.watch("s", None).await.is_none(), "no watch either");
+        }
+        assert!(matches!(*link.state.lock().await, State::Unsupported));
+    }
+}
