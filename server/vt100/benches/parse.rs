@@ -23,7 +23,12 @@ fn main() {
     ];
     let mut total_bytes = 0;
     let mut total_time = Duration::ZERO;
+    // `PARSE_ONLY=yes` (a stream's name) runs just that one, for a profiler.
+    let only = std::env::var("PARSE_ONLY").ok();
     for (name, bytes) in &streams {
+        if only.as_deref().is_some_and(|only| only != *name) {
+            continue;
+        }
         // One warm-up pass, then the best of three.
         let _ = run(bytes);
         let best = (0..3).map(|_| run(bytes)).min().unwrap_or_default();

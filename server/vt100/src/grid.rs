@@ -490,19 +490,17 @@ impl Grid {
     pub fn erase_row_forward(&mut self, attrs: crate::attrs::Attrs) {
         let size = self.size;
         let pos = self.pos;
-        let row = self.current_row_mut();
-        for col in pos.col..size.cols {
-            row.erase(col, attrs);
-        }
+        // vtr: one call, which skips cells known to be blank.
+        self.current_row_mut()
+            .erase_range(pos.col, size.cols, attrs);
     }
 
     pub fn erase_row_backward(&mut self, attrs: crate::attrs::Attrs) {
         let size = self.size;
         let pos = self.pos;
-        let row = self.current_row_mut();
-        for col in 0..=pos.col.min(size.cols - 1) {
-            row.erase(col, attrs);
-        }
+        // vtr: one call, which skips cells known to be blank.
+        let end = pos.col.min(size.cols - 1) + 1;
+        self.current_row_mut().erase_range(0, end, attrs);
     }
 
     pub fn insert_cells(&mut self, count: u16) {
@@ -542,10 +540,9 @@ impl Grid {
     pub fn erase_cells(&mut self, count: u16, attrs: crate::attrs::Attrs) {
         let size = self.size;
         let pos = self.pos;
-        let row = self.current_row_mut();
-        for col in pos.col..((pos.col.saturating_add(count)).min(size.cols)) {
-            row.erase(col, attrs);
-        }
+        // vtr: one call, which skips cells known to be blank.
+        let end = pos.col.saturating_add(count).min(size.cols);
+        self.current_row_mut().erase_range(pos.col, end, attrs);
     }
 
     // IL and DL act inside the scroll region only (DEC STD 070, xterm).

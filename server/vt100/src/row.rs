@@ -4,6 +4,10 @@ use crate::term::BufWrite as _;
 pub struct Row {
     cells: Vec<crate::Cell>,
     wrapped: bool,
+    // vtr: cells from here on are blank (`Cell::new()`), so clearing the
+    // row with default attributes touches only the cells before it. A
+    // scrolled-in line of "y" clears one cell instead of the whole width.
+    written: u16,
 }
 
 impl Row {
@@ -11,6 +15,7 @@ impl Row {
         Self {
             cells: vec![crate::Cell::new(); usize::from(cols)],
             wrapped: false,
+            written: 0,
         }
     }
 
@@ -24,16 +29,28 @@ impl Row {
 
     /// vtr: as `Row::new(cols)`, keeping the allocation.
     pub fn reset(&mut self, cols: u16) {
-        self.cells.clear();
+        let written = usize::from(self.written).min(self.cells.len());
+        self.cells[..written].fill(crate::Cell::new());
         self.cells.resize(usize::from(cols), crate::Cell::new());
         self.wrapped = false;
+        self.written = 0;
     }
 
     pub fn clear(&mut self, attrs: crate::attrs::Attrs) {
+        if attrs == crate::attrs::Attrs::default() {
+            self.reset(self.cols());
+            return;
+        }
         for cell in &mut self.cells {
             cell.clear(attrs);
         }
         self.wrapped = false;
+        self.written = self.cols();
+    }
+
+    /// vtr: cell `col` may be written from now on.
+    fn touch(&mut self, col: u16) {
+        self.written = self.written.max(col.saturating_add(1));
     }
 
     fn cells(&self) -> impl Iterator<Item = &crate::Cell> {
@@ -45,12 +62,15 @@ impl Row {
     }
 
     pub fn get_mut(&mut self, col: u16) -> Option<&mut crate::Cell> {
+        self.touch(col);
         self.cells.get_mut(usize::from(col))
     }
 
     pub fn insert(&mut self, i: u16, cell: crate::Cell) {
         self.cells.insert(usize::from(i), cell);
         self.wrapped = false;
+        // Everything after `i` moved right by one.
+        self.written = self.cols();
     }
 
     pub fn remove(&mut self, i: u16) {
@@ -60,10 +80,34 @@ impl Row {
     }
 
     pub fn erase(&mut self, i: u16, attrs: crate::attrs::Attrs) {
+        self.touch(i);
         let wide = self.cells[usize::from(i)].is_wide();
         self.clear_wide(i);
         self.cells[usize::from(i)].clear(attrs);
         if i == self.cols() - if wide { 2 } else { 1 } {
+            self.wrapped = false;
+        }
+    }
+
+    /// vtr: erases the cells `start..end`. With default attributes the
+    /// cells past `written` are blank already and are skipped.
+    pub fn erase_range(
+        &mut self,
+        start: u16,
+        end: u16,
+        attrs: crate::attrs::Attrs,
+    ) {
+        let end = end.min(self.cols());
+        let stop = if attrs == crate::attrs::Attrs::default() {
+            end.min(self.written.max(start))
+        } else {
+            end
+        };
+        for col in start..stop {
+            self.erase(col, attrs);
+        }
+        // Erasing the last cell unwraps the row, skipped or not.
+        if stop < end && end == self.cols() {
             self.wrapped = false;
         }
     }
@@ -78,6 +122,9 @@ impl Row {
     }
 
     pub fn resize(&mut self, len: u16, cell: crate::Cell) {
+        if cell != crate::Cell::new() {
+            self.written = len;
+        }
         self.cells.resize(usize::from(len), cell);
         self.wrapped = false;
     }
@@ -93,12 +140,14 @@ impl Row {
     pub fn clear_wide(&mut self, col: u16) {
         let cell = &self.cells[usize::from(col)];
         let other = if cell.is_wide() {
-            &mut self.cells[usize::from(col + 1)]
+            col + 1
         } else if cell.is_wide_continuation() {
-            &mut self.cells[usize::from(col - 1)]
+            col - 1
         } else {
             return;
         };
+        self.touch(other);
+        let other = &mut self.cells[usize::from(other)];
         other.clear(*other.attrs());
     }
 

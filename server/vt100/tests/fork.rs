@@ -237,3 +237,48 @@ fn scrolling_with_a_full_scrollback_reuses_rows_blank_and_in_order() {
     parser.screen_mut().set_scrollback(5);
     assert_eq!(rows(&parser), ["a", "c", "", "d"], "no scrollback taken");
 }
+
+#[test]
+fn recycled_rows_keep_nothing_of_coloured_erases_wide_or_inserted_cells() {
+    // Rows that held a red erase (every cell written with a background),
+    // a wide character and inserted blanks are recycled through a full
+    // scrollback and by a scroll region, then hold one short line each:
+    // every other cell must be blank with default attributes, as on a
+    // fresh row.
+    let fill = "\x1b[41m\x1b[2Kred\x1b[0m \u{4e2d}\x1b[1;1H\x1b[2@\r\n";
+    let check = |parser: &vt100::Parser, what: &str| {
+        let screen = parser.screen();
+        for r in 0..screen.size().0 {
+            for c in 1..screen.size().1 {
+                let cell = screen.cell(r, c).expect("a cell");
+                assert!(
+                    !cell.has_contents()
+                        && cell.bgcolor() == vt100::Color::Default
+                        && !cell.is_wide()
+                        && !cell.is_wide_continuation(),
+                    "{what}: row {r} col {c} is {cell:?}"
+                );
+            }
+        }
+    };
+    let mut parser = vt100::Parser::new(3, 12, 2);
+    for _ in 0..6 {
+        parser.process(fill.as_bytes());
+    }
+    parser.process(b"\x1b[3;1H");
+    for _ in 0..8 {
+        parser.process(b"\r\ny");
+    }
+    check(&parser, "full scrollback");
+    parser.screen_mut().set_scrollback(2);
+    check(&parser, "the scrollback's rows");
+
+    let mut parser = vt100::Parser::new(3, 12, 0);
+    parser.process(fill.as_bytes());
+    parser.process(fill.as_bytes());
+    parser.process(b"\x1b[1;3r\x1b[3;1H");
+    for _ in 0..4 {
+        parser.process(b"\r\ny");
+    }
+    check(&parser, "scroll region");
+}
