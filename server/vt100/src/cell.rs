@@ -30,11 +30,16 @@ impl PartialEq<Self> for Cell {
 }
 
 impl Cell {
-    pub(crate) fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
-            contents: Default::default(),
+            contents: [0; CONTENT_BYTES],
             len: 0,
-            attrs: crate::attrs::Attrs::default(),
+            // vtr: `Attrs::default()`, spelled out to be const.
+            attrs: crate::attrs::Attrs {
+                fgcolor: crate::attrs::Color::Default,
+                bgcolor: crate::attrs::Color::Default,
+                mode: 0,
+            },
         }
     }
 

@@ -581,16 +581,20 @@ impl Grid {
         for _ in 0..(count.min(self.size.rows - self.scroll_top)) {
             self.rows[top..=bottom].rotate_left(1);
             if self.scrollback_len > 0 && !self.scroll_region_active() {
-                let fresh = if self.scrollback.len() >= self.scrollback_len {
-                    let mut row = self.scrollback.pop_front().unwrap();
-                    row.reset(self.size.cols);
-                    row
+                // vtr: the scrollback holds a copy of a line's cells, not
+                // the width, and the row's wide allocation stays on the
+                // screen as the new bottom line. With a full scrollback
+                // the copy goes into the allocation of the line leaving
+                // it: no allocation per line once it has filled.
+                let mut kept = if self.scrollback.len() >= self.scrollback_len
+                {
+                    self.scrollback.pop_front().unwrap()
                 } else {
                     self.new_row()
                 };
-                let removed =
-                    std::mem::replace(&mut self.rows[bottom], fresh);
-                self.scrollback.push_back(removed);
+                kept.copy_from(&self.rows[bottom]);
+                self.rows[bottom].reset(self.size.cols);
+                self.scrollback.push_back(kept);
                 while self.scrollback.len() > self.scrollback_len {
                     self.scrollback.pop_front();
                 }

@@ -2,80 +2,117 @@ use crate::term::BufWrite as _;
 
 #[derive(Clone, Debug)]
 pub struct Row {
+    // vtr: the row is `cols` cells wide; `cells` holds the first ones and
+    // every cell after them is blank (`Cell::new()`). A row grows as far
+    // as it is written, so a scrolled-in line of "y" clears and writes one
+    // cell instead of the whole width, and a line copied to the scrollback
+    // (`copy_from`) keeps only its length.
     cells: Vec<crate::Cell>,
+    cols: u16,
     wrapped: bool,
-    // vtr: cells from here on are blank (`Cell::new()`), so clearing the
-    // row with default attributes touches only the cells before it. A
-    // scrolled-in line of "y" clears one cell instead of the whole width.
-    written: u16,
 }
+
+/// vtr: what a cell past a row's `cells` reads as.
+static BLANK: crate::Cell = crate::Cell::new();
 
 impl Row {
     pub fn new(cols: u16) -> Self {
         Self {
-            cells: vec![crate::Cell::new(); usize::from(cols)],
+            cells: Vec::new(),
+            cols,
             wrapped: false,
-            written: 0,
         }
     }
 
     fn cols(&self) -> u16 {
-        self.cells
-            .len()
-            .try_into()
-            // we limit the number of cols to a u16 (see Size)
-            .unwrap()
+        self.cols
     }
 
     /// vtr: as `Row::new(cols)`, keeping the allocation.
     pub fn reset(&mut self, cols: u16) {
-        let written = usize::from(self.written).min(self.cells.len());
-        self.cells[..written].fill(crate::Cell::new());
-        self.cells.resize(usize::from(cols), crate::Cell::new());
+        self.cells.clear();
+        self.cols = cols;
         self.wrapped = false;
-        self.written = 0;
+    }
+
+    /// vtr: becomes a copy of `other`, in this row's allocation (grown
+    /// if `other` holds more cells).
+    pub fn copy_from(&mut self, other: &Self) {
+        self.cells.clear();
+        self.cells.extend_from_slice(&other.cells);
+        self.cols = other.cols;
+        self.wrapped = other.wrapped;
+    }
+
+    /// vtr: makes cells up to `col` exist, to be written.
+    fn touch(&mut self, col: u16) {
+        let len = usize::from(col.min(self.cols.saturating_sub(1))) + 1;
+        if self.cells.len() < len {
+            // One allocation for the width, not one per doubling: a
+            // row written again is usually written across.
+            if self.cells.capacity() < len {
+                let width = usize::from(self.cols);
+                self.cells.reserve_exact(width - self.cells.len());
+            }
+            self.cells.resize(len, crate::Cell::new());
+        }
+    }
+
+    /// vtr: makes every cell exist.
+    fn expand(&mut self) {
+        self.cells
+            .resize(usize::from(self.cols), crate::Cell::new());
     }
 
     pub fn clear(&mut self, attrs: crate::attrs::Attrs) {
         if attrs == crate::attrs::Attrs::default() {
-            self.reset(self.cols());
+            self.reset(self.cols);
             return;
         }
+        self.expand();
         for cell in &mut self.cells {
             cell.clear(attrs);
         }
         self.wrapped = false;
-        self.written = self.cols();
-    }
-
-    /// vtr: cell `col` may be written from now on.
-    fn touch(&mut self, col: u16) {
-        self.written = self.written.max(col.saturating_add(1));
     }
 
     fn cells(&self) -> impl Iterator<Item = &crate::Cell> {
-        self.cells.iter()
+        let missing = usize::from(self.cols) - self.cells.len();
+        self.cells
+            .iter()
+            .chain(std::iter::repeat(&BLANK).take(missing))
+    }
+
+    /// vtr: cell `col` (within the row), blank past what was written.
+    fn cell(&self, col: u16) -> &crate::Cell {
+        debug_assert!(col < self.cols, "column {col} of {}", self.cols);
+        self.cells.get(usize::from(col)).unwrap_or(&BLANK)
     }
 
     pub fn get(&self, col: u16) -> Option<&crate::Cell> {
-        self.cells.get(usize::from(col))
+        (col < self.cols).then(|| self.cell(col))
     }
 
     pub fn get_mut(&mut self, col: u16) -> Option<&mut crate::Cell> {
+        if col >= self.cols {
+            return None;
+        }
         self.touch(col);
         self.cells.get_mut(usize::from(col))
     }
 
     pub fn insert(&mut self, i: u16, cell: crate::Cell) {
+        self.expand();
         self.cells.insert(usize::from(i), cell);
+        self.cols = self.cells.len().try_into().unwrap();
         self.wrapped = false;
-        // Everything after `i` moved right by one.
-        self.written = self.cols();
     }
 
     pub fn remove(&mut self, i: u16) {
+        self.expand();
         self.clear_wide(i);
         self.cells.remove(usize::from(i));
+        self.cols = self.cells.len().try_into().unwrap();
         self.wrapped = false;
     }
 
@@ -90,7 +127,7 @@ impl Row {
     }
 
     /// vtr: erases the cells `start..end`. With default attributes the
-    /// cells past `written` are blank already and are skipped.
+    /// cells never written are blank already and are skipped.
     pub fn erase_range(
         &mut self,
         start: u16,
@@ -99,7 +136,8 @@ impl Row {
     ) {
         let end = end.min(self.cols());
         let stop = if attrs == crate::attrs::Attrs::default() {
-            end.min(self.written.max(start))
+            let written: u16 = self.cells.len().try_into().unwrap();
+            end.min(written.max(start))
         } else {
             end
         };
@@ -114,18 +152,24 @@ impl Row {
 
     pub fn truncate(&mut self, len: u16) {
         self.cells.truncate(usize::from(len));
+        self.cols = len;
         self.wrapped = false;
-        let last_cell = &mut self.cells[usize::from(len) - 1];
-        if last_cell.is_wide() {
-            last_cell.clear(*last_cell.attrs());
+        if let Some(last_cell) = self.cells.get_mut(usize::from(len) - 1) {
+            if last_cell.is_wide() {
+                last_cell.clear(*last_cell.attrs());
+            }
         }
     }
 
     pub fn resize(&mut self, len: u16, cell: crate::Cell) {
-        if cell != crate::Cell::new() {
-            self.written = len;
+        if cell == crate::Cell::new() {
+            // Blank cells past the written ones need not exist.
+            self.cells.truncate(usize::from(len));
+        } else {
+            self.expand();
+            self.cells.resize(usize::from(len), cell);
         }
-        self.cells.resize(usize::from(len), cell);
+        self.cols = len;
         self.wrapped = false;
     }
 
@@ -138,7 +182,7 @@ impl Row {
     }
 
     pub fn clear_wide(&mut self, col: u16) {
-        let cell = &self.cells[usize::from(col)];
+        let cell = self.cell(col);
         let other = if cell.is_wide() {
             col + 1
         } else if cell.is_wide_continuation() {
@@ -215,7 +259,7 @@ impl Row {
         });
         let mut prev_attrs = prev_attrs.unwrap_or_default();
 
-        let first_cell = &self.cells[usize::from(start)];
+        let first_cell = self.cell(start);
         if wrapping && first_cell == &default_cell {
             let default_attrs = default_cell.attrs();
             if &prev_attrs != default_attrs {
@@ -351,8 +395,8 @@ impl Row {
     ) -> (crate::grid::Pos, crate::attrs::Attrs) {
         let mut prev_was_wide = false;
 
-        let first_cell = &self.cells[usize::from(start)];
-        let prev_first_cell = &prev.cells[usize::from(start)];
+        let first_cell = self.cell(start);
+        let prev_first_cell = prev.cell(start);
         if wrapping
             && !prev_wrapping
             && first_cell == prev_first_cell
@@ -494,8 +538,7 @@ impl Row {
         // drawing the next line can just start writing and be wrapped.
         if (!self.wrapped && prev.wrapped) || (!prev.wrapped && self.wrapped)
         {
-            let end_pos = if self.cells[usize::from(self.cols() - 1)]
-                .is_wide_continuation()
+            let end_pos = if self.cell(self.cols() - 1).is_wide_continuation()
             {
                 crate::grid::Pos {
                     row,
@@ -513,7 +556,7 @@ impl Row {
             if !self.wrapped {
                 crate::term::EraseChar::new(1).write_buf(contents);
             }
-            let end_cell = &self.cells[usize::from(end_pos.col)];
+            let end_cell = self.cell(end_pos.col);
             if end_cell.has_contents() {
                 let attrs = end_cell.attrs();
                 if &prev_attrs != attrs {

@@ -282,3 +282,57 @@ fn recycled_rows_keep_nothing_of_coloured_erases_wide_or_inserted_cells() {
     }
     check(&parser, "scroll region");
 }
+
+#[test]
+fn scrollback_rows_read_as_they_were_drawn() {
+    // Lines pass through a 3-row screen into its scrollback (where rows
+    // keep only their written cells) and are read back scrolled there;
+    // a 40-row screen draws the same bytes with nothing scrolled away.
+    // Every cell, every row's text and formatted form must agree.
+    let mut bytes = Vec::new();
+    for i in 0..30 {
+        let line = match i % 6 {
+            0 => format!("\x1b[1;32mgreen {i}\x1b[0m"),
+            1 => format!("\x1b[41m\x1b[Kred tail {i}\x1b[0m"),
+            2 => format!("wide \u{4e2d}\u{6587} {i}"),
+            3 => format!("{i} {}", "long ".repeat(6)),
+            4 => String::new(),
+            _ => format!("\x1b[7mreverse\x1b[0m {i}\x1b[5Gx"),
+        };
+        bytes.extend_from_slice(line.as_bytes());
+        if i < 29 {
+            bytes.extend_from_slice(b"\r\n");
+        }
+    }
+    let mut small = vt100::Parser::new(3, 16, 100);
+    small.process(&bytes);
+    let tall = screen(40, 16, &bytes);
+    let cols = 16u16;
+    let tall_rows: Vec<Vec<u8>> =
+        tall.screen().rows_formatted(0, cols).collect();
+    let tall_text: Vec<String> = tall.screen().rows(0, cols).collect();
+    let lines = tall_text.iter().rposition(|l| !l.is_empty()).unwrap() + 1;
+    for top in 0..lines - 2 {
+        small.screen_mut().set_scrollback(lines - 3 - top);
+        let screen = small.screen();
+        let text: Vec<String> = screen.rows(0, cols).collect();
+        assert_eq!(text, tall_text[top..top + 3], "text from line {top}");
+        let formatted: Vec<Vec<u8>> =
+            screen.rows_formatted(0, cols).collect();
+        assert_eq!(
+            formatted,
+            tall_rows[top..top + 3],
+            "formatted from line {top}"
+        );
+        for r in 0..3 {
+            for c in 0..cols {
+                assert_eq!(
+                    screen.cell(r, c),
+                    tall.screen().cell(top as u16 + r, c),
+                    "cell {c} of line {}",
+                    top as u16 + r
+                );
+            }
+        }
+    }
+}
