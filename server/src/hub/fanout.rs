@@ -374,20 +374,30 @@ async fn stream_until_end(inner: &Inner, up: &Upstream, first: Option<u64>) -> E
             Err(e) => Err(e),
         };
         match opened {
-            Ok(mut events) => loop {
-                tokio::select! {
-                    event = events.recv() => match event {
-                        Some(event) => {
-                            failures = 0;
-                            if up.apply(event, inner) {
-                                return Ending::Exited;
+            Ok(mut events) => {
+                let mut delivered = false;
+                loop {
+                    tokio::select! {
+                        event = events.recv() => match event {
+                            Some(event) => {
+                                delivered = true;
+                                if up.apply(event, inner) {
+                                    return Ending::Exited;
+                                }
                             }
-                        }
-                        None => break,
-                    },
-                    _ = check.tick() => if up.unwatched() { return Ending::Unwatched },
+                            None => break,
+                        },
+                        _ = check.tick() => if up.unwatched() { return Ending::Unwatched },
+                    }
                 }
-            },
+                // A stream that worked and ended (the link ended a watch
+                // this side read too slowly, or the connection was
+                // replaced) is reopened at once; only failures back off.
+                if delivered {
+                    failures = 0;
+                    continue;
+                }
+            }
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 tracing::debug!(upstream = %up.key, error = %e, "upstream session gone");
                 return Ending::Gone;

@@ -27,9 +27,12 @@ use crate::transport::unmap;
 /// Requests written to the stream ahead of the connection; a sender waits
 /// for room beyond that.
 const REQUEST_QUEUE: usize = 256;
-/// Events of one watch waiting for its consumer (the hub's upstream, which
-/// never blocks); a full queue holds up the link's reader.
-const WATCH_QUEUE: usize = 16;
+/// Events of one watch waiting for its consumer (the hub's upstream). The
+/// link's reader never waits for a consumer: a watch whose queue is full
+/// is ended, as a broken Subscribe stream would be, and its consumer
+/// resumes from its offset with a new one. So no session's consumer can
+/// hold up another's events or any input's reply.
+const WATCH_QUEUE: usize = 64;
 
 type Client = LinkClient<InterceptedService<Channel, Attach>>;
 type Answer = oneshot::Sender<Result<u64, Status>>;
@@ -247,12 +250,16 @@ async fn read(
                     .as_ref()
                     .and_then(|p| p.watches.get(&id).cloned());
                 let delivered = match (queue, unmap::stream_event(event)) {
-                    (Some(queue), Some(event)) => queue.send(event).await.is_ok(),
+                    (Some(queue), Some(event)) => queue.try_send(event).is_ok(),
                     (Some(_), None) => true,
                     (None, _) => false,
                 };
-                if !delivered && let Some(requests) = requests.upgrade() {
-                    let _ = requests.try_send(unwatch(id));
+                if !delivered {
+                    // Gone, or too slow: its events end here.
+                    waiting.forget(id);
+                    if let Some(requests) = requests.upgrade() {
+                        let _ = requests.try_send(unwatch(id));
+                    }
                 }
             }
             Some(Reply::Ended(_)) => {
@@ -306,10 +313,108 @@ fn request(session: String, input: Input) -> Asked {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use tokio_stream::wrappers::TcpListenerStream;
     use tonic::transport::{Endpoint, Server};
 
     use super::*;
+    use crate::core::session::SessionConfig;
+    use crate::core::{Coordinator, SpawnSpec};
+    use crate::spoke::LocalSpoke;
+
+    const DEADLINE: Duration = Duration::from_secs(20);
+
+    /// A real spoke (real PTYs) served on a real TCP socket, and a link to it.
+    async fn spoke_and_link() -> (std::sync::Arc<LocalSpoke>, SpokeLink) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let spoke = std::sync::Arc::new(LocalSpoke::new("t".into(), SessionConfig::default()));
+        let routes = super::super::routes(spoke.clone(), None, None)
+            .await
+            .expect("routes");
+        tokio::spawn(
+            Server::builder()
+                .add_routes(routes)
+                .serve_with_incoming(TcpListenerStream::new(listener)),
+        );
+        let channel = Endpoint::from_shared(format!("http://{addr}"))
+            .expect("endpoint")
+            .connect_lazy();
+        let link = SpokeLink::new(channel, Attach::new(None).expect("no token"));
+        (spoke, link)
+    }
+
+    async fn spawn(spoke: &LocalSpoke, name: &str, script: &str) {
+        spoke
+            .spawn(SpawnSpec {
+                name: name.into(),
+                command: "/bin/sh".into(),
+                args: vec!["-c".into(), script.into()],
+                ..SpawnSpec::default()
+            })
+            .await
+            .expect("spawn");
+    }
+
+    /// A watch whose events nobody takes is ended, not waited for: the
+    /// other session's events and the input replies on the same link go
+    /// on, and the unread watch's events end after what was queued.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unread_watch_is_ended_without_holding_up_the_link() {
+        let (spoke, link) = spoke_and_link().await;
+        spawn(&spoke, "flood", "yes flood").await;
+        spawn(&spoke, "quiet", "stty -echo; exec cat").await;
+        let mut unread = link
+            .watch("flood", None)
+            .await
+            .expect("link served")
+            .expect("watch the flood");
+        let mut quiet = link
+            .watch("quiet", Some(0))
+            .await
+            .expect("link served")
+            .expect("watch the quiet one");
+        for i in 0..20 {
+            let line = format!("ping{i}");
+            let sent = link.send("quiet", Input::Bytes(format!("{line}\n").into()));
+            tokio::time::timeout(DEADLINE, sent)
+                .await
+                .expect("the input's reply in time")
+                .expect("link served")
+                .expect("input taken");
+            let mut seen = String::new();
+            let echoed = tokio::time::timeout(DEADLINE, async {
+                while !seen.contains(&line) {
+                    match quiet.recv().await {
+                        Some(StreamEvent::Output { data, .. }) => {
+                            seen.push_str(&String::from_utf8_lossy(&data));
+                        }
+                        Some(_) => {}
+                        None => panic!("the quiet watch ended"),
+                    }
+                }
+            })
+            .await;
+            assert!(echoed.is_ok(), "no echo of {line} beside the unread flood");
+        }
+        // The flood's watch was cut off: what was queued, then the end.
+        let ended = tokio::time::timeout(DEADLINE, async {
+            let mut events = 0;
+            while unread.recv().await.is_some() {
+                events += 1;
+            }
+            events
+        })
+        .await
+        .expect("the unread watch ends");
+        assert!(ended <= WATCH_QUEUE + 1, "{ended} events after the cut");
+        for session in ["flood", "quiet"] {
+            spoke.kill(session, "KILL").await.expect("kill");
+        }
+    }
 
     /// A spoke from before `Link` existed answers UNIMPLEMENTED for it (as
     /// any gRPC server does for a service it lacks): the link says so, so
