@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
@@ -27,12 +28,15 @@ use crate::transport::unmap;
 /// Requests written to the stream ahead of the connection; a sender waits
 /// for room beyond that.
 const REQUEST_QUEUE: usize = 256;
-/// Events of one watch waiting for its consumer (the hub's upstream). The
-/// link's reader never waits for a consumer: a watch whose queue is full
-/// is ended, as a broken Subscribe stream would be, and its consumer
-/// resumes from its offset with a new one. So no session's consumer can
-/// hold up another's events or any input's reply.
+/// Events of one watch waiting for its consumer (the hub's upstream).
 const WATCH_QUEUE: usize = 64;
+/// How long the link's reader waits for room in a watch's queue. Longer,
+/// and the watch is ended, as a broken Subscribe stream would be; its
+/// consumer resumes from its offset with a new one. A consumer briefly
+/// short of CPU holds the link back (and so the spoke), as a stream's flow
+/// control would; one that stopped cannot hold up another session's
+/// events or any input's reply for longer than this.
+const WATCH_STALL: Duration = Duration::from_millis(500);
 
 type Client = LinkClient<InterceptedService<Channel, Attach>>;
 type Answer = oneshot::Sender<Result<u64, Status>>;
@@ -250,12 +254,15 @@ async fn read(
                     .as_ref()
                     .and_then(|p| p.watches.get(&id).cloned());
                 let delivered = match (queue, unmap::stream_event(event)) {
-                    (Some(queue), Some(event)) => queue.try_send(event).is_ok(),
+                    (Some(queue), Some(event)) => {
+                        let sent = tokio::time::timeout(WATCH_STALL, queue.send(event));
+                        matches!(sent.await, Ok(Ok(())))
+                    }
                     (Some(_), None) => true,
                     (None, _) => false,
                 };
                 if !delivered {
-                    // Gone, or too slow: its events end here.
+                    // Gone, or stalled: its events end here.
                     waiting.forget(id);
                     if let Some(requests) = requests.upgrade() {
                         let _ = requests.try_send(unwatch(id));
@@ -313,8 +320,6 @@ fn request(session: String, input: Input) -> Asked {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use tokio_stream::wrappers::TcpListenerStream;
     use tonic::transport::{Endpoint, Server};
 
@@ -359,7 +364,7 @@ mod tests {
             .expect("spawn");
     }
 
-    /// A watch whose events nobody takes is ended, not waited for: the
+    /// A watch whose events nobody takes is ended after a short wait: the
     /// other session's events and the input replies on the same link go
     /// on, and the unread watch's events end after what was queued.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
