@@ -20,10 +20,7 @@ const ECHO_WITHIN: Duration = Duration::from_secs(2);
 #[tokio::test]
 async fn a_quiet_session_echoes_promptly_beside_a_flood_on_the_same_link() {
     let hub = Hub::start(&[], &[]);
-    let join = hub.join_args();
-    let join: Vec<&str> = join.iter().map(String::as_str).collect();
-    let spoke = Spoke::start_named("tun", &join);
-    hub.wait_state("tun", pb::SpokeState::Healthy).await;
+    let spoke = hub.tunnelled_spoke("tun").await;
     let mut c = hub.client().await;
     // A burst, not an endless flood: the other tests share the machine.
     let burst = "yes flood | head -c 16777216";

@@ -48,10 +48,7 @@ async fn state(hub: &Hub, spoke: &str) -> Option<i32> {
 #[tokio::test]
 async fn a_stopped_peer_is_noticed_within_seconds_and_the_spoke_is_back_soon_after() {
     let hub = Hub::start(&[], &[]);
-    let join = hub.join_args();
-    let join: Vec<&str> = join.iter().map(String::as_str).collect();
-    let spoke = Spoke::start_named("tun", &join);
-    hub.wait_state("tun", pb::SpokeState::Healthy).await;
+    let spoke = hub.tunnelled_spoke("tun").await;
     let mut c = hub.client().await;
     let ticker = "while :; do echo tick; sleep 0.01; done";
     spawn(&mut c, "tun:ticks", "sh", &["-c", ticker]).await;

@@ -12,10 +12,7 @@ use crate::harness::*;
 #[tokio::test]
 async fn a_tunnelled_spoke_rejoins_a_restarted_hub_and_attach_resumes() {
     let mut hub = Hub::start(&[], &[]);
-    let join = hub.join_args();
-    let join: Vec<&str> = join.iter().map(String::as_str).collect();
-    let _spoke = Spoke::start_named("tun", &join);
-    hub.wait_state("tun", pb::SpokeState::Healthy).await;
+    let _spoke = hub.tunnelled_spoke("tun").await;
     let listed = hub.spokes().await;
     let tun = listed.iter().find(|s| s.name == "tun").expect("listed");
     assert_eq!(tun.joined, pb::SpokeJoin::Tunnelled as i32);
@@ -67,10 +64,7 @@ async fn a_tunnelled_spoke_rejoins_a_restarted_hub_and_attach_resumes() {
 #[tokio::test]
 async fn a_known_spoke_not_yet_back_after_a_hub_restart_is_unavailable_not_unknown() {
     let mut hub = Hub::start(&[], &[]);
-    let join = hub.join_args();
-    let join: Vec<&str> = join.iter().map(String::as_str).collect();
-    let mut spoke = Spoke::start_named("tun", &join);
-    hub.wait_state("tun", pb::SpokeState::Healthy).await;
+    let mut spoke = hub.tunnelled_spoke("tun").await;
     spoke.kill();
     hub.restart();
 
@@ -308,10 +302,7 @@ async fn a_published_instance_id_and_the_shared_token_do_not_make_a_spoke() {
 #[tokio::test]
 async fn a_tunnelled_spoke_gone_long_enough_is_forgotten() {
     let hub = Hub::start(&[], &["--forget-spokes-after", "1s"]);
-    let join = hub.join_args();
-    let join: Vec<&str> = join.iter().map(String::as_str).collect();
-    let mut brief = Spoke::start_named("brief", &join);
-    hub.wait_state("brief", pb::SpokeState::Healthy).await;
+    let mut brief = hub.tunnelled_spoke("brief").await;
     let mut c = hub.client().await;
     spawn(&mut c, "brief:s", "/bin/sh", &[]).await;
     brief.kill();

@@ -330,16 +330,12 @@ mod tests {
 
     const DEADLINE: Duration = Duration::from_secs(20);
 
-    /// A real spoke (real PTYs) served on a real TCP socket, and a link to it.
-    async fn spoke_and_link() -> (std::sync::Arc<LocalSpoke>, SpokeLink) {
+    /// `routes` served on a real TCP socket, and a link to them.
+    async fn served(routes: tonic::service::Routes) -> SpokeLink {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("address");
-        let spoke = std::sync::Arc::new(LocalSpoke::new("t".into(), SessionConfig::default()));
-        let routes = super::super::routes(spoke.clone(), None, None)
-            .await
-            .expect("routes");
         tokio::spawn(
             Server::builder()
                 .add_routes(routes)
@@ -348,8 +344,17 @@ mod tests {
         let channel = Endpoint::from_shared(format!("http://{addr}"))
             .expect("endpoint")
             .connect_lazy();
-        let link = SpokeLink::new(channel, Attach::new(None).expect("no token"));
-        (spoke, link)
+        SpokeLink::new(channel, Attach::new(None).expect("no token"))
+    }
+
+    /// A real spoke (real PTYs) with every service a spoke serves, and a
+    /// link to it.
+    async fn spoke_and_link() -> (std::sync::Arc<LocalSpoke>, SpokeLink) {
+        let spoke = std::sync::Arc::new(LocalSpoke::new("t".into(), SessionConfig::default()));
+        let routes = super::super::routes(spoke.clone(), None, None)
+            .await
+            .expect("routes");
+        (spoke, served(routes).await)
     }
 
     async fn spawn(spoke: &LocalSpoke, name: &str, script: &str) {
@@ -426,20 +431,8 @@ mod tests {
     /// the caller falls back, and keeps saying so without asking again.
     #[tokio::test]
     async fn a_server_without_link_sends_the_caller_back_to_unary_calls() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("address");
         let (_reporter, health) = tonic_health::server::health_reporter();
-        tokio::spawn(
-            Server::builder()
-                .add_service(health)
-                .serve_with_incoming(TcpListenerStream::new(listener)),
-        );
-        let channel = Endpoint::from_shared(format!("http://{addr}"))
-            .expect("endpoint")
-            .connect_lazy();
-        let link = SpokeLink::new(channel, Attach::new(None).expect("no token"));
+        let link = served(tonic::service::Routes::new(health)).await;
         for _ in 0..2 {
             let sent = link.send("s", Input::Bytes("x".into())).await;
             assert!(

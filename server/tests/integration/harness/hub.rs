@@ -120,6 +120,16 @@ impl Hub {
         ]
     }
 
+    /// A spoke named `name` that dials this hub, once the hub lists it
+    /// healthy.
+    pub async fn tunnelled_spoke(&self, name: &str) -> super::Spoke {
+        let join = self.join_args();
+        let join: Vec<&str> = join.iter().map(String::as_str).collect();
+        let spoke = super::Spoke::start_named(name, &join);
+        self.wait_state(name, pb::SpokeState::Healthy).await;
+        spoke
+    }
+
     pub async fn federation(&self) -> FederationClient {
         client::connect_federation(&Target::Unix(self.socket.clone()))
             .await
