@@ -1,7 +1,8 @@
 //! The output log: a ring of PTY output chunks indexed by absolute stream
-//! offset. Bounded by bytes; the oldest chunks fall off the front. Chunks are
-//! shared (`Bytes`), so the log, the parser and subscribers never copy a read
-//! more than once.
+//! offset. Bounded by bytes; the oldest chunks fall off the front, unless a
+//! reader that must see every byte (a session's parser) still needs them.
+//! Chunks are shared (`Bytes`), so the log, the parser and subscribers never
+//! copy a read more than once.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -22,6 +23,8 @@ pub struct OutputLog {
     start: u64,
     end: u64,
     capacity: usize,
+    /// Chunks that end after this offset stay, over capacity or not.
+    keep_after: u64,
 }
 
 /// What a read at some offset found.
@@ -44,6 +47,7 @@ impl OutputLog {
             start: 0,
             end: 0,
             capacity: capacity.max(1),
+            keep_after: u64::MAX,
         }
     }
 
@@ -61,18 +65,17 @@ impl OutputLog {
         (self.start..=self.end).contains(&offset)
     }
 
-    /// Where the log would start after appending `len` more bytes.
-    pub fn start_after_append(&self, len: usize) -> u64 {
-        let mut held = (self.end - self.start) as usize + len;
-        let mut start = self.start;
-        for chunk in &self.chunks {
-            if held <= self.capacity {
-                break;
-            }
-            held -= chunk.data.len();
-            start += chunk.data.len() as u64;
-        }
-        start
+    /// Keeps every byte from `offset` on, whatever the capacity, until a
+    /// later call moves the mark: the bytes a parser has not read yet. What
+    /// is over capacity before the mark goes now.
+    pub fn keep_after(&mut self, offset: u64) {
+        self.keep_after = offset;
+        self.trim();
+    }
+
+    /// Bytes held beyond the capacity because of [`Self::keep_after`].
+    pub fn kept_over_capacity(&self) -> usize {
+        ((self.end - self.start) as usize).saturating_sub(self.capacity)
     }
 
     /// Drops everything and continues at `offset`: for a copy of a stream
@@ -94,7 +97,15 @@ impl OutputLog {
             at,
         });
         self.end += len as u64;
+        self.trim();
+    }
+
+    fn trim(&mut self) {
         while (self.end - self.start) as usize > self.capacity && self.chunks.len() > 1 {
+            let front = &self.chunks[0];
+            if front.offset + front.data.len() as u64 > self.keep_after {
+                break;
+            }
             if let Some(old) = self.chunks.pop_front() {
                 self.start += old.data.len() as u64;
             }
@@ -198,9 +209,27 @@ mod tests {
         assert_eq!(log.read(1, 100), Read::Gone { start: 3 });
         assert_eq!(log.read(3, 100), Read::Data(Bytes::from_static(b"defgh")));
         assert!(log.holds(3) && log.holds(8) && !log.holds(2));
-        assert_eq!(log.start_after_append(4), 8);
-        assert_eq!(log.start_after_append(1), 6);
-        assert_eq!(log.start_after_append(0), 3);
+    }
+
+    #[test]
+    fn chunks_after_the_keep_mark_stay_over_capacity() {
+        let mut log = OutputLog::new(5);
+        log.keep_after(1);
+        for c in ["abc", "def", "gh"] {
+            log.append(Bytes::copy_from_slice(c.as_bytes()), Duration::ZERO);
+        }
+        // "abc" ends after the mark: everything stays.
+        assert_eq!(log.start(), 0);
+        assert_eq!(log.kept_over_capacity(), 3);
+        assert_eq!(log.read(1, 2), Read::Data(Bytes::from_static(b"bc")));
+        // Moving the mark lets what is over capacity go, and no more.
+        log.keep_after(4);
+        assert_eq!(log.start(), 3);
+        assert_eq!(log.kept_over_capacity(), 0);
+        log.keep_after(8);
+        assert_eq!(log.start(), 3);
+        log.append(Bytes::from_static(b"ij"), Duration::ZERO);
+        assert_eq!(log.start(), 6);
     }
 
     #[test]

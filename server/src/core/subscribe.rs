@@ -38,7 +38,7 @@ pub trait Source: Send + Sync + 'static {
     fn read_log(&self, offset: u64, max: usize) -> Read;
     /// A snapshot of the screen and the offset it describes. `None`: none
     /// can be had, and the stream ends.
-    async fn snapshot(&self, reason: SnapshotReason) -> Option<(u64, StreamEvent)>;
+    async fn snapshot(&self, reason: SnapshotReason) -> Option<Snapshot>;
     /// Live subscribers, counted while their tasks run.
     fn subscribers(&self) -> &AtomicU32;
     /// Whether the stream was set back to before `pos`: a reader there
@@ -49,6 +49,17 @@ pub trait Source: Send + Sync + 'static {
     fn rewound_past(&self, _pos: u64) -> bool {
         false
     }
+}
+
+/// A snapshot for a subscriber, and how it streams on from there.
+pub struct Snapshot {
+    pub offset: u64,
+    /// A [`StreamEvent::Snapshot`].
+    pub event: StreamEvent,
+    /// The stream from `offset` on, for a source whose log may no longer
+    /// hold it (a hub's copy of a flooded session, given an older snapshot
+    /// by its spoke): the subscriber reads it until it reaches the log.
+    pub bridge: Option<Events<StreamEvent>>,
 }
 
 /// Starts streaming `source`. `from_offset` still held by the log: a replay
@@ -107,8 +118,10 @@ impl Source for Session {
         self.inner().read_log(offset, max)
     }
 
-    /// The screen at the parser's offset, brought up to the log's end.
-    async fn snapshot(&self, reason: SnapshotReason) -> Option<(u64, StreamEvent)> {
+    /// The screen at the parser's offset, brought up to the log's end at
+    /// the call. The log keeps everything from the parser's offset on, so a
+    /// subscriber can always stream on from the snapshot.
+    async fn snapshot(&self, reason: SnapshotReason) -> Option<Snapshot> {
         let inner: Arc<Inner> = self.inner().clone();
         tokio::task::spawn_blocking(move || {
             let term = inner.catch_up();
@@ -121,7 +134,11 @@ impl Source for Session {
                 offset,
                 reason,
             };
-            (offset, event)
+            Snapshot {
+                offset,
+                event,
+                bridge: None,
+            }
         })
         .await
         .ok()
@@ -141,10 +158,16 @@ async fn run<S: Source + ?Sized>(
     let mut state_rx = source.state_rx();
     let mut seen: LiveState = state_rx.borrow_and_update().clone();
     let (start, end) = source.log_bounds();
+    let mut bridge = None;
     let mut pos = match from_offset {
         Some(offset) if (start..=end).contains(&offset) => offset,
         _ => match source.snapshot(SnapshotReason::Initial).await {
-            Some((offset, event)) => {
+            Some(Snapshot {
+                offset,
+                event,
+                bridge: more,
+            }) => {
+                bridge = more;
                 // The snapshot shows the size at its offset; a later
                 // resize still gets its own event.
                 if let StreamEvent::Snapshot { cols, rows, .. } = &event {
@@ -183,22 +206,41 @@ async fn run<S: Source + ?Sized>(
             let Ok(permit) = tx.reserve().await else {
                 return;
             };
-            match source.read_log(pos, MAX_EVENT_BYTES) {
+            let read = source.read_log(pos, MAX_EVENT_BYTES);
+            if !matches!(read, Read::Gone { .. }) {
+                // At the log (or ahead of it): the bridge has done its work.
+                bridge = None;
+            }
+            match read {
                 Read::Data(data) => {
                     let offset = pos;
                     pos += data.len() as u64;
                     permit.send(StreamEvent::Output { offset, data });
                 }
                 Read::Future { .. } if !source.rewound_past(pos) => break,
+                Read::Gone { .. } if let Some(from) = bridge.as_mut() => {
+                    drop(permit);
+                    match bridged(from.recv().await, &mut pos) {
+                        Ok(Some(event)) => {
+                            if tx.send(event).await.is_err() {
+                                return;
+                            }
+                        }
+                        Ok(None) => {}
+                        // Ended: a resync from the source, next round.
+                        Err(()) => bridge = None,
+                    }
+                }
                 // Fallen off the log's start, or left beyond an end that
                 // was set back: the screen as it is, and on from there.
                 Read::Gone { .. } | Read::Future { .. } => {
                     drop(permit);
                     match source.snapshot(SnapshotReason::Resync).await {
-                        Some((offset, event)) => {
-                            tracing::debug!(stream = %source.label(), from = pos, to = offset, "subscriber resynced");
-                            pos = offset;
-                            if tx.send(event).await.is_err() {
+                        Some(snapshot) => {
+                            tracing::debug!(stream = %source.label(), from = pos, to = snapshot.offset, "subscriber resynced");
+                            pos = snapshot.offset;
+                            bridge = snapshot.bridge;
+                            if tx.send(snapshot.event).await.is_err() {
                                 return;
                             }
                         }
@@ -223,5 +265,89 @@ async fn run<S: Source + ?Sized>(
             // The subscriber went away while nothing happened.
             () = tx.closed() => return,
         }
+    }
+}
+
+/// What a subscriber at `pos` sends for one event of its bridge: `Err` once
+/// the bridge has ended or no longer follows on from `pos`.
+fn bridged(event: Option<StreamEvent>, pos: &mut u64) -> Result<Option<StreamEvent>, ()> {
+    match event {
+        Some(StreamEvent::Output { offset, data }) => {
+            let end = offset + data.len() as u64;
+            if offset > *pos {
+                return Err(());
+            }
+            if end <= *pos {
+                return Ok(None);
+            }
+            let data = data.slice((*pos - offset) as usize..);
+            let offset = std::mem::replace(pos, end);
+            Ok(Some(StreamEvent::Output { offset, data }))
+        }
+        Some(StreamEvent::Snapshot {
+            screen,
+            cols,
+            rows,
+            offset,
+            ..
+        }) => {
+            *pos = offset;
+            Ok(Some(StreamEvent::Snapshot {
+                screen,
+                cols,
+                rows,
+                offset,
+                reason: SnapshotReason::Resync,
+            }))
+        }
+        // The source's own state says these.
+        Some(StreamEvent::Resized { .. } | StreamEvent::Idle(_)) => Ok(None),
+        Some(StreamEvent::Exited(_)) | None => Err(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(offset: u64, data: &'static [u8]) -> Option<StreamEvent> {
+        Some(StreamEvent::Output {
+            offset,
+            data: Bytes::from_static(data),
+        })
+    }
+
+    #[test]
+    fn a_bridge_sends_only_what_follows_on_from_the_subscriber() {
+        let mut pos = 10;
+        // Seen already: nothing.
+        assert!(matches!(bridged(output(4, b"abcdef"), &mut pos), Ok(None)));
+        // Overlapping: the new part, from `pos`.
+        let Ok(Some(StreamEvent::Output { offset, data })) = bridged(output(8, b"abcd"), &mut pos)
+        else {
+            panic!("the new part");
+        };
+        assert_eq!((offset, &data[..], pos), (10, &b"cd"[..], 12));
+        // A gap, an exit or the end: the bridge is of no more use.
+        assert!(bridged(output(13, b"x"), &mut pos).is_err());
+        assert!(bridged(None, &mut pos).is_err());
+        assert_eq!(pos, 12);
+    }
+
+    #[test]
+    fn a_snapshot_on_a_bridge_is_a_resync_the_subscriber_moves_to() {
+        let mut pos = 10;
+        let snapshot = StreamEvent::Snapshot {
+            screen: Bytes::new(),
+            cols: 80,
+            rows: 24,
+            offset: 99,
+            reason: SnapshotReason::Initial,
+        };
+        let Ok(Some(StreamEvent::Snapshot { reason, .. })) = bridged(Some(snapshot), &mut pos)
+        else {
+            panic!("a snapshot");
+        };
+        assert_eq!((reason, pos), (SnapshotReason::Resync, 99));
     }
 }

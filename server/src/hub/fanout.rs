@@ -18,7 +18,7 @@ use super::spoke::Entry;
 use crate::core::error::ErrorKind;
 use crate::core::log::{OutputLog, Read};
 use crate::core::session::{LiveState, lock};
-use crate::core::subscribe::{self, Source};
+use crate::core::subscribe::{self, Snapshot, Source};
 use crate::core::{Events, SessionSummary, SnapshotReason, StreamEvent};
 
 /// Bytes of each upstream's output kept for subscribers to catch up from
@@ -116,7 +116,7 @@ struct Base {
 }
 
 impl Base {
-    fn event(&self, reason: SnapshotReason) -> (u64, StreamEvent) {
+    fn snapshot(&self, reason: SnapshotReason, bridge: Option<Events<StreamEvent>>) -> Snapshot {
         let event = StreamEvent::Snapshot {
             screen: self.screen.clone(),
             cols: self.cols,
@@ -124,7 +124,11 @@ impl Base {
             offset: self.offset,
             reason,
         };
-        (self.offset, event)
+        Snapshot {
+            offset: self.offset,
+            event,
+            bridge,
+        }
     }
 }
 
@@ -258,8 +262,10 @@ impl Upstream {
             .then(|| base.clone())
     }
 
-    /// A snapshot straight from the spoke (a short second stream).
-    async fn fetch_snapshot(&self) -> Option<Base> {
+    /// A snapshot straight from the spoke, and the rest of its stream (a
+    /// second stream, read only while the log does not hold the offsets it
+    /// brings).
+    async fn fetch_snapshot(&self) -> Option<(Base, Events<StreamEvent>)> {
         let handle = self.entry.callable().ok()?;
         let mut events = handle.subscribe(&self.session, None).await.ok()?;
         let Ok(Some(StreamEvent::Snapshot {
@@ -282,7 +288,7 @@ impl Upstream {
         if pipe.log.holds(offset) {
             pipe.base = Some(base.clone());
         }
-        Some(base)
+        Some((base, events))
     }
 }
 
@@ -309,15 +315,17 @@ impl Source for Upstream {
         lock(&self.pipe).log.read(offset, max)
     }
 
-    async fn snapshot(&self, reason: SnapshotReason) -> Option<(u64, StreamEvent)> {
+    async fn snapshot(&self, reason: SnapshotReason) -> Option<Snapshot> {
         // A new upstream's first event is often the snapshot itself.
         let mut ready = self.ready.subscribe();
         let _ = tokio::time::timeout(SNAPSHOT_WAIT, ready.wait_for(|r| *r)).await;
-        let base = match self.usable_base() {
-            Some(base) => base,
-            None => self.fetch_snapshot().await?,
-        };
-        Some(base.event(reason))
+        if let Some(base) = self.usable_base() {
+            return Some(base.snapshot(reason, None));
+        }
+        // During a flood the spoke's snapshot may be older than anything
+        // the log still holds: the rest of its stream bridges the gap.
+        let (base, rest) = self.fetch_snapshot().await?;
+        Some(base.snapshot(reason, Some(rest)))
     }
 
     fn subscribers(&self) -> &AtomicU32 {

@@ -424,3 +424,85 @@ async fn a_resume_from_beyond_the_end_through_the_hub_gets_a_snapshot() {
     })
     .await;
 }
+
+/// Parser backlog for the flood tests: a catch-up takes a fraction of a
+/// second, during which the flood moves well past the 4 MiB log.
+const FLOOD_BACKLOG: &str = "16777216";
+
+#[tokio::test]
+async fn a_viewer_that_fell_behind_an_endless_flood_rejoins_live_output() {
+    let spoke = Spoke::start_with(&["--parse-backlog", FLOOD_BACKLOG]);
+    rejoins_after_falling_behind(spoke.client().await, "flood").await;
+}
+
+#[tokio::test]
+async fn a_viewer_through_the_hub_that_fell_behind_a_flood_rejoins_live_output() {
+    let hub = Hub::start(&[], &[]);
+    let _spoke = hub
+        .tunnelled_spoke_with("t", &["--parse-backlog", FLOOD_BACKLOG])
+        .await;
+    rejoins_after_falling_behind(hub.client().await, "t:flood").await;
+}
+
+/// Falls behind an endless flood (`yes`), then reads as fast as it can: it
+/// must rejoin the live output, a contiguous run of several logs' worth
+/// after a resync, not one fresh screen after another (each of which was
+/// out of date by the time it arrived).
+async fn rejoins_after_falling_behind(
+    mut c: vtr::transport::grpc::client::VtrClient,
+    session: &str,
+) {
+    const RUN: u64 = 16 << 20;
+    spawn(&mut c, session, "yes", &["The quick brown fox jumps"]).await;
+    let mut stream = c
+        .subscribe(pb::SubscribeRequest {
+            session: session.into(),
+            from_offset: None,
+        })
+        .await
+        .expect("subscribe")
+        .into_inner();
+    let first = next_event(&mut stream).await.event;
+    assert!(matches!(first, Some(Event::Snapshot(_))), "{first:?}");
+    // Stalled far past what the logs and the transport windows hold.
+    let info = |mut c: vtr::transport::grpc::client::VtrClient| async move {
+        c.info(pb::SessionRequest {
+            session: session.to_owned(),
+        })
+        .await
+        .expect("info")
+        .into_inner()
+        .output_offset
+    };
+    let stalled_at = info(c.clone()).await;
+    wait_until("64 MiB of flood while stalled", || {
+        let c = c.clone();
+        async move { (info(c).await > stalled_at + (64 << 20)).then_some(()) }
+    })
+    .await;
+    let (mut next, mut run, mut resyncs) = (None, 0, 0);
+    within("a contiguous run of output after a resync", async {
+        while run < RUN {
+            match next_event(&mut stream).await.event {
+                Some(Event::Snapshot(s)) => {
+                    assert_eq!(s.reason, pb::SnapshotReason::Resync as i32);
+                    (next, run) = (Some(s.offset), 0);
+                    resyncs += 1;
+                }
+                Some(Event::Output(o)) => {
+                    assert!(
+                        next.is_none_or(|n| n == o.offset),
+                        "a gap without a snapshot: {next:?} to {}",
+                        o.offset
+                    );
+                    next = Some(o.offset + o.data.len() as u64);
+                    run += o.data.len() as u64;
+                }
+                Some(Event::Idle(_) | Event::Resized(_)) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert!(resyncs >= 1, "the viewer fell behind, so it was resynced");
+}

@@ -102,14 +102,23 @@ pub struct ResizeMark {
 }
 
 struct PipeState {
+    /// Keeps every byte from the parser's offset on (see
+    /// [`OutputLog::keep_after`]): the backlog is the log's tail, and a
+    /// snapshot's offset is always still there to stream from.
     log: OutputLog,
-    /// Chunks the parser has not taken yet (shared with the log, not copied).
-    unparsed: std::collections::VecDeque<Bytes>,
-    unparsed_bytes: usize,
+    /// Bytes the parser has taken: the start of its backlog.
+    parsed: u64,
     /// The reader has stopped: no more bytes will arrive.
     closed: bool,
     /// The session was removed: the parser thread stops.
     removed: bool,
+}
+
+impl PipeState {
+    /// Output the parser has not taken yet.
+    fn unparsed(&self) -> usize {
+        (self.log.end() - self.parsed) as usize
+    }
 }
 
 /// A cheap handle; clones share the session.
@@ -244,9 +253,12 @@ impl Session {
             started: Instant::now(),
             pid,
             pipe: Mutex::new(PipeState {
-                log: OutputLog::new(config.log_capacity),
-                unparsed: std::collections::VecDeque::new(),
-                unparsed_bytes: 0,
+                log: {
+                    let mut log = OutputLog::new(config.log_capacity);
+                    log.keep_after(0);
+                    log
+                },
+                parsed: 0,
                 closed: false,
                 removed: false,
             }),
@@ -493,7 +505,7 @@ impl Session {
     /// `EXACT_KEYS_BACKLOG` unparsed) the mode as of the last parsed batch,
     /// so a key such as ctrl+c never waits for a long backlog to parse.
     pub async fn application_cursor(&self) -> bool {
-        if lock(&self.inner.pipe).unparsed_bytes > EXACT_KEYS_BACKLOG {
+        if lock(&self.inner.pipe).unparsed() > EXACT_KEYS_BACKLOG {
             return self.inner.application_cursor.load(Ordering::Relaxed);
         }
         let inner = self.inner.clone();

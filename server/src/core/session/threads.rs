@@ -38,28 +38,23 @@ impl Inner {
     /// Parses up to `PARSE_BATCH` bytes of the backlog; false if it was
     /// empty.
     fn parse_batch(&self, term: &mut Terminal) -> bool {
-        let batch = {
-            let mut pipe = lock(&self.pipe);
-            let mut batch = Vec::new();
-            let mut size = 0;
-            while size < PARSE_BATCH {
-                let Some(chunk) = pipe.unparsed.pop_front() else {
-                    break;
-                };
-                size += chunk.len();
-                batch.push(chunk);
-            }
-            pipe.unparsed_bytes -= size;
-            batch
-        };
+        let from = term.consumed();
+        let batch = lock(&self.pipe).log.slices(from, from + PARSE_BATCH as u64);
         if batch.is_empty() {
             return false;
         }
-        // Room in the backlog: a waiting reader may go on.
-        self.pipe_changed.notify_all();
-        for chunk in &batch {
+        for (_, chunk, _) in &batch {
             term.process(chunk);
         }
+        {
+            let mut pipe = lock(&self.pipe);
+            pipe.parsed = term.consumed();
+            // Bytes held back (a split UTF-8 sequence) are not in the state
+            // yet: a snapshot's stream starts before them.
+            pipe.log.keep_after(term.offset());
+        }
+        // Room in the backlog: a waiting reader may go on.
+        self.pipe_changed.notify_all();
         let replies = term.take_replies();
         if !replies.is_empty() {
             self.reply(replies);
@@ -99,16 +94,13 @@ impl Inner {
             let end = {
                 let mut pipe = lock(&self.pipe);
                 // Backpressure: the parser's backlog is bounded.
-                while pipe.unparsed_bytes > 0 && pipe.unparsed_bytes + n > self.config.parse_backlog
-                {
+                while pipe.unparsed() > 0 && pipe.unparsed() + n > self.config.parse_backlog {
                     pipe = self
                         .pipe_changed
                         .wait(pipe)
                         .unwrap_or_else(PoisonError::into_inner);
                 }
-                pipe.log.append(chunk.clone(), self.started.elapsed());
-                pipe.unparsed.push_back(chunk);
-                pipe.unparsed_bytes += n;
+                pipe.log.append(chunk, self.started.elapsed());
                 pipe.log.end()
             };
             self.pipe_changed.notify_all();
@@ -129,7 +121,7 @@ impl Inner {
         loop {
             let (flowing, end) = {
                 let mut pipe = lock(&self.pipe);
-                while pipe.unparsed.is_empty() || pipe.removed {
+                while pipe.unparsed() == 0 || pipe.removed {
                     if pipe.closed || pipe.removed {
                         return;
                     }
@@ -138,7 +130,7 @@ impl Inner {
                         .wait(pipe)
                         .unwrap_or_else(PoisonError::into_inner);
                 }
-                let flowing = !pipe.closed && pipe.unparsed_bytes < self.config.parse_backlog / 2;
+                let flowing = !pipe.closed && pipe.unparsed() < self.config.parse_backlog / 2;
                 (flowing, pipe.log.end())
             };
             if flowing {

@@ -123,9 +123,15 @@ impl Hub {
     /// A spoke named `name` that dials this hub, once the hub lists it
     /// healthy.
     pub async fn tunnelled_spoke(&self, name: &str) -> super::Spoke {
-        let join = self.join_args();
-        let join: Vec<&str> = join.iter().map(String::as_str).collect();
-        let spoke = super::Spoke::start_named(name, &join);
+        self.tunnelled_spoke_with(name, &[]).await
+    }
+
+    /// As [`Self::tunnelled_spoke`], with more arguments for the spoke.
+    pub async fn tunnelled_spoke_with(&self, name: &str, extra: &[&str]) -> super::Spoke {
+        let mut args = self.join_args();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let spoke = super::Spoke::start_named(name, &args);
         self.wait_state(name, pb::SpokeState::Healthy).await;
         spoke
     }
