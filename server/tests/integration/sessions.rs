@@ -97,6 +97,46 @@ async fn the_pty_is_freed_at_exit() {
     wait_until("PTYs closed", || async { (ptys() == 0).then_some(()) }).await;
 }
 
+/// Threads of a process, from /proc.
+fn threads(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a Threads line")
+}
+
+#[tokio::test]
+async fn idle_sessions_hold_no_threads() {
+    // Each session used to cost four threads (reader, parser, writer,
+    // waiter): 2,500 sessions took about 10,000.
+    const SESSIONS: usize = 40;
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    let before = threads(spoke.pid());
+    for i in 0..SESSIONS {
+        let name = format!("idle{i}");
+        spawn(&mut c, &name, "cat", &[]).await;
+        send_and_wait(&mut c, &name, "ping", "ping").await;
+    }
+    // The parsers have run; each ends a few seconds after its output.
+    // What may remain is the runtime's own (its pool of blocking threads).
+    let settled = wait_until("the sessions' threads to end", || async {
+        let now = threads(spoke.pid());
+        (now <= before + 8).then_some(now)
+    })
+    .await;
+    // Still alive and answering, with no thread of their own.
+    for i in 0..SESSIONS {
+        send_and_wait(&mut c, &format!("idle{i}"), "pong", "pong").await;
+    }
+    assert!(
+        settled < before + SESSIONS,
+        "{before} threads before, {settled} after"
+    );
+}
+
 #[tokio::test]
 async fn kill_resize_rename_and_remove() {
     let spoke = Spoke::start();

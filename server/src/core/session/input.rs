@@ -1,7 +1,7 @@
-//! The way into a session's PTY: a bounded queue to the writer thread, and
+//! The way into a session's PTY: a bounded queue to the writer task, and
 //! a shortcut that writes a keystroke at once.
 //!
-//! Through the queue, every keystroke wakes the writer thread, a hop that
+//! Through the queue, every keystroke wakes the writer task, a hop that
 //! costs an interactive echo about as much as the PTY itself. So a small
 //! write with nothing queued goes straight to the PTY from the caller, when
 //! the PTY says it has room: `POLLOUT` on a Linux PTY master means the
@@ -20,28 +20,25 @@ use bytes::Bytes;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use tokio::sync::mpsc;
 
-use super::lock;
+use super::pty_fd::PtyFd;
 
 /// Largest write that may skip the queue.
 pub(super) const DIRECT_MAX: usize = 256;
-
-type Writer = Arc<Mutex<Box<dyn Write + Send>>>;
 
 /// Held by the session while the PTY is open; dropped at exit, before the
 /// master is closed.
 pub(super) struct InputPath {
     queue: mpsc::Sender<Bytes>,
-    writer: Writer,
+    writer: Mutex<Box<dyn Write + Send>>,
     /// Writes queued or being written by the thread.
     queued: Arc<AtomicUsize>,
     /// The PTY master, for the readiness check. Open while this exists.
     master: RawFd,
 }
 
-/// What the writer thread owns.
+/// What the writer task owns.
 pub(super) struct WriterEnd {
     queue: mpsc::Receiver<Bytes>,
-    writer: Writer,
     queued: Arc<AtomicUsize>,
 }
 
@@ -61,19 +58,15 @@ pub(super) fn input_path(
     capacity: usize,
 ) -> (InputPath, WriterEnd) {
     let (tx, rx) = mpsc::channel(capacity);
-    let writer = Arc::new(Mutex::new(writer));
+    let writer = Mutex::new(writer);
     let queued = Arc::new(AtomicUsize::new(0));
     let path = InputPath {
         queue: tx,
-        writer: writer.clone(),
+        writer,
         queued: queued.clone(),
         master,
     };
-    let end = WriterEnd {
-        queue: rx,
-        writer,
-        queued,
-    };
+    let end = WriterEnd { queue: rx, queued };
     (path, end)
 }
 
@@ -126,14 +119,13 @@ impl InputPath {
 }
 
 impl WriterEnd {
-    /// The writer thread: writes queued input until the session lets go of
-    /// its `InputPath` or the PTY fails.
-    pub(super) fn run(mut self) {
-        while let Some(data) = self.queue.blocking_recv() {
-            let written = {
-                let mut writer = lock(&self.writer);
-                writer.write_all(&data).and_then(|()| writer.flush())
-            };
+    /// The writer task: writes queued input, waiting for room as the
+    /// program reads, until the session lets go of its `InputPath` or the
+    /// PTY fails. The direct path writes only while nothing is queued or
+    /// being written here, so the two never interleave.
+    pub(super) async fn run(mut self, pty: Arc<PtyFd>) {
+        while let Some(data) = self.queue.recv().await {
+            let written = pty.write_all(&data).await;
             self.queued.fetch_sub(1, Ordering::AcqRel);
             if written.is_err() {
                 break;
@@ -171,9 +163,10 @@ mod tests {
         assert_eq!(&buf, b"x");
     }
 
-    #[test]
-    fn a_keystroke_after_a_queued_paste_waits_its_turn() {
+    #[tokio::test]
+    async fn a_keystroke_after_a_queued_paste_waits_its_turn() {
         let (path, end, mut read) = pipe_path();
+        let pty = Arc::new(PtyFd::new(path.master).expect("register the pipe"));
         let paste = Bytes::from(vec![b'p'; DIRECT_MAX + 1]);
         let Sent::Queue(queue, data) = path.write_or_queue(paste.clone()) else {
             panic!("a paste must take the queue");
@@ -187,7 +180,7 @@ mod tests {
         };
         queue.try_send(data).expect("room in the queue");
         drop((path, queue));
-        end.run();
+        end.run(pty).await;
         let mut got = Vec::new();
         read.read_to_end(&mut got).expect("read the pipe");
         let mut want = paste.to_vec();

@@ -1,16 +1,21 @@
 //! One session: a PTY, its child process, the output log and the terminal
 //! state.
 //!
-//! Threads and tasks, and why each exists:
-//! - reader thread: blocking PTY reads; appends each read to the output log
-//!   and wakes subscribers. It is the forwarding path: it never parses.
-//! - parser thread: applies output to the vt100 parser in batches, from a
-//!   queue of chunks it has not parsed yet. The reader waits for it only when
-//!   that backlog is full (backpressure to the PTY): the live stream runs
-//!   ahead of the parser during bursts, and no byte escapes the scrollback.
-//! - writer thread: blocking PTY writes fed by a bounded queue (input and
-//!   replies to terminal queries).
-//! - waiter thread: reaps the child, frees the PTY, records the exit.
+//! Tasks and threads, and why each exists. An idle session holds no thread:
+//! the PTY master is non-blocking and the child's exit is a pidfd, both
+//! waited on by the runtime (see `pty_fd`).
+//! - reader task: PTY reads; appends each read to the output log and wakes
+//!   subscribers. It is the forwarding path: it never parses.
+//! - parser thread: applies output to the vt100 parser in batches, from the
+//!   log's tail it has not parsed yet. Started by the reader when output
+//!   arrives, it ends after `PARSER_LINGER` without any. The reader waits
+//!   for it only when that backlog is full (backpressure to the PTY): the
+//!   live stream runs ahead of the parser during bursts, and no byte escapes
+//!   the scrollback. A thread, at a lower priority, because parsing is CPU
+//!   work that must not hold up the runtime's threads.
+//! - writer task: PTY writes fed by a bounded queue (input and replies to
+//!   terminal queries), waiting for room as the program reads.
+//! - waiter task: reaps the child, frees the PTY, records the exit.
 //! - idle monitor task: flips `idle` after a quiet period.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -24,9 +29,11 @@ use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 use tokio::sync::watch;
 
 mod input;
+mod pty_fd;
 mod threads;
 
 use input::{InputPath, Sent, input_path};
+use pty_fd::PtyFd;
 
 use crate::core::clock::from_unix_ms;
 use crate::core::error::{Result, SessionError};
@@ -71,7 +78,9 @@ const PARSE_BATCH: usize = 64 << 10;
 /// least `BURST_BYTES` per `BURST_WINDOW` (12.5 MB/s).
 const BURST_WINDOW: Duration = Duration::from_millis(20);
 const BURST_BYTES: u64 = 256 << 10;
-/// Input queue towards the writer thread. Full: senders wait (up to
+/// How long a parser thread waits for more output before it ends.
+const PARSER_LINGER: Duration = Duration::from_secs(5);
+/// Input queue towards the writer task. Full: senders wait (up to
 /// `input_timeout`), which is backpressure from a program that reads slowly.
 const INPUT_QUEUE: usize = 64;
 /// How long the waiter lets the reader drain output after the child exits.
@@ -108,6 +117,8 @@ struct PipeState {
     log: OutputLog,
     /// Bytes the parser has taken: the start of its backlog.
     parsed: u64,
+    /// A parser thread runs (or is starting).
+    parser: bool,
     /// The reader has stopped: no more bytes will arrive.
     closed: bool,
     /// The session was removed: the parser thread stops.
@@ -141,8 +152,11 @@ pub(crate) struct Inner {
     pid: Option<u32>,
     config: SessionConfig,
     pipe: Mutex<PipeState>,
-    /// Signalled when the log grows, the parser advances or the reader stops.
+    /// Signalled when the log grows or the reader stops (for the parser).
     pipe_changed: Condvar,
+    /// Signalled when the parser takes a batch (for a reader waiting for
+    /// room in the backlog).
+    parsed_some: tokio::sync::Notify,
     term: Mutex<Terminal>,
     end_tx: watch::Sender<u64>,
     state_tx: watch::Sender<LiveState>,
@@ -226,10 +240,6 @@ impl Session {
         // The child holds the slave now; dropping ours lets reads end at exit.
         drop(pair.slave);
         let pid = child.process_id();
-        let reader = pair
-            .master
-            .try_clone_reader()
-            .map_err(|e| failed(format!("PTY reader: {e}")))?;
         let writer = pair
             .master
             .take_writer()
@@ -238,6 +248,7 @@ impl Session {
             .master
             .as_raw_fd()
             .ok_or_else(|| failed("PTY master has no file descriptor".to_owned()))?;
+        let pty = Arc::new(PtyFd::new(master_fd).map_err(|e| failed(format!("PTY master: {e}")))?);
         let (input, writer_end) = input_path(writer, master_fd, INPUT_QUEUE);
         let now = SystemTime::now();
         let inner = Arc::new(Inner {
@@ -259,10 +270,12 @@ impl Session {
                     log
                 },
                 parsed: 0,
+                parser: false,
                 closed: false,
                 removed: false,
             }),
             pipe_changed: Condvar::new(),
+            parsed_some: tokio::sync::Notify::new(),
             term: Mutex::new(Terminal::new(rows, cols, config.scrollback)),
             end_tx: watch::Sender::new(0),
             state_tx: watch::Sender::new(LiveState {
@@ -287,33 +300,10 @@ impl Session {
             list_changed,
             subscribers: Default::default(),
         });
-        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
-        let spawn_thread = |name: &str, f: Box<dyn FnOnce() + Send>| {
-            std::thread::Builder::new()
-                .name(format!("vtr-{name}"))
-                .spawn(f)
-                .map(|_| ())
-                .map_err(|e| failed(format!("starting {name} thread: {e}")))
-        };
-        let i = inner.clone();
-        spawn_thread(
-            "pty-read",
-            Box::new(move || {
-                i.read_loop(reader);
-                // The waiter may have stopped listening; nothing to do then.
-                let _ = done_tx.send(());
-            }),
-        )?;
-        let i = inner.clone();
-        spawn_thread("parse", Box::new(move || i.parse_loop()))?;
-        spawn_thread("pty-write", Box::new(move || writer_end.run()))?;
-        let i = inner.clone();
-        spawn_thread(
-            "wait",
-            Box::new(move || {
-                i.wait_loop(child, done_rx);
-            }),
-        )?;
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(inner.clone().read_task(pty.clone(), done_tx));
+        tokio::spawn(writer_end.run(pty));
+        tokio::spawn(inner.clone().wait_task(child, done_rx));
         tokio::spawn(inner.clone().idle_monitor());
         Ok(Session { inner })
     }

@@ -1,8 +1,7 @@
 //! The work behind a session: the PTY reader, the parser following the
-//! output log, the writer, the reaper and the idle monitor (see the parent
-//! module for why each exists).
+//! output log, the reaper and the idle monitor (see the parent module for
+//! why each exists).
 
-use std::io::Read;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -13,7 +12,11 @@ use bytes::Bytes;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::{BURST_BYTES, BURST_WINDOW, DRAIN_AFTER_EXIT, Inner, PARSE_BATCH, READ_BUFFER, lock};
+use super::pty_fd::{self, PtyFd};
+use super::{
+    BURST_BYTES, BURST_WINDOW, DRAIN_AFTER_EXIT, Inner, PARSE_BATCH, PARSER_LINGER, READ_BUFFER,
+    lock,
+};
 use crate::core::terminal::Terminal;
 use crate::core::types::ExitInfo;
 
@@ -54,7 +57,7 @@ impl Inner {
             pipe.log.keep_after(term.offset());
         }
         // Room in the backlog: a waiting reader may go on.
-        self.pipe_changed.notify_all();
+        self.parsed_some.notify_one();
         let replies = term.take_replies();
         if !replies.is_empty() {
             self.reply(replies);
@@ -78,10 +81,19 @@ impl Inner {
         }
     }
 
-    pub(super) fn read_loop(&self, mut reader: Box<dyn Read + Send>) {
+    /// Reads the PTY into the log until the child side closes, then
+    /// reports on `done`. Waits while the parser's backlog is full
+    /// (backpressure to the program). It is the forwarding path: it never
+    /// parses.
+    pub(super) async fn read_task(
+        self: Arc<Self>,
+        pty: Arc<PtyFd>,
+        done: tokio::sync::oneshot::Sender<()>,
+    ) {
         let mut buf = vec![0u8; READ_BUFFER];
         loop {
-            let n = match reader.read(&mut buf) {
+            self.room_for_output().await;
+            let n = match pty.read(&mut buf).await {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -91,28 +103,60 @@ impl Inner {
                 }
             };
             let chunk = Bytes::copy_from_slice(&buf[..n]);
-            let end = {
+            let (end, start_parser) = {
                 let mut pipe = lock(&self.pipe);
-                // Backpressure: the parser's backlog is bounded.
-                while pipe.unparsed() > 0 && pipe.unparsed() + n > self.config.parse_backlog {
-                    pipe = self
-                        .pipe_changed
-                        .wait(pipe)
-                        .unwrap_or_else(PoisonError::into_inner);
-                }
                 pipe.log.append(chunk, self.started.elapsed());
-                pipe.log.end()
+                let start = !pipe.parser && !pipe.removed;
+                pipe.parser |= start;
+                (pipe.log.end(), start)
             };
             self.pipe_changed.notify_all();
             self.last_output_ms
                 .store(unix_ms(SystemTime::now()), Ordering::Relaxed);
             self.end_tx.send_replace(end);
+            // After the subscribers have been told: they come first.
+            if start_parser {
+                self.start_parser();
+            }
         }
         lock(&self.pipe).closed = true;
         self.pipe_changed.notify_all();
+        // The waiter may have stopped listening; nothing to do then.
+        let _ = done.send(());
     }
 
-    /// Follows the output log with the parser, in batches. During a burst
+    /// Until the parser's backlog has room for another read.
+    async fn room_for_output(&self) {
+        loop {
+            let room = self.parsed_some.notified();
+            {
+                let pipe = lock(&self.pipe);
+                let unparsed = pipe.unparsed();
+                if unparsed == 0 || unparsed + READ_BUFFER <= self.config.parse_backlog {
+                    return;
+                }
+            }
+            room.await;
+        }
+    }
+
+    /// Starts a parser thread (the caller has marked one running). Should
+    /// the system refuse a thread, the work goes to the blocking pool.
+    fn start_parser(self: &Arc<Self>) {
+        let inner = self.clone();
+        let started = std::thread::Builder::new()
+            .name("vtr-parse".to_owned())
+            .spawn(move || inner.parse_loop());
+        if let Err(e) = started {
+            tracing::warn!(session = %self.name(), "starting a parser thread: {e}; parsing on the shared pool");
+            let inner = self.clone();
+            tokio::task::spawn_blocking(move || inner.parse_loop());
+        }
+    }
+
+    /// Follows the output log with the parser, in batches, and ends once
+    /// nothing has arrived for `PARSER_LINGER` (the reader starts another
+    /// when output comes): an idle session holds no thread. During a burst
     /// it stands aside: forwarding gets the CPU, and the parser catches up
     /// once the output slows down or its backlog reaches half its bound.
     /// Nobody waits on it: screen readers catch the parser up themselves.
@@ -123,12 +167,18 @@ impl Inner {
                 let mut pipe = lock(&self.pipe);
                 while pipe.unparsed() == 0 || pipe.removed {
                     if pipe.closed || pipe.removed {
+                        pipe.parser = false;
                         return;
                     }
-                    pipe = self
+                    let (guard, waited) = self
                         .pipe_changed
-                        .wait(pipe)
+                        .wait_timeout(pipe, PARSER_LINGER)
                         .unwrap_or_else(PoisonError::into_inner);
+                    pipe = guard;
+                    if waited.timed_out() && pipe.unparsed() == 0 {
+                        pipe.parser = false;
+                        return;
+                    }
                 }
                 let flowing = !pipe.closed && pipe.unparsed() < self.config.parse_backlog / 2;
                 (flowing, pipe.log.end())
@@ -146,19 +196,24 @@ impl Inner {
         }
     }
 
-    pub(super) fn wait_loop(
-        &self,
+    /// Reaps the child, lets the reader drain, frees the PTY and records
+    /// the exit.
+    pub(super) async fn wait_task(
+        self: Arc<Self>,
         child: Box<dyn portable_pty::Child + Send + Sync>,
-        reader_done: std::sync::mpsc::Receiver<()>,
+        reader_done: tokio::sync::oneshot::Receiver<()>,
     ) {
         let exit = match child.process_id() {
-            Some(pid) => wait_pid(pid),
+            Some(pid) => reap(pid).await,
             None => ExitInfo::default(),
         };
-        if reader_done.recv_timeout(DRAIN_AFTER_EXIT).is_err() {
+        if tokio::time::timeout(DRAIN_AFTER_EXIT, reader_done)
+            .await
+            .is_err()
+        {
             tracing::info!(session = %self.name(), "output still open after exit (a background process holds the PTY)");
         }
-        // Free the PTY: closing our writer and master ends the writer thread.
+        // Free the PTY: closing our writer and master ends the writer task.
         lock(&self.input).take();
         lock(&self.master).take();
         drop(child);
@@ -237,6 +292,32 @@ fn lower_thread_priority() {
             "lowering the parser's priority: {}",
             std::io::Error::last_os_error()
         );
+    }
+}
+
+/// Reaps `pid` once it has exited: woken by its pidfd, or on a thread of
+/// its own where the kernel has none.
+async fn reap(pid: u32) -> ExitInfo {
+    match pty_fd::exited(pid).await {
+        Ok(()) => wait_pid(pid),
+        Err(e) => {
+            tracing::debug!(pid, "no pidfd ({e}): waiting on a thread");
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let waiter = std::thread::Builder::new()
+                .name("vtr-wait".to_owned())
+                .spawn(move || {
+                    let _ = tx.send(wait_pid(pid));
+                });
+            match waiter {
+                Ok(_) => rx.await.unwrap_or_default(),
+                Err(e) => {
+                    tracing::warn!(pid, "starting a waiter thread: {e}");
+                    tokio::task::spawn_blocking(move || wait_pid(pid))
+                        .await
+                        .unwrap_or_default()
+                }
+            }
+        }
     }
 }
 
