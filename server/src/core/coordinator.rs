@@ -27,6 +27,12 @@ pub trait Coordinator: Send + Sync + 'static {
     async fn grep(&self, session: &str, pattern: &str, query: GrepQuery) -> Result<GrepResult>;
     /// Queues input; returns the output offset at that moment.
     async fn send(&self, session: &str, input: Input) -> Result<u64>;
+    /// Applies input at once, when that cannot wait (a short write to a
+    /// session here with nothing queued), as [`Self::send`] would. `None`:
+    /// nothing was done, call `send`.
+    fn try_send_now(&self, _session: &str, _input: &Input) -> Option<Result<u64>> {
+        None
+    }
     async fn wait_for(
         &self,
         session: &str,

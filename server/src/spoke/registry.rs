@@ -286,6 +286,20 @@ impl Coordinator for LocalSpoke {
         target.send(input_bytes(input, app_cursor)?).await
     }
 
+    fn try_send_now(&self, session: &str, input: &Input) -> Option<Result<u64>> {
+        // Keys may have to wait for the terminal's mode.
+        if matches!(input, Input::Keys(_)) {
+            return None;
+        }
+        let sent = self
+            .resolve(session)
+            .and_then(|target| Ok((target, input_bytes(input.clone(), false)?)));
+        match sent {
+            Ok((target, bytes)) => target.try_send_now(&bytes),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
     async fn wait_for(
         &self,
         session: &str,

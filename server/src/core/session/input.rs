@@ -75,18 +75,27 @@ impl InputPath {
     /// the queue, with the write already counted as queued (see
     /// [`InputPath::unqueued`] for when it cannot be).
     pub(super) fn write_or_queue(&self, data: Bytes) -> Sent {
+        match self.try_write_now(&data) {
+            Some(true) => Sent::Written,
+            Some(false) => Sent::Failed,
+            None => {
+                self.queued.fetch_add(1, Ordering::AcqRel);
+                Sent::Queue(self.queue.clone(), data)
+            }
+        }
+    }
+
+    /// Writes `data` now if it may skip the queue: `Some(false)` if the PTY
+    /// failed, `None` if it must queue (nothing done).
+    pub(super) fn try_write_now(&self, data: &[u8]) -> Option<bool> {
         if data.len() <= DIRECT_MAX
             && self.queued.load(Ordering::Acquire) == 0
             && let Ok(mut writer) = self.writer.try_lock()
             && self.has_room()
         {
-            return match writer.write_all(&data).and_then(|()| writer.flush()) {
-                Ok(()) => Sent::Written,
-                Err(_) => Sent::Failed,
-            };
+            return Some(writer.write_all(data).and_then(|()| writer.flush()).is_ok());
         }
-        self.queued.fetch_add(1, Ordering::AcqRel);
-        Sent::Queue(self.queue.clone(), data)
+        None
     }
 
     /// Takes back the count of a write that was handed out for queueing

@@ -447,6 +447,27 @@ impl Session {
     /// Queues bytes for the PTY. Waits while the queue is full, up to the
     /// configured input timeout. Returns the output offset when queued:
     /// output the input causes comes after it.
+    /// As [`Session::send`] for input that may skip the queue (see
+    /// `input`): written now, without waiting. `None`: it would have to
+    /// queue, and nothing was done.
+    pub fn try_send_now(&self, data: &[u8]) -> Option<Result<u64>> {
+        let offset = *self.inner.end_tx.borrow();
+        let written = match lock(&self.inner.input).as_ref() {
+            _ if data.is_empty() => return Some(Ok(offset)),
+            Some(input) => input.try_write_now(data)?,
+            None => false,
+        };
+        if !written {
+            return Some(Err(SessionError::Exited {
+                session: self.name(),
+            }));
+        }
+        self.inner
+            .last_input_offset
+            .fetch_max(offset, Ordering::AcqRel);
+        Some(Ok(offset))
+    }
+
     pub async fn send(&self, data: Bytes) -> Result<u64> {
         let offset = *self.inner.end_tx.borrow();
         if data.is_empty() {

@@ -85,31 +85,46 @@ async fn read<C: Coordinator>(
             }
         };
         let id = request.id;
-        let enqueue =
-            |session, input| queue(&queues, &coordinator, &replies, session, id, input).err();
-        let refused = match request.request {
-            Some(Asked::Watch(r)) => watch(&coordinator, &watches, &replies, id, r).err(),
+        let apply_now_or_queue = |session: String, input: Input| {
+            // Nothing of this link waits for the session: a keystroke that
+            // cannot block is applied here, without a task.
+            if !lock(&queues).contains_key(&session)
+                && let Some(sent) = coordinator.try_send_now(&session, &input)
+            {
+                return Some(answer(id, sent));
+            }
+            queue(&queues, &coordinator, &replies, session, id, input)
+                .err()
+                .map(|refused| error(id, &refused))
+        };
+        let reply = match request.request {
+            Some(Asked::Watch(r)) => watch(&coordinator, &watches, &replies, id, r)
+                .err()
+                .map(|refused| error(id, &refused)),
             Some(Asked::Unwatch(watch)) => {
                 if let Some(task) = lock(&watches).remove(&watch) {
                     task.abort();
                 }
                 None
             }
-            Some(Asked::Bytes(r)) => enqueue(r.session, Input::Bytes(r.data)),
-            Some(Asked::Text(r)) => enqueue(
+            Some(Asked::Bytes(r)) => apply_now_or_queue(r.session, Input::Bytes(r.data)),
+            Some(Asked::Text(r)) => apply_now_or_queue(
                 r.session,
                 Input::Text {
                     text: r.text,
                     submit: r.submit,
                 },
             ),
-            Some(Asked::Keys(r)) => enqueue(r.session, Input::Keys(r.keys)),
-            None => Some(Status::invalid_argument(
-                "a link request needs bytes, text, keys, watch or unwatch",
+            Some(Asked::Keys(r)) => apply_now_or_queue(r.session, Input::Keys(r.keys)),
+            None => Some(error(
+                id,
+                &Status::invalid_argument(
+                    "a link request needs bytes, text, keys, watch or unwatch",
+                ),
             )),
         };
-        if let Some(refused) = refused
-            && replies.send(Ok(error(id, &refused))).await.is_err()
+        if let Some(reply) = reply
+            && replies.send(Ok(reply)).await.is_err()
         {
             break;
         }
@@ -255,17 +270,22 @@ async fn apply<C: Coordinator>(
             }
         };
         let (id, input) = next;
-        let reply = match coordinator.send(&session, input).await {
-            Ok(offset) => pb::LinkReply {
-                id,
-                reply: Some(Reply::Sent(pb::SendResponse { offset })),
-            },
-            Err(e) => error(id, &Status::from(e)),
-        };
+        let reply = answer(id, coordinator.send(&session, input).await);
         if replies.send(Ok(reply)).await.is_err() {
             lock(&queues).remove(&session);
             return;
         }
+    }
+}
+
+/// The reply to input `id`: its offset, or the status `send` would give.
+fn answer(id: u64, sent: crate::core::error::Result<u64>) -> pb::LinkReply {
+    match sent {
+        Ok(offset) => pb::LinkReply {
+            id,
+            reply: Some(Reply::Sent(pb::SendResponse { offset })),
+        },
+        Err(e) => error(id, &Status::from(e)),
     }
 }
 

@@ -426,6 +426,51 @@ mod tests {
         }
     }
 
+    /// Keystrokes the spoke writes at once and pastes it queues reach the
+    /// program in the order sent.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn input_written_at_once_never_overtakes_queued_input() {
+        let (spoke, link) = spoke_and_link().await;
+        spawn(&spoke, "cat", "stty -echo; exec cat").await;
+        let mut watch = link
+            .watch("cat", Some(0))
+            .await
+            .expect("link served")
+            .expect("watch");
+        let (a, d) = ("a".repeat(1000), "d".repeat(1000));
+        let inputs = [
+            format!("{a}\n"),
+            "b\n".into(),
+            "c\n".into(),
+            format!("{d}\n"),
+            "e\n".into(),
+        ];
+        let sends = inputs
+            .iter()
+            .map(|text| link.send("cat", Input::Bytes(text.clone().into())));
+        // Polled in order, so the requests go out in order, unanswered.
+        for sent in futures_util::future::join_all(sends).await {
+            sent.expect("link served").expect("input taken");
+        }
+        let want = format!("{a}\r\nb\r\nc\r\n{d}\r\ne\r\n");
+        let mut seen = String::new();
+        tokio::time::timeout(DEADLINE, async {
+            while seen.len() < want.len() {
+                match watch.recv().await {
+                    Some(StreamEvent::Output { data, .. }) => {
+                        seen.push_str(&String::from_utf8_lossy(&data));
+                    }
+                    Some(_) => {}
+                    None => panic!("the watch ended"),
+                }
+            }
+        })
+        .await
+        .expect("all the input echoed");
+        assert_eq!(seen, want);
+        spoke.kill("cat", "KILL").await.expect("kill");
+    }
+
     /// A spoke from before `Link` existed answers UNIMPLEMENTED for it (as
     /// any gRPC server does for a service it lacks): the link says so, so
     /// the caller falls back, and keeps saying so without asking again.
