@@ -12,6 +12,7 @@ pub mod grep;
 pub mod limits;
 pub mod log;
 mod matcher;
+pub mod memory;
 pub mod record;
 pub mod session;
 pub mod signal;

@@ -58,6 +58,8 @@ pub async fn upgrade(
                     stream::close(&mut socket, stream::signed_out_ending()).await;
                 }
             }
+            // Its copy of every list, gone.
+            crate::core::memory::released();
         })
 }
 
@@ -72,7 +74,7 @@ async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Re
     let mut shares = state.list(None).await.unwrap_or_default();
     let mut shares_stale = false;
     // Which preview each card shows, by `spoke:id`.
-    let mut shown = previews::Shown::new();
+    let mut shown = previews::Shown::default();
     let mut previews = tokio::time::interval(previews::EVERY);
     previews.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Every change owes the browser a push, at most one per PUSH_GAP: a
@@ -86,6 +88,7 @@ async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Re
             list = sessions_rx.recv() => {
                 let Some(list) = list else { return Ok(()) };
                 sessions = list;
+                shown.list_changed();
                 due.get_or_insert(pushed + PUSH_GAP);
             }
             // A spoke's health changed.

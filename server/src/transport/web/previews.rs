@@ -9,6 +9,7 @@
 //! and `SEND` sent per dashboard per refresh.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,8 +45,25 @@ struct Taken {
     lines: Arc<[String]>,
 }
 
-/// Which preview (by number) each card of one dashboard shows.
-pub type Shown = HashMap<String, u64>;
+/// What one dashboard has been sent.
+#[derive(Default)]
+pub struct Shown {
+    /// Which preview (by number) each card shows.
+    cards: HashMap<String, u64>,
+    /// Set after a pass that left nothing to do (every listed session has
+    /// its current preview, none runs busy): the previews taken by then.
+    /// Until the list changes or another preview is taken, a pass would
+    /// send nothing, so none runs: an idle dashboard costs nothing however
+    /// many sessions it lists.
+    settled: Option<u64>,
+}
+
+impl Shown {
+    /// The dashboard's list changed: the next refresh looks at every card.
+    pub fn list_changed(&mut self) {
+        self.settled = None;
+    }
+}
 
 impl Previews {
     /// The previews `sessions` (the hub's whole list) need on a dashboard
@@ -56,17 +74,25 @@ impl Previews {
         sessions: &[SessionSummary],
         shown: &mut Shown,
     ) -> Vec<web::Preview> {
+        let taken_before = self.taken_count.load(Ordering::Relaxed);
+        if shown.settled == Some(taken_before) {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         let mut took = 0;
+        // Whether anything is left for a later pass.
+        let mut unsettled = false;
         for s in sessions.iter().filter(|s| !s.stale) {
             if out.len() >= SEND {
+                unsettled = true;
                 break;
             }
             let address = s.id_address();
             // An exited session's screen is final: one preview per tab.
-            if matches!(s.status, Status::Exited) && shown.contains_key(&address) {
+            if matches!(s.status, Status::Exited) && shown.cards.contains_key(&address) {
                 continue;
             }
+            unsettled |= s.busy();
             let current = lock(&self.taken)
                 .get(&address)
                 .filter(|t| t.fresh_for(s))
@@ -77,13 +103,19 @@ impl Previews {
                     took += 1;
                     match self.take(hub, s, &address).await {
                         Some(taken) => taken,
-                        None => continue,
+                        None => {
+                            unsettled = true;
+                            continue;
+                        }
                     }
                 }
-                None => continue,
+                None => {
+                    unsettled = true;
+                    continue;
+                }
             };
-            if shown.get(&address) != Some(&preview.number) {
-                shown.insert(address.clone(), preview.number);
+            if shown.cards.get(&address) != Some(&preview.number) {
+                shown.cards.insert(address.clone(), preview.number);
                 out.push(web::Preview {
                     session: address,
                     lines: preview.lines.to_vec(),
@@ -92,8 +124,9 @@ impl Previews {
         }
         // Forget sessions no longer listed.
         let listed: HashSet<String> = sessions.iter().map(SessionSummary::id_address).collect();
-        shown.retain(|a, _| listed.contains(a));
+        shown.cards.retain(|a, _| listed.contains(a));
         lock(&self.taken).retain(|a, _| listed.contains(a));
+        shown.settled = (!unsettled).then(|| self.taken_count.load(Ordering::Relaxed));
         out
     }
 
@@ -109,9 +142,7 @@ impl Previews {
         // have them are not sent them again.
         let number = match taken.get(address) {
             Some(before) if before.lines == lines => before.number,
-            _ => self
-                .taken_count
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            _ => self.taken_count.fetch_add(1, Ordering::Relaxed),
         };
         let now = Taken {
             number,
@@ -124,11 +155,18 @@ impl Previews {
     }
 }
 
+impl SessionSummary {
+    /// Running and not idle: its listed offset lags its output, so its
+    /// preview is retaken every `EVERY`.
+    fn busy(&self) -> bool {
+        matches!(self.status, Status::Running) && !self.idle
+    }
+}
+
 impl Taken {
     /// Whether this preview still shows `s`: taken at its listed offset,
     /// and, while it runs busy (its listed offset lags), recently.
     fn fresh_for(&self, s: &SessionSummary) -> bool {
-        let busy = matches!(s.status, Status::Running) && !s.idle;
-        self.offset == s.output_offset && (!busy || self.at.elapsed() < EVERY)
+        self.offset == s.output_offset && (!s.busy() || self.at.elapsed() < EVERY)
     }
 }
