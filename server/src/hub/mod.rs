@@ -43,6 +43,9 @@ pub(crate) struct Inner {
     spokes: Mutex<Vec<Arc<Entry>>>,
     /// Bumped on every change a spoke or session list would show.
     changed: watch::Sender<u64>,
+    /// The merged session list as of a value of `changed`, shared by every
+    /// dashboard (see `Hub::watch_merged`).
+    merged: Mutex<Option<(u64, Arc<[crate::core::SessionSummary]>)>>,
     fanout: Fanout,
     counters: Counters,
     /// Numbers tunnels, so a late close of an old one is ignored.
@@ -82,6 +85,7 @@ impl Hub {
                 name,
                 spokes: Mutex::new(Vec::new()),
                 changed: watch::Sender::new(0),
+                merged: Mutex::new(None),
                 fanout: Fanout::default(),
                 counters: Counters::default(),
                 tunnels: Default::default(),

@@ -13,6 +13,7 @@ use super::fanout::Fanout;
 use super::spoke::{Entry, Join, SpokeHandle};
 use crate::core::changes::watch_changes;
 use crate::core::error::{ErrorKind, Result};
+use crate::core::session::lock;
 use crate::core::{
     Coordinator, Description, Events, GrepQuery, GrepResult, IdleResult, IdleWait, Input,
     ScreenState, SessionError, SessionSummary, SpawnSpec, StreamEvent, WaitMatch,
@@ -26,6 +27,31 @@ impl Hub {
             .iter()
             .flat_map(|e| e.sessions())
             .collect()
+    }
+
+    /// The merged list, computed once per change however many ask: twenty
+    /// dashboards on 5,000 sessions held a copy each, several while one
+    /// was being sent.
+    fn merged_shared(&self) -> Arc<[SessionSummary]> {
+        // Read first: a change while merging only stores a newer list
+        // under an older number, which the next change replaces.
+        let version = *self.inner.changed.borrow();
+        let mut cached = lock(&self.inner.merged);
+        if let Some((at, list)) = cached.as_ref()
+            && *at == version
+        {
+            return list.clone();
+        }
+        let list: Arc<[SessionSummary]> = self.merged().into();
+        *cached = Some((version, list.clone()));
+        list
+    }
+
+    /// The merged list now, then after every change, shared (see
+    /// [`Hub::merged_shared`]).
+    pub fn watch_merged(&self) -> Events<Arc<[SessionSummary]>> {
+        let hub = self.clone();
+        watch_changes(&self.inner.changed, move || hub.merged_shared()).into()
     }
 
     fn no_spoke(&self, spoke: &str) -> SessionError {
@@ -317,4 +343,21 @@ impl Coordinator for Hub {
 fn owned(entry: &Entry, mut summary: SessionSummary) -> SessionSummary {
     summary.spoke.clone_from(&entry.name);
     summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn watchers_of_the_merged_list_share_one_copy_per_change() {
+        let hub = Hub::new("h".into());
+        let (mut a, mut b) = (hub.watch_merged(), hub.watch_merged());
+        let (first_a, first_b) = (a.recv().await.expect("a"), b.recv().await.expect("b"));
+        assert!(Arc::ptr_eq(&first_a, &first_b), "one copy for both");
+        hub.inner.changed();
+        let (next_a, next_b) = (a.recv().await.expect("a"), b.recv().await.expect("b"));
+        assert!(Arc::ptr_eq(&next_a, &next_b), "one copy for both");
+        assert!(!Arc::ptr_eq(&first_a, &next_a), "a new copy after a change");
+    }
 }

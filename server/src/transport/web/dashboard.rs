@@ -65,11 +65,11 @@ pub async fn upgrade(
 
 async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Result<()> {
     let hub = &state.hub;
-    let mut sessions_rx = hub.watch_sessions().await?;
+    let mut sessions_rx = hub.watch_merged();
     let mut spokes_rx = hub.watch_spokes();
     let mut links_rx = state.shares.changes();
     let mut watchers_rx = state.presence.changes();
-    let mut sessions: Vec<SessionSummary> = Vec::new();
+    let mut sessions: std::sync::Arc<[SessionSummary]> = std::sync::Arc::new([]);
     let mut spokes: Vec<SpokeStatus> = hub.spokes();
     let mut shares = state.list(None).await.unwrap_or_default();
     let mut shares_stale = false;
