@@ -53,8 +53,8 @@ pub struct SessionConfig {
     /// How long input may wait for room in the PTY before the request fails.
     pub input_timeout: Duration,
     /// Output the parser may lag behind the live stream, in bytes. During a
-    /// burst the parser stands aside until half of this is waiting; full,
-    /// the PTY waits. Screen reads parse the backlog first.
+    /// burst the parser stands aside until 8 MiB (or half of this) is
+    /// waiting; full, the PTY waits. Screen reads parse the backlog first.
     pub parse_backlog: usize,
 }
 
@@ -78,6 +78,10 @@ const PARSE_BATCH: usize = 64 << 10;
 /// least `BURST_BYTES` per `BURST_WINDOW` (12.5 MB/s).
 const BURST_WINDOW: Duration = Duration::from_millis(20);
 const BURST_BYTES: u64 = 256 << 10;
+/// Backlog up to which the parser stands aside during a burst. Past it the
+/// parser works alongside (at its lower priority): what waits for it is
+/// memory, and a resync snapshot parses it first.
+const STAND_ASIDE: usize = 8 << 20;
 /// How long a parser thread waits for more output before it ends.
 const PARSER_LINGER: Duration = Duration::from_secs(5);
 /// Input queue towards the writer task. Full: senders wait (up to

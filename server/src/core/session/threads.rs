@@ -15,7 +15,7 @@ use nix::unistd::Pid;
 use super::pty_fd::{self, PtyFd};
 use super::{
     BURST_BYTES, BURST_WINDOW, DRAIN_AFTER_EXIT, Inner, PARSE_BATCH, PARSER_LINGER, READ_BUFFER,
-    lock,
+    STAND_ASIDE, lock,
 };
 use crate::core::terminal::Terminal;
 use crate::core::types::ExitInfo;
@@ -158,7 +158,8 @@ impl Inner {
     /// nothing has arrived for `PARSER_LINGER` (the reader starts another
     /// when output comes): an idle session holds no thread. During a burst
     /// it stands aside: forwarding gets the CPU, and the parser catches up
-    /// once the output slows down or its backlog reaches half its bound.
+    /// once the output slows down or its backlog reaches `STAND_ASIDE` (or
+    /// half its bound, if less).
     /// Nobody waits on it: screen readers catch the parser up themselves.
     pub(super) fn parse_loop(&self) {
         lower_thread_priority();
@@ -180,7 +181,8 @@ impl Inner {
                         return;
                     }
                 }
-                let flowing = !pipe.closed && pipe.unparsed() < self.config.parse_backlog / 2;
+                let stand_aside = (self.config.parse_backlog / 2).min(STAND_ASIDE);
+                let flowing = !pipe.closed && pipe.unparsed() < stand_aside;
                 (flowing, pipe.log.end())
             };
             if flowing {
