@@ -15,7 +15,7 @@ use vtr_shared::proto::{
 };
 
 use crate::grpc::{remove, spawn_request};
-use crate::{ECHO, GRPC_DEADLINE, PROBE, READY_DEADLINE, SYNC};
+use crate::{COOKED_SYNC, ECHO, GRPC_DEADLINE, PROBE, READY_DEADLINE, SYNC};
 
 /// A way to type into an echo session and read its output.
 pub(crate) trait EchoPath {
@@ -43,6 +43,17 @@ pub(crate) async fn until_raw(path: &mut impl EchoPath) -> anyhow::Result<()> {
     })
     .await
     .context("echo: `stty raw` never took effect")?
+}
+
+/// Until a cooked session echoes: one printable byte back.
+pub(crate) async fn until_cooked(path: &mut impl EchoPath) -> anyhow::Result<()> {
+    tokio::time::timeout(READY_DEADLINE, async {
+        path.send_byte(COOKED_SYNC).await?;
+        while !path.output().await?.contains(&COOKED_SYNC) {}
+        anyhow::Ok(())
+    })
+    .await
+    .context("echo: the cooked session never echoed")?
 }
 
 /// Times `iterations` round trips on `path`: from sending a byte until its

@@ -2,7 +2,7 @@
 //! a hub's embedded spoke and one on a tunnelled spoke, both read and
 //! typed into on the hub's browser protocol (`/ws/pane`, the page's own
 //! path). Per configuration: output MB/s for the 64 MiB producer, keystroke
-//! echo p50/p99 (`stty raw; cat`), the servers' CPU per forwarded MB
+//! echo p50/p99 (`stty raw; cat`, then cooked `cat`), the servers' CPU per forwarded MB
 //! (until the screen has caught up: keeping the terminal state is part of
 //! the cost) and their peak RSS during the flood (hub, plus the spoke when
 //! tunnelled). `VTR_PARSE_BACKLOG` (in the environment) sets the servers'
@@ -19,7 +19,7 @@ use crate::grpc::{GrpcThroughput, remove, spawn_request};
 use crate::process::{Process, cpu_seconds, memory_mib, start_named_hub, start_tunnelled_spoke};
 use crate::raw::{RawEcho, raw_throughput};
 use crate::stats::{median, percentiles};
-use crate::web::{HubWeb, web_echo, web_throughput};
+use crate::web::{HubWeb, web_echo, web_echo_cooked, web_throughput};
 use crate::{ECHO, ECHO_BLOCK, ECHO_ITERATIONS, ECHO_WARMUP, ROUNDS};
 
 /// One configuration's figures.
@@ -31,6 +31,8 @@ pub(crate) struct Row {
     /// Peak RSS of the servers during a flood, MiB (summed over them).
     pub(crate) peak_rss: Vec<f64>,
     pub(crate) echo: Vec<Duration>,
+    /// The same in cooked mode.
+    pub(crate) echo_cooked: Vec<Duration>,
     pub(crate) resyncs: u64,
 }
 
@@ -168,6 +170,20 @@ pub(crate) async fn table(dir: &Path) -> anyhow::Result<Table> {
         raw.run(n, &mut table.pty.echo)?;
         round_trips(&mut embedded, n, &mut table.embedded.echo).await?;
         round_trips(&mut tunnelled, n, &mut table.tunnelled.echo).await?;
+    }
+    drop((raw, embedded, tunnelled));
+
+    let mut raw = RawEcho::start_cooked(dir)?;
+    let mut embedded = web_echo_cooked(&mut fed.client, &fed.web, "fed:cooked", dir).await?;
+    let mut tunnelled = web_echo_cooked(&mut fed.client, &fed.web, "tun:cooked", dir).await?;
+    raw.run(ECHO_WARMUP, &mut Vec::new())?;
+    round_trips(&mut embedded, ECHO_WARMUP, &mut Vec::new()).await?;
+    round_trips(&mut tunnelled, ECHO_WARMUP, &mut Vec::new()).await?;
+    while table.pty.echo_cooked.len() < ECHO_ITERATIONS {
+        let n = ECHO_BLOCK.min(ECHO_ITERATIONS - table.pty.echo_cooked.len());
+        raw.run(n, &mut table.pty.echo_cooked)?;
+        round_trips(&mut embedded, n, &mut table.embedded.echo_cooked).await?;
+        round_trips(&mut tunnelled, n, &mut table.tunnelled.echo_cooked).await?;
     }
     drop((embedded, tunnelled));
     fed.spoke.stop();

@@ -83,6 +83,11 @@ use stats::{median, percentiles};
 pub(crate) const PRODUCER: &str =
     "read x; yes \"The quick brown fox jumps over the lazy dog 0123456789\" | head -c 67108864";
 pub(crate) const ECHO: &str = "stty raw -echo; exec cat";
+/// The cooked echo: the terminal's line discipline echoes each byte typed
+/// (at most 4,095 per line, more than a run types).
+pub(crate) const COOKED_ECHO: &str = "exec cat";
+/// Printable, so cooked mode echoes it as itself.
+pub(crate) const COOKED_SYNC: u8 = b'#';
 pub(crate) const COLS: u16 = 80;
 pub(crate) const ROWS: u16 = 24;
 /// Throughput rounds; each runs the raw PTY and then the spoke.
@@ -453,20 +458,26 @@ fn print_table(t: &mut federation::Table) {
     let pty_rate = t.pty.rate();
     let (pty_p50, pty_p99) = t.pty.echo();
     println!(
-        "federation table ({ROUNDS} rounds, browser protocol; echo in raw mode, {ECHO_ITERATIONS} keystrokes):"
+        "federation table ({ROUNDS} rounds, browser protocol; echo in raw mode (and cooked), {ECHO_ITERATIONS} keystrokes each):"
     );
-    println!("  bare PTY:         {pty_rate:6.1} MB/s; echo p50/p99 {pty_p50:.0}/{pty_p99:.0} us");
+    let (pty_c50, pty_c99) = percentiles(&mut t.pty.echo_cooked);
+    println!(
+        "  bare PTY:         {pty_rate:6.1} MB/s; echo p50/p99 {pty_p50:.0}/{pty_p99:.0} us (cooked {pty_c50:.0}/{pty_c99:.0})"
+    );
     for (name, row) in [
         ("embedded spoke", &mut t.embedded),
         ("tunnelled spoke", &mut t.tunnelled),
     ] {
         let rate = row.rate();
         let (p50, p99) = row.echo();
+        let (c50, c99) = percentiles(&mut row.echo_cooked);
         println!(
             "  {name}: {rate:6.1} MB/s ({:.2}x PTY); echo p50/p99 {p50:.0}/{p99:.0} us \
-             (p99 {:.2}x PTY); server CPU {:.2}% of a core per MB/s; peak RSS {:.1} MiB{}",
+             (p99 {:.2}x PTY; cooked {c50:.0}/{c99:.0}, p99 {:.2}x); server CPU {:.2}% of a core \
+             per MB/s; peak RSS {:.1} MiB{}",
             rate / pty_rate,
             p99 / pty_p99,
+            c99 / pty_c99,
             row.cpu_per_mb(),
             row.peak_rss(),
             if row.resyncs > 0 {

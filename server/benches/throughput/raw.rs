@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 
-use crate::{COLS, ECHO, PROBE, PRODUCER, READY_DEADLINE, ROWS, SYNC};
+use crate::{COLS, COOKED_ECHO, COOKED_SYNC, ECHO, PROBE, PRODUCER, READY_DEADLINE, ROWS, SYNC};
 
 pub(crate) struct Throughput {
     pub(crate) bytes: u64,
@@ -138,6 +138,23 @@ impl RawEcho {
         loop {
             let n = echo.read()?;
             if echo.buf[..n].contains(&SYNC) {
+                return Ok(echo);
+            }
+        }
+    }
+
+    /// The cooked echo (`COOKED_ECHO`): the line discipline echoes from
+    /// the start, so one printable byte back says it is ready.
+    pub(crate) fn start_cooked(dir: &Path) -> anyhow::Result<Self> {
+        let mut echo = Self {
+            pty: RawPty::spawn(COOKED_ECHO, dir)?,
+            buf: vec![0u8; 4096],
+            next: 0,
+        };
+        echo.pty.write(&[COOKED_SYNC])?;
+        loop {
+            let n = echo.read()?;
+            if echo.buf[..n].contains(&COOKED_SYNC) {
                 return Ok(echo);
             }
         }

@@ -19,7 +19,7 @@ use vtr_shared::web::{self, pane_event, pane_request::Request};
 
 use crate::echo::EchoPath;
 use crate::grpc::{GrpcThroughput, caught_up, remove, spawn_request};
-use crate::{ECHO, GRPC_DEADLINE, PRODUCER};
+use crate::{COOKED_ECHO, ECHO, GRPC_DEADLINE, PRODUCER};
 
 /// One `/ws/pane` socket.
 /// A hub's web port and the token it requires.
@@ -195,5 +195,23 @@ pub(crate) async fn web_echo(
         .context("spawning the echo session")?;
     let mut pane = WebPane::open(hub, name, None).await?;
     crate::echo::until_raw(&mut pane).await?;
+    Ok(pane)
+}
+
+/// As [`web_echo`], for the cooked echo (`COOKED_ECHO`).
+pub(crate) async fn web_echo_cooked(
+    client: &mut VtrClient,
+    hub: &HubWeb,
+    name: &str,
+    dir: &Path,
+) -> anyhow::Result<WebPane> {
+    client
+        .spawn(spawn_request(name, COOKED_ECHO, dir))
+        .await
+        .context("spawning the cooked echo session")?;
+    // From offset 0: the ready check's echo comes as output, never folded
+    // into an opening snapshot.
+    let mut pane = WebPane::open(hub, name, Some(0)).await?;
+    crate::echo::until_cooked(&mut pane).await?;
     Ok(pane)
 }
