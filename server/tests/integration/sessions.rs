@@ -138,6 +138,55 @@ async fn idle_sessions_hold_no_threads() {
 }
 
 #[tokio::test]
+async fn removing_a_session_hangs_up_on_a_background_process_holding_its_terminal() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    // `yes` is left behind writing to the terminal, deaf to the hangup
+    // signal its session leader's death sends; that leader is `sleep`.
+    spawn(
+        &mut c,
+        "bg",
+        "sh",
+        &["-c", "trap '' HUP; yes & echo \"bg=$!=\"; exec sleep 1000"],
+    )
+    .await;
+    let found = c
+        .wait_for(pb::WaitForRequest {
+            session: "bg".to_owned(),
+            pattern: "bg=[0-9]+=".into(),
+            timeout_ms: timeout().as_millis() as u64,
+            from_offset: Some(0),
+        })
+        .await
+        .expect("wait for the pid")
+        .into_inner();
+    assert_eq!(found.outcome, pb::WaitOutcome::Matched as i32);
+    let pid: u32 = found
+        .line
+        .split('=')
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("a pid in {:?}", found.line));
+    c.remove(pb::RemoveRequest {
+        session: "bg".to_owned(),
+        force: true,
+    })
+    .await
+    .expect("remove");
+    // The terminal hung up: its writes fail and it ends (a zombie until
+    // something reaps it, or gone).
+    wait_until("the background process to end", || async {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next());
+        matches!(state, None | Some("Z" | "X")).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn kill_resize_rename_and_remove() {
     let spoke = Spoke::start();
     let mut c = spoke.client().await;

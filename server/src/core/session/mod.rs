@@ -161,6 +161,8 @@ pub(crate) struct Inner {
     /// Signalled when the parser takes a batch (for a reader waiting for
     /// room in the backlog).
     parsed_some: tokio::sync::Notify,
+    /// Set once the session is removed: the reader lets go of the PTY.
+    removed: watch::Sender<bool>,
     term: Mutex<Terminal>,
     end_tx: watch::Sender<u64>,
     state_tx: watch::Sender<LiveState>,
@@ -280,6 +282,7 @@ impl Session {
             }),
             pipe_changed: Condvar::new(),
             parsed_some: tokio::sync::Notify::new(),
+            removed: watch::Sender::new(false),
             term: Mutex::new(Terminal::new(rows, cols, config.scrollback)),
             end_tx: watch::Sender::new(0),
             state_tx: watch::Sender::new(LiveState {
@@ -366,11 +369,15 @@ impl Session {
         }
     }
 
-    /// Stops background parsing: the session was removed, so its screen is
-    /// read at most by streams still draining (which catch up themselves).
+    /// Stops the background work of a removed session: parsing (its screen
+    /// is read at most by streams still draining, which catch up
+    /// themselves) and reading the PTY, so its log no longer grows. Once
+    /// its own handles close too (at exit), a background process that still
+    /// holds the terminal gets a hangup instead of writing into it for ever.
     pub fn stop_parsing(&self) {
         lock(&self.inner.pipe).removed = true;
         self.inner.pipe_changed.notify_all();
+        self.inner.removed.send_replace(true);
     }
 
     pub fn kill(&self, signal: Signal) -> Result<()> {

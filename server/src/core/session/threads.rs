@@ -91,16 +91,24 @@ impl Inner {
         done: tokio::sync::oneshot::Sender<()>,
     ) {
         let mut buf = vec![0u8; READ_BUFFER];
+        let mut removed = self.removed.subscribe();
         loop {
-            self.room_for_output().await;
-            let n = match pty.read(&mut buf).await {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    tracing::debug!(session = %self.name(), "PTY read ended: {e}");
-                    break;
-                }
+            let read = async {
+                self.room_for_output().await;
+                pty.read(&mut buf).await
+            };
+            let n = tokio::select! {
+                // Removed: let go of the PTY (see `Session::stop_parsing`).
+                _ = removed.wait_for(|removed| *removed) => break,
+                read = read => match read {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        tracing::debug!(session = %self.name(), "PTY read ended: {e}");
+                        break;
+                    }
+                },
             };
             let chunk = Bytes::copy_from_slice(&buf[..n]);
             let (end, start_parser) = {
