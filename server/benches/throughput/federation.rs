@@ -19,7 +19,7 @@ use crate::grpc::{GrpcThroughput, remove, spawn_request};
 use crate::process::{Process, cpu_seconds, memory_mib, start_named_hub, start_tunnelled_spoke};
 use crate::raw::{RawEcho, raw_throughput};
 use crate::stats::{median, percentiles};
-use crate::web::{HubWeb, web_echo, web_echo_cooked, web_throughput};
+use crate::web::{HubWeb, WebPane, web_echo, web_echo_cooked, web_throughput};
 use crate::{ECHO, ECHO_BLOCK, ECHO_ITERATIONS, ECHO_WARMUP, ROUNDS};
 
 /// One configuration's figures.
@@ -47,6 +47,15 @@ impl Row {
 
     pub(crate) fn peak_rss(&self) -> f64 {
         self.peak_rss.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// Raw or cooked echo round trips.
+    fn echo_samples(&mut self, cooked: bool) -> &mut Vec<Duration> {
+        if cooked {
+            &mut self.echo_cooked
+        } else {
+            &mut self.echo
+        }
     }
 
     /// p50, p99 in microseconds.
@@ -159,36 +168,51 @@ pub(crate) async fn table(dir: &Path) -> anyhow::Result<Table> {
         }
     }
 
-    let mut raw = RawEcho::start(dir)?;
-    let mut embedded = web_echo(&mut fed.client, &fed.web, "fed:echo", dir).await?;
-    let mut tunnelled = web_echo(&mut fed.client, &fed.web, "tun:echo", dir).await?;
-    raw.run(ECHO_WARMUP, &mut Vec::new())?;
-    round_trips(&mut embedded, ECHO_WARMUP, &mut Vec::new()).await?;
-    round_trips(&mut tunnelled, ECHO_WARMUP, &mut Vec::new()).await?;
-    while table.pty.echo.len() < ECHO_ITERATIONS {
-        let n = ECHO_BLOCK.min(ECHO_ITERATIONS - table.pty.echo.len());
-        raw.run(n, &mut table.pty.echo)?;
-        round_trips(&mut embedded, n, &mut table.embedded.echo).await?;
-        round_trips(&mut tunnelled, n, &mut table.tunnelled.echo).await?;
-    }
-    drop((raw, embedded, tunnelled));
-
-    let mut raw = RawEcho::start_cooked(dir)?;
-    let mut embedded = web_echo_cooked(&mut fed.client, &fed.web, "fed:cooked", dir).await?;
-    let mut tunnelled = web_echo_cooked(&mut fed.client, &fed.web, "tun:cooked", dir).await?;
-    raw.run(ECHO_WARMUP, &mut Vec::new())?;
-    round_trips(&mut embedded, ECHO_WARMUP, &mut Vec::new()).await?;
-    round_trips(&mut tunnelled, ECHO_WARMUP, &mut Vec::new()).await?;
-    while table.pty.echo_cooked.len() < ECHO_ITERATIONS {
-        let n = ECHO_BLOCK.min(ECHO_ITERATIONS - table.pty.echo_cooked.len());
-        raw.run(n, &mut table.pty.echo_cooked)?;
-        round_trips(&mut embedded, n, &mut table.embedded.echo_cooked).await?;
-        round_trips(&mut tunnelled, n, &mut table.tunnelled.echo_cooked).await?;
-    }
-    drop((embedded, tunnelled));
+    echo_rows(&mut fed, dir, false, &mut table).await?;
+    echo_rows(&mut fed, dir, true, &mut table).await?;
     fed.spoke.stop();
     fed.hub.stop();
     Ok(table)
+}
+
+/// Echo round trips, raw or cooked, on the bare PTY and through both
+/// configurations, alternating in blocks.
+async fn echo_rows(
+    fed: &mut Federation,
+    dir: &Path,
+    cooked: bool,
+    table: &mut Table,
+) -> anyhow::Result<()> {
+    let (mut raw, kind) = if cooked {
+        (RawEcho::start_cooked(dir)?, "cooked")
+    } else {
+        (RawEcho::start(dir)?, "echo")
+    };
+    let mut embedded = echo_pane(fed, &format!("fed:{kind}"), dir, cooked).await?;
+    let mut tunnelled = echo_pane(fed, &format!("tun:{kind}"), dir, cooked).await?;
+    raw.run(ECHO_WARMUP, &mut Vec::new())?;
+    round_trips(&mut embedded, ECHO_WARMUP, &mut Vec::new()).await?;
+    round_trips(&mut tunnelled, ECHO_WARMUP, &mut Vec::new()).await?;
+    while table.pty.echo_samples(cooked).len() < ECHO_ITERATIONS {
+        let n = ECHO_BLOCK.min(ECHO_ITERATIONS - table.pty.echo_samples(cooked).len());
+        raw.run(n, table.pty.echo_samples(cooked))?;
+        round_trips(&mut embedded, n, table.embedded.echo_samples(cooked)).await?;
+        round_trips(&mut tunnelled, n, table.tunnelled.echo_samples(cooked)).await?;
+    }
+    Ok(())
+}
+
+async fn echo_pane(
+    fed: &mut Federation,
+    name: &str,
+    dir: &Path,
+    cooked: bool,
+) -> anyhow::Result<WebPane> {
+    if cooked {
+        web_echo_cooked(&mut fed.client, &fed.web, name, dir).await
+    } else {
+        web_echo(&mut fed.client, &fed.web, name, dir).await
+    }
 }
 
 /// Starts a new peak for `VmHWM` (Linux: `5` to `clear_refs`).

@@ -189,11 +189,7 @@ pub(crate) async fn web_echo(
     name: &str,
     dir: &Path,
 ) -> anyhow::Result<WebPane> {
-    client
-        .spawn(spawn_request(name, ECHO, dir))
-        .await
-        .context("spawning the echo session")?;
-    let mut pane = WebPane::open(hub, name, None).await?;
+    let mut pane = echo_pane(client, hub, name, dir, ECHO, None).await?;
     crate::echo::until_raw(&mut pane).await?;
     Ok(pane)
 }
@@ -205,13 +201,25 @@ pub(crate) async fn web_echo_cooked(
     name: &str,
     dir: &Path,
 ) -> anyhow::Result<WebPane> {
-    client
-        .spawn(spawn_request(name, COOKED_ECHO, dir))
-        .await
-        .context("spawning the cooked echo session")?;
     // From offset 0: the ready check's echo comes as output, never folded
     // into an opening snapshot.
-    let mut pane = WebPane::open(hub, name, Some(0)).await?;
+    let mut pane = echo_pane(client, hub, name, dir, COOKED_ECHO, Some(0)).await?;
     crate::echo::until_cooked(&mut pane).await?;
     Ok(pane)
+}
+
+/// Spawns `command` as `name` and opens a pane on it from `from`.
+async fn echo_pane(
+    client: &mut VtrClient,
+    hub: &HubWeb,
+    name: &str,
+    dir: &Path,
+    command: &str,
+    from: Option<u64>,
+) -> anyhow::Result<WebPane> {
+    client
+        .spawn(spawn_request(name, command, dir))
+        .await
+        .context("spawning the echo session")?;
+    WebPane::open(hub, name, from).await
 }

@@ -74,7 +74,8 @@ impl OutputLog {
     }
 
     /// Bytes held beyond the capacity because of [`Self::keep_after`].
-    pub fn kept_over_capacity(&self) -> usize {
+    #[cfg(test)]
+    fn kept_over_capacity(&self) -> usize {
         ((self.end - self.start) as usize).saturating_sub(self.capacity)
     }
 
