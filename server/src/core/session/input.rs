@@ -30,7 +30,7 @@ pub(super) const DIRECT_MAX: usize = 256;
 pub(super) struct InputPath {
     queue: mpsc::Sender<Bytes>,
     writer: Mutex<Box<dyn Write + Send>>,
-    /// Writes queued or being written by the thread.
+    /// Writes queued or being written by the writer task.
     queued: Arc<AtomicUsize>,
     /// The PTY master, for the readiness check. Open while this exists.
     master: RawFd,
