@@ -10,11 +10,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("vtr_descriptor.bin"),
         prost::Message::encode_to_vec(&fds),
     )?;
-    tonic_prost_build::configure()
-        .build_client(true)
-        .build_server(true)
-        .extern_path(".vtr.v1", "::vtr_shared::proto")
-        .compile_fds(fds)?;
+    // Clients and servers apart: a server sends its session lists already
+    // encoded (`transport/grpc/encoded.rs`), a client decodes them as usual.
+    for (side, server) in [("client", false), ("server", true)] {
+        let dir = out_dir.join(side);
+        std::fs::create_dir_all(&dir)?;
+        let mut config = tonic_prost_build::configure()
+            .out_dir(&dir)
+            .build_client(!server)
+            .build_server(server)
+            .extern_path(".vtr.v1", "::vtr_shared::proto");
+        if server {
+            config = config.extern_path(
+                ".vtr.v1.SessionList",
+                "crate::transport::grpc::encoded::SessionList",
+            );
+        }
+        config.compile_fds(fds.clone())?;
+    }
     println!("cargo:rerun-if-changed=../proto");
     // The web app embedded by rust-embed: a new build has new file names.
     println!("cargo:rerun-if-changed=../frontend/dist");

@@ -377,11 +377,13 @@ fn run_answer(input: &[u8]) {
         };
     }
     match kind % ANSWERS {
-        0 => stable!(pb::SessionInfo, unmap::session_info, map::session_info),
+        0 => stable!(pb::SessionInfo, unmap::session_info, |s| map::session_info(
+            &s
+        )),
         1 => stable!(
             pb::SessionList,
             |l: pb::SessionList| l.sessions.into_iter().map(unmap::session_info).collect(),
-            map::session_list
+            |list: Vec<_>| map::session_list(&list)
         ),
         2 => stable!(pb::Screen, unmap::screen, map::screen),
         3 => {

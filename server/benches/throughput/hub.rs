@@ -197,8 +197,8 @@ impl Coordinator for FakeSpoke {
     async fn spawn(&self, _: SpawnSpec) -> Result<SessionSummary> {
         Err(fake())
     }
-    async fn list(&self) -> Result<Vec<SessionSummary>> {
-        Ok(self.sessions.clone())
+    async fn list(&self) -> Result<std::sync::Arc<[SessionSummary]>> {
+        Ok(self.sessions.as_slice().into())
     }
     async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>> {
         let list = self.sessions.clone();

@@ -1,6 +1,8 @@
 //! The one interface transports serve: implemented by the local spoke and
 //! (later) by the hub, so a transport does not care where a session lives.
 
+use std::sync::Arc;
+
 use super::error::Result;
 use super::events::Events;
 use super::types::{
@@ -15,7 +17,9 @@ pub trait Coordinator: Send + Sync + 'static {
     /// Who this is: name, version, labels, and an id for this run.
     async fn describe(&self) -> Result<Description>;
     async fn spawn(&self, spec: SpawnSpec) -> Result<SessionSummary>;
-    async fn list(&self) -> Result<Vec<SessionSummary>>;
+    /// The list now, shared: a hub answers every caller between two
+    /// changes with one copy of its merged list.
+    async fn list(&self) -> Result<Arc<[SessionSummary]>>;
     /// The list now, then again after every change.
     async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>>;
     async fn info(&self, session: &str) -> Result<SessionSummary>;

@@ -233,8 +233,8 @@ impl Coordinator for Hub {
         Ok(owned(&entry, summary))
     }
 
-    async fn list(&self) -> Result<Vec<SessionSummary>> {
-        Ok(self.merged())
+    async fn list(&self) -> Result<Arc<[SessionSummary]>> {
+        Ok(self.merged_shared())
     }
 
     async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>> {

@@ -181,8 +181,8 @@ impl Coordinator for LocalSpoke {
         Ok(session.summary())
     }
 
-    async fn list(&self) -> Result<Vec<SessionSummary>> {
-        Ok(self.summaries())
+    async fn list(&self) -> Result<Arc<[SessionSummary]>> {
+        Ok(self.summaries().into())
     }
 
     async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>> {

@@ -11,18 +11,18 @@ use crate::core::{
     SnapshotReason, Status, StreamEvent, WaitMatch, WaitOutcome,
 };
 
-pub fn session_info(s: SessionSummary) -> pb::SessionInfo {
-    let (exit_code, exit_signal) = match s.exit {
-        Some(ExitInfo { code, signal }) => (code, signal.unwrap_or_default()),
+pub fn session_info(s: &SessionSummary) -> pb::SessionInfo {
+    let (exit_code, exit_signal) = match &s.exit {
+        Some(ExitInfo { code, signal }) => (*code, signal.clone().unwrap_or_default()),
         None => (None, String::new()),
     };
     pb::SessionInfo {
-        id: s.id,
-        name: s.name,
-        spoke: s.spoke,
-        command: s.command,
-        args: s.args,
-        cwd: s.cwd,
+        id: s.id.clone(),
+        name: s.name.clone(),
+        spoke: s.spoke.clone(),
+        command: s.command.clone(),
+        args: s.args.clone(),
+        cwd: s.cwd.clone(),
         cols: s.cols.into(),
         rows: s.rows.into(),
         status: match s.status {
@@ -37,11 +37,11 @@ pub fn session_info(s: SessionSummary) -> pb::SessionInfo {
         last_output_at_ms: s.last_output_at.map_or(0, unix_ms),
         output_offset: s.output_offset,
         pid: s.pid.unwrap_or(0),
-        title: s.title,
+        title: s.title.clone(),
         subscribers: s.subscribers,
         stale: s.stale,
         spoke_last_seen_ms: s.spoke_last_seen.map_or(0, unix_ms),
-        created_by: s.created_by,
+        created_by: s.created_by.clone(),
         last_input_offset: s.last_input_offset,
     }
 }
@@ -62,9 +62,9 @@ pub fn description(d: Description) -> pb::Description {
     }
 }
 
-pub fn session_list(list: Vec<SessionSummary>) -> pb::SessionList {
+pub fn session_list(list: &[SessionSummary]) -> pb::SessionList {
     pb::SessionList {
-        sessions: list.into_iter().map(session_info).collect(),
+        sessions: list.iter().map(session_info).collect(),
     }
 }
 

@@ -117,6 +117,13 @@ fn assert_report(report: &Value, services: &[&str], spoke: &str, label: &str) {
         "List shows the session ({label}): {}",
         report["listed"]
     );
+    assert!(
+        report["watched"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|s| *s == format!("{spoke}:{name}"))),
+        "WatchSessions' first list shows the session ({label}): {}",
+        report["watched"]
+    );
     assert_eq!(
         report["screen"],
         serde_json::json!({

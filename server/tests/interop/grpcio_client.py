@@ -227,6 +227,7 @@ def run(channel, metadata, label):
     report["spawned"] = {"name": info.name, "spoke": info.spoke, "cols": info.cols, "rows": info.rows}
     listed = api.call("vtr.v1.Vtr", "List")
     report["listed"] = sorted(f"{s.spoke}:{s.name}" for s in listed.sessions)
+    report["watched"] = watched_sessions(api)
     deadline = time.monotonic() + TIMEOUT
     while True:
         screen = api.call("vtr.v1.Vtr", "GetScreen", session=session)
@@ -237,6 +238,22 @@ def run(channel, metadata, label):
     report["link"] = link(api, session)
     api.call("vtr.v1.Vtr", "Kill", session=session, signal="KILL")
     return report
+
+
+def watched_sessions(api):
+    """The first list WatchSessions streams, as `spoke:name`s."""
+    descriptor = api.pool.FindServiceByName("vtr.v1.Vtr").FindMethodByName("WatchSessions")
+    request = message_class(api.pool, descriptor.input_type.full_name)()
+    response = message_class(api.pool, descriptor.output_type.full_name)
+    stub = api.channel.unary_stream(
+        "/vtr.v1.Vtr/WatchSessions",
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=response.FromString,
+    )
+    lists = stub(request, metadata=api.metadata, timeout=TIMEOUT)
+    first = next(lists)
+    lists.cancel()
+    return sorted(f"{s.spoke}:{s.name}" for s in first.sessions)
 
 
 def link(api, session):

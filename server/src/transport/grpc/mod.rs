@@ -3,6 +3,7 @@
 pub mod attach;
 pub mod auth;
 pub mod client;
+pub mod encoded;
 mod error;
 pub mod federation;
 mod link;
@@ -14,7 +15,8 @@ mod share;
 /// Generated service code; messages live in `vtr_shared::proto`.
 #[allow(clippy::all, clippy::unwrap_used)]
 pub mod pb {
-    include!(concat!(env!("OUT_DIR"), "/vtr.v1.rs"));
+    include!(concat!(env!("OUT_DIR"), "/client/vtr.v1.rs"));
+    include!(concat!(env!("OUT_DIR"), "/server/vtr.v1.rs"));
 
     /// Encoded descriptors of proto/, for gRPC reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -174,7 +174,7 @@ impl Coordinator for RemoteSpoke {
         Ok(self.summary(r.map_err(|s| self.error(s))?.into_inner()))
     }
 
-    async fn list(&self) -> Result<Vec<SessionSummary>> {
+    async fn list(&self) -> Result<Arc<[SessionSummary]>> {
         let r = self.client().list(pb::ListRequest {}).await;
         let list = r.map_err(|s| self.error(s))?.into_inner();
         Ok(list.sessions.into_iter().map(|i| self.summary(i)).collect())

@@ -9,6 +9,7 @@ use tonic::{Request, Response, Status};
 use vtr_shared::proto as pb;
 
 use super::auth::Identity;
+use super::encoded::{LastList, SessionList};
 use crate::core::{Coordinator, Events, GrepQuery, IdleWait, Input, limits};
 use crate::transport::map;
 
@@ -22,11 +23,15 @@ type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 pub struct VtrService<C> {
     coordinator: Arc<C>,
+    last_list: LastList,
 }
 
 impl<C> VtrService<C> {
     pub fn new(coordinator: Arc<C>) -> Self {
-        VtrService { coordinator }
+        VtrService {
+            coordinator,
+            last_list: LastList::default(),
+        }
     }
 }
 
@@ -62,26 +67,27 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
             .coordinator
             .spawn(crate::transport::unmap::spawn_spec(r))
             .await?;
-        Ok(Response::new(map::session_info(summary)))
+        Ok(Response::new(map::session_info(&summary)))
     }
 
     async fn list(
         &self,
         _request: Request<pb::ListRequest>,
-    ) -> Result<Response<pb::SessionList>, Status> {
-        Ok(Response::new(map::session_list(
-            self.coordinator.list().await?,
-        )))
+    ) -> Result<Response<SessionList>, Status> {
+        let list = self.coordinator.list().await?;
+        Ok(Response::new(self.last_list.encoded(list)))
     }
 
-    type WatchSessionsStream = EventStream<pb::SessionList>;
+    type WatchSessionsStream = EventStream<SessionList>;
 
     async fn watch_sessions(
         &self,
         _request: Request<pb::WatchSessionsRequest>,
     ) -> Result<Response<Self::WatchSessionsStream>, Status> {
         let rx = self.coordinator.watch_sessions().await?;
-        Ok(Response::new(stream(rx, map::session_list)))
+        Ok(Response::new(stream(rx, |list: Vec<_>| {
+            SessionList::encode(&list)
+        })))
     }
 
     async fn info(
@@ -90,7 +96,7 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
     ) -> Result<Response<pb::SessionInfo>, Status> {
         let r = request.into_inner();
         let summary = self.coordinator.info(&r.session).await?;
-        Ok(Response::new(map::session_info(summary)))
+        Ok(Response::new(map::session_info(&summary)))
     }
 
     async fn kill(&self, request: Request<pb::KillRequest>) -> Result<Response<pb::Empty>, Status> {
@@ -114,7 +120,7 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
     ) -> Result<Response<pb::SessionInfo>, Status> {
         let r = request.into_inner();
         let summary = self.coordinator.rename(&r.session, &r.new_name).await?;
-        Ok(Response::new(map::session_info(summary)))
+        Ok(Response::new(map::session_info(&summary)))
     }
 
     async fn resize(
@@ -123,7 +129,7 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
     ) -> Result<Response<pb::SessionInfo>, Status> {
         let r = request.into_inner();
         let summary = self.coordinator.resize(&r.session, r.cols, r.rows).await?;
-        Ok(Response::new(map::session_info(summary)))
+        Ok(Response::new(map::session_info(&summary)))
     }
 
     async fn get_screen(

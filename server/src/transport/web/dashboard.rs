@@ -147,7 +147,7 @@ fn dashboard(
 ) -> web::Dashboard {
     web::Dashboard {
         spokes: spokes.iter().cloned().map(spoke_info).collect(),
-        sessions: sessions.iter().cloned().map(map::session_info).collect(),
+        sessions: sessions.iter().map(map::session_info).collect(),
         now_ms: now_ms(),
         hub: hub.name().to_owned(),
         shares: shares.to_vec(),

@@ -84,7 +84,7 @@ impl Pane {
         let spoke = info.spoke.clone();
         let address = info.id_address();
         if self
-            .send(Event::Session(map::session_info(info)))
+            .send(Event::Session(map::session_info(&info)))
             .await
             .is_err()
         {

@@ -87,7 +87,7 @@ async fn view(state: &WebState, socket: &mut WebSocket, query: &ShareQuery) -> E
     };
     // What the viewer is shown of the session: its name and size, not
     // its command line, where it runs or who started it.
-    let full = map::session_info(info);
+    let full = map::session_info(&info);
     let info = pb::SessionInfo {
         id: full.id,
         name: full.name,
