@@ -8,6 +8,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use prost::Message;
 use vtr_shared::ago::{ago, until};
+use vtr_shared::cards;
 use vtr_shared::proto::{self as pb, SessionStatus, SpokeState};
 use vtr_shared::web::{self, dashboard_event::Event, dashboard_request::Action};
 
@@ -28,6 +29,30 @@ struct View {
     you: String,
     /// Hub clock minus ours, so "12 s ago" uses the hub's times.
     skew_ms: i64,
+}
+
+impl View {
+    /// A push applied: the first on a socket holds everything, later ones
+    /// what changed since (`web.proto`'s `Dashboard`).
+    fn push(&mut self, d: web::Dashboard) {
+        self.skew_ms = d.now_ms - js_sys::Date::now() as i64;
+        self.you = d.you;
+        self.hub = d.hub;
+        if !d.partial {
+            self.sessions = d.sessions;
+            cards::sort(&mut self.sessions);
+            self.spokes = d.spokes;
+            self.shares = d.shares;
+            return;
+        }
+        cards::apply(&mut self.sessions, d.sessions, &d.removed);
+        if d.spokes_changed {
+            self.spokes = d.spokes;
+        }
+        if d.shares_changed {
+            self.shares = d.shares;
+        }
+    }
 }
 
 #[component]
@@ -116,14 +141,7 @@ fn connect(
                 return;
             };
             match event.event {
-                Some(Event::Dashboard(d)) => view_state.set(View {
-                    skew_ms: d.now_ms - js_sys::Date::now() as i64,
-                    spokes: d.spokes,
-                    sessions: d.sessions,
-                    shares: d.shares,
-                    you: d.you,
-                    hub: d.hub,
-                }),
+                Some(Event::Dashboard(d)) => view_state.update(|v| v.push(d)),
                 Some(Event::Preview(p)) => previews.update(|m| {
                     m.insert(p.session, p.lines);
                 }),

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod ago;
+pub mod cards;
 pub mod keys;
 
 pub use packages::vtr::v1 as proto;

@@ -335,3 +335,63 @@ async fn an_idle_dashboard_is_pushed_nothing_while_nothing_changes() {
     })
     .await;
 }
+
+/// The next dashboard push (skipping results and previews).
+async fn next_push(socket: &mut Socket) -> web::Dashboard {
+    loop {
+        if let Some(DashEvent::Dashboard(d)) = next::<web::DashboardEvent>(socket).await.event {
+            return d;
+        }
+    }
+}
+
+#[tokio::test]
+async fn after_the_first_push_a_dashboard_is_sent_only_what_changed() {
+    let hub = Hub::start(&[], &[]);
+    let mut c = hub.client().await;
+    for i in 0..20 {
+        spawn(&mut c, &format!("old{i}"), "/bin/cat", &[]).await;
+    }
+    let mut socket = open(&hub, "/ws/dashboard").await;
+    let first = next_push(&mut socket).await;
+    assert!(!first.partial);
+    assert_eq!(first.sessions.len(), 20, "the first push holds every session");
+    assert!(first.spokes.iter().any(|s| s.name == "hub"));
+
+    // One session more: the next push holds it alone.
+    spawn(&mut c, "new", "/bin/cat", &[]).await;
+    let d = within("the new session pushed", async {
+        loop {
+            let d = next_push(&mut socket).await;
+            if !d.sessions.is_empty() {
+                break d;
+            }
+        }
+    })
+    .await;
+    assert!(d.partial);
+    let names: Vec<_> = d.sessions.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["new"]);
+    assert!(d.removed.is_empty(), "{:?}", d.removed);
+    let id = d.sessions[0].id.clone();
+
+    // Removed: named as gone, by `spoke:id`, and nothing else sent.
+    c.remove(pb::RemoveRequest {
+        session: "hub:new".to_owned(),
+        force: true,
+    })
+    .await
+    .expect("remove");
+    let d = within("the removal pushed", async {
+        loop {
+            let d = next_push(&mut socket).await;
+            if !d.removed.is_empty() {
+                break d;
+            }
+        }
+    })
+    .await;
+    assert!(d.partial);
+    assert_eq!(d.removed, [format!("hub:{id}")]);
+    assert!(d.sessions.is_empty(), "{:?}", d.sessions);
+}

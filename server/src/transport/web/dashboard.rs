@@ -7,6 +7,7 @@
 //! the latest value, and previews come from the hub's shared set
 //! (`previews`), refreshed once a second.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -21,7 +22,7 @@ use vtr_shared::web::dashboard_event::Event;
 use vtr_shared::web::dashboard_request::Action;
 
 use super::auth::{Identity, SignIn};
-use super::{previews, stream, who};
+use super::{cards, previews, stream, who};
 use crate::core::clock::now_ms;
 use crate::core::{Coordinator, SessionSummary, SpawnSpec, limits};
 use crate::hub::share::ShareError;
@@ -69,10 +70,16 @@ async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Re
     let mut spokes_rx = hub.watch_spokes();
     let mut links_rx = state.shares.changes();
     let mut watchers_rx = state.presence.changes();
-    let mut sessions: std::sync::Arc<[SessionSummary]> = std::sync::Arc::new([]);
+    let mut sessions: Arc<[SessionSummary]> = Arc::new([]);
     let mut spokes: Vec<SpokeStatus> = hub.spokes();
     let mut shares = state.list(None).await.unwrap_or_default();
     let mut shares_stale = false;
+    // The merged list as the page holds it (shared with the hub: no copy):
+    // nothing before the first push, which is whole; every later push is
+    // what changed since (see `Push`).
+    let mut on_page: Option<Arc<[SessionSummary]>> = None;
+    let mut spokes_changed = false;
+    let mut shares_changed = false;
     // Which preview each card shows, by `spoke:id`.
     let mut shown = previews::Shown::default();
     let mut previews = tokio::time::interval(previews::EVERY);
@@ -95,6 +102,7 @@ async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Re
             list = spokes_rx.recv() => {
                 let Some(list) = list else { return Ok(()) };
                 spokes = list;
+                spokes_changed = true;
                 due.get_or_insert(pushed + PUSH_GAP);
             }
             // A link was made or revoked, or its viewers changed.
@@ -110,8 +118,20 @@ async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Re
                 pushed = Instant::now();
                 if std::mem::take(&mut shares_stale) {
                     shares = state.list(None).await.unwrap_or_default();
+                    shares_changed = true;
                 }
-                send(socket, Event::Dashboard(dashboard(hub, &spokes, &sessions, &shares, &who))).await?;
+                let push = match &on_page {
+                    None => Push::Whole,
+                    Some(before) => Push::Changes {
+                        sessions: cards::delta(before, &sessions),
+                        spokes: std::mem::take(&mut spokes_changed),
+                        shares: std::mem::take(&mut shares_changed),
+                    },
+                };
+                on_page = Some(sessions.clone());
+                if let Some(d) = dashboard(hub, push, &spokes, &sessions, &shares, &who) {
+                    send(socket, Event::Dashboard(d)).await?;
+                }
             }
             // An action, or the browser went away.
             message = socket.recv() => match message {
@@ -138,21 +158,63 @@ async fn send(socket: &mut WebSocket, event: Event) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a push holds.
+enum Push {
+    /// Everything: the socket's first push.
+    Whole,
+    /// What changed since the last push: the sessions added, changed and
+    /// gone, and the spokes and links if they changed at all.
+    Changes {
+        sessions: cards::Delta,
+        spokes: bool,
+        shares: bool,
+    },
+}
+
+/// The push to send, or `None` when nothing the page shows changed.
 fn dashboard(
     hub: &Hub,
+    push: Push,
     spokes: &[SpokeStatus],
     sessions: &[SessionSummary],
     shares: &[pb::ShareInfo],
     you: &str,
-) -> web::Dashboard {
-    web::Dashboard {
-        spokes: spokes.iter().cloned().map(spoke_info).collect(),
-        sessions: sessions.iter().map(map::session_info).collect(),
+) -> Option<web::Dashboard> {
+    let spoke_list = || spokes.iter().cloned().map(spoke_info).collect();
+    let mut d = web::Dashboard {
         now_ms: now_ms(),
         hub: hub.name().to_owned(),
-        shares: shares.to_vec(),
         you: you.to_owned(),
+        ..web::Dashboard::default()
+    };
+    match push {
+        Push::Whole => {
+            d.spokes = spoke_list();
+            d.sessions = sessions.iter().map(map::session_info).collect();
+            d.shares = shares.to_vec();
+        }
+        Push::Changes {
+            sessions: delta,
+            spokes: spokes_changed,
+            shares: shares_changed,
+        } => {
+            if delta.is_empty() && !spokes_changed && !shares_changed {
+                return None;
+            }
+            d.partial = true;
+            d.sessions = delta.changed;
+            d.removed = delta.removed;
+            if spokes_changed {
+                d.spokes = spoke_list();
+                d.spokes_changed = true;
+            }
+            if shares_changed {
+                d.shares = shares.to_vec();
+                d.shares_changed = true;
+            }
+        }
     }
+    Some(d)
 }
 
 /// Runs one dashboard request for `who`; failures are reported in the

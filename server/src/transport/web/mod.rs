@@ -12,6 +12,7 @@
 
 mod assets;
 pub mod auth;
+mod cards;
 pub mod dashboard;
 pub mod front_door;
 pub mod origin;
