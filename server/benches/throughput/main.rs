@@ -154,6 +154,11 @@ async fn main() -> anyhow::Result<()> {
             met(s.idle_pushes <= 1.0 && s.idle_bytes <= 10e3)
         );
         println!(
+            "  one session spawned: {} frames, {:.1} KB to that dashboard",
+            s.change_frames,
+            s.change_bytes as f64 / 1e3
+        );
+        println!(
             "  {} idle dashboards: hub CPU {:.1}% of a core, RSS {:.1} MiB (before {:.1}, \
              after they closed {:.1})   target < 10% and < 64 MiB: {}",
             20,

@@ -4,7 +4,8 @@
 //! then:
 //!
 //! - one idle dashboard (`/ws/dashboard`, no browser): pushes and bytes per
-//!   second over 10 s while nothing changes;
+//!   second over 10 s while nothing changes, then what it is sent when one
+//!   session is spawned;
 //! - 20 idle dashboards: the hub's CPU and RSS over 10 s, and its RSS
 //!   once they have closed;
 //! - merged `List` p50/p99 over 200 calls.
@@ -36,6 +37,9 @@ pub(crate) struct Scale {
     /// One idle dashboard: pushes and bytes per second.
     pub(crate) idle_pushes: f64,
     pub(crate) idle_bytes: f64,
+    /// One session spawned: frames and bytes that dashboard is sent.
+    pub(crate) change_frames: u64,
+    pub(crate) change_bytes: u64,
     /// Twenty idle dashboards: hub CPU (% of a core) and RSS (MiB).
     pub(crate) many_cpu: f64,
     pub(crate) many_rss: f64,
@@ -83,6 +87,13 @@ pub(crate) async fn scale(dir: &Path) -> anyhow::Result<Scale> {
     let rest_within = Duration::from_secs(60 + sessions as u64 / 32);
     let (fill_frames, fill_secs) = one.first(rest_within).await?;
     let (pushes, bytes) = one.count_for(WINDOW).await?;
+    // One session more: what an idle dashboard is sent for it (the push,
+    // and its card's preview).
+    client
+        .spawn(spawn_request("s000:extra", "exec cat", dir))
+        .await
+        .context("spawning s000:extra")?;
+    let (change_frames, change_bytes) = one.count_for(Duration::from_secs(3)).await?;
     drop(one);
 
     // Twenty idle dashboards.
@@ -122,6 +133,8 @@ pub(crate) async fn scale(dir: &Path) -> anyhow::Result<Scale> {
         fill_secs,
         idle_pushes: pushes as f64 / WINDOW.as_secs_f64(),
         idle_bytes: bytes as f64 / WINDOW.as_secs_f64(),
+        change_frames,
+        change_bytes,
         many_cpu,
         many_rss,
         rss_before,

@@ -37,6 +37,8 @@ use crate::transport::web_state::WebState;
 /// entries). Frames are capped too, so a larger one is refused from its
 /// header, not read first.
 const MAX_DASHBOARD_FRAME: usize = 2 * limits::MAX_SPAWN_BYTES;
+/// Most sessions in one push frame (about 80 KB).
+const FRAME_SESSIONS: usize = 256;
 /// Least time between two pushes of the lists (spokes, sessions, links).
 const PUSH_GAP: Duration = Duration::from_millis(500);
 
@@ -129,7 +131,7 @@ async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Re
                     },
                 };
                 on_page = Some(sessions.clone());
-                if let Some(d) = dashboard(hub, push, &spokes, &sessions, &shares, &who) {
+                for d in dashboard(hub, push, &spokes, &sessions, &shares, &who) {
                     send(socket, Event::Dashboard(d)).await?;
                 }
             }
@@ -171,7 +173,8 @@ enum Push {
     },
 }
 
-/// The push to send, or `None` when nothing the page shows changed.
+/// The frames of a push: none when nothing the page shows changed, more
+/// than one when it holds more than `FRAME_SESSIONS` sessions.
 fn dashboard(
     hub: &Hub,
     push: Push,
@@ -179,7 +182,7 @@ fn dashboard(
     sessions: &[SessionSummary],
     shares: &[pb::ShareInfo],
     you: &str,
-) -> Option<web::Dashboard> {
+) -> Vec<web::Dashboard> {
     let spoke_list = || spokes.iter().cloned().map(spoke_info).collect();
     let mut d = web::Dashboard {
         now_ms: now_ms(),
@@ -199,7 +202,7 @@ fn dashboard(
             shares: shares_changed,
         } => {
             if delta.is_empty() && !spokes_changed && !shares_changed {
-                return None;
+                return Vec::new();
             }
             d.partial = true;
             d.sessions = delta.changed;
@@ -214,7 +217,32 @@ fn dashboard(
             }
         }
     }
-    Some(d)
+    in_frames(d)
+}
+
+/// A push split so that no frame holds more than `FRAME_SESSIONS`
+/// sessions: the first frame as given, the rest of its sessions in partial
+/// pushes after it. A socket's write buffer keeps the size of the largest
+/// frame it sent: one 1.5 MB frame per dashboard (5,000 sessions) stayed in
+/// the hub's memory for as long as the dashboard was open.
+fn in_frames(mut first: web::Dashboard) -> Vec<web::Dashboard> {
+    let mut rest = first
+        .sessions
+        .split_off(first.sessions.len().min(FRAME_SESSIONS));
+    let (now_ms, hub, you) = (first.now_ms, first.hub.clone(), first.you.clone());
+    let mut frames = vec![first];
+    while !rest.is_empty() {
+        let after = rest.split_off(rest.len().min(FRAME_SESSIONS));
+        frames.push(web::Dashboard {
+            sessions: std::mem::replace(&mut rest, after),
+            partial: true,
+            now_ms,
+            hub: hub.clone(),
+            you: you.clone(),
+            ..web::Dashboard::default()
+        });
+    }
+    frames
 }
 
 /// Runs one dashboard request for `who`; failures are reported in the
@@ -306,4 +334,53 @@ async fn spawn_session(hub: &Hub, r: pb::SpawnRequest, who: &str) -> Result<Stri
         .await
         .map(|s| s.address())
         .map_err(|e| stream::ending(&e).1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(i: usize) -> pb::SessionInfo {
+        pb::SessionInfo {
+            spoke: "s".to_owned(),
+            id: format!("{i:04}"),
+            created_at_ms: i as i64,
+            ..pb::SessionInfo::default()
+        }
+    }
+
+    #[test]
+    fn a_large_push_goes_in_frames_a_page_puts_back_together() {
+        let whole = web::Dashboard {
+            sessions: (0..600).map(session).collect(),
+            spokes: vec![pb::SpokeInfo::default()],
+            hub: "hub".to_owned(),
+            ..web::Dashboard::default()
+        };
+        let frames = in_frames(whole);
+        let sizes: Vec<_> = frames.iter().map(|f| f.sessions.len()).collect();
+        assert_eq!(sizes, [256, 256, 88]);
+        assert!(!frames[0].partial && frames[0].spokes.len() == 1);
+        assert!(
+            frames[1..]
+                .iter()
+                .all(|f| f.partial && !f.spokes_changed && f.hub == "hub")
+        );
+        let mut page = Vec::new();
+        for f in frames {
+            vtr_shared::cards::apply(&mut page, f.sessions, &f.removed);
+        }
+        let expected: Vec<_> = (0..600).map(session).collect();
+        assert_eq!(page, expected);
+    }
+
+    #[test]
+    fn a_small_push_is_one_frame() {
+        let frames = in_frames(web::Dashboard {
+            sessions: (0..3).map(session).collect(),
+            ..web::Dashboard::default()
+        });
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].sessions.len(), 3);
+    }
 }
