@@ -355,7 +355,11 @@ async fn after_the_first_push_a_dashboard_is_sent_only_what_changed() {
     let mut socket = open(&hub, "/ws/dashboard").await;
     let first = next_push(&mut socket).await;
     assert!(!first.partial);
-    assert_eq!(first.sessions.len(), 20, "the first push holds every session");
+    assert_eq!(
+        first.sessions.len(),
+        20,
+        "the first push holds every session"
+    );
     assert!(first.spokes.iter().any(|s| s.name == "hub"));
 
     // One session more: the next push holds it alone.
