@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use prost::Message;
-use vtr_shared::ago::{ago, until};
+use vtr_shared::ago::{ago, count, until};
 use vtr_shared::cards;
 use vtr_shared::proto::{self as pb, SessionStatus, SpokeState};
 use vtr_shared::web::{self, dashboard_event::Event, dashboard_request::Action};
@@ -207,7 +207,7 @@ fn spoke_chip(s: pb::SpokeInfo, view_state: RwSignal<View>, now: RwSignal<i64>) 
             <span class="seen" data-testid="last-seen">"seen "{seen}</span>
             <span class="rtt">{rtt}</span>
             <span class="version">{format!("v{}", s.version)}</span>
-            <span class="count">{format!("{} sessions", s.sessions)}</span>
+            <span class="count" data-testid="count">{count(s.sessions.into(), "session")}</span>
         </div>
     }
 }
@@ -231,9 +231,15 @@ fn session_card(
         .collect::<Vec<_>>()
         .join(" ");
     let preview = move || previews.with(|m| m.get(&key).map(|l| l.join("\n")).unwrap_or_default());
+    // Kill and remove ask twice: the first click arms the button for a
+    // few seconds ("confirm kill"), the second acts.
+    let armed = RwSignal::new(false);
     let kill = {
         let address = address.clone();
         move |_| {
+            if !confirmed(armed) {
+                return;
+            }
             request.with_value(|request| {
                 request(Action::Kill(pb::KillRequest {
                     session: address.clone(),
@@ -245,6 +251,9 @@ fn session_card(
     let remove = {
         let address = address.clone();
         move |_| {
+            if !confirmed(armed) {
+                return;
+            }
             request.with_value(|request| {
                 request(Action::Remove(pb::RemoveRequest {
                     session: address.clone(),
@@ -323,13 +332,40 @@ fn session_card(
                 </Show>
                 <Show
                     when=move || exited
-                    fallback=move || view! { <button on:click=kill.clone() data-testid="kill">"kill"</button> }
+                    fallback=move || view! {
+                        <button on:click=kill.clone() data-testid="kill" class:armed=move || armed.get()>
+                            {move || if armed.get() { "confirm kill" } else { "kill" }}
+                        </button>
+                    }
                 >
-                    <button on:click=remove.clone() data-testid="remove">"remove"</button>
+                    <button on:click=remove.clone() data-testid="remove" class:armed=move || armed.get()>
+                        {move || if armed.get() { "confirm remove" } else { "remove" }}
+                    </button>
                 </Show>
             </footer>
         </article>
     }
+}
+
+/// How long a destructive button stays armed after its first click.
+const ARMED_MS: u64 = 4000;
+
+/// A click on a button that asks twice: `true` when it was armed (act
+/// now), otherwise arms it for `ARMED_MS`.
+fn confirmed(armed: RwSignal<bool>) -> bool {
+    if armed.get_untracked() {
+        armed.set(false);
+        return true;
+    }
+    armed.set(true);
+    // The card may be gone by then.
+    set_timeout(
+        move || {
+            armed.try_set(false);
+        },
+        std::time::Duration::from_millis(ARMED_MS),
+    );
+    false
 }
 
 #[component]
@@ -341,19 +377,22 @@ fn SpawnForm(view_state: RwSignal<View>, request: Request) -> impl IntoView {
         ev.prevent_default();
         // `sh -c` runs the command line as typed; empty: the default shell.
         let line = command.get_untracked();
-        let (command, args) = if line.trim().is_empty() {
+        let (program, args) = if line.trim().is_empty() {
             (String::new(), Vec::new())
         } else {
             ("sh".to_owned(), vec!["-c".to_owned(), line])
         };
         let spawn = Action::Spawn(pb::SpawnRequest {
             name: name.get_untracked(),
-            command,
+            command: program,
             args,
             spoke: spoke.get_untracked(),
             ..Default::default()
         });
         request.with_value(|request| request(spawn));
+        // Ready for the next one: a second click must not spawn a copy.
+        name.set(String::new());
+        command.set(String::new());
     };
     view! {
         <form class="spawn" on:submit=spawn data-testid="spawn-form">
@@ -368,8 +407,8 @@ fn SpawnForm(view_state: RwSignal<View>, request: Request) -> impl IntoView {
                     children=move |n| view! { <option value=n.clone()>{n.clone()}</option> }
                 />
             </select>
-            <input placeholder="name" data-testid="spawn-name" on:input=move |ev| name.set(event_target_value(&ev)) />
-            <input placeholder="command (default: shell)" data-testid="spawn-command" on:input=move |ev| command.set(event_target_value(&ev)) />
+            <input placeholder="name" data-testid="spawn-name" prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) />
+            <input placeholder="command (default: shell)" data-testid="spawn-command" prop:value=command on:input=move |ev| command.set(event_target_value(&ev)) />
             <button type="submit" data-testid="spawn">"spawn"</button>
         </form>
     }

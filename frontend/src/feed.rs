@@ -230,9 +230,12 @@ fn connect(feed: FeedCell, signals: Signals) {
                 l.retry_ms = (l.retry_ms * 2).min(RETRY_MAX_MS);
                 wait
             };
-            // The hub is there but the spoke is not: SpokeDown stays.
+            // The hub is there but the spoke is not: SpokeDown stays, with
+            // the hub's reason (an unknown spoke is not a slow one).
             if code != close::TRY_AGAIN {
                 status.set(Status::Reconnecting);
+            } else if !reason.is_empty() {
+                status.set(Status::SpokeDown(reason));
             }
             let feed = feed.clone();
             set_timeout(
@@ -295,7 +298,9 @@ fn handle(feed: &FeedCell, l: &mut Feed, event: web::PaneEvent, signals: Signals
         },
         Some(Event::State(state)) => {
             if state == web::PaneState::SpokeDown as i32 {
-                status.set(Status::SpokeDown);
+                if !matches!(status.get_untracked(), Status::SpokeDown(_)) {
+                    status.set(Status::SpokeDown(String::new()));
+                }
             } else if !matches!(status.get_untracked(), Status::Exited(_)) {
                 status.set(Status::Live);
             }

@@ -7,7 +7,9 @@ pub enum Status {
     Connecting,
     Live,
     Reconnecting,
-    SpokeDown,
+    /// The session's spoke is not connected; why, as the hub said (empty
+    /// until it has).
+    SpokeDown(String),
     Exited(String),
     Error(String),
 }
@@ -18,7 +20,7 @@ impl Status {
             Status::Connecting => "connecting".to_owned(),
             Status::Live => "live".to_owned(),
             Status::Reconnecting => "reconnecting".to_owned(),
-            Status::SpokeDown => "spoke down: waiting for it".to_owned(),
+            Status::SpokeDown(_) => "spoke down: waiting for it".to_owned(),
             Status::Exited(how) => format!("exited ({how})"),
             Status::Error(e) => format!("error: {e}"),
         }
@@ -32,11 +34,15 @@ impl Status {
                 "The hub is unreachable. Reconnecting; output will resume where it stopped."
                     .to_owned(),
             ),
-            Status::SpokeDown => Some(
+            Status::SpokeDown(why) if why.is_empty() => Some(
                 "The spoke that runs this session is unreachable. The hub keeps trying; \
                  output will resume where it stopped."
                     .to_owned(),
             ),
+            // "no spoke named ..." or "spoke ... unreachable: ...".
+            Status::SpokeDown(why) => Some(format!(
+                "{why}. Waiting for it: the pane connects as soon as the hub can reach it."
+            )),
             Status::Exited(how) => Some(format!("The session exited ({how}).")),
             Status::Error(e) => Some(format!("{e}.")),
         }
@@ -52,7 +58,7 @@ impl Status {
             Status::Connecting => "connecting",
             Status::Live => "live",
             Status::Reconnecting => "reconnecting",
-            Status::SpokeDown => "spoke-down",
+            Status::SpokeDown(_) => "spoke-down",
             Status::Exited(_) => "exited",
             Status::Error(_) => "error",
         }

@@ -29,8 +29,15 @@ test('rename, kill and remove a session from the dashboard', async ({ page }) =>
   await expect(renamed.getByTestId('rename')).toBeVisible();
   await expect(dash.session(`${HUB_NAME}:never`)).toHaveCount(0);
 
+  // Kill and remove ask twice: the first click only arms the button.
+  await renamed.getByTestId('kill').click();
+  await expect(renamed.getByTestId('kill')).toHaveText('confirm kill');
+  await expect(renamed).toHaveAttribute('data-status', /running|idle/);
   await renamed.getByTestId('kill').click();
   await expect(renamed).toHaveAttribute('data-status', 'exited');
+  await renamed.getByTestId('remove').click();
+  await expect(renamed.getByTestId('remove')).toHaveText('confirm remove');
+  await expect(renamed).toHaveCount(1);
   await renamed.getByTestId('remove').click();
   await expect(renamed).toHaveCount(0);
   await expect(page.getByTestId('message')).toHaveText(`ok: ${HUB_NAME}:survivor`);

@@ -1,4 +1,13 @@
-//! "12 s ago", "in 5 min": relative times, for people.
+//! "12 s ago", "in 5 min": relative times, and counts, for people.
+
+/// `n` things: "1 session", "2 sessions", "0 sessions".
+pub fn count(n: u64, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
 
 /// `elapsed_ms` since the event, as a short relative time. Negative values
 /// (clock skew) count as now.
@@ -30,7 +39,14 @@ fn span(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{ago, until};
+    use super::{ago, count, until};
+
+    #[test]
+    fn one_thing_is_singular_and_any_other_count_plural() {
+        assert_eq!(count(1, "session"), "1 session");
+        assert_eq!(count(0, "session"), "0 sessions");
+        assert_eq!(count(25, "viewer"), "25 viewers");
+    }
 
     #[test]
     fn each_unit_and_its_boundaries() {

@@ -199,9 +199,11 @@ pub async fn login_page(Query(query): Query<LoginQuery>, headers: HeaderMap) -> 
     };
     Html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>sign in - vtr</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"icon\" href=\"{FAVICON}\">\
          <style>body{{background:#111418;color:#d8dee9;font:15px system-ui;display:grid;\
          place-items:center;height:90vh}}form{{display:flex;flex-direction:column;gap:.6em;\
-         min-width:20em}}input,button{{font:inherit;padding:.4em;background:#1b2027;\
+         min-width:min(20em,90vw)}}input,button{{font:inherit;padding:.4em;background:#1b2027;\
          color:inherit;border:1px solid #2f3640;border-radius:3px}}.bad{{color:#e06c75}}\
          </style></head><body><form method=\"post\" action=\"/login\" data-testid=\"login\">\
          <h1>vtr</h1>{failed}<label>The hub's token \
@@ -215,6 +217,13 @@ pub async fn login_page(Query(query): Query<LoginQuery>, headers: HeaderMap) -> 
     ))
     .into_response()
 }
+
+/// The app's icon (as `frontend/index.html` has it): no `/favicon.ico`
+/// request, no 404.
+const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' \
+viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%23111418'/%3E%3Cpath \
+d='M3 4l4 4-4 4' stroke='%234caf50' stroke-width='2' fill='none'/%3E%3Cpath d='M8 12h5' \
+stroke='%23d8dee9' stroke-width='2'/%3E%3C/svg%3E";
 
 /// The sign-in URL the hub prints carries the token in its fragment
 /// (`/login#token=...`), which browsers never send to a server or put in

@@ -1,0 +1,91 @@
+// What a new user trips over first: a phone-sized screen, a spawn form
+// that spawns twice, a kill that acts on one stray click, a missing icon.
+import { expect, Page } from '@playwright/test';
+import { HUB_NAME } from './hub';
+import { Dashboard, Pane, test } from './pages';
+
+const PHONE = { width: 360, height: 740 };
+
+/** No page-wide horizontal scrolling. */
+async function fitsTheWidth(page: Page) {
+  const widths = await page.evaluate(() => ({
+    content: document.documentElement.scrollWidth,
+    viewport: window.innerWidth,
+  }));
+  expect(widths.content, 'the page scrolls sideways').toBeLessThanOrEqual(widths.viewport);
+}
+
+/** Wholly inside the viewport's width, so a thumb can reach it. */
+async function reachable(page: Page, testId: string) {
+  const box = await page.getByTestId(testId).first().boundingBox();
+  expect(box, `${testId} is shown`).not.toBeNull();
+  expect(box!.x, `${testId} starts on screen`).toBeGreaterThanOrEqual(0);
+  expect(box!.x + box!.width, `${testId} ends on screen`).toBeLessThanOrEqual(PHONE.width);
+}
+
+test('the dashboard and a pane fit a 360 px phone screen', async ({ page }) => {
+  await page.setViewportSize(PHONE);
+  const dash = new Dashboard(page);
+  await dash.open();
+  await dash.spawn('phone', 'echo a-rather-long-line-of-output-that-must-not-widen-the-page; exec cat');
+  await expect(dash.session(`${HUB_NAME}:phone`)).toBeVisible();
+  await fitsTheWidth(page);
+  for (const id of ['spawn-spoke', 'spawn-name', 'spawn-command', 'spawn', `session-${HUB_NAME}:phone`]) {
+    await reachable(page, id);
+  }
+
+  const pane = new Pane(page);
+  await pane.open(`${HUB_NAME}:phone`);
+  await fitsTheWidth(page);
+  for (const id of ['search', 'search-prev', 'search-next', 'watchers', 'share', 'keybar']) {
+    await reachable(page, id);
+  }
+  await page.getByTestId('share').click();
+  await reachable(page, 'share-panel');
+  await fitsTheWidth(page);
+});
+
+test('the spawn form empties after a spawn, so a second click spawns nothing twice', async ({ page }) => {
+  const dash = new Dashboard(page);
+  await dash.open();
+  await dash.spawn('once', 'exec cat');
+  await expect(dash.session(`${HUB_NAME}:once`)).toBeVisible();
+  await expect(page.getByTestId('spawn-name')).toHaveValue('');
+  await expect(page.getByTestId('spawn-command')).toHaveValue('');
+});
+
+test('an armed kill button disarms itself when not clicked again', async ({ page }) => {
+  const dash = new Dashboard(page);
+  await dash.open();
+  await dash.spawn('spared', 'exec cat');
+  const card = dash.session(`${HUB_NAME}:spared`);
+  await card.getByTestId('kill').click();
+  await expect(card.getByTestId('kill')).toHaveText('confirm kill');
+  await expect(card.getByTestId('kill')).toHaveText('kill', { timeout: 8_000 });
+  await expect(card).toHaveAttribute('data-status', /running|idle/);
+});
+
+test('no page asks for an icon it does not have', async ({ page }) => {
+  const missing: string[] = [];
+  page.on('response', (r) => {
+    if (r.status() === 404) missing.push(r.url());
+  });
+  const dash = new Dashboard(page);
+  await dash.open();
+  await dash.spawn('iconic', 'exec cat');
+  await new Pane(page).open(`${HUB_NAME}:iconic`);
+  await page.goto('/login');
+  await expect(page.getByTestId('login')).toBeVisible();
+  const icon = await page.evaluate(() => document.querySelector('link[rel=icon]')?.getAttribute('href'));
+  expect(icon).toMatch(/^data:image\/svg\+xml,/);
+  expect(missing).toEqual([]);
+});
+
+test('a pane on a spoke the hub does not know says so, naming the spokes it does', async ({ page }) => {
+  await page.goto('/s/nospoke:x');
+  const status = page.getByTestId('pane-status');
+  await expect(status).toHaveAttribute('data-status', 'spoke-down');
+  const banner = page.getByTestId('pane-banner');
+  await expect(banner).toContainText('no spoke named "nospoke"');
+  await expect(banner).toContainText(HUB_NAME);
+});
