@@ -18,6 +18,8 @@ pub fn Pane(address: String) -> impl IntoView {
     let ctrl = signals.ctrl;
     let feed: FeedCell = Rc::new(RefCell::new(None));
     let search_text = RwSignal::new(String::new());
+    // The last search found nothing: said next to the box.
+    let search_missed = RwSignal::new(false);
     document().set_title(&format!("{address} - vtr"));
     let mode = Mode::Owner {
         address: address.clone(),
@@ -48,16 +50,19 @@ pub fn Pane(address: String) -> impl IntoView {
             }
         }
     };
+    // Older is up: with nothing selected a search starts from the newest
+    // output, as `less` and a shell's history search do.
     let find = {
         let feed = feed.clone();
-        move |forward: bool| {
+        move |older: bool| {
             if let Some(l) = feed.borrow().as_ref() {
                 let text = search_text.get_untracked();
-                if forward {
-                    l.search.find_next(&text);
+                let found = if older {
+                    l.search.find_previous(&text)
                 } else {
-                    l.search.find_previous(&text);
-                }
+                    l.search.find_next(&text)
+                };
+                search_missed.set(!found && !text.is_empty());
             }
         }
     };
@@ -73,15 +78,23 @@ pub fn Pane(address: String) -> impl IntoView {
                     class="search"
                     placeholder="search scrollback"
                     data-testid="search"
-                    on:input=move |ev| search_text.set(event_target_value(&ev))
+                    class:missed=move || search_missed.get()
+                    on:input=move |ev| {
+                        search_text.set(event_target_value(&ev));
+                        search_missed.set(false);
+                    }
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                         if ev.key() == "Enter" {
+                            // Enter: the next older match; Shift+Enter: newer.
                             find_next(!ev.shift_key());
                         }
                     }
                 />
-                <button data-testid="search-prev" on:click={let find = find.clone(); move |_| find(false)}>"↑"</button>
-                <button data-testid="search-next" on:click=move |_| find(true)>"↓"</button>
+                <Show when=move || search_missed.get()>
+                    <span class="missed" data-testid="search-missed">"no match"</span>
+                </Show>
+                <button data-testid="search-prev" title="older match (Enter)" on:click={let find = find.clone(); move |_| find(true)}>"↑"</button>
+                <button data-testid="search-next" title="newer match (Shift+Enter)" on:click=move |_| find(false)>"↓"</button>
                 <SharePanel feed=feed.clone() signals />
             </header>
             {terminal(feed.clone(), mode, signals, true)}

@@ -89,3 +89,34 @@ test('a pane on a spoke the hub does not know says so, naming the spokes it does
   await expect(banner).toContainText('no spoke named "nospoke"');
   await expect(banner).toContainText(HUB_NAME);
 });
+
+test('search starts at the newest match, steps to older ones, and says when nothing matches', async ({ page }) => {
+  const dash = new Dashboard(page);
+  await dash.open();
+  await dash.spawn('twice', 'echo findme-old; seq 1 100; echo findme-new; seq 1 100; exec cat');
+  const pane = new Pane(page);
+  await pane.open(`${HUB_NAME}:twice`);
+  await pane.waitForText(/findme-new[\s\S]*^100$/m);
+  const selected = () =>
+    page.evaluate(() => {
+      const term = (window as any).vtrTerm;
+      const row = term.getSelectionPosition()?.start.y;
+      return row === undefined ? '' : term.buffer.active.getLine(row).translateToString(true);
+    });
+  const search = page.getByTestId('search');
+  await search.fill('findme-');
+  await search.press('Enter');
+  await expect.poll(selected).toBe('findme-new');
+  await search.press('Enter');
+  await expect.poll(selected).toBe('findme-old');
+  await search.press('Shift+Enter');
+  await expect.poll(selected).toBe('findme-new');
+  await expect(page.getByTestId('search-missed')).toHaveCount(0);
+
+  await search.fill('absent-from-the-output');
+  await search.press('Enter');
+  await expect(page.getByTestId('search-missed')).toHaveText('no match');
+  // Typing again clears it.
+  await search.press('Backspace');
+  await expect(page.getByTestId('search-missed')).toHaveCount(0);
+});
