@@ -465,7 +465,8 @@ fn share_row(
                 view! { "expires " {expires} }.into_any()
             }}</td>
             <td data-testid="viewers">{format!("{} viewing", s.viewers)}</td>
-            <td><a href=s.url.clone() target="_blank">"link"</a></td>
+            // A revoked link, or one whose session ended, opens nothing.
+            <td>{(!revoked && !gone).then(|| view! { <a href=s.url.clone() target="_blank">"link"</a> })}</td>
             <td>
                 <Show when=move || !revoked>
                     <button data-testid="revoke" on:click=revoke.clone()>"revoke"</button>

@@ -54,6 +54,8 @@ pub struct Signals {
     pub shared: RwSignal<Option<pb::ShareInfo>>,
     /// A request failed but the pane goes on.
     pub notice: RwSignal<String>,
+    /// Owner panes: the session's `spoke:name` once renamed.
+    pub renamed: RwSignal<Option<String>>,
 }
 
 impl Signals {
@@ -64,6 +66,7 @@ impl Signals {
             presence: RwSignal::new(None),
             shared: RwSignal::new(None),
             notice: RwSignal::new(String::new()),
+            renamed: RwSignal::new(None),
         }
     }
 }
@@ -319,6 +322,19 @@ fn handle(feed: &FeedCell, l: &mut Feed, event: web::PaneEvent, signals: Signals
             status.set(Status::Live);
         }
         Some(Event::Presence(p)) => signals.presence.set(Some(p)),
+        Some(Event::Renamed(address)) => {
+            // Reconnects ask for the new name; the address bar and the
+            // title show it (a reload opens the same session).
+            document().set_title(&format!("{address} - vtr"));
+            let path = format!("/s/{}", js_sys::encode_uri_component(&address));
+            if let Ok(history) = window().history() {
+                let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&path));
+            }
+            l.mode = Mode::Owner {
+                address: address.clone(),
+            };
+            signals.renamed.set(Some(address));
+        }
         Some(Event::Shared(share)) => signals.shared.set(Some(share)),
         Some(Event::Notice(text)) => signals.notice.set(text),
         Some(Event::Stream(_)) | None => {}

@@ -72,7 +72,9 @@ pub fn Pane(address: String) -> impl IntoView {
         <div class="pane-page">
             <header class="top">
                 <a href="/">"vtr"</a>
-                <span class="address" data-testid="pane-address">{address.clone()}</span>
+                <span class="address" data-testid="pane-address">
+                    {let address = address.clone(); move || signals.renamed.get().unwrap_or_else(|| address.clone())}
+                </span>
                 {status_badge(status)}
                 <input
                     class="search"

@@ -120,3 +120,26 @@ test('search starts at the newest match, steps to older ones, and says when noth
   await search.press('Backspace');
   await expect(page.getByTestId('search-missed')).toHaveCount(0);
 });
+
+test('an open pane follows a rename made elsewhere, and a reload opens the same session', async ({ page }) => {
+  const dash = new Dashboard(page);
+  await dash.open();
+  await dash.spawn('before-rename', 'echo still-the-same-session; exec cat');
+  const other = await page.context().newPage();
+  const pane = new Pane(other);
+  await pane.open(`${HUB_NAME}:before-rename`);
+  await pane.waitForText(/still-the-same-session/);
+
+  const card = dash.session(`${HUB_NAME}:before-rename`);
+  await card.getByTestId('rename').click();
+  await card.getByTestId('rename-input').fill('after-rename');
+  await card.getByTestId('rename-input').press('Enter');
+  await expect(other.getByTestId('pane-address')).toHaveText(`${HUB_NAME}:after-rename`);
+  await expect(other).toHaveURL(new RegExp(`/s/${HUB_NAME}(:|%3A)after-rename$`));
+  await expect(other).toHaveTitle(`${HUB_NAME}:after-rename - vtr`);
+
+  await other.reload();
+  await expect(pane.status()).toHaveAttribute('data-status', 'live');
+  await expect(other.getByTestId('pane-address')).toHaveText(`${HUB_NAME}:after-rename`);
+  await pane.waitForText(/still-the-same-session/);
+});

@@ -92,6 +92,10 @@ test('a link shows the session live and read-only, and revoking cuts the viewer 
   await row.getByTestId('revoke').click();
   await expect(viewer.status()).toHaveAttribute('data-status', 'error');
   await expect(viewer.banner()).toContainText('this link was revoked');
+  // Listed as revoked, with no dead link to follow.
+  const revoked = page.getByTestId('shares').locator('tr[data-state="revoked"]').filter({ hasText: `${HUB_NAME}:shown` });
+  await expect(revoked).toHaveCount(1);
+  await expect(revoked.getByRole('link')).toHaveCount(0);
   // And it stays dead on a reload.
   await viewer.page.reload();
   await expect(viewer.banner()).toContainText('this link was revoked');
@@ -145,6 +149,7 @@ test('a link to a session that ended with its hub says so, in the list and to it
     const row = page.getByTestId('shares').locator('tr').filter({ hasText: 'brief:short' });
     await expect(row).toHaveAttribute('data-state', 'gone', { timeout: 30_000 });
     await expect(row).toContainText('session ended');
+    await expect(row.getByRole('link')).toHaveCount(0);
 
     const context = await browser.newContext();
     const viewer = new Pane(await context.newPage());

@@ -96,6 +96,9 @@ impl Pane {
         };
         let mut spokes = self.hub.watch_spokes();
         let mut spoke_down = false;
+        // The session's name, as the page shows it: a rename is told.
+        let mut sessions = self.hub.watch_merged();
+        let mut name = info.name.clone();
         let _watching = self.state.presence.enter(&address, Via::Pane);
         let mut watchers_rx = self.state.presence.changes();
         let mut links_rx = self.state.shares.changes();
@@ -130,6 +133,17 @@ impl Pane {
                     if presence.as_ref() != Some(&now) {
                         presence = Some(now.clone());
                         if self.send(Event::Presence(now)).await.is_err() {
+                            return gone_away();
+                        }
+                    }
+                }
+                // A rename, from the hub's list.
+                list = sessions.recv() => {
+                    let Some(list) = list else { continue };
+                    let this = list.iter().find(|s| s.spoke == spoke && s.id == info.id);
+                    if let Some(s) = this.filter(|s| s.name != name) {
+                        name.clone_from(&s.name);
+                        if self.send(Event::Renamed(s.address())).await.is_err() {
                             return gone_away();
                         }
                     }
