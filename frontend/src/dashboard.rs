@@ -87,6 +87,8 @@ pub fn Dashboard() -> impl IntoView {
     };
     let request: Request = StoredValue::new_local(Box::new(request));
     let renaming = RwSignal::new(None::<String>);
+    // Sessions picked to open together in a grid, in the order picked.
+    let picked = RwSignal::new(Vec::<String>::new());
 
     view! {
         <header class="top">
@@ -112,6 +114,13 @@ pub fn Dashboard() -> impl IntoView {
         </section>
         <SpawnForm view_state request />
         <p class="message" data-testid="message">{move || message.get()}</p>
+        <Show when=move || picked.with(|p| !p.is_empty())>
+            <p class="picked">
+                <a data-testid="open-grid" href=move || picked.with(|p| crate::grid::url(p))>
+                    {move || format!("open {} together", count(picked.with(Vec::len) as u64, "session"))}
+                </a>
+            </p>
+        </Show>
         <ShareList view_state now request />
         <section class="grid" data-testid="sessions">
             // Keyed by what a card shows: a push rebuilds only the cards
@@ -119,7 +128,7 @@ pub fn Dashboard() -> impl IntoView {
             <For
                 each=move || view_state.with(|v| v.sessions.clone())
                 key=|s| (s.spoke.clone(), s.id.clone(), s.name.clone(), s.status, s.stale, s.idle, s.cols, s.rows)
-                children=move |s| session_card(s, previews, renaming, request)
+                children=move |s| session_card(s, previews, renaming, picked, request)
             />
         </section>
     }
@@ -216,9 +225,26 @@ fn session_card(
     s: pb::SessionInfo,
     previews: RwSignal<HashMap<String, Vec<String>>>,
     renaming: RwSignal<Option<String>>,
+    picked: RwSignal<Vec<String>>,
     request: Request,
 ) -> impl IntoView {
     let address = format!("{}:{}", s.spoke, s.name);
+    let pick = {
+        let address = address.clone();
+        move |ev: leptos::ev::Event| {
+            let on = event_target_checked(&ev);
+            picked.update(|p| {
+                p.retain(|a| *a != address);
+                if on && p.len() < crate::grid::MAX_PANES {
+                    p.push(address.clone());
+                }
+            });
+        }
+    };
+    let is_picked = {
+        let address = address.clone();
+        move || picked.with(|p| p.contains(&address))
+    };
     let key = format!("{}:{}", s.spoke, s.id);
     let status = match SessionStatus::try_from(s.status).unwrap_or_default() {
         SessionStatus::Exited => "exited",
@@ -322,6 +348,10 @@ fn session_card(
             </div>
             <pre class="preview" data-testid="preview">{preview}</pre>
             <footer>
+                <label class="pick" title="open together with the others picked">
+                    <input type="checkbox" data-testid="pick" prop:checked=is_picked on:change=pick />
+                    "grid"
+                </label>
                 <Show
                     when=editing
                     fallback=move || view! {

@@ -114,7 +114,11 @@ pub fn start(feed: &FeedCell, mode: Mode, el: &web_sys::HtmlElement, signals: Si
     term.load_addon(&search);
     term.open(el);
     // Tests and curious users reach the terminal from the console.
+    // Tests and curious users reach the terminal from the console: the
+    // page's latest as `vtrTerm`, each one on its element (a grid has
+    // several).
     let _ = js_sys::Reflect::set(&window(), &"vtrTerm".into(), &term);
+    let _ = js_sys::Reflect::set(el, &"vtrTerm".into(), &term);
     if !viewer {
         fit.fit();
         owner_handlers(feed, &term, signals);

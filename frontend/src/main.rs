@@ -1,9 +1,11 @@
 //! The vtr web app: mounts the page the URL asks for.
 //! `/`: the dashboard; `/s/{spoke}:{session}`: a terminal pane;
-//! `/share/{token}`: a share link's read-only viewer.
+//! `/share/{token}`: a share link's read-only viewer; `/grid?s=..&s=..`:
+//! several panes side by side.
 
 mod dashboard;
 mod feed;
+mod grid;
 mod pane;
 mod share_panel;
 mod socket;
@@ -19,6 +21,10 @@ fn main() {
     let path = window().location().pathname().unwrap_or_default();
     if let Some(address) = segment(&path, "/s/") {
         leptos::mount::mount_to_body(move || view! { <pane::Pane address=address.clone() /> });
+    } else if path == "/grid" {
+        let query = window().location().search().unwrap_or_default();
+        let addresses = grid::addresses(&query);
+        leptos::mount::mount_to_body(move || view! { <grid::Grid addresses=addresses.clone() /> });
     } else if let Some(token) = segment(&path, "/share/") {
         leptos::mount::mount_to_body(move || view! { <viewer::Viewer token=token.clone() /> });
     } else {

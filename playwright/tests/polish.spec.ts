@@ -43,6 +43,13 @@ test('the dashboard and a pane fit a 360 px phone screen', async ({ page }) => {
   await page.getByTestId('share').click();
   await reachable(page, 'share-panel');
   await fitsTheWidth(page);
+
+  await page.goto(`/grid?s=${encodeURIComponent(`${HUB_NAME}:phone`)}`);
+  await expect(page.getByTestId('pane-status')).toHaveAttribute('data-status', 'live');
+  await fitsTheWidth(page);
+  for (const id of ['cell-open', 'cell-earlier', 'cell-close']) {
+    await reachable(page, id);
+  }
 });
 
 test('the spawn form empties after a spawn, so a second click spawns nothing twice', async ({ page }) => {
