@@ -48,6 +48,8 @@ pub struct Signals {
     pub status: RwSignal<Status>,
     /// Ctrl held on the key bar.
     pub ctrl: RwSignal<bool>,
+    /// Alt held on the key bar: the next key goes with ESC before it.
+    pub alt: RwSignal<bool>,
     /// Owner panes: who watches, and the session's links.
     pub presence: RwSignal<Option<web::Presence>>,
     /// Owner panes: the link just made.
@@ -63,6 +65,7 @@ impl Signals {
         Signals {
             status: RwSignal::new(Status::Connecting),
             ctrl: RwSignal::new(false),
+            alt: RwSignal::new(false),
             presence: RwSignal::new(None),
             shared: RwSignal::new(None),
             notice: RwSignal::new(String::new()),
@@ -87,6 +90,7 @@ pub struct Feed {
     finished: bool,
     /// Ctrl held on the key bar: the next key typed is sent as Ctrl+key.
     pub ctrl: bool,
+    pub alt: bool,
     flow: Flow,
 }
 
@@ -119,6 +123,7 @@ pub fn start(feed: &FeedCell, mode: Mode, el: &web_sys::HtmlElement, signals: Si
     // several).
     let _ = js_sys::Reflect::set(&window(), &"vtrTerm".into(), &term);
     let _ = js_sys::Reflect::set(el, &"vtrTerm".into(), &term);
+    copy_on_select(&term);
     if !viewer {
         fit.fit();
         owner_handlers(feed, &term, signals);
@@ -133,12 +138,27 @@ pub fn start(feed: &FeedCell, mode: Mode, el: &web_sys::HtmlElement, signals: Si
         retry_ms: RETRY_FIRST_MS,
         finished: false,
         ctrl: false,
+        alt: false,
         flow: Flow::default(),
     });
     connect(feed.clone(), signals);
     if let Some(l) = feed.borrow().as_ref() {
         l.term.focus();
     }
+}
+
+/// Selected text goes to the clipboard, as in most terminals (owners and
+/// viewers alike); pasting is the browser's (see the pane's help).
+fn copy_on_select(term: &Terminal) {
+    let source: Terminal = AsRef::<JsValue>::as_ref(term).clone().unchecked_into();
+    let copied = Closure::<dyn FnMut()>::new(move || {
+        let text = source.get_selection();
+        if !text.is_empty() {
+            let _ = window().navigator().clipboard().write_text(&text);
+        }
+    });
+    term.on_selection_change(&copied);
+    copied.forget();
 }
 
 /// Typing, paste, and the PTY following the window: owners only.
@@ -151,13 +171,18 @@ fn owner_handlers(feed: &FeedCell, term: &Terminal, signals: Signals) {
                 if l.finished {
                     return;
                 }
-                let bytes = if l.ctrl && data.len() == 1 {
+                let mut bytes = if l.ctrl && data.len() == 1 {
                     l.ctrl = false;
                     signals.ctrl.set(false);
                     vec![data.as_bytes()[0] & 0x1f]
                 } else {
                     data.into_bytes()
                 };
+                if l.alt {
+                    l.alt = false;
+                    signals.alt.set(false);
+                    bytes.insert(0, 0x1b);
+                }
                 send_input(l, &bytes);
             }
         })

@@ -16,6 +16,8 @@ pub fn Pane(address: String) -> impl IntoView {
     let signals = Signals::new();
     let status = signals.status;
     let ctrl = signals.ctrl;
+    let alt = signals.alt;
+    let help = RwSignal::new(false);
     let feed: FeedCell = Rc::new(RefCell::new(None));
     let search_text = RwSignal::new(String::new());
     // The last search found nothing: said next to the box.
@@ -46,6 +48,16 @@ pub fn Pane(address: String) -> impl IntoView {
             if let Some(l) = feed.borrow_mut().as_mut() {
                 l.ctrl = !l.ctrl;
                 ctrl.set(l.ctrl);
+                l.term.focus();
+            }
+        }
+    };
+    let toggle_alt = {
+        let feed = feed.clone();
+        move |_| {
+            if let Some(l) = feed.borrow_mut().as_mut() {
+                l.alt = !l.alt;
+                alt.set(l.alt);
                 l.term.focus();
             }
         }
@@ -98,7 +110,17 @@ pub fn Pane(address: String) -> impl IntoView {
                 <button data-testid="search-prev" title="older match (Enter)" on:click={let find = find.clone(); move |_| find(true)}>"↑"</button>
                 <button data-testid="search-next" title="newer match (Shift+Enter)" on:click=move |_| find(false)>"↓"</button>
                 <SharePanel feed=feed.clone() signals />
+                <button data-testid="help" title="keys, copy and paste" on:click=move |_| help.update(|h| *h = !*h)>"?"</button>
             </header>
+            <Show when=move || help.get()>
+                <div class="help-panel" data-testid="help-panel">
+                    <p><b>"Copy: "</b>"select text; it is copied as you select."</p>
+                    <p><b>"Paste: "</b>"Ctrl+Shift+V (Cmd+V on a Mac), or the browser's paste. Ctrl+V sends ^V to the program, as in any terminal."</p>
+                    <p><b>"Search: "</b>"Enter finds the next older match, Shift+Enter the next newer."</p>
+                    <p><b>"Key bar: "</b>"Ctrl and Alt apply to the next key typed; ^C, ^D, ^Z and ^L send those chords."</p>
+                    <button data-testid="help-close" on:click=move |_| help.set(false)>"close"</button>
+                </div>
+            </Show>
             {terminal(feed.clone(), mode, signals, true)}
             <nav class="keybar" data-testid="keybar">
                 {key("Esc", "\u{1b}")}
@@ -108,6 +130,15 @@ pub fn Pane(address: String) -> impl IntoView {
                     data-testid="key-Ctrl"
                     on:click=toggle_ctrl
                 >"Ctrl"</button>
+                <button
+                    class=move || if alt.get() { "on" } else { "" }
+                    data-testid="key-Alt"
+                    on:click=toggle_alt
+                >"Alt"</button>
+                {key("^C", "\u{3}")}
+                {key("^D", "\u{4}")}
+                {key("^Z", "\u{1a}")}
+                {key("^L", "\u{c}")}
                 {key("←", "\u{1b}[D")}
                 {key("↑", "\u{1b}[A")}
                 {key("↓", "\u{1b}[B")}

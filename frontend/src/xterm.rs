@@ -35,6 +35,10 @@ extern "C" {
     pub fn rows(this: &Terminal) -> u32;
     #[wasm_bindgen(method)]
     pub fn resize(this: &Terminal, cols: u32, rows: u32);
+    #[wasm_bindgen(method, js_name = onSelectionChange)]
+    pub fn on_selection_change(this: &Terminal, f: &Closure<dyn FnMut()>) -> JsValue;
+    #[wasm_bindgen(method, js_name = getSelection)]
+    pub fn get_selection(this: &Terminal) -> String;
 }
 
 #[wasm_bindgen(raw_module = "@xterm/addon-fit")]
@@ -83,5 +87,39 @@ pub fn options(read_only: bool) -> Object {
     );
     set("fontSize", JsValue::from_f64(14.0));
     set("allowProposedApi", JsValue::from_bool(true));
+    if prefers_light() {
+        set("theme", light_theme().into());
+    }
     options
+}
+
+/// The system asks for a light theme (the page's CSS follows it too).
+pub fn prefers_light() -> bool {
+    web_sys::window()
+        .and_then(|w| {
+            w.match_media("(prefers-color-scheme: light)")
+                .ok()
+                .flatten()
+        })
+        .is_some_and(|m| m.matches())
+}
+
+/// xterm's colours on a light page: dark text on white; the 16 ANSI
+/// colours stay xterm's, the bright ones readable on white.
+fn light_theme() -> Object {
+    let theme = Object::new();
+    for (k, v) in [
+        ("background", "#ffffff"),
+        ("foreground", "#1d232b"),
+        ("cursor", "#1d232b"),
+        ("cursorAccent", "#ffffff"),
+        ("selectionBackground", "#b4d5fe"),
+        ("yellow", "#a86b00"),
+        ("brightYellow", "#8a5a00"),
+        ("white", "#5c6672"),
+        ("brightWhite", "#1d232b"),
+    ] {
+        let _ = js_sys::Reflect::set(&theme, &JsValue::from_str(k), &JsValue::from_str(v));
+    }
+    theme
 }

@@ -150,3 +150,62 @@ test('an open pane follows a rename made elsewhere, and a reload opens the same 
   await expect(other.getByTestId('pane-address')).toHaveText(`${HUB_NAME}:after-rename`);
   await pane.waitForText(/still-the-same-session/);
 });
+
+for (const [scheme, body, term] of [
+  ['light', 'rgb(244, 245, 247)', '#ffffff'],
+  ['dark', 'rgb(17, 20, 24)', undefined],
+] as const) {
+  test.describe(`with the system in ${scheme} mode`, () => {
+    test.use({ colorScheme: scheme });
+    test(`the pages and the terminal are ${scheme}`, async ({ page }) => {
+      const dash = new Dashboard(page);
+      await dash.open();
+      expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe(body);
+      await dash.spawn(`themed-${scheme}`, 'exec cat');
+      await new Pane(page).open(`${HUB_NAME}:themed-${scheme}`);
+      expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe(body);
+      // xterm's default theme is the dark one.
+      expect(await page.evaluate(() => (window as any).vtrTerm.options.theme?.background)).toBe(term);
+    });
+  });
+}
+
+test('the key bar sends Alt with the next key and the common chords', async ({ page }) => {
+  const dash = new Dashboard(page);
+  await dash.open();
+  // Each byte the terminal sends, in hex, one per line.
+  await dash.spawn('bytes', 'stty raw -echo; while :; do dd bs=1 count=1 2>/dev/null | od -An -tx1; done');
+  const pane = new Pane(page);
+  await pane.open(`${HUB_NAME}:bytes`);
+  await page.getByTestId('key-Alt').click();
+  await expect(page.getByTestId('key-Alt')).toHaveClass(/on/);
+  await page.keyboard.type('x');
+  await pane.waitForText(/1b\s+78/);
+  await expect(page.getByTestId('key-Alt')).not.toHaveClass(/on/);
+  await page.getByTestId('key-^C').click();
+  await pane.waitForText(/78\s+03/);
+});
+
+test('selecting text copies it, and the help says how to paste', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const dash = new Dashboard(page);
+  await dash.open();
+  await dash.spawn('copyme', 'echo copy-this-text; exec cat');
+  const pane = new Pane(page);
+  await pane.open(`${HUB_NAME}:copyme`);
+  await pane.waitForText(/^copy-this-text$/m);
+  await page.evaluate(() => {
+    const term = (window as any).vtrTerm;
+    const buffer = term.buffer.active;
+    for (let i = 0; i < buffer.length; i++) {
+      if (buffer.getLine(i).translateToString(true) === 'copy-this-text') term.select(0, i, 14);
+    }
+  });
+  await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('copy-this-text');
+
+  await page.getByTestId('help').click();
+  await expect(page.getByTestId('help-panel')).toContainText('Ctrl+Shift+V');
+  await expect(page.getByTestId('help-panel')).toContainText('Ctrl+V sends ^V');
+  await page.getByTestId('help-close').click();
+  await expect(page.getByTestId('help-panel')).toHaveCount(0);
+});

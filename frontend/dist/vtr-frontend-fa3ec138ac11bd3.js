@@ -198,6 +198,10 @@ function __wbg_get_imports() {
             const ret = arg0.classList;
             return ret;
         },
+        __wbg_clipboard_047ad3d952a13066: function(arg0) {
+            const ret = arg0.clipboard;
+            return ret;
+        },
         __wbg_cloneNode_36b90700fd8dbbb0: function() { return handleError(function (arg0) {
             const ret = arg0.cloneNode();
             return ret;
@@ -309,6 +313,13 @@ function __wbg_get_imports() {
         __wbg_focus_d5e2fdbdb56416f0: function() { return handleError(function (arg0) {
             arg0.focus();
         }, arguments); },
+        __wbg_getSelection_8defdf120f6b7043: function(arg0, arg1) {
+            const ret = arg1.getSelection();
+            const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            const len1 = WASM_VECTOR_LEN;
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+        },
         __wbg_get_2080c49015e35254: function() { return handleError(function (arg0, arg1) {
             const ret = Reflect.get(arg0, arg1);
             return ret;
@@ -394,6 +405,18 @@ function __wbg_get_imports() {
             const ret = arg0.location;
             return ret;
         },
+        __wbg_matchMedia_b53687d22ec43649: function() { return handleError(function (arg0, arg1, arg2) {
+            const ret = arg0.matchMedia(getStringFromWasm0(arg1, arg2));
+            return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
+        }, arguments); },
+        __wbg_matches_a47c420646498c64: function(arg0) {
+            const ret = arg0.matches;
+            return ret;
+        },
+        __wbg_navigator_c17f443a6fe5d38d: function(arg0) {
+            const ret = arg0.navigator;
+            return ret;
+        },
         __wbg_new_09d0369e9e7ceb81: function() {
             const ret = new SearchAddon();
             return ret;
@@ -466,6 +489,10 @@ function __wbg_get_imports() {
         },
         __wbg_onResize_855514bd8962ad44: function(arg0, arg1) {
             const ret = arg0.onResize(arg1);
+            return ret;
+        },
+        __wbg_onSelectionChange_9cad44287e41d702: function(arg0, arg1) {
+            const ret = arg0.onSelectionChange(arg1);
             return ret;
         },
         __wbg_open_231608f433ca81e2: function(arg0, arg1) {
@@ -643,60 +670,54 @@ function __wbg_get_imports() {
             const ret = arg0.view;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
         },
+        __wbg_writeText_6b6a85b68a7dd3eb: function(arg0, arg1, arg2) {
+            const ret = arg0.writeText(getStringFromWasm0(arg1, arg2));
+            return ret;
+        },
         __wbg_write_0bc0a0b228879771: function(arg0, arg1, arg2) {
             arg0.write(arg1, arg2);
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 640, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hcebd62e33deb77f6);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 690, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h3251b61495d5c421);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 710, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h769f0c0d0d3e4c4f);
-            return ret;
-        },
-        __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 780, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 760, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__haf9c4eaf20b6b750);
             return ret;
         },
+        __wbindgen_generic_0000000000000003: function(arg0, arg1) {
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("CloseEvent")], shim_idx: 663, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h21d97db45d5cbc0d);
+            return ret;
+        },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("CloseEvent")], shim_idx: 681, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h6cc56e8179de82de);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 690, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h3251b61495d5c421_14);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 710, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h769f0c0d0d3e4c4f_15);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 663, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h21d97db45d5cbc0d_15);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 681, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h6cc56e8179de82de_16);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [String], shim_idx: 632, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hd0b85f176d600708);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [String], shim_idx: 580, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h76521661216186c7);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 693, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h6b1478050e853140);
             return ret;
         },
-        __wbindgen_generic_0000000000000008: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 684, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hd9cac889102c0a6a);
-            return ret;
-        },
-        __wbindgen_generic_0000000000000009: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 713, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hc725b53d2d8d7152);
-            return ret;
-        },
-        __wbindgen_generic_000000000000000a: function(arg0) {
+        __wbindgen_generic_0000000000000008: function(arg0) {
             // Cast intrinsic for `F64 -> Externref`.
             const ret = arg0;
             return ret;
         },
-        __wbindgen_generic_000000000000000b: function(arg0, arg1) {
+        __wbindgen_generic_0000000000000009: function(arg0, arg1) {
             // Cast intrinsic for `Ref(String) -> Externref`.
             const ret = getStringFromWasm0(arg0, arg1);
             return ret;
@@ -716,32 +737,24 @@ function __wbg_get_imports() {
     };
 }
 
-function wasm_bindgen__convert__closures_____invoke__hd9cac889102c0a6a(arg0, arg1) {
-    wasm.wasm_bindgen__convert__closures_____invoke__hd9cac889102c0a6a(arg0, arg1);
+function wasm_bindgen__convert__closures_____invoke__h6b1478050e853140(arg0, arg1) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h6b1478050e853140(arg0, arg1);
 }
 
-function wasm_bindgen__convert__closures_____invoke__hc725b53d2d8d7152(arg0, arg1) {
-    wasm.wasm_bindgen__convert__closures_____invoke__hc725b53d2d8d7152(arg0, arg1);
+function wasm_bindgen__convert__closures_____invoke__h3251b61495d5c421(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h3251b61495d5c421(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__hcebd62e33deb77f6(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__hcebd62e33deb77f6(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h21d97db45d5cbc0d(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h21d97db45d5cbc0d(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h769f0c0d0d3e4c4f(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h769f0c0d0d3e4c4f(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h3251b61495d5c421_14(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h3251b61495d5c421_14(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h6cc56e8179de82de(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h6cc56e8179de82de(arg0, arg1, arg2);
-}
-
-function wasm_bindgen__convert__closures_____invoke__h769f0c0d0d3e4c4f_15(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h769f0c0d0d3e4c4f_15(arg0, arg1, arg2);
-}
-
-function wasm_bindgen__convert__closures_____invoke__h6cc56e8179de82de_16(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h6cc56e8179de82de_16(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h21d97db45d5cbc0d_15(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h21d97db45d5cbc0d_15(arg0, arg1, arg2);
 }
 
 function wasm_bindgen__convert__closures_____invoke__haf9c4eaf20b6b750(arg0, arg1, arg2) {
@@ -755,10 +768,10 @@ function wasm_bindgen__convert__closures_____invoke__haa099332a65698ac(arg0, arg
     wasm.wasm_bindgen__convert__closures_____invoke__haa099332a65698ac(arg0, arg1, arg2, arg3);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h76521661216186c7(arg0, arg1, arg2) {
+function wasm_bindgen__convert__closures_____invoke__hd0b85f176d600708(arg0, arg1, arg2) {
     const ptr0 = passStringToWasm0(arg2, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
     const len0 = WASM_VECTOR_LEN;
-    wasm.wasm_bindgen__convert__closures_____invoke__h76521661216186c7(arg0, arg1, ptr0, len0);
+    wasm.wasm_bindgen__convert__closures_____invoke__hd0b85f176d600708(arg0, arg1, ptr0, len0);
 }
 
 
