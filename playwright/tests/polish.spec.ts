@@ -209,3 +209,13 @@ test('selecting text copies it, and the help says how to paste', async ({ page, 
   await page.getByTestId('help-close').click();
   await expect(page.getByTestId('help-panel')).toHaveCount(0);
 });
+
+test("a full-screen program's card shows the top of its screen; a shell's, its last lines", async ({ page }) => {
+  const dash = new Dashboard(page);
+  await dash.open();
+  await dash.spawn('paged', 'seq 101 200 | less');
+  await dash.spawn('printed', 'seq 301 400; exec cat');
+  const preview = (name: string) => dash.session(`${HUB_NAME}:${name}`).getByTestId('preview');
+  await expect.poll(async () => (await preview('paged').textContent())?.split('\n')[0]).toBe('101');
+  await expect.poll(async () => (await preview('printed').textContent())?.split('\n').pop()).toBe('400');
+});

@@ -22,7 +22,7 @@ use crate::hub::Hub;
 /// How often dashboards refresh previews, and how old a busy session's
 /// preview may be.
 pub const EVERY: Duration = Duration::from_secs(1);
-/// Screen lines a preview carries (the bottom of the screen).
+/// Screen lines a preview carries.
 const LINES: usize = 12;
 /// Screens fetched per refresh, at most: a hub with many busy sessions
 /// spreads them over several refreshes.
@@ -131,12 +131,8 @@ impl Previews {
     }
 
     async fn take(&self, hub: &Hub, s: &SessionSummary, address: &str) -> Option<Taken> {
-        let mut lines = hub.screen(address).await.ok()?.lines;
-        while lines.last().is_some_and(|l| l.trim().is_empty()) {
-            lines.pop();
-        }
-        let skip = lines.len().saturating_sub(LINES);
-        let lines: Arc<[String]> = lines.split_off(skip).into();
+        let screen = hub.screen(address).await.ok()?;
+        let lines: Arc<[String]> = preview_lines(screen.lines, screen.alternate_screen).into();
         let mut taken = lock(&self.taken);
         // The same lines as before keep their number: dashboards that
         // have them are not sent them again.
@@ -155,6 +151,21 @@ impl Previews {
     }
 }
 
+/// The lines of a screen a card shows: for a full-screen program (the
+/// alternate screen: vim, less, top) its top, where it keeps its header;
+/// otherwise the last lines written (a shell's prompt), without the blank
+/// rows below them.
+fn preview_lines(mut lines: Vec<String>, alternate: bool) -> Vec<String> {
+    if alternate {
+        lines.truncate(LINES);
+    }
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    let skip = lines.len().saturating_sub(LINES);
+    lines.split_off(skip)
+}
+
 impl SessionSummary {
     /// Running and not idle: its listed offset lags its output, so its
     /// preview is retaken every `EVERY`.
@@ -168,5 +179,34 @@ impl Taken {
     /// and, while it runs busy (its listed offset lags), recently.
     fn fresh_for(&self, s: &SessionSummary) -> bool {
         self.offset == s.output_offset && (!s.busy() || self.at.elapsed() < EVERY)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn screen(rows: usize, written: usize) -> Vec<String> {
+        (0..rows)
+            .map(|i| {
+                if i < written {
+                    format!("line {i}")
+                } else {
+                    String::new()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_shell_shows_its_last_lines_written_and_a_full_screen_program_its_top() {
+        let shell = preview_lines(screen(24, 20), false);
+        assert_eq!(shell.first().map(String::as_str), Some("line 8"));
+        assert_eq!(shell.last().map(String::as_str), Some("line 19"));
+        let top = preview_lines(screen(24, 24), true);
+        assert_eq!(top.len(), LINES);
+        assert_eq!(top.first().map(String::as_str), Some("line 0"));
+        assert!(preview_lines(screen(24, 0), false).is_empty());
+        assert_eq!(preview_lines(screen(24, 3), true).len(), 3);
     }
 }
