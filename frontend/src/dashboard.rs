@@ -12,6 +12,7 @@ use vtr_shared::cards;
 use vtr_shared::proto::{self as pb, SessionStatus, SpokeState};
 use vtr_shared::web::{self, dashboard_event::Event, dashboard_request::Action};
 
+use crate::icon;
 use crate::socket::Socket;
 
 /// Sends one dashboard action (held where views can reach it).
@@ -89,6 +90,37 @@ pub fn Dashboard() -> impl IntoView {
     let renaming = RwSignal::new(None::<String>);
     // Sessions picked to open together in a grid, in the order picked.
     let picked = RwSignal::new(Vec::<String>::new());
+    // The quick switcher: "/" focuses it, typing narrows the cards, Enter
+    // opens the first.
+    let filter = RwSignal::new(String::new());
+    let filter_box = NodeRef::<leptos::html::Input>::new();
+    let _slash = window_event_listener(leptos::ev::keydown, move |ev| {
+        let typing = document()
+            .active_element()
+            .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+        if ev.key() == "/"
+            && !typing
+            && let Some(input) = filter_box.get()
+        {
+            ev.prevent_default();
+            let _ = input.focus();
+        }
+    });
+    let shown = move || {
+        view_state.with(|v| {
+            let f = filter.get().to_lowercase();
+            v.sessions
+                .iter()
+                .filter(|s| f.is_empty() || finds(s, &f))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    // The tab's icon says when something runs.
+    Effect::new(move |_| {
+        let busy = view_state.with(|v| v.sessions.iter().any(busy));
+        icon::show(busy);
+    });
 
     view! {
         <header class="top">
@@ -122,11 +154,47 @@ pub fn Dashboard() -> impl IntoView {
             </p>
         </Show>
         <ShareList view_state now request />
+        <div class="find">
+            <input
+                class="filter"
+                data-testid="filter"
+                placeholder="find a session ( / )"
+                node_ref=filter_box
+                prop:value=filter
+                on:input=move |ev| filter.set(event_target_value(&ev))
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+                    "Enter" => {
+                        if let Some(s) = shown().first() {
+                            let _ = window().location().assign(&format!("/s/{}:{}", s.spoke, s.name));
+                        }
+                    }
+                    "Escape" => filter.set(String::new()),
+                    _ => {}
+                }
+            />
+        </div>
+        {move || {
+            let all = view_state.with(|v| v.sessions.len());
+            if all == 0 && connected.get() {
+                Some(view! {
+                    <p class="empty" data-testid="no-sessions">
+                        "No sessions yet. Start one with the form above, or run "
+                        <code>"vtr spawn NAME"</code>" on any machine with a spoke."
+                    </p>
+                }.into_any())
+            } else if all > 0 && shown().is_empty() {
+                Some(view! {
+                    <p class="empty" data-testid="no-match">{format!("No session matches \"{}\".", filter.get())}</p>
+                }.into_any())
+            } else {
+                None
+            }
+        }}
         <section class="grid" data-testid="sessions">
             // Keyed by what a card shows: a push rebuilds only the cards
             // that changed (an open rename box survives the others).
             <For
-                each=move || view_state.with(|v| v.sessions.clone())
+                each=shown
                 key=|s| (s.spoke.clone(), s.id.clone(), s.name.clone(), s.status, s.stale, s.idle, s.cols, s.rows)
                 children=move |s| session_card(s, previews, renaming, picked, request)
             />
@@ -180,6 +248,20 @@ fn connect(
         Ok(s) => *socket.borrow_mut() = Some(s),
         Err(_) => connected.set(false),
     }
+}
+
+/// Whether the quick switcher's text (lower case) finds `s`: in its
+/// address, title or command line.
+fn finds(s: &pb::SessionInfo, f: &str) -> bool {
+    format!("{}:{}", s.spoke, s.name).to_lowercase().contains(f)
+        || s.title.to_lowercase().contains(f)
+        || s.command.to_lowercase().contains(f)
+        || s.args.iter().any(|a| a.to_lowercase().contains(f))
+}
+
+/// Running and producing output now.
+fn busy(s: &pb::SessionInfo) -> bool {
+    s.status == SessionStatus::Running as i32 && !s.idle && !s.stale
 }
 
 fn spoke_chip(s: pb::SpokeInfo, view_state: RwSignal<View>, now: RwSignal<i64>) -> impl IntoView {

@@ -13,6 +13,7 @@ use vtr_shared::{close, flow};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+use crate::icon;
 use crate::socket::Socket;
 use crate::status::Status;
 use crate::xterm::{self, FitAddon, SearchAddon, Terminal};
@@ -124,6 +125,7 @@ pub fn start(feed: &FeedCell, mode: Mode, el: &web_sys::HtmlElement, signals: Si
     let _ = js_sys::Reflect::set(&window(), &"vtrTerm".into(), &term);
     let _ = js_sys::Reflect::set(el, &"vtrTerm".into(), &term);
     copy_on_select(&term);
+    seen_clears_icon();
     if !viewer {
         fit.fit();
         owner_handlers(feed, &term, signals);
@@ -145,6 +147,18 @@ pub fn start(feed: &FeedCell, mode: Mode, el: &web_sys::HtmlElement, signals: Si
     if let Some(l) = feed.borrow().as_ref() {
         l.term.focus();
     }
+}
+
+/// The tab shown again: the output it showed is seen.
+fn seen_clears_icon() {
+    let cleared = Closure::<dyn FnMut()>::new(|| {
+        if !document().hidden() {
+            icon::show(false);
+        }
+    });
+    let _ = document()
+        .add_event_listener_with_callback("visibilitychange", cleared.as_ref().unchecked_ref());
+    cleared.forget();
 }
 
 /// Selected text goes to the clipboard, as in most terminals (owners and
@@ -313,6 +327,11 @@ fn handle(feed: &FeedCell, l: &mut Feed, event: web::PaneEvent, signals: Signals
                 let have = l.offset.unwrap_or(o.offset).min(end);
                 let skip = have.saturating_sub(o.offset) as usize;
                 write(feed, l, &o.data[skip..], o.data.len() as u64);
+                // Output while the tab is hidden: its icon says so until
+                // it is looked at again.
+                if skip < o.data.len() && document().hidden() {
+                    icon::show(true);
+                }
                 l.offset = Some(end.max(l.offset.unwrap_or(0)));
             }
             Stream::Exited(x) => {

@@ -6,6 +6,7 @@
 mod dashboard;
 mod feed;
 mod grid;
+mod icon;
 mod pane;
 mod share_panel;
 mod socket;

@@ -1,8 +1,8 @@
 // What a new user trips over first: a phone-sized screen, a spawn form
 // that spawns twice, a kill that acts on one stray click, a missing icon.
 import { expect, Page } from '@playwright/test';
-import { HUB_NAME } from './hub';
-import { Dashboard, Pane, test } from './pages';
+import { HUB_NAME, startHub, stop, tokenFileOf } from './hub';
+import { Dashboard, Pane, signIn, test } from './pages';
 
 const PHONE = { width: 360, height: 740 };
 
@@ -218,4 +218,48 @@ test("a full-screen program's card shows the top of its screen; a shell's, its l
   const preview = (name: string) => dash.session(`${HUB_NAME}:${name}`).getByTestId('preview');
   await expect.poll(async () => (await preview('paged').textContent())?.split('\n')[0]).toBe('101');
   await expect.poll(async () => (await preview('printed').textContent())?.split('\n').pop()).toBe('400');
+});
+
+test('"/" opens the quick switcher: typing narrows the cards, Enter opens the first', async ({ page }) => {
+  const dash = new Dashboard(page);
+  await dash.open();
+  await dash.spawn('switch-alpha', 'exec cat');
+  await dash.spawn('switch-beta', 'exec cat');
+  await expect(dash.session(`${HUB_NAME}:switch-beta`)).toBeVisible();
+  await page.getByTestId('hub-name').click();
+  await page.keyboard.press('/');
+  await expect(page.getByTestId('filter')).toBeFocused();
+  await page.keyboard.type('switch-al');
+  await expect(dash.session(`${HUB_NAME}:switch-alpha`)).toBeVisible();
+  await expect(dash.session(`${HUB_NAME}:switch-beta`)).toHaveCount(0);
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(new RegExp(`/s/${HUB_NAME}:switch-alpha$`));
+  await expect(new Pane(page).status()).toHaveAttribute('data-status', 'live');
+
+  await dash.open();
+  await page.getByTestId('filter').fill('matches-no-session-at-all');
+  await expect(page.getByTestId('no-match')).toContainText('No session matches "matches-no-session-at-all"');
+});
+
+test('a hub with no sessions says how to start one, and the tab icon shows when one runs', async ({ page }) => {
+  const port = 4783;
+  const base = `http://127.0.0.1:${port}`;
+  const hub = await startHub('fresh', port);
+  try {
+    await signIn(page, base, tokenFileOf('fresh'));
+    const dash = new Dashboard(page);
+    await dash.open(base);
+    await expect(page.getByTestId('no-sessions')).toContainText('No sessions yet');
+    const busy = () => page.locator('link[rel=icon]').getAttribute('data-busy');
+    await dash.spawn('ticking', 'while :; do echo tick; sleep 0.2; done');
+    await expect(page.getByTestId('no-sessions')).toHaveCount(0);
+    await expect.poll(busy).toBe('1');
+    const card = dash.session('fresh:ticking');
+    await card.getByTestId('kill').click();
+    await card.getByTestId('kill').click();
+    await expect(card).toHaveAttribute('data-status', 'exited');
+    await expect.poll(busy).toBe('0');
+  } finally {
+    await stop(hub);
+  }
 });
