@@ -174,6 +174,9 @@ impl FakeSpoke {
                 spoke_last_seen: None,
                 created_by: String::new(),
                 last_input_offset: Some(0),
+                attention: 0,
+                attention_text: String::new(),
+                attention_at: None,
             })
             .collect();
         FakeSpoke { name, sessions }

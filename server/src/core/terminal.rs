@@ -10,11 +10,32 @@ use super::types::{
 };
 
 /// Collects what the parser cannot act on itself: replies to terminal
-/// queries (written back to the PTY) and the window title.
+/// queries (written back to the PTY), the window title, and what asked for
+/// attention.
 #[derive(Debug, Default)]
 pub struct Replies {
     pub out: Vec<u8>,
     pub title: String,
+    pub attention: Attention,
+}
+
+/// What a program did to ask for its user's attention: a bell, or a
+/// desktop notification (OSC 9 as iTerm2 has it, OSC 777 `notify` as
+/// urxvt and VTE have it).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Attention {
+    /// How many times, since the session started.
+    pub count: u64,
+    /// The last one: "bell", or the notification's text.
+    pub text: String,
+}
+
+impl Attention {
+    fn asked(&mut self, text: &[u8]) {
+        self.count += 1;
+        // The program controls it and every list carries it: bounded.
+        self.text = bounded_text(text, MAX_TITLE_BYTES);
+    }
 }
 
 impl vt100::Callbacks for Replies {
@@ -45,6 +66,30 @@ impl vt100::Callbacks for Replies {
             _ => return,
         };
         self.out.extend_from_slice(reply.as_bytes());
+    }
+
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.attention.asked(b"bell");
+    }
+
+    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
+        match params {
+            // OSC 9 ; text. ConEmu's OSC 9 ; N ; ... (progress and the
+            // like) are commands, not notifications.
+            [b"9", text, ..] if !text.iter().all(u8::is_ascii_digit) => {
+                self.attention.asked(&params[1..].join(&b';'));
+            }
+            // OSC 777 ; notify ; title ; body.
+            [b"777", b"notify", title, rest @ ..] => {
+                let mut text = title.to_vec();
+                if !rest.is_empty() {
+                    text.extend_from_slice(b": ");
+                    text.extend_from_slice(&rest.join(&b';'));
+                }
+                self.attention.asked(&text);
+            }
+            _ => {}
+        }
     }
 
     fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
@@ -115,6 +160,10 @@ impl Terminal {
 
     pub fn title(&self) -> &str {
         &self.parser.callbacks().title
+    }
+
+    pub fn attention(&self) -> &Attention {
+        &self.parser.callbacks().attention
     }
 
     /// `(cols, rows)`.

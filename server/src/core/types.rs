@@ -70,6 +70,10 @@ pub struct SessionSummary {
     /// The output offset when the session last took input (0 before any);
     /// `None` when the owning spoke does not say.
     pub last_input_offset: Option<u64>,
+    /// Bells and notifications so far, the last one, and when.
+    pub attention: u64,
+    pub attention_text: String,
+    pub attention_at: Option<SystemTime>,
 }
 
 impl SessionSummary {

@@ -133,6 +133,9 @@ mod tests {
             spoke_last_seen: None,
             created_by: String::new(),
             last_input_offset: None,
+            attention: 0,
+            attention_text: String::new(),
+            attention_at: None,
         }
     }
 

@@ -43,6 +43,9 @@ pub fn session_info(s: &SessionSummary) -> pb::SessionInfo {
         spoke_last_seen_ms: s.spoke_last_seen.map_or(0, unix_ms),
         created_by: s.created_by.clone(),
         last_input_offset: s.last_input_offset,
+        attention: s.attention,
+        attention_text: s.attention_text.clone(),
+        attention_at_ms: s.attention_at.map_or(0, unix_ms),
     }
 }
 

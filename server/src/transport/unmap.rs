@@ -49,6 +49,9 @@ pub fn session_info(s: pb::SessionInfo) -> SessionSummary {
         spoke_last_seen: from_unix_ms(s.spoke_last_seen_ms),
         created_by: s.created_by,
         last_input_offset: s.last_input_offset,
+        attention: s.attention,
+        attention_text: s.attention_text,
+        attention_at: from_unix_ms(s.attention_at_ms),
     }
 }
 

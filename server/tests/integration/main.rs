@@ -5,6 +5,7 @@ mod harness;
 
 mod architecture;
 mod attach;
+mod attention;
 mod bounds;
 mod breaker;
 mod cli;

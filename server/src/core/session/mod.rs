@@ -38,7 +38,7 @@ use pty_fd::PtyFd;
 use crate::core::clock::from_unix_ms;
 use crate::core::error::{Result, SessionError};
 use crate::core::log::{OutputLog, Read as LogRead};
-use crate::core::terminal::Terminal;
+use crate::core::terminal::{Attention, Terminal};
 use crate::core::types::{ExitInfo, ScreenState, SessionSummary, SpawnSpec, Status};
 
 /// Tunables of a session; `Default` gives the documented defaults.
@@ -174,6 +174,9 @@ pub(crate) struct Inner {
     /// The window title as of the last parsed batch, readable without
     /// waiting for the parser.
     title: Mutex<String>,
+    /// Bells and notifications as of the last parsed batch, and when the
+    /// last was seen.
+    attention: Mutex<(Attention, Option<SystemTime>)>,
     /// Whether arrow keys use application mode (DECCKM), as of the last
     /// parsed batch.
     application_cursor: AtomicBool,
@@ -296,6 +299,7 @@ impl Session {
             last_output_ms: AtomicI64::new(0),
             last_input_offset: AtomicU64::new(0),
             title: Mutex::new(String::new()),
+            attention: Mutex::new((Attention::default(), None)),
             application_cursor: AtomicBool::new(false),
             resizes: Mutex::new(vec![ResizeMark {
                 offset: 0,
@@ -339,6 +343,7 @@ impl Session {
     pub fn summary(&self) -> SessionSummary {
         let i = &self.inner;
         let state = i.state_tx.borrow().clone();
+        let attention = lock(&i.attention).clone();
         SessionSummary {
             id: i.id.clone(),
             name: self.name(),
@@ -364,6 +369,9 @@ impl Session {
             subscribers: i.subscribers.load(Ordering::Relaxed),
             created_by: i.created_by.clone(),
             last_input_offset: Some(i.last_input_offset.load(Ordering::Acquire)),
+            attention: attention.0.count,
+            attention_text: attention.0.text.clone(),
+            attention_at: attention.1,
             stale: false,
             spoke_last_seen: None,
         }

@@ -64,9 +64,15 @@ impl Inner {
         }
         self.application_cursor
             .store(term.application_cursor(), Ordering::Relaxed);
-        let mut title = lock(&self.title);
-        if *title != term.title() {
-            *title = term.title().to_owned();
+        {
+            let mut title = lock(&self.title);
+            if *title != term.title() {
+                *title = term.title().to_owned();
+            }
+        }
+        let mut attention = lock(&self.attention);
+        if attention.0 != *term.attention() {
+            *attention = (term.attention().clone(), Some(std::time::SystemTime::now()));
         }
         true
     }

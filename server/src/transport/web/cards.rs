@@ -74,6 +74,9 @@ fn same_card(a: &SessionSummary, b: &SessionSummary) -> bool {
         spoke_last_seen: _,
         created_by,
         last_input_offset,
+        attention,
+        attention_text,
+        attention_at,
     } = a;
     (
         id, name, spoke, command, args, cwd, cols, rows, status, exit,
@@ -103,7 +106,8 @@ fn same_card(a: &SessionSummary, b: &SessionSummary) -> bool {
         &b.stale,
         &b.created_by,
         &b.last_input_offset,
-    )
+    ) && (attention, attention_text, attention_at)
+        == (&b.attention, &b.attention_text, &b.attention_at)
 }
 
 #[cfg(test)]
