@@ -9,9 +9,11 @@ use leptos::prelude::*;
 use prost::Message;
 use vtr_shared::ago::{ago, count, until};
 use vtr_shared::cards;
+use vtr_shared::notices::Tracker;
 use vtr_shared::proto::{self as pb, SessionStatus, SpokeState};
 use vtr_shared::web::{self, dashboard_event::Event, dashboard_request::Action};
 
+use crate::alerts::{self, Alerts};
 use crate::icon;
 use crate::socket::Socket;
 
@@ -69,7 +71,20 @@ pub fn Dashboard() -> impl IntoView {
         std::time::Duration::from_secs(1),
     );
     let socket: Rc<RefCell<Option<Socket>>> = Rc::new(RefCell::new(None));
-    connect(socket.clone(), view_state, previews, connected, message);
+    let alerts = RwSignal::new(Alerts::load());
+    let notify_state = RwSignal::new(alerts::permission());
+    let listen = Listen {
+        tracker: Rc::new(RefCell::new(Tracker::default())),
+        alerts,
+    };
+    connect(
+        socket.clone(),
+        view_state,
+        previews,
+        connected,
+        message,
+        listen,
+    );
     let next_id = Rc::new(RefCell::new(0u32));
     let request = {
         let socket = socket.clone();
@@ -133,6 +148,18 @@ pub fn Dashboard() -> impl IntoView {
                     <button type="submit" data-testid="sign-out">"sign out"</button>
                 </form>
             </Show>
+            <button
+                data-testid="notify"
+                title="browser notifications for bells, notifications, finished and exited sessions"
+                disabled=move || notify_state.get() != "ask"
+                on:click=move |_| alerts::ask(move || notify_state.set(alerts::permission()))
+            >
+                {move || match notify_state.get() {
+                    "on" => "notifications on",
+                    "off" => "notifications blocked",
+                    _ => "notify me",
+                }}
+            </button>
             <span class="conn" data-testid="hub-connection">
                 {move || if connected.get() { "connected" } else { "hub unreachable: reconnecting" }}
             </span>
@@ -146,6 +173,20 @@ pub fn Dashboard() -> impl IntoView {
         </section>
         <SpawnForm view_state request />
         <p class="message" data-testid="message">{move || message.get()}</p>
+        <Show when=move || alerts.with(|a| !a.recent.is_empty())>
+            <section class="events" data-testid="events">
+                <h2>"recent"</h2>
+                <button data-testid="events-clear" on:click=move |_| alerts.update(|a| a.recent.clear())>"clear"</button>
+                <ul>
+                    {move || alerts.with(|a| a.recent.iter().map(|n| view! {
+                        <li data-testid="event" data-kind=n.kind.name()>
+                            <a href=format!("/s/{}", n.address)>{n.address.clone()}</a>
+                            " "{n.kind.name()}": "{n.text.clone()}
+                        </li>
+                    }).collect_view())}
+                </ul>
+            </section>
+        </Show>
         <Show when=move || picked.with(|p| !p.is_empty())>
             <p class="picked">
                 <a data-testid="open-grid" href=move || picked.with(|p| crate::grid::url(p))>
@@ -195,11 +236,19 @@ pub fn Dashboard() -> impl IntoView {
             // that changed (an open rename box survives the others).
             <For
                 each=shown
-                key=|s| (s.spoke.clone(), s.id.clone(), s.name.clone(), s.status, s.stale, s.idle, s.cols, s.rows)
-                children=move |s| session_card(s, previews, renaming, picked, request)
+                key=|s| (s.spoke.clone(), s.id.clone(), s.name.clone(), s.status, s.stale, s.idle, s.cols, s.rows, s.attention)
+                children=move |s| session_card(s, previews, renaming, picked, alerts, request)
             />
         </section>
     }
+}
+
+/// What turns pushes into notices: the last list seen (kept across
+/// reconnects, so what happened meanwhile is told) and where they go.
+#[derive(Clone)]
+struct Listen {
+    tracker: Rc<RefCell<Tracker>>,
+    alerts: RwSignal<Alerts>,
 }
 
 fn connect(
@@ -208,7 +257,9 @@ fn connect(
     previews: RwSignal<HashMap<String, Vec<String>>>,
     connected: RwSignal<bool>,
     message: RwSignal<String>,
+    listen: Listen,
 ) {
+    let heard = listen.clone();
     let retry = socket.clone();
     let opened = Socket::open(
         "/ws/dashboard",
@@ -218,7 +269,18 @@ fn connect(
                 return;
             };
             match event.event {
-                Some(Event::Dashboard(d)) => view_state.update(|v| v.push(d)),
+                Some(Event::Dashboard(d)) => {
+                    view_state.update(|v| v.push(d));
+                    let notices = view_state.with_untracked(|v| {
+                        heard
+                            .tracker
+                            .borrow_mut()
+                            .update(&v.sessions, js_sys::Date::now() as i64)
+                    });
+                    if !notices.is_empty() {
+                        heard.alerts.update(|a| a.told(notices));
+                    }
+                }
                 Some(Event::Preview(p)) => previews.update(|m| {
                     m.insert(p.session, p.lines);
                 }),
@@ -238,8 +300,9 @@ fn connect(
                 return;
             }
             let retry = retry.clone();
+            let listen = listen.clone();
             set_timeout(
-                move || connect(retry, view_state, previews, connected, message),
+                move || connect(retry, view_state, previews, connected, message, listen),
                 std::time::Duration::from_millis(RECONNECT_MS as u64),
             );
         },
@@ -308,6 +371,7 @@ fn session_card(
     previews: RwSignal<HashMap<String, Vec<String>>>,
     renaming: RwSignal<Option<String>>,
     picked: RwSignal<Vec<String>>,
+    alerts: RwSignal<Alerts>,
     request: Request,
 ) -> impl IntoView {
     let address = format!("{}:{}", s.spoke, s.name);
@@ -328,6 +392,26 @@ fn session_card(
         move || picked.with(|p| p.contains(&address))
     };
     let key = format!("{}:{}", s.spoke, s.id);
+    let unseen = {
+        let key = key.clone();
+        move || alerts.with(|a| a.unseen.get(&key).copied().unwrap_or(0))
+    };
+    let seen = {
+        let key = key.clone();
+        move |_| {
+            alerts.update(|a| {
+                a.unseen.remove(&key);
+            })
+        }
+    };
+    let muted = {
+        let key = key.clone();
+        move || alerts.with(|a| a.muted.contains(&key))
+    };
+    let mute = {
+        let key = key.clone();
+        move |_| alerts.update(|a| a.toggle_mute(&key))
+    };
     let status = match SessionStatus::try_from(s.status).unwrap_or_default() {
         SessionStatus::Exited => "exited",
         _ if s.stale => "stale",
@@ -416,9 +500,12 @@ fn session_card(
     let exited = status == "exited";
     let href = format!("/s/{address}");
     view! {
-        <article class=format!("card {status}") data-testid=format!("session-{address}") data-status=status>
+        <article class=format!("card {status}") data-testid=format!("session-{address}") data-status=status data-attention=s.attention>
             <header>
-                <a href=href data-testid="open">{address.clone()}</a>
+                <a href=href data-testid="open" on:click=seen>{address.clone()}</a>
+                {move || (unseen() > 0).then(|| view! {
+                    <span class="unseen" data-testid="unseen" title="notices since it was last opened">{unseen()}</span>
+                })}
                 <span class="status" data-testid="status">{status}</span>
             </header>
             <div class="meta">
@@ -430,6 +517,9 @@ fn session_card(
             </div>
             <pre class="preview" data-testid="preview">{preview}</pre>
             <footer>
+                <button data-testid="mute" title="no notices from this session" on:click=mute>
+                    {move || if muted() { "unmute" } else { "mute" }}
+                </button>
                 <label class="pick" title="open together with the others picked">
                     <input type="checkbox" data-testid="pick" prop:checked=is_picked on:change=pick />
                     "grid"

@@ -3,6 +3,7 @@
 //! `/share/{token}`: a share link's read-only viewer; `/grid?s=..&s=..`:
 //! several panes side by side.
 
+mod alerts;
 mod dashboard;
 mod feed;
 mod grid;

@@ -5,6 +5,7 @@ pub mod address;
 pub mod ago;
 pub mod cards;
 pub mod keys;
+pub mod notices;
 
 pub use packages::vtr::v1 as proto;
 /// Messages of `proto/web.proto` (package `vtr.web.v1`): the browser

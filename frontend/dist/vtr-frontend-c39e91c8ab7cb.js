@@ -324,6 +324,13 @@ function __wbg_get_imports() {
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
         },
+        __wbg_getItem_49556a3e59cfb688: function() { return handleError(function (arg0, arg1, arg2, arg3) {
+            const ret = arg1.getItem(getStringFromWasm0(arg2, arg3));
+            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            var len1 = WASM_VECTOR_LEN;
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+        }, arguments); },
         __wbg_getSelection_8defdf120f6b7043: function(arg0, arg1) {
             const ret = arg1.getSelection();
             const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -416,6 +423,10 @@ function __wbg_get_imports() {
         __wbg_loadAddon_b78666bbc813d979: function(arg0, arg1) {
             arg0.loadAddon(arg1);
         },
+        __wbg_localStorage_6827cfe6db14a9f6: function() { return handleError(function (arg0) {
+            const ret = arg0.localStorage;
+            return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
+        }, arguments); },
         __wbg_location_7320782274fc691b: function(arg0) {
             const ret = arg0.location;
             return ret;
@@ -494,6 +505,10 @@ function __wbg_get_imports() {
             const ret = new Uint8Array(arg0, arg1 >>> 0, arg2 >>> 0);
             return ret;
         },
+        __wbg_new_with_options_bdb564c0b1ac6378: function() { return handleError(function (arg0, arg1, arg2) {
+            const ret = new Notification(getStringFromWasm0(arg0, arg1), arg2);
+            return ret;
+        }, arguments); },
         __wbg_now_463ac581d2fc7ea3: function() {
             const ret = Date.now();
             return ret;
@@ -524,6 +539,10 @@ function __wbg_get_imports() {
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
         }, arguments); },
+        __wbg_permission_a549cb6b5580cb14: function() {
+            const ret = Notification.permission;
+            return (__wbindgen_enum_NotificationPermission.indexOf(ret) + 1 || 4) - 1;
+        },
         __wbg_preventDefault_cfb06b02e7406899: function(arg0) {
             arg0.preventDefault();
         },
@@ -577,6 +596,10 @@ function __wbg_get_imports() {
         __wbg_replaceState_1dad4255f11a05e4: function() { return handleError(function (arg0, arg1, arg2, arg3, arg4, arg5) {
             arg0.replaceState(arg1, getStringFromWasm0(arg2, arg3), arg4 === 0 ? undefined : getStringFromWasm0(arg4, arg5));
         }, arguments); },
+        __wbg_requestPermission_b2d3915a489f652d: function() { return handleError(function () {
+            const ret = Notification.requestPermission();
+            return ret;
+        }, arguments); },
         __wbg_resize_cd204d9f5b0228f1: function(arg0, arg1, arg2) {
             arg0.resize(arg1 >>> 0, arg2 >>> 0);
         },
@@ -611,6 +634,9 @@ function __wbg_get_imports() {
             const ret = arg0.setInterval(arg1, arg2);
             return ret;
         }, arguments); },
+        __wbg_setItem_cfa3cb31f271776a: function() { return handleError(function (arg0, arg1, arg2, arg3, arg4) {
+            arg0.setItem(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4));
+        }, arguments); },
         __wbg_setTimeout_9ef22b48643bd7de: function() { return handleError(function (arg0, arg1, arg2) {
             const ret = arg0.setTimeout(arg1, arg2);
             return ret;
@@ -621,6 +647,9 @@ function __wbg_get_imports() {
         }, arguments); },
         __wbg_set_binaryType_d5b4dafd0f127fb2: function(arg0, arg1) {
             arg0.binaryType = __wbindgen_enum_BinaryType[arg1];
+        },
+        __wbg_set_body_36d695514d0e1984: function(arg0, arg1, arg2) {
+            arg0.body = getStringFromWasm0(arg1, arg2);
         },
         __wbg_set_feb3714f475485ba: function(arg0, arg1, arg2) {
             arg0.set(getArrayU8FromWasm0(arg1, arg2));
@@ -639,6 +668,9 @@ function __wbg_get_imports() {
         },
         __wbg_set_onopen_757be120cc7b1ea6: function(arg0, arg1) {
             arg0.onopen = arg1;
+        },
+        __wbg_set_tag_32b68d2fbe663837: function(arg0, arg1, arg2) {
+            arg0.tag = getStringFromWasm0(arg1, arg2);
         },
         __wbg_set_title_7c9f7c08b10ea16a: function(arg0, arg1, arg2) {
             arg0.title = getStringFromWasm0(arg1, arg2);
@@ -681,6 +713,10 @@ function __wbg_get_imports() {
             const ret = arg0.target;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
         },
+        __wbg_then_3a4f899454bcf8c9: function(arg0, arg1) {
+            const ret = arg0.then(arg1);
+            return ret;
+        },
         __wbg_then_e3f7f2d365708be8: function(arg0, arg1) {
             const ret = arg0.then(arg1);
             return ret;
@@ -704,38 +740,38 @@ function __wbg_get_imports() {
             arg0.write(arg1, arg2);
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 724, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h3251b61495d5c421);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 780, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h384e461d6e4dd212);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 794, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 850, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__haf9c4eaf20b6b750);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("CloseEvent")], shim_idx: 695, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h21d97db45d5cbc0d);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("CloseEvent")], shim_idx: 751, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h3e6e4434144f572a);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 724, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h3251b61495d5c421_14);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 780, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h384e461d6e4dd212_14);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 695, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h21d97db45d5cbc0d_15);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 751, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h3e6e4434144f572a_15);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [String], shim_idx: 365, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hd0b85f176d600708);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [String], shim_idx: 312, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h4dc8024dc9c83798);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 727, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h6b1478050e853140);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 782, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hced8e722c70db9c9);
             return ret;
         },
         __wbindgen_generic_0000000000000008: function(arg0) {
@@ -763,24 +799,24 @@ function __wbg_get_imports() {
     };
 }
 
-function wasm_bindgen__convert__closures_____invoke__h6b1478050e853140(arg0, arg1) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h6b1478050e853140(arg0, arg1);
+function wasm_bindgen__convert__closures_____invoke__hced8e722c70db9c9(arg0, arg1) {
+    wasm.wasm_bindgen__convert__closures_____invoke__hced8e722c70db9c9(arg0, arg1);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h3251b61495d5c421(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h3251b61495d5c421(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h384e461d6e4dd212(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h384e461d6e4dd212(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h21d97db45d5cbc0d(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h21d97db45d5cbc0d(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h3e6e4434144f572a(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h3e6e4434144f572a(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h3251b61495d5c421_14(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h3251b61495d5c421_14(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h384e461d6e4dd212_14(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h384e461d6e4dd212_14(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h21d97db45d5cbc0d_15(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h21d97db45d5cbc0d_15(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h3e6e4434144f572a_15(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h3e6e4434144f572a_15(arg0, arg1, arg2);
 }
 
 function wasm_bindgen__convert__closures_____invoke__haf9c4eaf20b6b750(arg0, arg1, arg2) {
@@ -794,14 +830,17 @@ function wasm_bindgen__convert__closures_____invoke__haa099332a65698ac(arg0, arg
     wasm.wasm_bindgen__convert__closures_____invoke__haa099332a65698ac(arg0, arg1, arg2, arg3);
 }
 
-function wasm_bindgen__convert__closures_____invoke__hd0b85f176d600708(arg0, arg1, arg2) {
+function wasm_bindgen__convert__closures_____invoke__h4dc8024dc9c83798(arg0, arg1, arg2) {
     const ptr0 = passStringToWasm0(arg2, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
     const len0 = WASM_VECTOR_LEN;
-    wasm.wasm_bindgen__convert__closures_____invoke__hd0b85f176d600708(arg0, arg1, ptr0, len0);
+    wasm.wasm_bindgen__convert__closures_____invoke__h4dc8024dc9c83798(arg0, arg1, ptr0, len0);
 }
 
 
 const __wbindgen_enum_BinaryType = ["blob", "arraybuffer"];
+
+
+const __wbindgen_enum_NotificationPermission = ["default", "denied", "granted"];
 
 
 const __wbindgen_enum_ReadableStreamType = ["bytes"];
