@@ -115,6 +115,7 @@ async fn client_command(
             anyhow::bail!("not a client command")
         }
         Command::Spawn(args) => spawn(client, args, json).await,
+        Command::Events => super::events::run(client, json).await,
         Command::Ls => {
             let list = client.list(pb::ListRequest {}).await?.into_inner();
             if json {

@@ -13,6 +13,7 @@ macro_rules! outln {
 mod attach;
 mod commands;
 mod docs;
+mod events;
 mod help;
 use crate::config::duration;
 pub mod exit;
@@ -111,6 +112,11 @@ pub enum Command {
     Spawn(SpawnArgs),
     /// List sessions.
     Ls,
+    /// Print notices as they happen, one per line, until stopped: a
+    /// session asking for attention (a bell, OSC 9 or OSC 777 notify), one
+    /// quiet again after 10 s of output, one exiting. The dashboard's
+    /// notices, for scripts (--json: one object per line).
+    Events,
     /// Show one session.
     Info {
         /// The session: its name or id (on a hub, SPOKE:NAME).
