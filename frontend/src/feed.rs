@@ -422,6 +422,15 @@ fn processed(feed: &FeedCell, generation: u32, counted: u64) {
     }
 }
 
+impl Feed {
+    /// Fits the terminal to its element again (the PTY follows), with the
+    /// cursor line in view.
+    pub fn refit(&self) {
+        self.fit.fit();
+        self.term.scroll_to_bottom();
+    }
+}
+
 pub fn send_input(l: &Feed, bytes: &[u8]) {
     send(l, Request::Input(bytes.to_vec().into()));
 }

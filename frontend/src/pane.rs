@@ -6,6 +6,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
 
 use crate::feed::{FeedCell, Mode, Signals, send_input};
 use crate::share_panel::SharePanel;
@@ -79,9 +81,11 @@ pub fn Pane(address: String) -> impl IntoView {
         }
     };
     let find_next = find.clone();
+    let page = NodeRef::<leptos::html::Div>::new();
+    follow_visual_viewport(page, feed.clone());
 
     view! {
-        <div class="pane-page">
+        <div class="pane-page" node_ref=page>
             <header class="top">
                 <a href="/">"vtr"</a>
                 <span class="address" data-testid="pane-address">
@@ -146,4 +150,26 @@ pub fn Pane(address: String) -> impl IntoView {
             </nav>
         </div>
     }
+}
+
+/// A phone's soft keyboard shrinks the visual viewport, not the page: the
+/// page follows it, so the terminal refits above the keyboard (the PTY
+/// with it) and the cursor line stays in view.
+fn follow_visual_viewport(page: NodeRef<leptos::html::Div>, feed: FeedCell) {
+    let Some(viewport) = window().visual_viewport() else {
+        return;
+    };
+    let measured = viewport.clone();
+    let resized = Closure::<dyn FnMut()>::new(move || {
+        let Some(el) = page.get_untracked() else {
+            return;
+        };
+        let height = format!("{}px", measured.height());
+        let _ = web_sys::HtmlElement::style(&el).set_property("height", &height);
+        if let Some(l) = feed.borrow().as_ref() {
+            l.refit();
+        }
+    });
+    let _ = viewport.add_event_listener_with_callback("resize", resized.as_ref().unchecked_ref());
+    resized.forget();
 }

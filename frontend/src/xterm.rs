@@ -39,6 +39,8 @@ extern "C" {
     pub fn on_selection_change(this: &Terminal, f: &Closure<dyn FnMut()>) -> JsValue;
     #[wasm_bindgen(method, js_name = getSelection)]
     pub fn get_selection(this: &Terminal) -> String;
+    #[wasm_bindgen(method, js_name = scrollToBottom)]
+    pub fn scroll_to_bottom(this: &Terminal);
 }
 
 #[wasm_bindgen(raw_module = "@xterm/addon-fit")]

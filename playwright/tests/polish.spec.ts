@@ -263,3 +263,33 @@ test('a hub with no sessions says how to start one, and the tab icon shows when 
     await stop(hub);
   }
 });
+
+test('a soft keyboard (a smaller visual viewport) shrinks the pane above it, cursor line in view', async ({ page }) => {
+  await page.setViewportSize(PHONE);
+  const dash = new Dashboard(page);
+  await dash.open();
+  const name = `keyboard-${Date.now().toString(36)}`;
+  await dash.spawn(name, 'sh');
+  const pane = new Pane(page);
+  await pane.open(`${HUB_NAME}:${name}`);
+  await pane.type('seq 1 200\r');
+  await pane.waitForText(/^200$/m);
+  const rows = () => page.evaluate(() => (window as any).vtrTerm.rows as number);
+  const before = await rows();
+  // What a phone does when its keyboard opens: the visual viewport, not
+  // the window, gets shorter.
+  await page.evaluate(() => {
+    Object.defineProperty(window.visualViewport, 'height', { get: () => 400, configurable: true });
+    window.visualViewport!.dispatchEvent(new Event('resize'));
+  });
+  await expect.poll(rows).toBeLessThan(before);
+  const box = await page.getByTestId('terminal').boundingBox();
+  expect(box!.y + box!.height).toBeLessThanOrEqual(400);
+  // Scrolled to the cursor, and the PTY has the rows the page shows.
+  expect(await page.evaluate(() => {
+    const b = (window as any).vtrTerm.buffer.active;
+    return b.viewportY === b.baseY;
+  })).toBe(true);
+  await pane.type('stty size\r');
+  await pane.waitForText(new RegExp(`^${await rows()} \\d+$`, 'm'));
+});

@@ -346,6 +346,10 @@ function __wbg_get_imports() {
             const ret = arg0[arg1 >>> 0];
             return ret;
         },
+        __wbg_height_577885123d91de35: function(arg0) {
+            const ret = arg0.height;
+            return ret;
+        },
         __wbg_hidden_34dfd3711ef53b31: function(arg0) {
             const ret = arg0.hidden;
             return ret;
@@ -614,6 +618,9 @@ function __wbg_get_imports() {
             const ret = arg0.rows;
             return ret;
         },
+        __wbg_scrollToBottom_e05f6c7b4bd22d1e: function(arg0) {
+            arg0.scrollToBottom();
+        },
         __wbg_search_b8ba44c19bb02b19: function() { return handleError(function (arg0, arg1) {
             const ret = arg1.search;
             const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -636,6 +643,9 @@ function __wbg_get_imports() {
         }, arguments); },
         __wbg_setItem_cfa3cb31f271776a: function() { return handleError(function (arg0, arg1, arg2, arg3, arg4) {
             arg0.setItem(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4));
+        }, arguments); },
+        __wbg_setProperty_3fe74e09d53acb0b: function() { return handleError(function (arg0, arg1, arg2, arg3, arg4) {
+            arg0.setProperty(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4));
         }, arguments); },
         __wbg_setTimeout_9ef22b48643bd7de: function() { return handleError(function (arg0, arg1, arg2) {
             const ret = arg0.setTimeout(arg1, arg2);
@@ -702,6 +712,10 @@ function __wbg_get_imports() {
             const ret = typeof window === 'undefined' ? undefined : window;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
         },
+        __wbg_style_f499e599ac70277f: function(arg0) {
+            const ret = arg0.style;
+            return ret;
+        },
         __wbg_tagName_775bb05619a5c52f: function(arg0, arg1) {
             const ret = arg1.tagName;
             const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -732,6 +746,10 @@ function __wbg_get_imports() {
             const ret = arg0.view;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
         },
+        __wbg_visualViewport_19bd29c602a9c4e5: function(arg0) {
+            const ret = arg0.visualViewport;
+            return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
+        },
         __wbg_writeText_6b6a85b68a7dd3eb: function(arg0, arg1, arg2) {
             const ret = arg0.writeText(getStringFromWasm0(arg1, arg2));
             return ret;
@@ -740,38 +758,38 @@ function __wbg_get_imports() {
             arg0.write(arg1, arg2);
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 780, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h384e461d6e4dd212);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 782, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hb32f550e7fae0a74);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 850, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 852, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__haf9c4eaf20b6b750);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("CloseEvent")], shim_idx: 751, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h3e6e4434144f572a);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("CloseEvent")], shim_idx: 753, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h69cab34acd126808);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 780, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h384e461d6e4dd212_14);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 782, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hb32f550e7fae0a74_14);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 751, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h3e6e4434144f572a_15);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 753, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h69cab34acd126808_15);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [String], shim_idx: 312, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h4dc8024dc9c83798);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [String], shim_idx: 607, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h937c7a20f9210362);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 782, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hced8e722c70db9c9);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 784, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h76500cbdce99124f);
             return ret;
         },
         __wbindgen_generic_0000000000000008: function(arg0) {
@@ -799,24 +817,24 @@ function __wbg_get_imports() {
     };
 }
 
-function wasm_bindgen__convert__closures_____invoke__hced8e722c70db9c9(arg0, arg1) {
-    wasm.wasm_bindgen__convert__closures_____invoke__hced8e722c70db9c9(arg0, arg1);
+function wasm_bindgen__convert__closures_____invoke__h76500cbdce99124f(arg0, arg1) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h76500cbdce99124f(arg0, arg1);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h384e461d6e4dd212(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h384e461d6e4dd212(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__hb32f550e7fae0a74(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__hb32f550e7fae0a74(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h3e6e4434144f572a(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h3e6e4434144f572a(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h69cab34acd126808(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h69cab34acd126808(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h384e461d6e4dd212_14(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h384e461d6e4dd212_14(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__hb32f550e7fae0a74_14(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__hb32f550e7fae0a74_14(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h3e6e4434144f572a_15(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h3e6e4434144f572a_15(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h69cab34acd126808_15(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h69cab34acd126808_15(arg0, arg1, arg2);
 }
 
 function wasm_bindgen__convert__closures_____invoke__haf9c4eaf20b6b750(arg0, arg1, arg2) {
@@ -830,10 +848,10 @@ function wasm_bindgen__convert__closures_____invoke__haa099332a65698ac(arg0, arg
     wasm.wasm_bindgen__convert__closures_____invoke__haa099332a65698ac(arg0, arg1, arg2, arg3);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h4dc8024dc9c83798(arg0, arg1, arg2) {
+function wasm_bindgen__convert__closures_____invoke__h937c7a20f9210362(arg0, arg1, arg2) {
     const ptr0 = passStringToWasm0(arg2, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
     const len0 = WASM_VECTOR_LEN;
-    wasm.wasm_bindgen__convert__closures_____invoke__h4dc8024dc9c83798(arg0, arg1, ptr0, len0);
+    wasm.wasm_bindgen__convert__closures_____invoke__h937c7a20f9210362(arg0, arg1, ptr0, len0);
 }
 
 
