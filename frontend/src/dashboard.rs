@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use prost::Message;
-use vtr_shared::ago::{ago, count, until};
+use vtr_shared::ago::{ago, count};
 use vtr_shared::cards;
 use vtr_shared::notices::Tracker;
 use vtr_shared::proto::{self as pb, SessionStatus, SpokeState};
@@ -15,23 +15,25 @@ use vtr_shared::web::{self, dashboard_event::Event, dashboard_request::Action};
 
 use crate::alerts::{self, Alerts};
 use crate::icon;
+use crate::session_card::session_card;
+use crate::share_list::ShareList;
 use crate::socket::Socket;
 
 /// Sends one dashboard action (held where views can reach it).
-type Request = StoredValue<Box<dyn Fn(Action)>, LocalStorage>;
+pub type Request = StoredValue<Box<dyn Fn(Action)>, LocalStorage>;
 
 /// Wait before reconnecting after the hub went away.
 const RECONNECT_MS: i32 = 1000;
 
 #[derive(Clone, Default)]
-struct View {
+pub struct View {
     spokes: Vec<pb::SpokeInfo>,
     sessions: Vec<pb::SessionInfo>,
-    shares: Vec<pb::ShareInfo>,
+    pub shares: Vec<pb::ShareInfo>,
     hub: String,
     you: String,
     /// Hub clock minus ours, so "12 s ago" uses the hub's times.
-    skew_ms: i64,
+    pub skew_ms: i64,
 }
 
 impl View {
@@ -366,210 +368,6 @@ fn spoke_chip(s: pb::SpokeInfo, view_state: RwSignal<View>, now: RwSignal<i64>) 
     }
 }
 
-fn session_card(
-    s: pb::SessionInfo,
-    previews: RwSignal<HashMap<String, Vec<String>>>,
-    renaming: RwSignal<Option<String>>,
-    picked: RwSignal<Vec<String>>,
-    alerts: RwSignal<Alerts>,
-    request: Request,
-) -> impl IntoView {
-    let address = format!("{}:{}", s.spoke, s.name);
-    let pick = {
-        let address = address.clone();
-        move |ev: leptos::ev::Event| {
-            let on = event_target_checked(&ev);
-            picked.update(|p| {
-                p.retain(|a| *a != address);
-                if on && p.len() < crate::grid::MAX_PANES {
-                    p.push(address.clone());
-                }
-            });
-        }
-    };
-    let is_picked = {
-        let address = address.clone();
-        move || picked.with(|p| p.contains(&address))
-    };
-    let key = format!("{}:{}", s.spoke, s.id);
-    let unseen = {
-        let key = key.clone();
-        move || alerts.with(|a| a.unseen.get(&key).copied().unwrap_or(0))
-    };
-    let seen = {
-        let key = key.clone();
-        move |_| {
-            alerts.update(|a| {
-                a.unseen.remove(&key);
-            })
-        }
-    };
-    let muted = {
-        let key = key.clone();
-        move || alerts.with(|a| a.muted.contains(&key))
-    };
-    let mute = {
-        let key = key.clone();
-        move |_| alerts.update(|a| a.toggle_mute(&key))
-    };
-    let status = match SessionStatus::try_from(s.status).unwrap_or_default() {
-        SessionStatus::Exited => "exited",
-        _ if s.stale => "stale",
-        _ if s.idle => "idle",
-        _ => "running",
-    };
-    let command = std::iter::once(s.command.clone())
-        .chain(s.args.iter().cloned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let preview = move || previews.with(|m| m.get(&key).map(|l| l.join("\n")).unwrap_or_default());
-    // Kill and remove ask twice: the first click arms the button for a
-    // few seconds ("confirm kill"), the second acts.
-    let armed = RwSignal::new(false);
-    let kill = {
-        let address = address.clone();
-        move |_| {
-            if !confirmed(armed) {
-                return;
-            }
-            request.with_value(|request| {
-                request(Action::Kill(pb::KillRequest {
-                    session: address.clone(),
-                    signal: String::new(),
-                }))
-            })
-        }
-    };
-    let remove = {
-        let address = address.clone();
-        move |_| {
-            if !confirmed(armed) {
-                return;
-            }
-            request.with_value(|request| {
-                request(Action::Remove(pb::RemoveRequest {
-                    session: address.clone(),
-                    force: false,
-                }))
-            })
-        }
-    };
-    let editing = {
-        let address = address.clone();
-        move || renaming.with(|r| r.as_deref() == Some(address.as_str()))
-    };
-    let start_rename = {
-        let address = address.clone();
-        move |_| renaming.set(Some(address.clone()))
-    };
-    let rename_box = {
-        let address = address.clone();
-        let name = s.name.clone();
-        move || {
-            let address = address.clone();
-            let input = NodeRef::<leptos::html::Input>::new();
-            input.on_load(|el| {
-                let _ = el.focus();
-                el.select();
-            });
-            view! {
-                <input
-                    class="rename"
-                    data-testid="rename-input"
-                    node_ref=input
-                    value=name.clone()
-                    on:keydown=move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
-                        "Enter" => {
-                            let new_name = event_target_value(&ev);
-                            renaming.set(None);
-                            request.with_value(|request| {
-                                request(Action::Rename(pb::RenameRequest {
-                                    session: address.clone(),
-                                    new_name,
-                                }))
-                            });
-                        }
-                        "Escape" => renaming.set(None),
-                        _ => {}
-                    }
-                    on:blur=move |_| renaming.set(None)
-                />
-            }
-        }
-    };
-    let exited = status == "exited";
-    let href = format!("/s/{address}");
-    view! {
-        <article class=format!("card {status}") data-testid=format!("session-{address}") data-status=status data-attention=s.attention>
-            <header>
-                <a href=href data-testid="open" on:click=seen>{address.clone()}</a>
-                {move || (unseen() > 0).then(|| view! {
-                    <span class="unseen" data-testid="unseen" title="notices since it was last opened">{unseen()}</span>
-                })}
-                <span class="status" data-testid="status">{status}</span>
-            </header>
-            <div class="meta">
-                <code>{command}</code>
-                {(!s.created_by.is_empty()).then(|| view! {
-                    <span class="by" data-testid="created-by">{format!("by {}", s.created_by)}</span>
-                })}
-                <span>{format!("{}x{}", s.cols, s.rows)}</span>
-            </div>
-            <pre class="preview" data-testid="preview">{preview}</pre>
-            <footer>
-                <button data-testid="mute" title="no notices from this session" on:click=mute>
-                    {move || if muted() { "unmute" } else { "mute" }}
-                </button>
-                <label class="pick" title="open together with the others picked">
-                    <input type="checkbox" data-testid="pick" prop:checked=is_picked on:change=pick />
-                    "grid"
-                </label>
-                <Show
-                    when=editing
-                    fallback=move || view! {
-                        <button on:click=start_rename.clone() data-testid="rename">"rename"</button>
-                    }
-                >
-                    {rename_box.clone()}
-                </Show>
-                <Show
-                    when=move || exited
-                    fallback=move || view! {
-                        <button on:click=kill.clone() data-testid="kill" class:armed=move || armed.get()>
-                            {move || if armed.get() { "confirm kill" } else { "kill" }}
-                        </button>
-                    }
-                >
-                    <button on:click=remove.clone() data-testid="remove" class:armed=move || armed.get()>
-                        {move || if armed.get() { "confirm remove" } else { "remove" }}
-                    </button>
-                </Show>
-            </footer>
-        </article>
-    }
-}
-
-/// How long a destructive button stays armed after its first click.
-const ARMED_MS: u64 = 4000;
-
-/// A click on a button that asks twice: `true` when it was armed (act
-/// now), otherwise arms it for `ARMED_MS`.
-fn confirmed(armed: RwSignal<bool>) -> bool {
-    if armed.get_untracked() {
-        armed.set(false);
-        return true;
-    }
-    armed.set(true);
-    // The card may be gone by then.
-    set_timeout(
-        move || {
-            armed.try_set(false);
-        },
-        std::time::Duration::from_millis(ARMED_MS),
-    );
-    false
-}
-
 #[component]
 fn SpawnForm(view_state: RwSignal<View>, request: Request) -> impl IntoView {
     let spoke = RwSignal::new(String::new());
@@ -613,67 +411,5 @@ fn SpawnForm(view_state: RwSignal<View>, request: Request) -> impl IntoView {
             <input placeholder="command (default: shell)" data-testid="spawn-command" prop:value=command on:input=move |ev| command.set(event_target_value(&ev)) />
             <button type="submit" data-testid="spawn">"spawn"</button>
         </form>
-    }
-}
-
-/// Share links not yet expired: session, expiry, viewers, revoke.
-#[component]
-fn ShareList(view_state: RwSignal<View>, now: RwSignal<i64>, request: Request) -> impl IntoView {
-    let shares = move || view_state.with(|v| v.shares.clone());
-    view! {
-        <Show when=move || view_state.with(|v| !v.shares.is_empty())>
-            <section class="shares" data-testid="shares">
-                <h2>"share links"</h2>
-                <table>
-                    <For
-                        each=shares
-                        key=|s| (s.id.clone(), s.viewers, s.revoked_at_ms, s.session_gone, s.session.clone())
-                        children=move |s| share_row(s, view_state, now, request)
-                    />
-                </table>
-            </section>
-        </Show>
-    }
-}
-
-fn share_row(
-    s: pb::ShareInfo,
-    view_state: RwSignal<View>,
-    now: RwSignal<i64>,
-    request: Request,
-) -> impl IntoView {
-    let expires_at = s.expires_at_ms;
-    let expires = move || {
-        let skew = view_state.with_untracked(|v| v.skew_ms);
-        until(expires_at - now.get() - skew)
-    };
-    let revoked = s.revoked_at_ms != 0;
-    // The session ended (or went with its spoke): the link shows nothing.
-    let gone = !revoked && s.session_gone;
-    let id = s.id.clone();
-    let revoke = move |_| {
-        let id = id.clone();
-        request.with_value(|request| request(Action::RevokeShare(pb::RevokeShareRequest { id })))
-    };
-    view! {
-        <tr data-testid=format!("share-{}", s.id) data-state=if revoked { "revoked" } else if gone { "gone" } else { "live" }>
-            <td><code title=s.id.clone()>{s.id.chars().take(8).collect::<String>()}</code></td>
-            <td>{s.session.clone()}</td>
-            <td>{if revoked {
-                "revoked".into_any()
-            } else if gone {
-                "session ended".into_any()
-            } else {
-                view! { "expires " {expires} }.into_any()
-            }}</td>
-            <td data-testid="viewers">{format!("{} viewing", s.viewers)}</td>
-            // A revoked link, or one whose session ended, opens nothing.
-            <td>{(!revoked && !gone).then(|| view! { <a href=s.url.clone() target="_blank">"link"</a> })}</td>
-            <td>
-                <Show when=move || !revoked>
-                    <button data-testid="revoke" on:click=revoke.clone()>"revoke"</button>
-                </Show>
-            </td>
-        </tr>
     }
 }

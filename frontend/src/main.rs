@@ -9,6 +9,8 @@ mod feed;
 mod grid;
 mod icon;
 mod pane;
+mod session_card;
+mod share_list;
 mod share_panel;
 mod socket;
 mod status;

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
-use crate::feed::{FeedCell, Mode, Signals, send_input};
+use crate::feed::{Feed, FeedCell, Mode, Signals, send_input};
 use crate::share_panel::SharePanel;
 use crate::term_view::{status_badge, terminal};
 
@@ -44,26 +44,20 @@ pub fn Pane(address: String) -> impl IntoView {
             <button data-testid=format!("key-{label}") on:click=move |_| send_keys(bytes)>{label}</button>
         }
     };
-    let toggle_ctrl = {
+    // Ctrl and Alt on the key bar hold for the next key typed.
+    let modifier = |held: fn(&mut Feed) -> &mut bool, shown: RwSignal<bool>| {
         let feed = feed.clone();
         move |_| {
             if let Some(l) = feed.borrow_mut().as_mut() {
-                l.ctrl = !l.ctrl;
-                ctrl.set(l.ctrl);
+                let on = held(l);
+                *on = !*on;
+                shown.set(*on);
                 l.term.focus();
             }
         }
     };
-    let toggle_alt = {
-        let feed = feed.clone();
-        move |_| {
-            if let Some(l) = feed.borrow_mut().as_mut() {
-                l.alt = !l.alt;
-                alt.set(l.alt);
-                l.term.focus();
-            }
-        }
-    };
+    let toggle_ctrl = modifier(|l| &mut l.ctrl, ctrl);
+    let toggle_alt = modifier(|l| &mut l.alt, alt);
     // Older is up: with nothing selected a search starts from the newest
     // output, as `less` and a shell's history search do.
     let find = {

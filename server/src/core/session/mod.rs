@@ -28,9 +28,12 @@ use nix::unistd::Pid;
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 use tokio::sync::watch;
 
+mod config;
 mod input;
 mod pty_fd;
 mod threads;
+
+pub use config::SessionConfig;
 
 use input::{InputPath, Sent, input_path};
 use pty_fd::PtyFd;
@@ -40,35 +43,6 @@ use crate::core::error::{Result, SessionError};
 use crate::core::log::{OutputLog, Read as LogRead};
 use crate::core::terminal::{Attention, Terminal};
 use crate::core::types::{ExitInfo, ScreenState, SessionSummary, SpawnSpec, Status};
-
-/// Tunables of a session; `Default` gives the documented defaults.
-#[derive(Debug, Clone)]
-pub struct SessionConfig {
-    /// Scrollback lines kept by the terminal state.
-    pub scrollback: usize,
-    /// Bytes of output the log keeps for resuming subscribers.
-    pub log_capacity: usize,
-    /// Silence after which a session counts as idle.
-    pub idle_after: Duration,
-    /// How long input may wait for room in the PTY before the request fails.
-    pub input_timeout: Duration,
-    /// Output the parser may lag behind the live stream, in bytes. During a
-    /// burst the parser stands aside until 8 MiB (or half of this) is
-    /// waiting; full, the PTY waits. Screen reads parse the backlog first.
-    pub parse_backlog: usize,
-}
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        SessionConfig {
-            scrollback: 10_000,
-            log_capacity: 4 << 20,
-            idle_after: Duration::from_secs(5),
-            input_timeout: Duration::from_secs(5),
-            parse_backlog: 128 << 20,
-        }
-    }
-}
 
 /// Size of one PTY read. Bigger reads mean fewer, larger log chunks.
 const READ_BUFFER: usize = 64 << 10;
