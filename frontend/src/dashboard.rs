@@ -15,7 +15,7 @@ use vtr_shared::web::{self, dashboard_event::Event, dashboard_request::Action};
 
 use crate::alerts::{self, Alerts};
 use crate::icon;
-use crate::session_card::session_card;
+use crate::session_card::{Rename, session_card};
 use crate::share_list::ShareList;
 use crate::socket::Socket;
 
@@ -104,7 +104,7 @@ pub fn Dashboard() -> impl IntoView {
         }
     };
     let request: Request = StoredValue::new_local(Box::new(request));
-    let renaming = RwSignal::new(None::<String>);
+    let rename = Rename::new();
     // Sessions picked to open together in a grid, in the order picked.
     let picked = RwSignal::new(Vec::<String>::new());
     // The quick switcher: "/" focuses it, typing narrows the cards, Enter
@@ -120,6 +120,13 @@ pub fn Dashboard() -> impl IntoView {
             && let Some(input) = filter_box.get()
         {
             ev.prevent_default();
+            let _ = input.focus();
+        }
+    });
+    // A pane's Ctrl+Shift+↑ comes here with the switcher to be focused.
+    Effect::new(move |_| {
+        let asked = window().location().hash().is_ok_and(|h| h == "#find");
+        if asked && let Some(input) = filter_box.get() {
             let _ = input.focus();
         }
     });
@@ -239,7 +246,7 @@ pub fn Dashboard() -> impl IntoView {
             <For
                 each=shown
                 key=|s| (s.spoke.clone(), s.id.clone(), s.name.clone(), s.status, s.stale, s.idle, s.cols, s.rows, s.attention)
-                children=move |s| session_card(s, previews, renaming, picked, alerts, request)
+                children=move |s| session_card(s, previews, rename, picked, alerts, request)
             />
         </section>
     }

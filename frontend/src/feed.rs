@@ -59,6 +59,8 @@ pub struct Signals {
     pub notice: RwSignal<String>,
     /// Owner panes: the session's `spoke:name` once renamed.
     pub renamed: RwSignal<Option<String>>,
+    /// Owner panes: the sessions before and after this one.
+    pub neighbours: RwSignal<Option<web::Neighbours>>,
 }
 
 impl Signals {
@@ -71,6 +73,7 @@ impl Signals {
             shared: RwSignal::new(None),
             notice: RwSignal::new(String::new()),
             renamed: RwSignal::new(None),
+            neighbours: RwSignal::new(None),
         }
     }
 }
@@ -383,6 +386,7 @@ fn handle(feed: &FeedCell, l: &mut Feed, event: web::PaneEvent, signals: Signals
             };
             signals.renamed.set(Some(address));
         }
+        Some(Event::Neighbours(around)) => signals.neighbours.set(Some(around)),
         Some(Event::Shared(share)) => signals.shared.set(Some(share)),
         Some(Event::Notice(text)) => signals.notice.set(text),
         Some(Event::Stream(_)) | None => {}

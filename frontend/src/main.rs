@@ -10,6 +10,7 @@ mod grid;
 mod icon;
 mod pane;
 mod session_card;
+mod session_keys;
 mod share_list;
 mod share_panel;
 mod socket;

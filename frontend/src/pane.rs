@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
 use crate::feed::{Feed, FeedCell, Mode, Signals, send_input};
+use crate::session_keys;
 use crate::share_panel::SharePanel;
 use crate::term_view::{status_badge, terminal};
 
@@ -77,6 +78,7 @@ pub fn Pane(address: String) -> impl IntoView {
     let find_next = find.clone();
     let page = NodeRef::<leptos::html::Div>::new();
     follow_visual_viewport(page, feed.clone());
+    session_keys::listen(signals.neighbours);
 
     view! {
         <div class="pane-page" node_ref=page>
@@ -115,6 +117,7 @@ pub fn Pane(address: String) -> impl IntoView {
                     <p><b>"Copy: "</b>"select text; it is copied as you select."</p>
                     <p><b>"Paste: "</b>"Ctrl+Shift+V (Cmd+V on a Mac), or the browser's paste. Ctrl+V sends ^V to the program, as in any terminal."</p>
                     <p><b>"Search: "</b>"Enter finds the next older match, Shift+Enter the next newer."</p>
+                    <p><b>"Other sessions: "</b>"Ctrl+Shift+← and → open the one before or after this in the dashboard's order; Ctrl+Shift+↑ the dashboard's quick switcher."</p>
                     <p><b>"Key bar: "</b>"Ctrl and Alt apply to the next key typed; ^C, ^D, ^Z and ^L send those chords."</p>
                     <button data-testid="help-close" on:click=move |_| help.set(false)>"close"</button>
                 </div>

@@ -11,10 +11,35 @@ use vtr_shared::web::dashboard_request::Action;
 use crate::alerts::Alerts;
 use crate::dashboard::Request;
 
+/// The one rename box open on the dashboard: which session's, and what is
+/// typed in it. A push that rebuilds the card (its session went idle, say)
+/// rebuilds the box with the text and the caret where they were.
+#[derive(Clone, Copy)]
+pub struct Rename {
+    /// The session's `spoke:name`.
+    editing: RwSignal<Option<String>>,
+    /// Not reactive: read when a box is built, written as it is typed in.
+    draft: StoredValue<Option<String>>,
+}
+
+impl Rename {
+    pub fn new() -> Self {
+        Rename {
+            editing: RwSignal::new(None),
+            draft: StoredValue::new(None),
+        }
+    }
+
+    fn close(self) {
+        self.draft.set_value(None);
+        self.editing.set(None);
+    }
+}
+
 pub fn session_card(
     s: pb::SessionInfo,
     previews: RwSignal<HashMap<String, Vec<String>>>,
-    renaming: RwSignal<Option<String>>,
+    rename: Rename,
     picked: RwSignal<Vec<String>>,
     alerts: RwSignal<Alerts>,
     request: Request,
@@ -101,11 +126,15 @@ pub fn session_card(
     };
     let editing = {
         let address = address.clone();
-        move || renaming.with(|r| r.as_deref() == Some(address.as_str()))
+        move || {
+            rename
+                .editing
+                .with(|r| r.as_deref() == Some(address.as_str()))
+        }
     };
     let start_rename = {
         let address = address.clone();
-        move |_| renaming.set(Some(address.clone()))
+        move |_| rename.editing.set(Some(address.clone()))
     };
     let rename_box = {
         let address = address.clone();
@@ -113,20 +142,30 @@ pub fn session_card(
         move || {
             let address = address.clone();
             let input = NodeRef::<leptos::html::Input>::new();
-            input.on_load(|el| {
+            // A box rebuilt by a push goes on with what was typed, the
+            // caret at its end; a new one starts from the name, selected.
+            let draft = rename.draft.get_value();
+            let rebuilt = draft.is_some();
+            input.on_load(move |el| {
                 let _ = el.focus();
-                el.select();
+                if rebuilt {
+                    let end = el.value().encode_utf16().count() as u32;
+                    let _ = el.set_selection_range(end, end);
+                } else {
+                    el.select();
+                }
             });
             view! {
                 <input
                     class="rename"
                     data-testid="rename-input"
                     node_ref=input
-                    value=name.clone()
+                    value=draft.unwrap_or_else(|| name.clone())
+                    on:input=move |ev| rename.draft.set_value(Some(event_target_value(&ev)))
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
                         "Enter" => {
                             let new_name = event_target_value(&ev);
-                            renaming.set(None);
+                            rename.close();
                             request.with_value(|request| {
                                 request(Action::Rename(pb::RenameRequest {
                                     session: address.clone(),
@@ -134,10 +173,24 @@ pub fn session_card(
                                 }))
                             });
                         }
-                        "Escape" => renaming.set(None),
+                        "Escape" => rename.close(),
                         _ => {}
                     }
-                    on:blur=move |_| renaming.set(None)
+                    // Leaving the box cancels it. A push that rebuilds the
+                    // card blurs the box too, just before removing it: so
+                    // the box is looked at once this turn is over, and one
+                    // gone from the page leaves the rebuilt box open.
+                    on:blur=move |_| {
+                        let Some(el) = input.get_untracked() else { return };
+                        set_timeout(
+                            move || {
+                                if el.is_connected() {
+                                    rename.close();
+                                }
+                            },
+                            std::time::Duration::ZERO,
+                        );
+                    }
                 />
             }
         }

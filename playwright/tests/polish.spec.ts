@@ -151,6 +151,31 @@ test('an open pane follows a rename made elsewhere, and a reload opens the same 
   await pane.waitForText(/still-the-same-session/);
 });
 
+test('a rename box stays open, with what was typed, when its card changes under it', async ({ page }) => {
+  const dash = new Dashboard(page);
+  await dash.open();
+  const name = `busy-${Date.now()}`;
+  await dash.spawn(name, 'echo some-output; exec cat');
+  const card = dash.session(`${HUB_NAME}:${name}`);
+  await expect(card).toHaveClass(/running/);
+  await card.getByTestId('rename').click();
+  await expect(card.getByTestId('rename-input')).toBeFocused();
+  await page.keyboard.type(`${name}-half`);
+  // Quiet for a while, the session turns idle and its card is rebuilt.
+  await expect(card).toHaveClass(/idle/);
+  await expect(card.getByTestId('rename-input')).toBeFocused();
+  await expect(card.getByTestId('rename-input')).toHaveValue(`${name}-half`);
+  await page.keyboard.type('-done');
+  await page.keyboard.press('Enter');
+  const renamed = dash.session(`${HUB_NAME}:${name}-half-done`);
+  await expect(renamed).toBeVisible();
+  // Leaving the box still cancels it.
+  await renamed.getByTestId('rename').click();
+  await expect(renamed.getByTestId('rename-input')).toBeFocused();
+  await page.getByTestId('hub-name').click();
+  await expect(renamed.getByTestId('rename-input')).toHaveCount(0);
+});
+
 for (const [scheme, body, term] of [
   ['light', 'rgb(244, 245, 247)', '#ffffff'],
   ['dark', 'rgb(17, 20, 24)', undefined],
@@ -239,6 +264,40 @@ test('"/" opens the quick switcher: typing narrows the cards, Enter opens the fi
   await dash.open();
   await page.getByTestId('filter').fill('matches-no-session-at-all');
   await expect(page.getByTestId('no-match')).toContainText('No session matches "matches-no-session-at-all"');
+});
+
+test('from inside a pane, Ctrl+Shift+arrows move to the sessions around it and to the switcher', async ({ page }) => {
+  const dash = new Dashboard(page);
+  await dash.open();
+  const first = `hop-a-${Date.now()}`;
+  const second = `hop-b-${Date.now()}`;
+  await dash.spawn(first, 'exec cat');
+  await expect(dash.session(`${HUB_NAME}:${first}`)).toBeVisible();
+  await dash.spawn(second, 'exec cat');
+  await expect(dash.session(`${HUB_NAME}:${second}`)).toBeVisible();
+
+  const pane = new Pane(page);
+  await pane.open(`${HUB_NAME}:${first}`);
+  // Pressed in the terminal, the shortcuts go to the page, never to the
+  // program (checked below: cat echoes nothing of them).
+  await page.locator('.xterm-helper-textarea').focus();
+  await page.keyboard.press('Control+Shift+ArrowRight');
+  await expect(page).toHaveURL(new RegExp(`/s/${HUB_NAME}(:|%3A)${second}$`));
+  await expect(pane.status()).toHaveAttribute('data-status', 'live');
+  await expect(page.getByTestId('pane-address')).toHaveText(`${HUB_NAME}:${second}`);
+
+  await page.locator('.xterm-helper-textarea').focus();
+  await page.keyboard.press('Control+Shift+ArrowLeft');
+  await expect(page).toHaveURL(new RegExp(`/s/${HUB_NAME}(:|%3A)${first}$`));
+  await expect(pane.status()).toHaveAttribute('data-status', 'live');
+  await page.locator('.xterm-helper-textarea').focus();
+  await page.keyboard.type('still-here\r');
+  await expect.poll(() => pane.text()).toContain('still-here');
+  expect(await pane.text(), 'a shortcut leaked into the terminal').not.toContain('[1;6');
+
+  await page.keyboard.press('Control+Shift+ArrowUp');
+  await expect(page).toHaveURL(/\/#find$/);
+  await expect(page.getByTestId('filter')).toBeFocused();
 });
 
 test('a hub with no sessions says how to start one, and the tab icon shows when one runs', async ({ page }) => {

@@ -21,6 +21,44 @@ pub fn sort(list: &mut [SessionInfo]) {
     });
 }
 
+/// Where a card sits in [`sort`]'s order: spoke, creation time, id.
+pub type Place<'a> = (&'a str, i64, &'a str);
+
+/// The cards before and after `this` in [`sort`]'s order, wrapping around
+/// (the last card's next is the first), as indexes into `list`, which need
+/// not be sorted: one pass, for a pane that moves to its neighbours. `None`
+/// when `this` is not listed or is the only card.
+pub fn neighbours<T>(
+    list: &[T],
+    place: impl Fn(&T) -> Place<'_>,
+    this: Place<'_>,
+) -> Option<(usize, usize)> {
+    let (mut before, mut after, mut first, mut last) = (None, None, None, None);
+    let mut found = false;
+    for (i, item) in list.iter().enumerate() {
+        let p = place(item);
+        if p == this {
+            found = true;
+            continue;
+        }
+        let closer = |best: Option<usize>, better: fn(&Place, &Place) -> bool| match best {
+            Some(b) if !better(&p, &place(&list[b])) => best,
+            _ => Some(i),
+        };
+        if p < this {
+            before = closer(before, |p, b| p > b);
+        } else {
+            after = closer(after, |p, b| p < b);
+        }
+        first = closer(first, |p, b| p < b);
+        last = closer(last, |p, b| p > b);
+    }
+    if !found {
+        return None;
+    }
+    Some((before.or(last)?, after.or(first)?))
+}
+
 /// Applies a partial push: drops the sessions `removed` names, replaces or
 /// adds those `changed` holds, and keeps the cards' order.
 pub fn apply(list: &mut Vec<SessionInfo>, changed: Vec<SessionInfo>, removed: &[String]) {
@@ -54,6 +92,29 @@ mod tests {
 
     fn keys(list: &[SessionInfo]) -> Vec<String> {
         list.iter().map(key).collect()
+    }
+
+    #[test]
+    fn neighbours_follow_card_order_and_wrap_around() {
+        let list = [
+            session("b", "3", 5, ""),
+            session("a", "2", 20, ""),
+            session("a", "1", 10, ""),
+            session("a", "4", 15, ""),
+        ];
+        fn place(s: &SessionInfo) -> Place<'_> {
+            (s.spoke.as_str(), s.created_at_ms, s.id.as_str())
+        }
+        let around = |spoke, at, id| {
+            neighbours(&list, place, (spoke, at, id)).map(|(b, a)| (key(&list[b]), key(&list[a])))
+        };
+        // Card order: a:1, a:4, a:2, b:3.
+        assert_eq!(around("a", 15, "4"), Some(("a:1".into(), "a:2".into())));
+        assert_eq!(around("a", 10, "1"), Some(("b:3".into(), "a:4".into())));
+        assert_eq!(around("b", 5, "3"), Some(("a:2".into(), "a:1".into())));
+        assert_eq!(around("c", 1, "9"), None);
+        let alone = [session("a", "1", 10, "")];
+        assert_eq!(neighbours(&alone, place, ("a", 10, "1")), None);
     }
 
     #[test]

@@ -18,14 +18,16 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use prost::Message as _;
 use serde::Deserialize;
+use vtr_shared::cards::Place;
 use vtr_shared::close;
 use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
 
 use super::auth::{Identity, SignIn};
 use super::stream::{self, Ending, Window, gone_away};
 use super::{MAX_FRAME, who};
+use crate::core::clock::unix_ms;
 use crate::core::error::ErrorKind;
-use crate::core::{Coordinator, Input, SessionError};
+use crate::core::{Coordinator, Input, SessionError, SessionSummary};
 use crate::hub::presence::Via;
 use crate::hub::{Hub, SpokeState, SpokeStatus};
 use crate::transport::map;
@@ -96,9 +98,11 @@ impl Pane {
         };
         let mut spokes = self.hub.watch_spokes();
         let mut spoke_down = false;
-        // The session's name, as the page shows it: a rename is told.
+        // The session's name, as the page shows it: a rename is told; and
+        // the sessions around it, for the page's shortcuts.
         let mut sessions = self.hub.watch_merged();
         let mut name = info.name.clone();
+        let mut around = None;
         let _watching = self.state.presence.enter(&address, Via::Pane);
         let mut watchers_rx = self.state.presence.changes();
         let mut links_rx = self.state.shares.changes();
@@ -137,13 +141,20 @@ impl Pane {
                         }
                     }
                 }
-                // A rename, from the hub's list.
+                // A rename, and the neighbours, from the hub's list.
                 list = sessions.recv() => {
                     let Some(list) = list else { continue };
                     let this = list.iter().find(|s| s.spoke == spoke && s.id == info.id);
                     if let Some(s) = this.filter(|s| s.name != name) {
                         name.clone_from(&s.name);
                         if self.send(Event::Renamed(s.address())).await.is_err() {
+                            return gone_away();
+                        }
+                    }
+                    let now = neighbours(&list, &info);
+                    if around.as_ref() != Some(&now) {
+                        around = Some(now.clone());
+                        if self.send(Event::Neighbours(now)).await.is_err() {
                             return gone_away();
                         }
                     }
@@ -268,5 +279,19 @@ async fn watchers(state: &WebState, address: &str) -> web::Presence {
     web::Presence {
         panes: watchers.panes,
         links,
+    }
+}
+
+/// The sessions around `this` in the dashboard's order.
+fn neighbours(list: &[SessionSummary], this: &SessionSummary) -> web::Neighbours {
+    fn place(s: &SessionSummary) -> Place<'_> {
+        (s.spoke.as_str(), unix_ms(s.created_at), s.id.as_str())
+    }
+    match vtr_shared::cards::neighbours(list, place, place(this)) {
+        Some((before, after)) => web::Neighbours {
+            previous: list[before].address(),
+            next: list[after].address(),
+        },
+        None => web::Neighbours::default(),
     }
 }
