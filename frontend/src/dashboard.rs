@@ -382,10 +382,16 @@ fn SpawnForm(view_state: RwSignal<View>, request: Request) -> impl IntoView {
     let command = RwSignal::new(String::new());
     let spawn = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        // `sh -c` runs the command line as typed; empty: the default shell.
+        // `sh -c` runs the command line as typed; one plain word runs as
+        // is (a `bash` typed here gets the shell integration, as the
+        // default shell does); empty: the default shell.
         let line = command.get_untracked();
-        let (program, args) = if line.trim().is_empty() {
+        let word = line.trim();
+        let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+".contains(c);
+        let (program, args) = if word.is_empty() {
             (String::new(), Vec::new())
+        } else if word.chars().all(plain) {
+            (word.to_owned(), Vec::new())
         } else {
             ("sh".to_owned(), vec!["-c".to_owned(), line])
         };

@@ -13,6 +13,7 @@ use vtr_shared::{close, flow};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+use crate::commands::Marks;
 use crate::icon;
 use crate::socket::Socket;
 use crate::status::Status;
@@ -85,6 +86,8 @@ pub struct Feed {
     pub term: Terminal,
     fit: FitAddon,
     pub search: SearchAddon,
+    /// Where each command line is, from the shell's prompt marks.
+    pub marks: Marks,
     socket: Option<Socket>,
     /// Stream offset of the next byte the terminal needs; `None` before
     /// the first snapshot or replay.
@@ -128,6 +131,8 @@ pub fn start(feed: &FeedCell, mode: Mode, el: &web_sys::HtmlElement, signals: Si
     let _ = js_sys::Reflect::set(&window(), &"vtrTerm".into(), &term);
     let _ = js_sys::Reflect::set(el, &"vtrTerm".into(), &term);
     copy_on_select(&term);
+    let marks = Marks::default();
+    marks.watch(&term);
     seen_clears_icon();
     if !viewer {
         fit.fit();
@@ -138,6 +143,7 @@ pub fn start(feed: &FeedCell, mode: Mode, el: &web_sys::HtmlElement, signals: Si
         term,
         fit,
         search,
+        marks,
         socket: None,
         offset: None,
         retry_ms: RETRY_FIRST_MS,
@@ -152,8 +158,14 @@ pub fn start(feed: &FeedCell, mode: Mode, el: &web_sys::HtmlElement, signals: Si
     }
 }
 
-/// The tab shown again: the output it showed is seen.
+/// The tab shown again: the output it showed is seen. One listener per
+/// page, however many terminals a grid shows or closes.
 fn seen_clears_icon() {
+    static LISTENING: std::sync::Once = std::sync::Once::new();
+    LISTENING.call_once(listen_for_seen);
+}
+
+fn listen_for_seen() {
     let cleared = Closure::<dyn FnMut()>::new(|| {
         if !document().hidden() {
             icon::show(false);

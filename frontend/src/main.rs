@@ -4,6 +4,7 @@
 //! several panes side by side.
 
 mod alerts;
+mod commands;
 mod dashboard;
 mod feed;
 mod grid;

@@ -109,6 +109,8 @@ pub fn Pane(address: String) -> impl IntoView {
                 </Show>
                 <button data-testid="search-prev" title="older match (Enter)" on:click={let find = find.clone(); move |_| find(true)}>"↑"</button>
                 <button data-testid="search-next" title="newer match (Shift+Enter)" on:click=move |_| find(false)>"↓"</button>
+                <button data-testid="command-prev" title="the command before (from the shell's prompt marks)" on:click={let feed = feed.clone(); move |_| jump(&feed, true)}>"⤒"</button>
+                <button data-testid="command-next" title="the command after" on:click={let feed = feed.clone(); move |_| jump(&feed, false)}>"⤓"</button>
                 <SharePanel feed=feed.clone() signals />
                 <button data-testid="help" title="keys, copy and paste" on:click=move |_| help.update(|h| *h = !*h)>"?"</button>
             </header>
@@ -117,6 +119,7 @@ pub fn Pane(address: String) -> impl IntoView {
                     <p><b>"Copy: "</b>"select text; it is copied as you select."</p>
                     <p><b>"Paste: "</b>"Ctrl+Shift+V (Cmd+V on a Mac), or the browser's paste. Ctrl+V sends ^V to the program, as in any terminal."</p>
                     <p><b>"Search: "</b>"Enter finds the next older match, Shift+Enter the next newer."</p>
+                    <p><b>"Commands: "</b>"⤒ and ⤓ jump to the command before or after; a failed one is marked red at its start and in the scrollbar (bash and zsh started by vtr mark their prompts)."</p>
                     <p><b>"Other sessions: "</b>"Ctrl+Shift+← and → open the one before or after this in the dashboard's order; Ctrl+Shift+↑ the dashboard's quick switcher."</p>
                     <p><b>"Key bar: "</b>"Ctrl and Alt apply to the next key typed; ^C, ^D, ^Z and ^L send those chords."</p>
                     <button data-testid="help-close" on:click=move |_| help.set(false)>"close"</button>
@@ -146,6 +149,13 @@ pub fn Pane(address: String) -> impl IntoView {
                 {key("→", "\u{1b}[C")}
             </nav>
         </div>
+    }
+}
+
+/// Scrolls to the command line before or after the first line shown.
+fn jump(feed: &FeedCell, older: bool) {
+    if let Some(l) = feed.borrow().as_ref() {
+        l.marks.jump(&l.term, older);
     }
 }
 

@@ -41,6 +41,49 @@ extern "C" {
     pub fn get_selection(this: &Terminal) -> String;
     #[wasm_bindgen(method, js_name = scrollToBottom)]
     pub fn scroll_to_bottom(this: &Terminal);
+    #[wasm_bindgen(method, js_name = scrollToLine)]
+    pub fn scroll_to_line(this: &Terminal, line: u32);
+    #[wasm_bindgen(method, getter)]
+    pub fn parser(this: &Terminal) -> Parser;
+    #[wasm_bindgen(method, getter)]
+    pub fn buffer(this: &Terminal) -> Buffers;
+    /// A marker on the cursor's line (plus `offset`); it follows the line
+    /// as the buffer scrolls and is disposed with it.
+    #[wasm_bindgen(method, js_name = registerMarker)]
+    pub fn register_marker(this: &Terminal, offset: i32) -> Option<Marker>;
+    #[wasm_bindgen(method, js_name = registerDecoration)]
+    pub fn register_decoration(this: &Terminal, options: &Object) -> Option<Decoration>;
+
+    pub type Parser;
+    /// `f` gets an OSC's data after `ident;` and returns whether it
+    /// handled it.
+    #[wasm_bindgen(method, js_name = registerOscHandler)]
+    pub fn register_osc_handler(
+        this: &Parser,
+        ident: u32,
+        f: &Closure<dyn FnMut(String) -> bool>,
+    ) -> JsValue;
+
+    pub type Buffers;
+    #[wasm_bindgen(method, getter)]
+    pub fn active(this: &Buffers) -> Buffer;
+
+    pub type Buffer;
+    /// The first line shown.
+    #[wasm_bindgen(method, getter, js_name = viewportY)]
+    pub fn viewport_y(this: &Buffer) -> u32;
+
+    #[derive(Clone)]
+    pub type Marker;
+    /// Its line in the buffer; -1 once disposed.
+    #[wasm_bindgen(method, getter)]
+    pub fn line(this: &Marker) -> i32;
+    #[wasm_bindgen(method)]
+    pub fn dispose(this: &Marker);
+
+    pub type Decoration;
+    #[wasm_bindgen(method, js_name = onRender)]
+    pub fn on_render(this: &Decoration, f: &Closure<dyn FnMut(web_sys::HtmlElement)>) -> JsValue;
 }
 
 #[wasm_bindgen(raw_module = "@xterm/addon-fit")]
@@ -89,6 +132,8 @@ pub fn options(read_only: bool) -> Object {
     );
     set("fontSize", JsValue::from_f64(14.0));
     set("allowProposedApi", JsValue::from_bool(true));
+    // The scrollbar's ruler, where finished commands are marked.
+    set("overviewRulerWidth", JsValue::from_f64(8.0));
     if prefers_light() {
         set("theme", light_theme().into());
     }

@@ -135,6 +135,7 @@ pub fn dashboard() -> Target {
                 cols: 120,
                 rows: 40,
                 created_by: "alice".into(),
+                no_shell_integration: false,
             };
             [
                 Action::Spawn(spawn),
@@ -228,6 +229,7 @@ pub fn spawn_request(rng: &mut fastrand::Rng) -> pb::SpawnRequest {
             number(rng) as u32
         },
         created_by: text(rng, "alice\u{1b}\u{9b}é"),
+        no_shell_integration: rng.bool(),
     }
 }
 

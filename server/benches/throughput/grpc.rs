@@ -84,6 +84,7 @@ pub(crate) fn spawn_request(name: &str, script: &str, dir: &Path) -> SpawnReques
         rows: u32::from(ROWS),
         spoke: String::new(),
         created_by: "bench".to_owned(),
+        no_shell_integration: false,
     }
 }
 

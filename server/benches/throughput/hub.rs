@@ -246,4 +246,10 @@ impl Coordinator for FakeSpoke {
     async fn record(&self, _: &str, _: bool) -> Result<Events<Bytes>> {
         Err(fake())
     }
+    async fn commands(&self, _: &str, _: usize) -> Result<vtr::core::CommandList> {
+        Err(fake())
+    }
+    async fn run(&self, _: &str, _: vtr::core::RunSpec) -> Result<vtr::core::RunResult> {
+        Err(fake())
+    }
 }

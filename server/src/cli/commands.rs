@@ -226,6 +226,25 @@ async fn client_command(
             before,
             max_count,
         } => grep(client, session, regex, before, after, max_count, json).await,
+        Command::Run {
+            session,
+            timeout,
+            max_output,
+            command,
+        } => {
+            super::run::run(
+                client,
+                session,
+                command.join(" "),
+                timeout,
+                max_output,
+                json,
+            )
+            .await
+        }
+        Command::History { session, limit } => {
+            super::run::history(client, session, limit, json).await
+        }
         Command::Resize {
             session,
             cols,
@@ -301,6 +320,7 @@ async fn spawn(client: &mut VtrClient, args: SpawnArgs, json: bool) -> anyhow::R
             cols: args.cols,
             rows: args.rows,
             created_by: crate::paths::user_name(),
+            no_shell_integration: args.no_shell_integration,
         })
         .await?
         .into_inner();
@@ -493,7 +513,7 @@ fn print_info_if_json(info: &pb::SessionInfo, json: bool) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn millis(d: Duration) -> u64 {
+pub(super) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 

@@ -4,21 +4,44 @@ use tonic::Code;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
-    Ok = 0,
-    Error = 1,
-    Usage = 2,
-    NotFound = 3,
-    TimedOut = 4,
-    Exited = 5,
+    Ok,
+    Error,
+    Usage,
+    NotFound,
+    TimedOut,
+    Exited,
     /// Standard output was closed by its reader (`vtr ... | head -1`):
     /// 128 + SIGPIPE, the status a shell reports for a Unix tool that
     /// SIGPIPE ended.
-    StdoutClosed = 141,
+    StdoutClosed,
+    /// `vtr run`: the command's own exit status.
+    Command(u8),
+    /// `vtr run`: the command did not finish in time (as timeout(1)).
+    RunTimedOut,
+    /// `vtr run`: the session ended before the command did.
+    RunExited,
+}
+
+impl ExitCode {
+    pub fn code(self) -> u8 {
+        match self {
+            ExitCode::Ok => 0,
+            ExitCode::Error => 1,
+            ExitCode::Usage => 2,
+            ExitCode::NotFound => 3,
+            ExitCode::TimedOut => 4,
+            ExitCode::Exited => 5,
+            ExitCode::StdoutClosed => 141,
+            ExitCode::Command(code) => code,
+            ExitCode::RunTimedOut => 124,
+            ExitCode::RunExited => 125,
+        }
+    }
 }
 
 impl From<ExitCode> for std::process::ExitCode {
     fn from(code: ExitCode) -> Self {
-        std::process::ExitCode::from(code as u8)
+        std::process::ExitCode::from(code.code())
     }
 }
 

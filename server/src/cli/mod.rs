@@ -18,6 +18,7 @@ mod help;
 use crate::config::duration;
 pub mod exit;
 mod output;
+mod run;
 mod serve;
 mod server_args;
 mod share;
@@ -194,6 +195,37 @@ pub enum Command {
         #[arg(long)]
         screen: bool,
     },
+    /// Run one command line at a session's shell prompt, wait for it to
+    /// finish, print its output and exit with its exit code.
+    ///
+    /// The words after -- are joined by spaces into the line typed, as ssh
+    /// does. The output is the command's own, escapes removed. This needs a
+    /// shell that marks its prompts (OSC 133): vtr adds the marks to the
+    /// bash and zsh it starts. Exits 124 if the command still runs after
+    /// --timeout (it goes on running: see `vtr history`), 125 if the
+    /// session ends first.
+    Run {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
+        session: String,
+        /// Stop waiting after this long (e.g. 30s, 500ms, 2m).
+        #[arg(long, default_value = "30s", value_parser = duration::parse)]
+        timeout: std::time::Duration,
+        /// Print at most the last this many bytes of output (up to 1 MiB).
+        #[arg(long, default_value_t = 65536, value_name = "BYTES")]
+        max_output: u32,
+        /// The command line.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// The commands a session's shell ran, from its prompt marks: number,
+    /// exit code, duration and command line, oldest first.
+    History {
+        /// The session: its name or id (on a hub, SPOKE:NAME).
+        session: String,
+        /// The last this many (0: all kept, at most 1000).
+        #[arg(short = 'n', long, default_value_t = 20)]
+        limit: u32,
+    },
     /// Search scrollback and screen with a regex, as grep(1) does.
     ///
     /// Prints LINE:TEXT for a match and LINE-TEXT for context, numbered
@@ -340,6 +372,10 @@ pub struct SpawnArgs {
     /// Terminal height in rows.
     #[arg(long, default_value_t = 24)]
     pub rows: u32,
+    /// Start a bash or zsh without vtr's prompt marks (OSC 133), which
+    /// `vtr run` and `vtr history` need.
+    #[arg(long)]
+    pub no_shell_integration: bool,
     /// Command and arguments [default: $SHELL].
     #[arg(last = true)]
     pub command: Vec<String>,

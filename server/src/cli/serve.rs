@@ -2,6 +2,7 @@
 //! (clap) over the configuration file over defaults, then run until a
 //! signal.
 
+use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
 use super::exit::ExitCode;
@@ -204,8 +205,24 @@ fn session_config(args: &SessionArgs, file: &SpokeConfig) -> anyhow::Result<Sess
             .or(file.parse_backlog)
             .unwrap_or(defaults.parse_backlog)
             .max(1),
+        shell_integration: if args.no_shell_integration {
+            None
+        } else {
+            Some(shell_files()?)
+        },
         ..defaults
     })
+}
+
+/// The shell integration's startup files, written for this version into
+/// the private runtime folder.
+fn shell_files() -> anyhow::Result<std::path::PathBuf> {
+    let base = crate::paths::runtime_dir();
+    crate::paths::ensure_private_dir(&base)?;
+    let dir = base.join(concat!("shell-", env!("CARGO_PKG_VERSION")));
+    crate::core::session::shell::install(&dir)
+        .with_context(|| format!("writing the shell integration into {}", dir.display()))?;
+    Ok(dir)
 }
 
 /// SIGINT / SIGTERM: shut down cleanly.

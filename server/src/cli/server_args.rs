@@ -69,6 +69,10 @@ pub struct SessionArgs {
     /// much output per session meanwhile [default: 134217728].
     #[arg(long, env = "VTR_PARSE_BACKLOG")]
     pub parse_backlog: Option<usize>,
+    /// Start bash and zsh as they are, without vtr's prompt marks (OSC
+    /// 133) that track their commands for `vtr run` and `vtr history`.
+    #[arg(long, env = "VTR_NO_SHELL_INTEGRATION")]
+    pub no_shell_integration: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::error::Result;
 use super::events::Events;
+use super::session::{CommandList, RunResult, RunSpec};
 use super::types::{
     Description, GrepQuery, GrepResult, IdleResult, IdleWait, Input, ScreenState, SessionSummary,
     SpawnSpec, StreamEvent, WaitMatch,
@@ -51,4 +52,8 @@ pub trait Coordinator: Send + Sync + 'static {
         from_offset: Option<u64>,
     ) -> Result<Events<StreamEvent>>;
     async fn record(&self, session: &str, follow: bool) -> Result<Events<bytes::Bytes>>;
+    /// The last `limit` commands the shell reported (all kept when 0).
+    async fn commands(&self, session: &str, limit: usize) -> Result<CommandList>;
+    /// Runs one command line at the shell's prompt (see `Session::run`).
+    async fn run(&self, session: &str, spec: RunSpec) -> Result<RunResult>;
 }

@@ -20,6 +20,10 @@ pub enum SessionError {
     Exited { session: String },
     #[error("session {session:?} is still running: kill it first, or remove with force")]
     StillRunning { session: String },
+    /// A command line cannot be run now (no shell integration, or another
+    /// command runs); the reason says which.
+    #[error("session {session:?} cannot run a command now: {reason}")]
+    NotReady { session: String, reason: String },
     #[error("spawning {command:?} failed: {reason}")]
     SpawnFailed { command: String, reason: String },
     #[error(
@@ -73,6 +77,7 @@ impl SessionError {
             SessionError::Invalid(_) => ErrorKind::Invalid,
             SessionError::Exited { .. }
             | SessionError::StillRunning { .. }
+            | SessionError::NotReady { .. }
             | SessionError::SpawnFailed { .. } => ErrorKind::FailedPrecondition,
             SessionError::InputBlocked { .. } => ErrorKind::Exhausted,
             SessionError::Internal { .. } => ErrorKind::Internal,

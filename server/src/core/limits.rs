@@ -185,6 +185,18 @@ pub fn check_created_by(who: &str) -> Result<()> {
     Ok(())
 }
 
+/// `Run`'s output cap: 0 means the default.
+pub fn run_output(bytes: u32) -> Result<usize> {
+    use super::session::{DEFAULT_RUN_OUTPUT, MAX_RUN_OUTPUT};
+    match bytes as usize {
+        0 => Ok(DEFAULT_RUN_OUTPUT),
+        n if n > MAX_RUN_OUTPUT => Err(SessionError::invalid(format!(
+            "max_output_bytes {n} over the limit of {MAX_RUN_OUTPUT}"
+        ))),
+        n => Ok(n),
+    }
+}
+
 /// `bytes` as text of at most `max` bytes, cut at a character boundary;
 /// invalid UTF-8 becomes U+FFFD. Reads only the first `max + 3` bytes, so a
 /// huge input costs no more than a small one.

@@ -5,6 +5,7 @@
 
 pub mod changes;
 pub mod clock;
+pub mod commands;
 pub mod coordinator;
 pub mod error;
 pub mod events;
@@ -22,8 +23,9 @@ pub mod terminal;
 pub mod types;
 pub mod wait;
 
+pub use commands::Command;
 pub use coordinator::Coordinator;
 pub use error::SessionError;
 pub use events::Events;
-pub use session::{Session, SessionConfig};
+pub use session::{CommandList, RunEnd, RunResult, RunSpec, Session, SessionConfig};
 pub use types::*;

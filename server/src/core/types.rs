@@ -23,6 +23,9 @@ pub struct SpawnSpec {
     pub rows: u32,
     /// Who starts it (recorded and listed). Empty: not known.
     pub created_by: String,
+    /// A bash or zsh started as it is, without prompt marks (see
+    /// `session::shell`).
+    pub no_shell_integration: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,7 @@ use super::spoke::{Entry, Join, SpokeHandle};
 use crate::core::changes::watch_changes;
 use crate::core::error::{ErrorKind, Result};
 use crate::core::session::lock;
+use crate::core::{CommandList, RunResult, RunSpec};
 use crate::core::{
     Coordinator, Description, Events, GrepQuery, GrepResult, IdleResult, IdleWait, Input,
     ScreenState, SessionError, SessionSummary, SpawnSpec, StreamEvent, WaitMatch,
@@ -335,6 +336,18 @@ impl Coordinator for Hub {
     async fn record(&self, session: &str, follow: bool) -> Result<Events<Bytes>> {
         let (handle, entry, s) = self.target(session)?;
         let result = handle.record(&s, follow).await;
+        self.done(&entry, result)
+    }
+
+    async fn commands(&self, session: &str, limit: usize) -> Result<CommandList> {
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.commands(&s, limit).await;
+        self.done(&entry, result)
+    }
+
+    async fn run(&self, session: &str, spec: RunSpec) -> Result<RunResult> {
+        let (handle, entry, s) = self.target(session)?;
+        let result = handle.run(&s, spec).await;
         self.done(&entry, result)
     }
 }

@@ -14,6 +14,7 @@ use crate::core::changes::{self, watch_changes_refreshed};
 use crate::core::error::{Result, SessionError};
 use crate::core::session::lock;
 use crate::core::signal::parse_signal;
+use crate::core::{CommandList, RunResult, RunSpec};
 use crate::core::{
     Coordinator, Description, Events, GrepQuery, GrepResult, IdleResult, IdleWait, Input,
     ScreenState, Session, SessionConfig, SessionSummary, SpawnSpec, StreamEvent, WaitMatch, limits,
@@ -328,6 +329,13 @@ impl Coordinator for LocalSpoke {
 
     async fn record(&self, session: &str, follow: bool) -> Result<Events<Bytes>> {
         Ok(self.resolve(session)?.record(follow).into())
+    }
+    async fn commands(&self, session: &str, limit: usize) -> Result<CommandList> {
+        self.resolve(session)?.commands(limit).await
+    }
+
+    async fn run(&self, session: &str, spec: RunSpec) -> Result<RunResult> {
+        self.resolve(session)?.run(spec).await
     }
 }
 

@@ -7,8 +7,8 @@ use vtr_shared::proto as pb;
 use crate::core::clock::unix_ms;
 
 use crate::core::{
-    CellData, Color, Description, ExitInfo, GrepResult, ScreenState, SessionSummary,
-    SnapshotReason, Status, StreamEvent, WaitMatch, WaitOutcome,
+    CellData, Color, Command, CommandList, Description, ExitInfo, GrepResult, RunEnd, RunResult,
+    ScreenState, SessionSummary, SnapshotReason, Status, StreamEvent, WaitMatch, WaitOutcome,
 };
 
 pub fn session_info(s: &SessionSummary) -> pb::SessionInfo {
@@ -175,6 +175,73 @@ pub fn stream_event(e: StreamEvent) -> pb::SubscribeEvent {
         }),
     };
     pb::SubscribeEvent { event: Some(event) }
+}
+
+pub fn command(c: &Command) -> pb::CommandInfo {
+    let until = c.ended.unwrap_or_else(std::time::SystemTime::now);
+    pb::CommandInfo {
+        seq: c.seq,
+        text: c.text.clone(),
+        start_offset: c.start_offset,
+        end_offset: c.end_offset,
+        exit_code: c.exit_code,
+        started_at_ms: unix_ms(c.started),
+        ended_at_ms: c.ended.map_or(0, unix_ms),
+        duration_ms: until
+            .duration_since(c.started)
+            .unwrap_or_default()
+            .as_millis() as u64,
+    }
+}
+
+pub fn command_list(l: &CommandList) -> pb::CommandList {
+    pb::CommandList {
+        shell_integration: l.integrated,
+        commands: l.commands.iter().map(command).collect(),
+    }
+}
+
+pub fn run_result(r: &RunResult) -> pb::RunResponse {
+    let elapsed_ms = r.elapsed.as_millis() as u64;
+    let (end, reason) = match (r.end, &r.command) {
+        (
+            RunEnd::Finished,
+            Some(Command {
+                exit_code: Some(code),
+                ..
+            }),
+        ) => (
+            pb::RunEnd::Finished,
+            format!("finished with exit code {code}"),
+        ),
+        (RunEnd::Finished, _) => (
+            pb::RunEnd::Finished,
+            "finished; the shell gave no exit code".to_owned(),
+        ),
+        (RunEnd::TimedOut, Some(c)) => (
+            pb::RunEnd::TimedOut,
+            format!(
+                "timed out after {elapsed_ms} ms: command {} is still running",
+                c.seq
+            ),
+        ),
+        (RunEnd::TimedOut, None) => (
+            pb::RunEnd::TimedOut,
+            format!("timed out after {elapsed_ms} ms: the shell did not start the command"),
+        ),
+        (RunEnd::Exited, _) => (
+            pb::RunEnd::Exited,
+            "the session ended before the command did".to_owned(),
+        ),
+    };
+    pb::RunResponse {
+        end: end as i32,
+        reason,
+        command: r.command.as_ref().map(command),
+        output: r.output.clone(),
+        output_omitted: r.omitted,
+        elapsed_ms,
+    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@ use vtr_shared::proto as pb;
 
 use crate::core::clock::from_unix_ms;
 use crate::core::{
-    CellData, Color, Description, ExitInfo, GrepMatch, GrepResult, ScreenState, SessionSummary,
-    SnapshotReason, SpawnSpec, Status, StreamEvent, WaitMatch, WaitOutcome,
+    CellData, Color, Command, CommandList, Description, ExitInfo, GrepMatch, GrepResult, RunEnd,
+    RunResult, ScreenState, SessionSummary, SnapshotReason, SpawnSpec, Status, StreamEvent,
+    WaitMatch, WaitOutcome,
 };
 
 /// Sizes are u32 on the wire and u16 in the terminal; a spoke never sends
@@ -180,6 +181,40 @@ pub fn spawn_spec(r: pb::SpawnRequest) -> SpawnSpec {
         cols: r.cols,
         rows: r.rows,
         created_by: r.created_by,
+        no_shell_integration: r.no_shell_integration,
+    }
+}
+
+pub fn command(c: pb::CommandInfo) -> Command {
+    Command {
+        seq: c.seq,
+        text: c.text,
+        start_offset: c.start_offset,
+        end_offset: c.end_offset,
+        exit_code: c.exit_code,
+        started: from_unix_ms(c.started_at_ms).unwrap_or(UNIX_EPOCH),
+        ended: from_unix_ms(c.ended_at_ms),
+    }
+}
+
+pub fn command_list(l: pb::CommandList) -> CommandList {
+    CommandList {
+        integrated: l.shell_integration,
+        commands: l.commands.into_iter().map(command).collect(),
+    }
+}
+
+pub fn run_result(r: pb::RunResponse) -> RunResult {
+    RunResult {
+        end: match pb::RunEnd::try_from(r.end).unwrap_or_default() {
+            pb::RunEnd::Finished => RunEnd::Finished,
+            pb::RunEnd::Exited => RunEnd::Exited,
+            pb::RunEnd::TimedOut | pb::RunEnd::Unspecified => RunEnd::TimedOut,
+        },
+        command: r.command.map(command),
+        output: r.output,
+        omitted: r.output_omitted,
+        elapsed: std::time::Duration::from_millis(r.elapsed_ms),
     }
 }
 

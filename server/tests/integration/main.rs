@@ -9,6 +9,7 @@ mod attention;
 mod bounds;
 mod breaker;
 mod cli;
+mod commands;
 mod config;
 mod docs;
 mod fidelity;

@@ -17,6 +17,9 @@ pub struct SessionConfig {
     /// burst the parser stands aside until 8 MiB (or half of this) is
     /// waiting; full, the PTY waits. Screen reads parse the backlog first.
     pub parse_backlog: usize,
+    /// Where the shell integration's startup files are (`shell::install`);
+    /// `None`: shells start as they are.
+    pub shell_integration: Option<std::path::PathBuf>,
 }
 
 impl Default for SessionConfig {
@@ -27,6 +30,7 @@ impl Default for SessionConfig {
             idle_after: Duration::from_secs(5),
             input_timeout: Duration::from_secs(5),
             parse_backlog: 128 << 20,
+            shell_integration: None,
         }
     }
 }

@@ -31,14 +31,18 @@ use tokio::sync::watch;
 mod config;
 mod input;
 mod pty_fd;
+mod run;
+pub mod shell;
 mod threads;
 
 pub use config::SessionConfig;
+pub use run::{CommandList, DEFAULT_RUN_OUTPUT, MAX_RUN_OUTPUT, RunEnd, RunResult, RunSpec};
 
 use input::{InputPath, Sent, input_path};
 use pty_fd::PtyFd;
 
 use crate::core::clock::from_unix_ms;
+use crate::core::commands::Commands;
 use crate::core::error::{Result, SessionError};
 use crate::core::log::{OutputLog, Read as LogRead};
 use crate::core::terminal::{Attention, Terminal};
@@ -155,6 +159,12 @@ pub(crate) struct Inner {
     /// parsed batch.
     application_cursor: AtomicBool,
     resizes: Mutex<Vec<ResizeMark>>,
+    /// Commands from the shell's prompt marks, fed by the parser; the
+    /// channel carries their version.
+    commands: Mutex<Commands>,
+    commands_tx: watch::Sender<u64>,
+    /// Started with vtr's shell integration: prompt marks will come.
+    shell_integration: bool,
     list_changed: watch::Sender<u64>,
     /// Live subscribers of the stream (see `subscribe::Source`).
     pub(crate) subscribers: std::sync::atomic::AtomicU32,
@@ -216,6 +226,12 @@ impl Session {
                 builder.env(k, v);
             }
         }
+        let integrated = match config.shell_integration.as_ref() {
+            Some(dir) if !spec.no_shell_integration => {
+                shell::integrate(dir, &command, &spec.args, &spec.env, &mut builder)
+            }
+            _ => false,
+        };
         let child = pair
             .slave
             .spawn_command(builder)
@@ -281,6 +297,9 @@ impl Session {
                 cols,
                 rows,
             }]),
+            commands: Mutex::new(Commands::default()),
+            shell_integration: integrated,
+            commands_tx: watch::Sender::new(0),
             config,
             list_changed,
             subscribers: Default::default(),

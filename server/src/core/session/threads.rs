@@ -46,9 +46,16 @@ impl Inner {
         if batch.is_empty() {
             return false;
         }
-        for (_, chunk, _) in &batch {
-            term.process(chunk);
-        }
+        let version = {
+            let mut commands = lock(&self.commands);
+            for (offset, chunk, at) in &batch {
+                term.process(chunk);
+                commands.feed(*offset, chunk, self.created_at + *at);
+            }
+            commands.version()
+        };
+        self.commands_tx
+            .send_if_modified(|v| std::mem::replace(v, version) != version);
         {
             let mut pipe = lock(&self.pipe);
             pipe.parsed = term.consumed();

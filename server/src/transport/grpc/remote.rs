@@ -13,6 +13,7 @@ use super::client::{self, VtrClient};
 use super::error;
 use super::link_client::SpokeLink;
 use crate::core::error::Result;
+use crate::core::{CommandList, RunResult, RunSpec};
 use crate::core::{
     Coordinator, Description, Events, GrepQuery, GrepResult, IdleResult, IdleWait, Input,
     ScreenState, SessionError, SessionSummary, SpawnSpec, StreamEvent, WaitMatch,
@@ -169,6 +170,7 @@ impl Coordinator for RemoteSpoke {
             // The spoke's own name for itself may differ from the hub's.
             spoke: String::new(),
             created_by: spec.created_by,
+            no_shell_integration: spec.no_shell_integration,
         };
         let r = self.client().spawn(request).await;
         Ok(self.summary(r.map_err(|s| self.error(s))?.into_inner()))
@@ -330,5 +332,29 @@ impl Coordinator for RemoteSpoke {
         let r = self.client().record(request).await;
         let stream = r.map_err(|s| self.error(s))?.into_inner();
         Ok(self.relay(stream, |chunk: pb::RecordChunk| Some(chunk.data)))
+    }
+
+    async fn commands(&self, session: &str, limit: usize) -> Result<CommandList> {
+        let request = pb::ListCommandsRequest {
+            session: session.to_owned(),
+            limit: u32::try_from(limit).unwrap_or(u32::MAX),
+        };
+        let r = self.client().list_commands(request).await;
+        Ok(unmap::command_list(
+            r.map_err(|s| self.error(s))?.into_inner(),
+        ))
+    }
+
+    async fn run(&self, session: &str, spec: RunSpec) -> Result<RunResult> {
+        let request = pb::RunRequest {
+            session: session.to_owned(),
+            command: spec.line,
+            timeout_ms: spec.timeout.as_millis() as u64,
+            max_output_bytes: u32::try_from(spec.max_output).unwrap_or(u32::MAX),
+        };
+        let r = self.client().run(request).await;
+        Ok(unmap::run_result(
+            r.map_err(|s| self.error(s))?.into_inner(),
+        ))
     }
 }

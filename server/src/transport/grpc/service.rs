@@ -10,7 +10,7 @@ use vtr_shared::proto as pb;
 
 use super::auth::Identity;
 use super::encoded::{LastList, SessionList};
-use crate::core::{Coordinator, Events, GrepQuery, IdleWait, Input, limits};
+use crate::core::{Coordinator, Events, GrepQuery, IdleWait, Input, RunSpec, limits};
 use crate::transport::map;
 
 /// Largest gRPC message either way: room for a 1 MiB input plus framing,
@@ -254,5 +254,31 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         let r = request.into_inner();
         let rx = self.coordinator.record(&r.session, r.follow).await?;
         Ok(Response::new(stream(rx, |data| pb::RecordChunk { data })))
+    }
+
+    async fn list_commands(
+        &self,
+        request: Request<pb::ListCommandsRequest>,
+    ) -> Result<Response<pb::CommandList>, Status> {
+        let r = request.into_inner();
+        let list = self
+            .coordinator
+            .commands(&r.session, r.limit as usize)
+            .await?;
+        Ok(Response::new(map::command_list(&list)))
+    }
+
+    async fn run(
+        &self,
+        request: Request<pb::RunRequest>,
+    ) -> Result<Response<pb::RunResponse>, Status> {
+        let r = request.into_inner();
+        let spec = RunSpec {
+            line: r.command,
+            timeout: limits::timeout(r.timeout_ms, DEFAULT_TIMEOUT, "timeout_ms")?,
+            max_output: limits::run_output(r.max_output_bytes)?,
+        };
+        let result = self.coordinator.run(&r.session, spec).await?;
+        Ok(Response::new(map::run_result(&result)))
     }
 }

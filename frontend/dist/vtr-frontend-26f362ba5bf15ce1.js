@@ -157,6 +157,10 @@ function __wbg_get_imports() {
             const ret = arg0.activeElement;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
         },
+        __wbg_active_1f39c669d5716815: function(arg0) {
+            const ret = arg0.active;
+            return ret;
+        },
         __wbg_addEventListener_70e3766f6252144d: function() { return handleError(function (arg0, arg1, arg2, arg3, arg4) {
             arg0.addEventListener(getStringFromWasm0(arg1, arg2), arg3, arg4 !== 0);
         }, arguments); },
@@ -178,6 +182,10 @@ function __wbg_get_imports() {
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
         },
         __wbg_buffer_aca05a93c046db1a: function(arg0) {
+            const ret = arg0.buffer;
+            return ret;
+        },
+        __wbg_buffer_f866ca7efee95e5c: function(arg0) {
             const ret = arg0.buffer;
             return ret;
         },
@@ -282,6 +290,9 @@ function __wbg_get_imports() {
             const ret = arg0.dispatchEvent(arg1);
             return ret;
         }, arguments); },
+        __wbg_dispose_67cb87d2484c8289: function(arg0) {
+            arg0.dispose();
+        },
         __wbg_dispose_bc82cfc59dc866ce: function(arg0) {
             arg0.dispose();
         },
@@ -446,6 +457,10 @@ function __wbg_get_imports() {
             const ret = arg0.length;
             return ret;
         },
+        __wbg_line_d110a0da3b02946e: function(arg0) {
+            const ret = arg0.line;
+            return ret;
+        },
         __wbg_loadAddon_b78666bbc813d979: function(arg0, arg1) {
             arg0.loadAddon(arg1);
         },
@@ -547,6 +562,10 @@ function __wbg_get_imports() {
             const ret = arg0.onData(arg1);
             return ret;
         },
+        __wbg_onRender_bff0c1e0a34ceac5: function(arg0, arg1) {
+            const ret = arg0.onRender(arg1);
+            return ret;
+        },
         __wbg_onResize_855514bd8962ad44: function(arg0, arg1) {
             const ret = arg0.onResize(arg1);
             return ret;
@@ -561,6 +580,10 @@ function __wbg_get_imports() {
         __wbg_parentNode_fe15bcc26df42856: function(arg0) {
             const ret = arg0.parentNode;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
+        },
+        __wbg_parser_90484c986d6bf086: function(arg0) {
+            const ret = arg0.parser;
+            return ret;
         },
         __wbg_pathname_19fb9627ab2b1180: function() { return handleError(function (arg0, arg1) {
             const ret = arg1.pathname;
@@ -608,6 +631,18 @@ function __wbg_get_imports() {
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
         },
+        __wbg_registerDecoration_5b741f4d269fc7eb: function(arg0, arg1) {
+            const ret = arg0.registerDecoration(arg1);
+            return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
+        },
+        __wbg_registerMarker_50858e0a87913d72: function(arg0, arg1) {
+            const ret = arg0.registerMarker(arg1);
+            return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
+        },
+        __wbg_registerOscHandler_4ac9914cb7318d25: function(arg0, arg1, arg2) {
+            const ret = arg0.registerOscHandler(arg1 >>> 0, arg2);
+            return ret;
+        },
         __wbg_removeAttribute_735f25a801a701e1: function() { return handleError(function (arg0, arg1, arg2) {
             arg0.removeAttribute(getStringFromWasm0(arg1, arg2));
         }, arguments); },
@@ -646,6 +681,9 @@ function __wbg_get_imports() {
         },
         __wbg_scrollToBottom_e05f6c7b4bd22d1e: function(arg0) {
             arg0.scrollToBottom();
+        },
+        __wbg_scrollToLine_79469e95ff462fab: function(arg0, arg1) {
+            arg0.scrollToLine(arg1 >>> 0);
         },
         __wbg_search_b8ba44c19bb02b19: function() { return handleError(function (arg0, arg1) {
             const ret = arg1.search;
@@ -781,6 +819,10 @@ function __wbg_get_imports() {
             const ret = arg0.view;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
         },
+        __wbg_viewportY_5679e51d736d73d7: function(arg0) {
+            const ret = arg0.viewportY;
+            return ret;
+        },
         __wbg_visualViewport_19bd29c602a9c4e5: function(arg0) {
             const ret = arg0.visualViewport;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
@@ -793,51 +835,61 @@ function __wbg_get_imports() {
             arg0.write(arg1, arg2);
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 799, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 813, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hb32f550e7fae0a74);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 869, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 883, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__haf9c4eaf20b6b750);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("CloseEvent")], shim_idx: 770, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("CloseEvent")], shim_idx: 784, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h69cab34acd126808);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 799, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 813, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hb32f550e7fae0a74_14);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("KeyboardEvent")], shim_idx: 501, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hbd0f8598f7068fc6);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("HTMLElement")], shim_idx: 702, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h47902f8653e59206);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 770, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h69cab34acd126808_16);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("KeyboardEvent")], shim_idx: 702, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h47902f8653e59206_16);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [String], shim_idx: 504, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h937c7a20f9210362);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 784, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h69cab34acd126808_17);
             return ret;
         },
         __wbindgen_generic_0000000000000008: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 801, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [String], shim_idx: 697, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h937c7a20f9210362);
+            return ret;
+        },
+        __wbindgen_generic_0000000000000009: function(arg0, arg1) {
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [String], shim_idx: 705, ret: Boolean, inner_ret: Some(Boolean) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hefff9ac99d3d0434);
+            return ret;
+        },
+        __wbindgen_generic_000000000000000a: function(arg0, arg1) {
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 815, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h76500cbdce99124f);
             return ret;
         },
-        __wbindgen_generic_0000000000000009: function(arg0) {
+        __wbindgen_generic_000000000000000b: function(arg0) {
             // Cast intrinsic for `F64 -> Externref`.
             const ret = arg0;
             return ret;
         },
-        __wbindgen_generic_000000000000000a: function(arg0, arg1) {
+        __wbindgen_generic_000000000000000c: function(arg0, arg1) {
             // Cast intrinsic for `Ref(String) -> Externref`.
             const ret = getStringFromWasm0(arg0, arg1);
             return ret;
@@ -873,12 +925,16 @@ function wasm_bindgen__convert__closures_____invoke__hb32f550e7fae0a74_14(arg0, 
     wasm.wasm_bindgen__convert__closures_____invoke__hb32f550e7fae0a74_14(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__hbd0f8598f7068fc6(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__hbd0f8598f7068fc6(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h47902f8653e59206(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h47902f8653e59206(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h69cab34acd126808_16(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h69cab34acd126808_16(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h47902f8653e59206_16(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h47902f8653e59206_16(arg0, arg1, arg2);
+}
+
+function wasm_bindgen__convert__closures_____invoke__h69cab34acd126808_17(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h69cab34acd126808_17(arg0, arg1, arg2);
 }
 
 function wasm_bindgen__convert__closures_____invoke__haf9c4eaf20b6b750(arg0, arg1, arg2) {
@@ -896,6 +952,13 @@ function wasm_bindgen__convert__closures_____invoke__h937c7a20f9210362(arg0, arg
     const ptr0 = passStringToWasm0(arg2, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
     const len0 = WASM_VECTOR_LEN;
     wasm.wasm_bindgen__convert__closures_____invoke__h937c7a20f9210362(arg0, arg1, ptr0, len0);
+}
+
+function wasm_bindgen__convert__closures_____invoke__hefff9ac99d3d0434(arg0, arg1, arg2) {
+    const ptr0 = passStringToWasm0(arg2, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+    const len0 = WASM_VECTOR_LEN;
+    const ret = wasm.wasm_bindgen__convert__closures_____invoke__hefff9ac99d3d0434(arg0, arg1, ptr0, len0);
+    return ret !== 0;
 }
 
 

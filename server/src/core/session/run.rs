@@ -1,0 +1,240 @@
+//! A session's commands (see `core::commands`) and running one command
+//! line at its shell's prompt: typed as a user would, then waited for until
+//! the shell marks its end.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::time::Instant;
+
+use super::{EXACT_KEYS_BACKLOG, Session, lock};
+use crate::core::commands::Command;
+use crate::core::error::{Result, SessionError};
+use crate::core::strip::Stripper;
+
+/// Output a run returns by default, and at most.
+pub const DEFAULT_RUN_OUTPUT: usize = 64 << 10;
+pub const MAX_RUN_OUTPUT: usize = 1 << 20;
+/// How long a shell vtr did not integrate gets to show a prompt mark
+/// before a run is refused.
+const FIRST_MARK_GRACE: Duration = Duration::from_secs(1);
+/// A command line to run, in bytes.
+pub const MAX_RUN_LINE: usize = 16 << 10;
+
+/// The commands a session's shell has reported.
+#[derive(Debug, Clone, Default)]
+pub struct CommandList {
+    /// The shell sends prompt marks (OSC 133): without them the list stays
+    /// empty and nothing can be run.
+    pub integrated: bool,
+    /// Oldest first.
+    pub commands: Vec<Command>,
+}
+
+/// What to run, and how long to wait for it.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// One line, without its newline.
+    pub line: String,
+    pub timeout: Duration,
+    /// The output's text is cut to its last this many bytes.
+    pub max_output: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnd {
+    /// The shell marked its end; the exit code is the command's.
+    Finished,
+    /// Still running at the deadline (or never started).
+    TimedOut,
+    /// The session ended first.
+    Exited,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub end: RunEnd,
+    /// The command as tracked; `None` if the shell never started it.
+    pub command: Option<Command>,
+    /// Its output so far as text (escapes and carriage returns removed),
+    /// its last `max_output` bytes.
+    pub output: String,
+    /// Bytes of text left out before `output` (over the cap, or gone from
+    /// the output log).
+    pub omitted: u64,
+    /// From typing the line to the end (or the deadline).
+    pub elapsed: Duration,
+}
+
+impl Session {
+    /// The last `limit` commands (all kept when 0).
+    pub async fn commands(&self, limit: usize) -> Result<CommandList> {
+        // The marks are read by the parser: bring it up to now.
+        self.with_terminal(|_| ()).await?;
+        let c = lock(&self.inner().commands);
+        Ok(CommandList {
+            integrated: c.integrated(),
+            commands: c.last(limit),
+        })
+    }
+
+    /// Types `spec.line` and Enter at the prompt, and waits for the shell
+    /// to mark the command's end. Refused when the shell sends no prompt
+    /// marks or another command runs.
+    pub async fn run(&self, spec: RunSpec) -> Result<RunResult> {
+        check_line(&spec.line)?;
+        let inner = self.inner().clone();
+        self.with_terminal(|_| ()).await?;
+        let mut versions = inner.commands_tx.subscribe();
+        let mut ends = inner.end_rx();
+        let mut states = inner.state_rx();
+        let not_ready = |reason: String| SessionError::NotReady {
+            session: self.name(),
+            reason,
+        };
+        let started = Instant::now();
+        let deadline = started + spec.timeout;
+        // A shell just started may not have drawn its first prompt yet.
+        let first_prompt = if inner.shell_integration {
+            deadline
+        } else {
+            started + FIRST_MARK_GRACE
+        };
+        self.first_mark(first_prompt.min(deadline)).await?;
+        let seq = {
+            let c = lock(&inner.commands);
+            if !c.integrated() {
+                return Err(not_ready(
+                    "its shell sends no prompt marks (OSC 133); vtr adds them to the bash and \
+                     zsh it starts, other shells need them in their prompt"
+                        .to_owned(),
+                ));
+            }
+            if let Some(r) = c.running() {
+                return Err(not_ready(format!(
+                    "command {} ({:?}) is still running",
+                    r.seq, r.text
+                )));
+            }
+            c.next_seq()
+        };
+        if states.borrow_and_update().exit.is_some() {
+            return Err(SessionError::Exited {
+                session: self.name(),
+            });
+        }
+        self.send(Bytes::from(format!("{}\r", spec.line))).await?;
+        let end = loop {
+            if lock(&inner.commands)
+                .get(seq)
+                .is_some_and(Command::finished)
+            {
+                break RunEnd::Finished;
+            }
+            if states.borrow_and_update().exit.is_some() {
+                // Every byte is in: parse the rest, then look once more.
+                self.with_terminal(|_| ()).await?;
+                let finished = lock(&inner.commands)
+                    .get(seq)
+                    .is_some_and(Command::finished);
+                break if finished {
+                    RunEnd::Finished
+                } else {
+                    RunEnd::Exited
+                };
+            }
+            tokio::select! {
+                _ = versions.changed() => {}
+                // Output: parse it now, unless a flood is under way (the
+                // parser thread then keeps up on its own).
+                _ = ends.changed() => {
+                    if lock(&inner.pipe).unparsed() < EXACT_KEYS_BACKLOG {
+                        self.with_terminal(|_| ()).await?;
+                    }
+                }
+                _ = states.changed() => {}
+                _ = tokio::time::sleep_until(deadline) => break RunEnd::TimedOut,
+            }
+        };
+        let elapsed = started.elapsed();
+        let command = lock(&inner.commands).get(seq).cloned();
+        let (output, omitted) = match &command {
+            Some(c) => self.output_text(c, spec.max_output),
+            None => (String::new(), 0),
+        };
+        Ok(RunResult {
+            end,
+            command,
+            output,
+            omitted,
+            elapsed,
+        })
+    }
+
+    /// Until the shell has sent a prompt mark, or `until`.
+    async fn first_mark(&self, until: Instant) -> Result<()> {
+        let inner = self.inner().clone();
+        let mut versions = inner.commands_tx.subscribe();
+        let mut ends = inner.end_rx();
+        loop {
+            if lock(&inner.commands).integrated() || inner.state_tx.borrow().exit.is_some() {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = versions.changed() => {}
+                _ = ends.changed() => self.with_terminal(|_| ()).await?,
+                _ = tokio::time::sleep_until(until) => return Ok(()),
+            }
+        }
+    }
+
+    /// The command's output as text: its last `max` bytes, and how many
+    /// bytes of text came before them.
+    fn output_text(&self, c: &Command, max: usize) -> (String, u64) {
+        let inner = self.inner();
+        let (start, end) = inner.log_bounds();
+        let to = c.end_offset.unwrap_or(end);
+        let from = c.start_offset.max(start);
+        // Bytes gone from the log count as omitted, unstripped.
+        let mut omitted = from.saturating_sub(c.start_offset);
+        let mut stripper = Stripper::default();
+        let mut text = Vec::new();
+        for (_, chunk, _) in inner.log_slices(from, to) {
+            stripper.push(&chunk, &mut text);
+            // Keep at most twice the cap while collecting.
+            if text.len() > 2 * max + 4 {
+                let cut = text.len() - max - 4;
+                omitted += cut as u64;
+                text.drain(..cut);
+            }
+        }
+        if text.len() > max {
+            let mut cut = text.len() - max;
+            // Start on a character.
+            while cut < text.len() && text[cut] & 0xc0 == 0x80 {
+                cut += 1;
+            }
+            omitted += cut as u64;
+            text.drain(..cut);
+        }
+        (String::from_utf8_lossy(&text).into_owned(), omitted)
+    }
+}
+
+fn check_line(line: &str) -> Result<()> {
+    if line.is_empty() {
+        return Err(SessionError::invalid("the command line is empty"));
+    }
+    if line.len() > MAX_RUN_LINE {
+        return Err(SessionError::invalid(format!(
+            "the command line is {} bytes, limit {MAX_RUN_LINE}",
+            line.len()
+        )));
+    }
+    if line.contains(['\n', '\r']) {
+        return Err(SessionError::invalid(
+            "the command line holds a line break: run one line at a time",
+        ));
+    }
+    Ok(())
+}
