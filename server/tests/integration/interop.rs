@@ -150,6 +150,18 @@ fn assert_report(report: &Value, services: &[&str], spoke: &str, label: &str) {
         }),
         "{label}"
     );
+    // Run in a bash the spoke started: the command's exit code and output.
+    assert_eq!(
+        report["run"],
+        serde_json::json!({
+            "end": "RUN_END_FINISHED",
+            "exit_code": 5,
+            "output": "x\n",
+            "listed": [[1, "printf 'x\\n'; (exit 5)", 5]],
+            "shell_integration": true,
+        }),
+        "{label}"
+    );
 }
 
 fn token_arg(path: &Path) -> [String; 2] {

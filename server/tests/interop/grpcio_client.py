@@ -237,7 +237,28 @@ def run(channel, metadata, label):
     report["screen"] = {"cols": screen.cols, "rows": screen.rows, "first_line": screen.lines[0] if screen.lines else ""}
     report["link"] = link(api, session)
     api.call("vtr.v1.Vtr", "Kill", session=session, signal="KILL")
+    report["run"] = run_command(api, f"py-run-{label}")
     return report
+
+
+def run_command(api, name):
+    """Run in a bash the spoke starts (with its shell integration), then
+    the commands it lists."""
+    info = api.call("vtr.v1.Vtr", "Spawn", name=name, command="bash")
+    session = f"{info.spoke}:{info.name}"
+    r = api.call(
+        "vtr.v1.Vtr", "Run", session=session, command="printf 'x\\n'; (exit 5)", timeout_ms=10000
+    )
+    end = api.pool.FindEnumTypeByName("vtr.v1.RunEnd").values_by_number[r.end].name
+    listed = api.call("vtr.v1.Vtr", "ListCommands", session=session)
+    api.call("vtr.v1.Vtr", "Kill", session=session, signal="KILL")
+    return {
+        "end": end,
+        "exit_code": r.command.exit_code if r.command.HasField("exit_code") else None,
+        "output": r.output,
+        "listed": [[c.seq, c.text, c.exit_code] for c in listed.commands],
+        "shell_integration": listed.shell_integration,
+    }
 
 
 def watched_sessions(api):
