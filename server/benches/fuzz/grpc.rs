@@ -67,6 +67,11 @@ fn request(kind: u8, rng: Option<&mut fastrand::Rng>) -> Vec<u8> {
             session,
             text: text(rng, "ls\r\n"),
             submit: rng.bool(),
+            request_id: if rng.bool() {
+                text(rng, "id-\u{7}é")
+            } else {
+                String::new()
+            },
         }
         .encode_to_vec(),
         8 => {
@@ -78,11 +83,17 @@ fn request(kind: u8, rng: Option<&mut fastrand::Rng>) -> Vec<u8> {
             let keys = (0..n)
                 .map(|_| crate::input::pick(rng, &keys).to_owned())
                 .collect();
-            pb::SendKeyRequest { session, keys }.encode_to_vec()
+            pb::SendKeyRequest {
+                session,
+                keys,
+                ..Default::default()
+            }
+            .encode_to_vec()
         }
         9 => pb::SendBytesRequest {
             session,
             data: Bytes::from(text(rng, "\x1b[A").into_bytes()),
+            ..Default::default()
         }
         .encode_to_vec(),
         10 => pb::WaitForRequest {

@@ -157,6 +157,7 @@ impl GrpcEcho {
             let request = SendBytesRequest {
                 session: self.name.clone(),
                 data: bytes::Bytes::copy_from_slice(&[byte]),
+                ..Default::default()
             };
             let mut client = self.client.clone();
             let elapsed = tokio::time::timeout(GRPC_DEADLINE, async {
@@ -200,6 +201,7 @@ impl EchoPath for GrpcEcho {
                     .send_bytes(SendBytesRequest {
                         session: self.name.clone(),
                         data,
+                        ..Default::default()
                     })
                     .await
                     .context("SendBytes")?;

@@ -111,6 +111,7 @@ pub(crate) async fn grpc_throughput(
         session: name.to_owned(),
         text: "\n".to_owned(),
         submit: false,
+        ..Default::default()
     });
     let consume = async {
         let mut result = GrpcThroughput::default();

@@ -144,12 +144,14 @@ async fn client_command(
             submit,
             wait,
             timeout,
+            request_id,
         } => {
             let sent = client
                 .send_text(pb::SendTextRequest {
                     session: session.clone(),
                     text,
                     submit,
+                    request_id: request_id.unwrap_or_default(),
                 })
                 .await?
                 .into_inner();
@@ -167,7 +169,11 @@ async fn client_command(
         }
         Command::Key { session, keys } => {
             client
-                .send_key(pb::SendKeyRequest { session, keys })
+                .send_key(pb::SendKeyRequest {
+                    session,
+                    keys,
+                    ..Default::default()
+                })
                 .await?;
             Ok(ExitCode::Ok)
         }
@@ -230,6 +236,7 @@ async fn client_command(
             session,
             timeout,
             max_output,
+            request_id,
             command,
         } => {
             super::run::run(
@@ -238,6 +245,7 @@ async fn client_command(
                 command.join(" "),
                 timeout,
                 max_output,
+                request_id.unwrap_or_default(),
                 json,
             )
             .await

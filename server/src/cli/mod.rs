@@ -140,6 +140,10 @@ pub enum Command {
         /// Give up on --wait after this long.
         #[arg(long, default_value = "30s", value_parser = duration::parse)]
         timeout: std::time::Duration,
+        /// An id of your choosing: sent again with the same id, the text
+        /// is typed once.
+        #[arg(long, value_name = "ID")]
+        request_id: Option<String>,
     },
     /// Press named keys: enter, tab, esc, up, f1, ctrl+c, alt+x, ...
     Key {
@@ -213,6 +217,11 @@ pub enum Command {
         /// Print at most the last this many bytes of output (up to 1 MiB).
         #[arg(long, default_value_t = 65536, value_name = "BYTES")]
         max_output: u32,
+        /// An id of your choosing: run again with the same id (after a
+        /// dropped connection, say), the line is not typed twice and the
+        /// first run's result is printed.
+        #[arg(long, value_name = "ID")]
+        request_id: Option<String>,
         /// The command line.
         #[arg(last = true, required = true)]
         command: Vec<String>,

@@ -17,6 +17,7 @@ pub async fn run(
     command: String,
     timeout: Duration,
     max_output: u32,
+    request_id: String,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let r = client
@@ -25,6 +26,7 @@ pub async fn run(
             command,
             timeout_ms: millis(timeout),
             max_output_bytes: max_output,
+            request_id,
         })
         .await?
         .into_inner();

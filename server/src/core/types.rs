@@ -166,11 +166,43 @@ pub struct GrepResult {
 }
 
 /// Input for a session.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Hash)]
 pub enum Input {
-    Text { text: String, submit: bool },
+    Text {
+        text: String,
+        submit: bool,
+    },
     Keys(Vec<String>),
     Bytes(Bytes),
+    /// `input`, applied at most once for the client's request `id`: a
+    /// retry with the same id gets the first one's answer (see
+    /// `session::once`).
+    Once {
+        id: String,
+        input: Box<Input>,
+    },
+}
+
+impl Input {
+    /// `input` under request `id`; as it is when `id` is empty.
+    pub fn once(id: String, input: Input) -> Input {
+        if id.is_empty() {
+            input
+        } else {
+            Input::Once {
+                id,
+                input: Box::new(input),
+            }
+        }
+    }
+
+    /// The request id (empty if none) and the input itself.
+    pub fn split(self) -> (String, Input) {
+        match self {
+            Input::Once { id, input } => (id, input.split().1),
+            input => (String::new(), input),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

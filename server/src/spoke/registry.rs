@@ -13,6 +13,7 @@ use vtr_shared::keys::key_bytes;
 use crate::core::changes::{self, watch_changes_refreshed};
 use crate::core::error::{Result, SessionError};
 use crate::core::session::lock;
+use crate::core::session::once::{self, Outcome};
 use crate::core::signal::parse_signal;
 use crate::core::{CommandList, RunResult, RunSpec};
 use crate::core::{
@@ -282,14 +283,25 @@ impl Coordinator for LocalSpoke {
 
     async fn send(&self, session: &str, input: Input) -> Result<u64> {
         let target = self.resolve(session)?;
-        // Only keys depend on the terminal's mode.
-        let app_cursor = matches!(input, Input::Keys(_)) && target.application_cursor().await;
-        target.send(input_bytes(input, app_cursor)?).await
+        let (id, input) = input.split();
+        if id.is_empty() {
+            return send_input(&target, input).await;
+        }
+        let print = once::fingerprint(&input);
+        let session = target.clone();
+        let work = async move { send_input(&session, input).await.map(Outcome::Sent) };
+        match target.once(&id, print, work).await? {
+            Outcome::Sent(offset) => Ok(offset),
+            Outcome::Ran(_) => Err(SessionError::invalid(format!(
+                "request_id {id:?} was used for a run"
+            ))),
+        }
     }
 
     fn try_send_now(&self, session: &str, input: &Input) -> Option<Result<u64>> {
-        // Keys may have to wait for the terminal's mode.
-        if matches!(input, Input::Keys(_)) {
+        // Keys may have to wait for the terminal's mode; a request id is
+        // looked up first.
+        if matches!(input, Input::Keys(_) | Input::Once { .. }) {
             return None;
         }
         let sent = self
@@ -335,8 +347,28 @@ impl Coordinator for LocalSpoke {
     }
 
     async fn run(&self, session: &str, spec: RunSpec) -> Result<RunResult> {
-        self.resolve(session)?.run(spec).await
+        let target = self.resolve(session)?;
+        if spec.request_id.is_empty() {
+            return target.run(spec).await;
+        }
+        let id = spec.request_id.clone();
+        let print = once::fingerprint(&spec.line);
+        let session = target.clone();
+        let work = async move { session.run(spec).await.map(|r| Outcome::Ran(Arc::new(r))) };
+        match target.once(&id, print, work).await? {
+            Outcome::Ran(result) => Ok(RunResult::clone(&result)),
+            Outcome::Sent(_) => Err(SessionError::invalid(format!(
+                "request_id {id:?} was used for an input"
+            ))),
+        }
     }
+}
+
+/// Sends `input`: keys in the terminal's current cursor mode.
+async fn send_input(target: &Session, input: Input) -> Result<u64> {
+    // Only keys depend on the terminal's mode.
+    let app_cursor = matches!(input, Input::Keys(_)) && target.application_cursor().await;
+    target.send(input_bytes(input, app_cursor)?).await
 }
 
 /// The bytes `input` writes to a PTY, checked against the input limits.
@@ -356,6 +388,8 @@ pub fn input_bytes(input: Input, app_cursor: bool) -> Result<Bytes> {
             limits::check_input(bytes.len())?;
             bytes
         }
+        // Looked up before it comes to bytes.
+        Input::Once { input, .. } => return input_bytes(*input, app_cursor),
         Input::Keys(keys) => {
             if keys.len() > limits::MAX_KEYS {
                 return Err(SessionError::invalid(format!(

@@ -108,6 +108,7 @@ async fn typing_and_resizing_on_one_stream() {
         session: "att".into(),
         text: "exit 3".into(),
         submit: true,
+        ..Default::default()
     })
     .await
     .expect("SendText");

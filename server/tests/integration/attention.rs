@@ -119,6 +119,7 @@ async fn vtr_events_prints_a_notice_per_line_as_it_happens() {
         session: "later".into(),
         text: "tests passed".into(),
         submit: true,
+        ..Default::default()
     })
     .await
     .expect("send");

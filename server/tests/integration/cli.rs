@@ -179,6 +179,7 @@ async fn attach_is_interactive_detaches_and_resumes() {
         session: "outer".into(),
         text: "echo through-$((1+1))\r".into(),
         submit: false,
+        ..Default::default()
     })
     .await
     .expect("type");
@@ -203,6 +204,7 @@ async fn attach_is_interactive_detaches_and_resumes() {
     c.send_key(pb::SendKeyRequest {
         session: "outer".into(),
         keys: vec!["ctrl+]".into()],
+        ..Default::default()
     })
     .await
     .expect("detach");

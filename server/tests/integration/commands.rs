@@ -28,6 +28,7 @@ async fn run_capped(
         command: line.to_owned(),
         timeout_ms,
         max_output_bytes,
+        ..Default::default()
     })
     .await
     .unwrap_or_else(|e| panic!("run {line:?}: {e}"))
@@ -123,6 +124,7 @@ async fn a_command_that_outlives_its_timeout_is_told_and_ctrl_c_ends_it_with_130
         c.send_key(pb::SendKeyRequest {
             session: shell.into(),
             keys: vec!["ctrl+c".into()],
+            ..Default::default()
         })
         .await
         .expect("ctrl+c");

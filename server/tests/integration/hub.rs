@@ -381,6 +381,7 @@ async fn sixty_four_subscribers_share_one_upstream_stream() {
     c.send_bytes(pb::SendBytesRequest {
         session: "a:cat".into(),
         data: b"go\n".to_vec().into(),
+        ..Default::default()
     })
     .await
     .expect("send");

@@ -94,21 +94,25 @@ async fn bad_inputs_get_clear_errors() {
         session: "ok".into(),
         text: "x".repeat((1 << 20) + 1),
         submit: false,
+        ..Default::default()
     };
     expect_code(c.send_text(text).await, invalid, "limit 1048576 bytes");
     let bytes = pb::SendBytesRequest {
         session: "ok".into(),
         data: Bytes::from(vec![b'x'; (1 << 20) + 1]),
+        ..Default::default()
     };
     expect_code(c.send_bytes(bytes).await, invalid, "limit 1048576 bytes");
     let keys = pb::SendKeyRequest {
         session: "ok".into(),
         keys: vec!["hyper+x".into()],
+        ..Default::default()
     };
     expect_code(c.send_key(keys).await, invalid, "unknown key \"hyper+x\"");
     let keys = pb::SendKeyRequest {
         session: "ok".into(),
         keys: vec!["a".into(); 257],
+        ..Default::default()
     };
     expect_code(c.send_key(keys).await, invalid, "257 keys, limit 256");
 
@@ -199,6 +203,7 @@ async fn bad_inputs_get_clear_errors() {
     let huge = pb::SendBytesRequest {
         session: "ok".into(),
         data: Bytes::from(vec![b'x'; 5 << 20]),
+        ..Default::default()
     };
     let status = c.send_bytes(huge).await.expect_err("too big");
     assert!(
@@ -215,6 +220,7 @@ async fn bad_inputs_get_clear_errors() {
             session: "ok".into(),
             text: "".into(),
             submit: true,
+            ..Default::default()
         })
         .await;
     assert!(r.is_ok());

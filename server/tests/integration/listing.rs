@@ -48,6 +48,7 @@ async fn the_hub_lists_live_offsets_and_subscriber_counts() {
             session: "watched".into(),
             text: "some output".into(),
             submit: true,
+            ..Default::default()
         })
         .await
         .expect("send")

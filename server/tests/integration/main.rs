@@ -20,6 +20,7 @@ mod interop;
 mod limits;
 mod link;
 mod listing;
+mod once;
 mod partition;
 mod programs;
 mod proxy;

@@ -9,6 +9,7 @@ async fn keys(c: &mut vtr::transport::grpc::client::VtrClient, session: &str, ke
     c.send_key(pb::SendKeyRequest {
         session: session.to_owned(),
         keys: keys.iter().map(|k| k.to_string()).collect(),
+        ..Default::default()
     })
     .await
     .expect("keys");
@@ -19,6 +20,7 @@ async fn text(c: &mut vtr::transport::grpc::client::VtrClient, session: &str, te
         session: session.to_owned(),
         text: text.to_owned(),
         submit: false,
+        ..Default::default()
     })
     .await
     .expect("text");

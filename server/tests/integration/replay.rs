@@ -51,6 +51,7 @@ async fn a_recorded_stream_split_at_every_byte_gives_the_same_screen() {
     c.send_key(pb::SendKeyRequest {
         session: "v".into(),
         keys: ["G", "o"].map(String::from).to_vec(),
+        ..Default::default()
     })
     .await
     .expect("keys");
@@ -58,12 +59,14 @@ async fn a_recorded_stream_split_at_every_byte_gives_the_same_screen() {
         session: "v".into(),
         text: "a new line, ünïcödé 中文".into(),
         submit: false,
+        ..Default::default()
     })
     .await
     .expect("text");
     c.send_key(pb::SendKeyRequest {
         session: "v".into(),
         keys: ["esc"].map(String::from).to_vec(),
+        ..Default::default()
     })
     .await
     .expect("esc");

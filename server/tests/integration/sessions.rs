@@ -31,6 +31,7 @@ async fn shell_round_trip_and_exit_keeps_the_final_screen() {
         session: "sh1".into(),
         text: "echo bye; exit 3".into(),
         submit: true,
+        ..Default::default()
     })
     .await
     .expect("send");
@@ -47,6 +48,7 @@ async fn shell_round_trip_and_exit_keeps_the_final_screen() {
             session: "sh1".into(),
             text: "x".into(),
             submit: false,
+            ..Default::default()
         })
         .await
         .expect_err("exited");
@@ -88,6 +90,7 @@ async fn the_pty_is_freed_at_exit() {
             session: format!("t{i}"),
             text: "go".into(),
             submit: true,
+            ..Default::default()
         })
         .await
         .expect("send");

@@ -44,6 +44,7 @@ async fn a_viewer_cannot_replay_output_from_before_the_link() {
         session: "hub:leaky".into(),
         text: "after-link".into(),
         submit: true,
+        ..Default::default()
     })
     .await
     .expect("send");

@@ -40,6 +40,7 @@ async fn release(c: &mut vtr::transport::grpc::client::VtrClient, name: &str) ->
         session: name.to_owned(),
         text: "go".into(),
         submit: true,
+        ..Default::default()
     })
     .await
     .expect("release")
@@ -236,6 +237,7 @@ async fn wait_for_never_misses_output_racing_the_call() {
             session: "echo".into(),
             text: "late".into(),
             submit: true,
+            ..Default::default()
         })
         .await
         .expect("send");
@@ -316,6 +318,7 @@ async fn screen_keys_and_interrupt_answer_while_a_program_writes_without_end() {
         session: "flood".to_owned(),
         text: "yes 'The quick brown fox jumps over the lazy dog'".to_owned(),
         submit: true,
+        ..Default::default()
     })
     .await
     .expect("text");
@@ -346,6 +349,7 @@ async fn screen_keys_and_interrupt_answer_while_a_program_writes_without_end() {
         c.send_key(pb::SendKeyRequest {
             session: "flood".to_owned(),
             keys: vec!["ctrl+c".to_owned()],
+            ..Default::default()
         }),
     )
     .await
@@ -407,6 +411,7 @@ async fn a_resume_from_beyond_the_end_through_the_hub_gets_a_snapshot() {
         session: "a:again".into(),
         text: "go".into(),
         submit: true,
+        ..Default::default()
     })
     .await
     .expect("send");

@@ -30,6 +30,7 @@ use tokio::sync::watch;
 
 mod config;
 mod input;
+pub mod once;
 mod pty_fd;
 mod run;
 pub mod shell;
@@ -165,6 +166,8 @@ pub(crate) struct Inner {
     commands_tx: watch::Sender<u64>,
     /// Started with vtr's shell integration: prompt marks will come.
     shell_integration: bool,
+    /// Request ids applied (see `once`).
+    applied: Mutex<once::Applied>,
     list_changed: watch::Sender<u64>,
     /// Live subscribers of the stream (see `subscribe::Source`).
     pub(crate) subscribers: std::sync::atomic::AtomicU32,
@@ -299,6 +302,7 @@ impl Session {
             }]),
             commands: Mutex::new(Commands::default()),
             shell_integration: integrated,
+            applied: Mutex::default(),
             commands_tx: watch::Sender::new(0),
             config,
             list_changed,

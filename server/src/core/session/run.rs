@@ -39,6 +39,8 @@ pub struct RunSpec {
     pub timeout: Duration,
     /// The output's text is cut to its last this many bytes.
     pub max_output: usize,
+    /// Applied at most once for this id (see `once`); empty: no id.
+    pub request_id: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -107,15 +107,22 @@ async fn read<C: Coordinator>(
                 }
                 None
             }
-            Some(Asked::Bytes(r)) => apply_now_or_queue(r.session, Input::Bytes(r.data)),
+            Some(Asked::Bytes(r)) => {
+                apply_now_or_queue(r.session, Input::once(r.request_id, Input::Bytes(r.data)))
+            }
             Some(Asked::Text(r)) => apply_now_or_queue(
                 r.session,
-                Input::Text {
-                    text: r.text,
-                    submit: r.submit,
-                },
+                Input::once(
+                    r.request_id,
+                    Input::Text {
+                        text: r.text,
+                        submit: r.submit,
+                    },
+                ),
             ),
-            Some(Asked::Keys(r)) => apply_now_or_queue(r.session, Input::Keys(r.keys)),
+            Some(Asked::Keys(r)) => {
+                apply_now_or_queue(r.session, Input::once(r.request_id, Input::Keys(r.keys)))
+            }
             None => Some(error(
                 id,
                 &Status::invalid_argument(

@@ -306,15 +306,36 @@ fn closed() -> Status {
     Status::unavailable("the link to the spoke closed")
 }
 
-fn request(session: String, input: Input) -> Asked {
+/// `input` for `session` as the request that carries it (on a link, or
+/// unary: the messages are the same).
+pub(super) fn request(session: String, input: Input) -> Asked {
     match input {
-        Input::Bytes(data) => Asked::Bytes(pb::SendBytesRequest { session, data }),
+        Input::Bytes(data) => Asked::Bytes(pb::SendBytesRequest {
+            session,
+            data,
+            request_id: String::new(),
+        }),
         Input::Text { text, submit } => Asked::Text(pb::SendTextRequest {
             session,
             text,
             submit,
+            request_id: String::new(),
         }),
-        Input::Keys(keys) => Asked::Keys(pb::SendKeyRequest { session, keys }),
+        Input::Keys(keys) => Asked::Keys(pb::SendKeyRequest {
+            session,
+            keys,
+            request_id: String::new(),
+        }),
+        Input::Once { id, input } => {
+            let mut asked = request(session, *input);
+            match &mut asked {
+                Asked::Bytes(r) => r.request_id = id,
+                Asked::Text(r) => r.request_id = id,
+                Asked::Keys(r) => r.request_id = id,
+                Asked::Watch(_) | Asked::Unwatch(_) => {}
+            }
+            asked
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use vtr_shared::proto as pb;
 use super::auth::{Attach, Token};
 use super::client::{self, VtrClient};
 use super::error;
-use super::link_client::SpokeLink;
+use super::link_client::{self, SpokeLink};
 use crate::core::error::Result;
 use crate::core::{CommandList, RunResult, RunSpec};
 use crate::core::{
@@ -19,6 +19,7 @@ use crate::core::{
     ScreenState, SessionError, SessionSummary, SpawnSpec, StreamEvent, WaitMatch,
 };
 use crate::transport::unmap;
+use vtr_shared::proto::link_request::Request as Asked;
 
 /// Events or chunks relayed from a spoke's stream; the spoke's own stream
 /// is the buffer, so this stays small.
@@ -109,22 +110,13 @@ impl RemoteSpoke {
     async fn send_unary(&self, session: &str, input: Input) -> Result<u64, Status> {
         let session = session.to_owned();
         let mut client = self.client();
-        let r = match input {
-            Input::Bytes(data) => {
-                client
-                    .send_bytes(pb::SendBytesRequest { session, data })
-                    .await
+        let r = match link_client::request(session, input) {
+            Asked::Bytes(r) => client.send_bytes(r).await,
+            Asked::Text(r) => client.send_text(r).await,
+            Asked::Keys(r) => client.send_key(r).await,
+            Asked::Watch(_) | Asked::Unwatch(_) => {
+                return Err(Status::internal("input made a watch request"));
             }
-            Input::Text { text, submit } => {
-                client
-                    .send_text(pb::SendTextRequest {
-                        session,
-                        text,
-                        submit,
-                    })
-                    .await
-            }
-            Input::Keys(keys) => client.send_key(pb::SendKeyRequest { session, keys }).await,
         };
         Ok(r?.into_inner().offset)
     }
@@ -351,6 +343,7 @@ impl Coordinator for RemoteSpoke {
             command: spec.line,
             timeout_ms: spec.timeout.as_millis() as u64,
             max_output_bytes: u32::try_from(spec.max_output).unwrap_or(u32::MAX),
+            request_id: spec.request_id,
         };
         let r = self.client().run(request).await;
         Ok(unmap::run_result(

@@ -164,6 +164,7 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
             text: r.text,
             submit: r.submit,
         };
+        let input = Input::once(r.request_id, input);
         let offset = self.coordinator.send(&r.session, input).await?;
         Ok(Response::new(pb::SendResponse { offset }))
     }
@@ -175,7 +176,7 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         let r = request.into_inner();
         let offset = self
             .coordinator
-            .send(&r.session, Input::Keys(r.keys))
+            .send(&r.session, Input::once(r.request_id, Input::Keys(r.keys)))
             .await?;
         Ok(Response::new(pb::SendResponse { offset }))
     }
@@ -187,7 +188,7 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         let r = request.into_inner();
         let offset = self
             .coordinator
-            .send(&r.session, Input::Bytes(r.data))
+            .send(&r.session, Input::once(r.request_id, Input::Bytes(r.data)))
             .await?;
         Ok(Response::new(pb::SendResponse { offset }))
     }
@@ -277,6 +278,7 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
             line: r.command,
             timeout: limits::timeout(r.timeout_ms, DEFAULT_TIMEOUT, "timeout_ms")?,
             max_output: limits::run_output(r.max_output_bytes)?,
+            request_id: r.request_id,
         };
         let result = self.coordinator.run(&r.session, spec).await?;
         Ok(Response::new(map::run_result(&result)))

@@ -190,6 +190,7 @@ pub async fn send_and_wait(
             session: session.to_owned(),
             text: text.to_owned(),
             submit: true,
+            ..Default::default()
         })
         .await
         .expect("send")
