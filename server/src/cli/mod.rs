@@ -41,6 +41,8 @@ Exit codes:
   3    not found (session or spoke)
   4    timed out (wait, idle)
   5    the session exited before the condition held (wait, idle)
+  124  run: the command still runs after --timeout (else run exits with its code)
+  125  run: the session ended before the command did
   141  standard output closed by its reader (`vtr ... | head -1`), quietly";
 
 #[derive(Debug, Parser)]

@@ -52,6 +52,8 @@ fn promised(line: &str) -> Option<&'static str> {
         "send" | "screen" => "42 tests passed",
         "grep" => ":42 tests passed",
         "ls" => "build",
+        "run" => "42 tests passed\n",
+        "history" => "echo $((6 * 7)) tests passed",
         _ => return None,
     })
 }
