@@ -24,6 +24,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { shell } => super::docs::completions(shell),
         Command::Man { dir } => super::docs::man(dir.as_deref()),
         Command::Spokes => spokes(&target(&cli.target)?, json).await,
+        Command::Mcp => super::mcp::run(&target(&cli.target)?).await,
         Command::Share(command) => super::share::run(&target(&cli.target)?, command, json).await,
         command => {
             let target = target(&cli.target)?;
@@ -108,6 +109,7 @@ async fn client_command(
         Command::Spoke(_)
         | Command::Hub(_)
         | Command::Spokes
+        | Command::Mcp
         | Command::Config(_)
         | Command::Completions { .. }
         | Command::Man { .. }

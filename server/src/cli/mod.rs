@@ -17,6 +17,7 @@ mod events;
 mod help;
 use crate::config::duration;
 pub mod exit;
+mod mcp;
 mod output;
 mod run;
 mod serve;
@@ -115,6 +116,12 @@ pub enum Command {
     Spawn(SpawnArgs),
     /// List sessions.
     Ls,
+    /// Serve the session tools to an agent host over stdio (the Model
+    /// Context Protocol), calling the hub or spoke this command would: its
+    /// per-user socket, --socket or --addr. Configure it in the agent host
+    /// as the command `vtr mcp`. A hub serves the same tools at
+    /// http://HOST:PORT/mcp (with its token as a bearer header).
+    Mcp,
     /// Print notices as they happen, one per line, until stopped: a
     /// session asking for attention (a bell, OSC 9 or OSC 777 notify), one
     /// quiet again after 10 s of output, one exiting. The dashboard's

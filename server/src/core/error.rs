@@ -40,6 +40,9 @@ pub enum SessionError {
     /// A hub could not reach the spoke that owns the session.
     #[error("spoke {spoke:?} unreachable: {reason}")]
     Unreachable { spoke: String, reason: String },
+    /// The server a client called refused a request: its message as is.
+    #[error("{message}")]
+    Remote { kind: ErrorKind, message: String },
     /// A spoke refused a request a hub forwarded to it.
     #[error("spoke {spoke:?}: {message}")]
     Spoke {
@@ -82,7 +85,7 @@ impl SessionError {
             SessionError::InputBlocked { .. } => ErrorKind::Exhausted,
             SessionError::Internal { .. } => ErrorKind::Internal,
             SessionError::Unreachable { .. } => ErrorKind::Unavailable,
-            SessionError::Spoke { kind, .. } => *kind,
+            SessionError::Spoke { kind, .. } | SessionError::Remote { kind, .. } => *kind,
         }
     }
 }

@@ -6,6 +6,8 @@ use vtr_shared::proto as pb;
 
 #[derive(Serialize)]
 pub struct SessionJson<'a> {
+    /// `spoke:name`: how every command and tool names it.
+    address: String,
     id: &'a str,
     name: &'a str,
     spoke: &'a str,
@@ -45,6 +47,7 @@ pub fn status_name(s: &pb::SessionInfo) -> &'static str {
 
 pub fn session_json(s: &pb::SessionInfo) -> SessionJson<'_> {
     SessionJson {
+        address: format!("{}:{}", s.spoke, s.name),
         id: &s.id,
         name: &s.name,
         spoke: &s.spoke,

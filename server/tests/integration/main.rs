@@ -20,6 +20,7 @@ mod interop;
 mod limits;
 mod link;
 mod listing;
+mod mcp;
 mod once;
 mod partition;
 mod programs;

@@ -27,7 +27,8 @@ const RELAY_QUEUE: usize = 16;
 
 #[derive(Clone)]
 pub struct RemoteSpoke {
-    /// The name the hub knows the spoke by.
+    /// The name the hub knows the spoke by; empty for a client of a hub or
+    /// spoke (`client_of`), whose sessions keep their spokes' names.
     name: String,
     client: VtrClient,
     /// Input and watched output go on one long-lived stream, not a call
@@ -44,6 +45,12 @@ impl RemoteSpoke {
         Ok(RemoteSpoke { name, client, link })
     }
 
+    /// The hub or spoke at the other end of `channel` as a client sees
+    /// it: sessions keep their spokes' names, errors their messages.
+    pub fn client_of(channel: Channel, token: Option<&Token>) -> anyhow::Result<Self> {
+        Self::new(String::new(), channel, token)
+    }
+
     fn client(&self) -> VtrClient {
         self.client.clone()
     }
@@ -52,6 +59,12 @@ impl RemoteSpoke {
     /// failures (no connection, connection lost) make it unreachable.
     fn error(&self, status: Status) -> SessionError {
         let message = status.message().to_owned();
+        if self.name.is_empty() {
+            return SessionError::Remote {
+                kind: error::kind(status.code()),
+                message,
+            };
+        }
         match status.code() {
             Code::Unavailable | Code::Unknown | Code::Cancelled => SessionError::Unreachable {
                 spoke: self.name.clone(),
@@ -67,7 +80,9 @@ impl RemoteSpoke {
 
     fn summary(&self, info: pb::SessionInfo) -> SessionSummary {
         let mut summary = unmap::session_info(info);
-        summary.spoke.clone_from(&self.name);
+        if !self.name.is_empty() {
+            summary.spoke.clone_from(&self.name);
+        }
         summary
     }
 

@@ -1,6 +1,6 @@
 //! The hub's TCP port as one router behind the front door: gRPC (by
 //! content type), `/healthz`, `/metrics`, the tunnel, the web app and its
-//! sign-in.
+//! sign-in, and `/mcp` for agents.
 
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use crate::hub::Hub;
 use crate::hub::pins::Pins;
 use crate::hub::signins::SignIns;
 use crate::transport::grpc::{self, auth::Token};
+use crate::transport::mcp;
 use crate::transport::throttle::Throttle;
 use crate::transport::tunnel;
 use crate::transport::tunnel_proof::{self, ProofKey};
@@ -74,6 +75,7 @@ pub(super) async fn tcp_app(
     .merge(tunnel_routes(acceptor))
     .merge(web::router(state))
     .merge(web::auth_router(auth))
+    .route_service("/mcp", mcp::hub_service(hub))
     .fallback(web::fallback)
     .layer(axum::middleware::from_fn_with_state(door, front_door)))
 }

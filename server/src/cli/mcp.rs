@@ -1,0 +1,66 @@
+//! `vtr mcp`: the session tools over stdio for a local agent host, as an
+//! MCP server in this process that calls the hub or spoke through its
+//! socket (or `--addr`). Only MCP goes to stdout; logs go to stderr.
+
+use std::sync::Arc;
+
+use vtr_shared::proto as pb;
+
+use super::exit::ExitCode;
+use crate::transport::grpc::client::{self, FederationClient, Target};
+use crate::transport::grpc::remote::RemoteSpoke;
+use crate::transport::mcp::handler::{self, Server};
+use crate::transport::mcp::tools::{Backend, Spokes};
+
+/// The spokes of the hub at the other end, or, for a spoke, itself.
+struct Remote {
+    federation: FederationClient,
+    vtr: client::VtrClient,
+}
+
+#[async_trait::async_trait]
+impl Spokes for Remote {
+    async fn spokes(&self) -> Result<Vec<pb::SpokeInfo>, String> {
+        match self
+            .federation
+            .clone()
+            .list_spokes(pb::ListSpokesRequest {})
+            .await
+        {
+            Ok(list) => Ok(list.into_inner().spokes),
+            Err(status) if status.code() == tonic::Code::Unimplemented => {
+                let d = self
+                    .vtr
+                    .clone()
+                    .describe(pb::DescribeRequest {})
+                    .await
+                    .map_err(|s| s.message().to_owned())?
+                    .into_inner();
+                Ok(vec![pb::SpokeInfo {
+                    name: d.name,
+                    version: d.version,
+                    state: pb::SpokeState::Healthy as i32,
+                    ..Default::default()
+                }])
+            }
+            Err(status) => Err(status.message().to_owned()),
+        }
+    }
+}
+
+pub async fn run(target: &Target) -> anyhow::Result<ExitCode> {
+    let channel = client::channel(target).await?;
+    let token = match target {
+        Target::Tcp { token, .. } => token.as_ref(),
+        Target::Unix(_) => None,
+    };
+    let backend = Backend {
+        coordinator: Arc::new(RemoteSpoke::client_of(channel, token)?),
+        spokes: Arc::new(Remote {
+            federation: client::connect_federation(target).await?,
+            vtr: client::connect(target).await?,
+        }),
+    };
+    handler::serve_stdio(Server::new(backend)).await?;
+    Ok(ExitCode::Ok)
+}

@@ -1,0 +1,114 @@
+//! The tools as an MCP server (the `rmcp` SDK): Streamable HTTP for a
+//! hub's `/mcp`, stateless (every POST stands alone, so nothing is kept
+//! per client), and stdio for `vtr mcp`.
+
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::tools::{self, Backend};
+
+const INSTRUCTIONS: &str = "vtr runs real terminals (PTY sessions) on many machines (spokes). \
+Address a session as spoke:name. To run a shell command and get its exit code, use `run` on a \
+bash or zsh session (spawn one with no command). For interactive programs, `send_text` / \
+`send_keys`, then `wait_for` a regex or `wait_idle`, then `read_screen`. `read_output` reads \
+the raw stream by offset; `grep` searches scrollback.";
+
+/// The MCP server: the tools over one backend.
+#[derive(Clone)]
+pub struct Server {
+    backend: Backend,
+}
+
+impl Server {
+    pub fn new(backend: Backend) -> Self {
+        Server { backend }
+    }
+}
+
+fn tool_list() -> Vec<Tool> {
+    tools::specs()
+        .into_iter()
+        .map(|spec| {
+            let schema: JsonObject = match spec.schema {
+                Value::Object(map) => map,
+                _ => JsonObject::new(),
+            };
+            let hints = ToolAnnotations::new()
+                .read_only(spec.hints.read_only)
+                .destructive(spec.hints.destructive)
+                .idempotent(spec.hints.idempotent)
+                // Sessions run real programs on real machines.
+                .open_world(true);
+            Tool::new(spec.name, spec.description, schema).with_annotations(hints)
+        })
+        .collect()
+}
+
+impl ServerHandler for Server {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("vtr", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(tool_list()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        tool_list().into_iter().find(|t| t.name == name)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let args = Value::Object(request.arguments.unwrap_or_default());
+        let result = match tools::call(&self.backend, &request.name, args).await {
+            Ok(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
+            Err(message) => CallToolResult::error(vec![ContentBlock::text(message)]),
+        };
+        Ok(result.into())
+    }
+}
+
+/// `/mcp` for a hub's router: the front door in front has checked the
+/// Host, the origin and the caller's identity already.
+pub fn http_service(
+    server: Server,
+    shutdown: CancellationToken,
+) -> StreamableHttpService<Server, NeverSessionManager> {
+    let config = StreamableHttpServerConfig::default()
+        .disable_allowed_hosts()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_cancellation_token(shutdown);
+    StreamableHttpService::new(
+        move || Ok(server.clone()),
+        Arc::new(NeverSessionManager::default()),
+        config,
+    )
+}
+
+/// Serves the tools on stdin and stdout until the client closes them.
+pub async fn serve_stdio(server: Server) -> anyhow::Result<()> {
+    let running = server.serve(rmcp::transport::stdio()).await?;
+    running.waiting().await?;
+    Ok(())
+}
