@@ -45,6 +45,9 @@
 //!    processes with 25 sessions each): an idle dashboard's pushes, the
 //!    hub's CPU and RSS with 20 dashboards, merged `List` latency. See
 //!    `scale.rs`.
+//! 9. **An agent's round trip** (`VTR_BENCH_ONLY=agents` only): `run` of
+//!    `true` on a tunnelled spoke through the hub, by gRPC and by MCP. See
+//!    `agents.rs`.
 //! 6. **WaitFor's cost** (run first; `VTR_BENCH_ONLY=waiters` runs only
 //!    this): the spoke's CPU while 0, 1 and 20 `WaitFor` calls wait on a
 //!    pattern that never matches, on a session printing about 1 MB/s.
@@ -56,6 +59,7 @@
 //! spoke's command line (e.g. `--parse-backlog 33554432`) to compare
 //! settings.
 
+mod agents;
 mod echo;
 mod federation;
 mod grpc;
@@ -134,6 +138,14 @@ async fn main() -> anyhow::Result<()> {
     }
     if only == "waiters" {
         spoke.stop();
+        return Ok(());
+    }
+    if only == "agents" {
+        spoke.stop();
+        let t = agents::agents(dir.path()).await?;
+        println!("agents: `run` of `true` in bash on a tunnelled spoke, through the hub, 200 runs");
+        println!("  gRPC Run:        p50 {:.2} ms, p99 {:.2} ms", t.grpc.0, t.grpc.1);
+        println!("  MCP tools/call:  p50 {:.2} ms, p99 {:.2} ms", t.mcp.0, t.mcp.1);
         return Ok(());
     }
     if only == "scale" {
