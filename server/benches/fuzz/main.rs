@@ -25,6 +25,7 @@ mod edge;
 mod front;
 mod grpc;
 mod input;
+mod marks;
 mod props;
 mod text;
 mod unix_h2;
@@ -69,6 +70,7 @@ fn targets() -> Vec<Target> {
         text::config(),
         text::cli(),
         unix_h2::target(),
+        marks::target(),
     ]
 }
 

@@ -37,7 +37,10 @@ pub(crate) async fn agents(dir: &Path) -> anyhow::Result<AgentTimes> {
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while client.spawn(spawn.clone()).await.is_err() {
-        anyhow::ensure!(Instant::now() < deadline, "the tunnelled spoke never joined");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the tunnelled spoke never joined"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let run = RunRequest {

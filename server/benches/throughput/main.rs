@@ -144,8 +144,14 @@ async fn main() -> anyhow::Result<()> {
         spoke.stop();
         let t = agents::agents(dir.path()).await?;
         println!("agents: `run` of `true` in bash on a tunnelled spoke, through the hub, 200 runs");
-        println!("  gRPC Run:        p50 {:.2} ms, p99 {:.2} ms", t.grpc.0, t.grpc.1);
-        println!("  MCP tools/call:  p50 {:.2} ms, p99 {:.2} ms", t.mcp.0, t.mcp.1);
+        println!(
+            "  gRPC Run:        p50 {:.2} ms, p99 {:.2} ms",
+            t.grpc.0, t.grpc.1
+        );
+        println!(
+            "  MCP tools/call:  p50 {:.2} ms, p99 {:.2} ms",
+            t.mcp.0, t.mcp.1
+        );
         return Ok(());
     }
     if only == "scale" {

@@ -96,10 +96,13 @@ impl Commands {
     pub fn feed(&mut self, offset: u64, chunk: &[u8], at: SystemTime) {
         let mut marks = Vec::new();
         self.scan.feed(offset, chunk, |m| marks.push(m));
+        // While a line is typed, every byte is kept, marks and other
+        // escapes too (however the reads split them): the text is taken
+        // with the escapes removed.
         let mut echoed_to = offset;
         for mark in marks {
             if self.phase == Phase::Typing {
-                self.echoed(offset, chunk, echoed_to, mark.start);
+                self.echoed(offset, chunk, echoed_to, mark.end);
             }
             echoed_to = mark.end.max(offset);
             self.mark(&mark, at);
@@ -456,6 +459,26 @@ mod tests {
             assert_eq!(output, b"\x1b]0;title\x07ok", "split at {split}");
             assert_eq!(cmd.exit_code, Some(0));
         }
+    }
+
+    #[test]
+    fn a_typed_line_reads_the_same_however_the_reads_split_it() {
+        // Found by the fuzz target: an unknown mark while the line is typed.
+        let out = [
+            PROMPT,
+            b"ls\r\n\x1b]133;]133;B\x07ls\r\n\x1b]133;C\x07ab\r\n\x1b]133;D;2\x07",
+        ]
+        .concat();
+        let seen = |c: Commands| {
+            c.last(0)
+                .into_iter()
+                .map(|c| (c.text, c.start_offset, c.end_offset, c.exit_code))
+                .collect::<Vec<_>>()
+        };
+        let bytewise: Vec<&[u8]> = out.chunks(1).collect();
+        let whole = seen(fed(&[&out]));
+        assert_eq!(whole, seen(fed(&bytewise)));
+        assert_eq!(whole[0].0, "ls\nls");
     }
 
     #[test]
