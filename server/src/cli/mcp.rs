@@ -61,6 +61,6 @@ pub async fn run(target: &Target) -> anyhow::Result<ExitCode> {
             vtr: client::connect(target).await?,
         }),
     };
-    handler::serve_stdio(Server::new(backend)).await?;
+    handler::serve_stdio(Server::new(backend, crate::paths::user_name())).await?;
     Ok(ExitCode::Ok)
 }

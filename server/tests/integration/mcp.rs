@@ -130,7 +130,7 @@ fn assert_session_tools(report: &Value, spoke: &str) {
     assert_eq!(commands[0]["command"], "echo from-$((40 + 2)); (exit 4)");
     assert_eq!(commands[0]["exit_code"], 4);
     assert!(
-        ok(6)
+        ok(6)["spokes"]
             .as_array()
             .is_some_and(|s| s.iter().any(|s| s["name"] == spoke)),
         "{}",

@@ -60,6 +60,10 @@ impl RemoteSpoke {
     fn error(&self, status: Status) -> SessionError {
         let message = status.message().to_owned();
         if self.name.is_empty() {
+            let message = match status.code() {
+                Code::Unavailable | Code::Unknown | Code::Cancelled => transport_reason(&status),
+                _ => message,
+            };
             return SessionError::Remote {
                 kind: error::kind(status.code()),
                 message,
@@ -174,8 +178,13 @@ impl Coordinator for RemoteSpoke {
             env: spec.env,
             cols: spec.cols,
             rows: spec.rows,
-            // The spoke's own name for itself may differ from the hub's.
-            spoke: String::new(),
+            // The spoke's own name for itself may differ from the hub's; a
+            // client (`client_of`) names the spoke as its caller asked.
+            spoke: if self.name.is_empty() {
+                spec.spoke
+            } else {
+                String::new()
+            },
             created_by: spec.created_by,
             no_shell_integration: spec.no_shell_integration,
         };

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axum::http::request::Parts;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -17,6 +18,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::tools::{self, Backend};
+use crate::transport::grpc::auth::Identity;
 
 const INSTRUCTIONS: &str = "vtr runs real terminals (PTY sessions) on many machines (spokes). \
 Address a session as spoke:name. To run a shell command and get its exit code, use `run` on a \
@@ -28,11 +30,13 @@ the raw stream by offset; `grep` searches scrollback.";
 #[derive(Clone)]
 pub struct Server {
     backend: Backend,
+    /// Who calls when the transport does not say (stdio: this user).
+    caller: String,
 }
 
 impl Server {
-    pub fn new(backend: Backend) -> Self {
-        Server { backend }
+    pub fn new(backend: Backend, caller: String) -> Self {
+        Server { backend, caller }
     }
 }
 
@@ -77,10 +81,29 @@ impl ServerHandler for Server {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        if !tools::known(&request.name) {
+            let name = crate::core::limits::bounded_text(request.name.as_bytes(), 128);
+            return Err(ErrorData::invalid_params(
+                format!("no tool named {name:?}"),
+                None,
+            ));
+        }
+        // Over HTTP, who the front door let in; over stdio, this user.
+        let who = context
+            .extensions
+            .get::<Parts>()
+            .and_then(|p| p.extensions.get::<Identity>())
+            .map_or_else(|| self.caller.clone(), |i| i.0.clone());
         let args = Value::Object(request.arguments.unwrap_or_default());
-        let result = match tools::call(&self.backend, &request.name, args).await {
+        // A client that goes away (or cancels) stops the call: waits and
+        // runs hold no spoke call for nobody.
+        let answer = tokio::select! {
+            answer = tools::call(&self.backend, &who, &request.name, args) => answer,
+            () = context.ct.cancelled() => Err("cancelled by the client".to_owned()),
+        };
+        let result = match answer {
             Ok(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
             Err(message) => CallToolResult::error(vec![ContentBlock::text(message)]),
         };

@@ -38,5 +38,8 @@ pub fn hub_service(
         spokes: Arc::new(HubSpokes(hub.clone())),
     };
     // Stateless, JSON answers: no stream outlives its request.
-    handler::http_service(Server::new(backend), CancellationToken::new())
+    handler::http_service(
+        Server::new(backend, "mcp".to_owned()),
+        CancellationToken::new(),
+    )
 }

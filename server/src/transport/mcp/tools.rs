@@ -1,9 +1,10 @@
 //! The MCP tools: what an agent may do with the sessions a hub (or spoke)
 //! serves, each a thin call into the same `Coordinator` every other front
-//! end uses, with `spoke:session` addresses. Every answer is JSON text of
-//! at most `MAX_ANSWER` bytes; a longer one is cut with a marker saying
-//! how much was left out. A failure is a tool error with a readable
-//! message, not a protocol error.
+//! end uses, with `spoke:session` addresses. Every answer is compact JSON
+//! of at most `MAX_ANSWER` bytes: lists drop items and say how many
+//! (`omitted`), texts are capped below it, and an answer that still does
+//! not fit is a tool error saying so (never cut JSON). A failure is a tool
+//! error with a readable message of at most `MAX_ERROR` bytes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +23,18 @@ use vtr_shared::proto as pb;
 
 /// An answer's size, in bytes.
 pub const MAX_ANSWER: usize = 64 << 10;
-/// Output `read_output` returns at most.
-const MAX_READ: usize = 32 << 10;
+/// A tool error's message, in bytes (it may quote what the caller sent).
+pub const MAX_ERROR: usize = 2 << 10;
+/// Output `read_output` returns at most, raw.
+const MAX_READ: usize = 16 << 10;
+/// A run's output text returned by default, and at most.
+const DEFAULT_RUN_TEXT: usize = 16 << 10;
+const MAX_RUN_TEXT: usize = 32 << 10;
+/// Commands `list_commands` returns by default.
+const DEFAULT_COMMANDS: usize = 50;
+/// Longest wait a tool takes: MCP clients give up on requests long before
+/// the API's 24 h (often after 60 s); wait again instead.
+const MAX_WAIT: Duration = Duration::from_secs(600);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_IDLE: Duration = Duration::from_secs(1);
 /// How long `read_output` waits for the stream to reach the end it saw.
@@ -56,15 +67,17 @@ const READ: Hints = Hints {
     destructive: false,
     idempotent: true,
 };
+/// Types into a terminal or starts a program: whatever the program does,
+/// so destructive as far as a host's approval is concerned.
 const WRITE: Hints = Hints {
     read_only: false,
-    destructive: false,
+    destructive: true,
     idempotent: false,
 };
 const DESTROY: Hints = Hints {
     read_only: false,
     destructive: true,
-    idempotent: true,
+    idempotent: false,
 };
 
 /// A tool's name, description, hints and JSON Schema of its arguments.
@@ -80,12 +93,18 @@ fn session_prop() -> Value {
 }
 
 fn schema(required: &[&str], props: Value) -> Value {
-    json!({"type": "object", "properties": props, "required": required, "additionalProperties": false})
+    let mut schema = json!({"type": "object", "properties": props, "additionalProperties": false});
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    schema
 }
 
 /// Every tool.
 pub fn specs() -> Vec<ToolSpec> {
     let int = |d: &str| json!({"type": "integer", "minimum": 0, "description": d});
+    let timeout = json!({"type": "integer", "minimum": 0, "maximum": MAX_WAIT.as_millis() as u64,
+        "description": "Milliseconds; default 30000 (0 too), at most 600000: stay under your client's request timeout and wait again."});
     let id = json!({"type": "string", "description": "Optional, of your choosing (at most 128 bytes): a retry with the same id is applied once and answered as the first was."});
     vec![
         ToolSpec {
@@ -96,7 +115,7 @@ pub fn specs() -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: "list_sessions",
-            description: "Every terminal session on every spoke: address (spoke:name), command, status (running, idle, exited), exit code, size, title and output offset.",
+            description: "Every terminal session on every spoke: address (spoke:name), command, status (running, idle, exited), exit code, size, title and output offset. Sessions that do not fit in one answer are counted in `omitted`.",
             hints: READ,
             schema: schema(
                 &[],
@@ -114,8 +133,8 @@ pub fn specs() -> Vec<ToolSpec> {
                     "command": {"type": "string", "description": "Program to run; empty: the shell."},
                     "args": {"type": "array", "items": {"type": "string"}},
                     "cwd": {"type": "string"},
-                    "cols": int("Width, default 80."),
-                    "rows": int("Height, default 24."),
+                    "cols": {"type": "integer", "minimum": 0, "maximum": 1000, "description": "Width; default 80 (0 too)."},
+                    "rows": {"type": "integer", "minimum": 0, "maximum": 500, "description": "Height; default 24 (0 too)."},
                 }),
             ),
         },
@@ -141,29 +160,29 @@ pub fn specs() -> Vec<ToolSpec> {
                 &["session", "keys"],
                 json!({
                     "session": session_prop(),
-                    "keys": {"type": "array", "items": {"type": "string"}},
+                    "keys": {"type": "array", "items": {"type": "string"}, "maxItems": 256},
                     "request_id": id.clone(),
                 }),
             ),
         },
         ToolSpec {
             name: "run",
-            description: "Run one command line at a shell prompt and wait for it to finish: exit code, output (escapes removed, its last max_output_bytes) and duration; or why it did not finish (timed out: still running; session ended). Needs shell integration (bash or zsh started by vtr). Refused while another command runs.",
+            description: "Run one command line at a shell prompt and wait for it to finish: exit code, output (escapes removed, its last max_output_bytes, output_omitted_bytes before them) and duration; or why it did not finish (finished false: still running at the timeout, or the session ended). Needs shell integration (bash or zsh started by vtr with no command). Refused while another command runs.",
             hints: WRITE,
             schema: schema(
                 &["session", "command"],
                 json!({
                     "session": session_prop(),
                     "command": {"type": "string", "description": "One line."},
-                    "timeout_ms": int("Default 30000."),
-                    "max_output_bytes": int("Default 65536, at most 1048576."),
+                    "timeout_ms": timeout.clone(),
+                    "max_output_bytes": {"type": "integer", "minimum": 0, "maximum": MAX_RUN_TEXT, "description": "The output's last this many bytes; default 16384 (0 too), at most 32768."},
                     "request_id": id,
                 }),
             ),
         },
         ToolSpec {
             name: "read_screen",
-            description: "The session's screen as text, with the cursor position, size and title (optionally every cell's colours and attributes).",
+            description: "The session's screen as text, with the cursor position, size and title; with cells, each row as [text, fg, bg, attrs] per cell (refused when that does not fit in an answer).",
             hints: READ,
             schema: schema(
                 &["session"],
@@ -181,8 +200,8 @@ pub fn specs() -> Vec<ToolSpec> {
                 &["session"],
                 json!({
                     "session": session_prop(),
-                    "since_offset": int("Where to start; default 0."),
-                    "max_bytes": int("Default and most 32768."),
+                    "since_offset": int("Where to start; default 0: all the session still holds (its last 4 MiB)."),
+                    "max_bytes": {"type": "integer", "minimum": 0, "maximum": MAX_READ, "description": "Raw bytes to read; default and most 16384 (0: the default)."},
                 }),
             ),
         },
@@ -195,8 +214,8 @@ pub fn specs() -> Vec<ToolSpec> {
                 json!({
                     "session": session_prop(),
                     "regex": {"type": "string", "description": "Rust regex syntax."},
-                    "timeout_ms": int("Default 30000."),
-                    "from_offset": int("Match output from here (e.g. send_text's offset); default: the last input."),
+                    "timeout_ms": timeout.clone(),
+                    "from_offset": int("Match output from here (e.g. send_text's offset); default: from the session's last input (anyone's)."),
                 }),
             ),
         },
@@ -209,7 +228,7 @@ pub fn specs() -> Vec<ToolSpec> {
                 json!({
                     "session": session_prop(),
                     "idle_ms": int("Default 1000."),
-                    "timeout_ms": int("Default 30000."),
+                    "timeout_ms": timeout.clone(),
                 }),
             ),
         },
@@ -222,9 +241,9 @@ pub fn specs() -> Vec<ToolSpec> {
                 json!({
                     "session": session_prop(),
                     "regex": {"type": "string"},
-                    "before": int("Lines of context before."),
-                    "after": int("Lines of context after."),
-                    "max_matches": int("Default 100."),
+                    "before": {"type": "integer", "minimum": 0, "maximum": 1000, "description": "Lines of context before."},
+                    "after": {"type": "integer", "minimum": 0, "maximum": 1000, "description": "Lines of context after."},
+                    "max_matches": {"type": "integer", "minimum": 0, "maximum": 10000, "description": "Default 100 (0 too); the newest are kept when the answer would be too long."},
                 }),
             ),
         },
@@ -236,7 +255,7 @@ pub fn specs() -> Vec<ToolSpec> {
                 &["session"],
                 json!({
                     "session": session_prop(),
-                    "limit": int("The last this many; default all kept."),
+                    "limit": int("The last this many; default 50 (0 too)."),
                 }),
             ),
         },
@@ -277,17 +296,99 @@ fn args<T: DeserializeOwned>(tool: &str, value: Value) -> Result<T, String> {
 }
 
 fn millis(ms: Option<u64>, default: Duration, what: &str) -> Result<Duration, String> {
-    limits::timeout(ms.unwrap_or(0), default, what).map_err(|e| e.to_string())
+    let wait = limits::timeout(ms.unwrap_or(0), default, what).map_err(|e| e.to_string())?;
+    if wait > MAX_WAIT {
+        return Err(format!(
+            "{what} {} is over {} (10 minutes): MCP clients give up on long requests; \
+             wait again instead",
+            wait.as_millis(),
+            MAX_WAIT.as_millis()
+        ));
+    }
+    Ok(wait)
 }
 
-/// Calls `tool`: its answer as text, or a message for a tool error.
-pub async fn call(backend: &Backend, tool: &str, value: Value) -> Result<String, String> {
+/// `answer` as compact JSON, or why it does not fit in one answer.
+fn fit(answer: &Value) -> Result<String, String> {
+    let text = serde_json::to_string(answer).map_err(|e| e.to_string())?;
+    if text.len() > MAX_ANSWER {
+        return Err(format!(
+            "the answer would be {} bytes, over the {MAX_ANSWER}-byte limit of one answer: \
+             ask for less",
+            text.len()
+        ));
+    }
+    Ok(text)
+}
+
+/// A list within one answer: as many items as fit (the first ones, or
+/// the last with `newest`), `wrap`ped with how many were left out.
+fn fit_list(
+    items: Vec<Value>,
+    newest: bool,
+    wrap: impl Fn(Vec<Value>, usize) -> Value,
+) -> Result<String, String> {
+    // Room for the wrapping and the count.
+    let mut room = MAX_ANSWER - 512;
+    let size = |v: &Value| serde_json::to_string(v).map_or(usize::MAX, |t| t.len() + 1);
+    let mut keep = 0;
+    let mut take = |v: &Value| {
+        let n = size(v);
+        if n > room {
+            return false;
+        }
+        room -= n;
+        keep += 1;
+        true
+    };
+    if newest {
+        items.iter().rev().take_while(|v| take(v)).for_each(drop);
+    } else {
+        items.iter().take_while(|v| take(v)).for_each(drop);
+    }
+    let omitted = items.len() - keep;
+    let kept = if newest {
+        items[omitted..].to_vec()
+    } else {
+        items[..keep].to_vec()
+    };
+    fit(&wrap(kept, omitted))
+}
+
+/// Whether `tool` is one of these.
+pub fn known(tool: &str) -> bool {
+    specs().iter().any(|s| s.name == tool)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Nothing {}
+
+/// Calls `tool` for caller `who`: its answer as text, or a message for a
+/// tool error (at most `MAX_ERROR` bytes).
+pub async fn call(
+    backend: &Backend,
+    who: &str,
+    tool: &str,
+    value: Value,
+) -> Result<String, String> {
+    answer(backend, who, tool, value)
+        .await
+        .map_err(|e| limits::bounded_text(e.as_bytes(), MAX_ERROR))
+}
+
+async fn answer(backend: &Backend, who: &str, tool: &str, value: Value) -> Result<String, String> {
     let c = &backend.coordinator;
     let answer = match tool {
         "list_spokes" => {
-            let _: serde_json::Map<String, Value> = args(tool, value)?;
+            let Nothing {} = args(tool, value)?;
             let spokes = backend.spokes.spokes().await?;
-            json!(spokes.iter().map(spoke_json).collect::<Vec<_>>())
+            let items = spokes.iter().map(|s| json!(spoke_json(s))).collect();
+            return fit_list(
+                items,
+                false,
+                |spokes, omitted| json!({"spokes": spokes, "omitted": omitted}),
+            );
         }
         "list_sessions" => {
             #[derive(Deserialize)]
@@ -296,13 +397,27 @@ pub async fn call(backend: &Backend, tool: &str, value: Value) -> Result<String,
                 spoke: Option<String>,
             }
             let a: A = args(tool, value)?;
+            if let Some(spoke) = &a.spoke {
+                let spokes = backend.spokes.spokes().await?;
+                if !spokes.iter().any(|s| s.name == *spoke) {
+                    let known: Vec<&str> = spokes.iter().map(|s| s.name.as_str()).collect();
+                    return Err(format!(
+                        "no spoke named {spoke:?} (spokes: {})",
+                        known.join(", ")
+                    ));
+                }
+            }
             let list = c.list().await.map_err(|e| e.to_string())?;
-            let infos: Vec<pb::SessionInfo> = list
+            let items = list
                 .iter()
                 .filter(|s| a.spoke.as_ref().is_none_or(|spoke| s.spoke == *spoke))
-                .map(map::session_info)
+                .map(|s| json!(session_json(&map::session_info(s))))
                 .collect();
-            json!(infos.iter().map(session_json).collect::<Vec<_>>())
+            return fit_list(
+                items,
+                false,
+                |sessions, omitted| json!({"sessions": sessions, "omitted": omitted}),
+            );
         }
         "spawn" => {
             #[derive(Deserialize)]
@@ -311,7 +426,7 @@ pub async fn call(backend: &Backend, tool: &str, value: Value) -> Result<String,
                 name: Option<String>,
                 command: Option<String>,
                 #[serde(default)]
-                args: Vec<String>,
+                args: Option<Vec<String>>,
                 cwd: Option<String>,
                 cols: Option<u32>,
                 rows: Option<u32>,
@@ -326,42 +441,46 @@ pub async fn call(backend: &Backend, tool: &str, value: Value) -> Result<String,
                 spoke,
                 name,
                 command: a.command.unwrap_or_default(),
-                args: a.args,
+                args: a.args.unwrap_or_default(),
                 cwd: a.cwd.unwrap_or_default(),
                 cols: a.cols.unwrap_or(0),
                 rows: a.rows.unwrap_or(0),
-                created_by: "mcp".to_owned(),
+                created_by: who.to_owned(),
                 ..SpawnSpec::default()
             };
             limits::check_spawn(&spec).map_err(|e| e.to_string())?;
             let s = c.spawn(spec).await.map_err(|e| e.to_string())?;
             json!(session_json(&map::session_info(&s)))
         }
-        "send_text" | "send_keys" => {
+        "send_text" => {
             #[derive(Deserialize)]
             #[serde(deny_unknown_fields)]
             struct A {
                 session: String,
-                text: Option<String>,
-                #[serde(default)]
-                submit: bool,
-                keys: Option<Vec<String>>,
-                #[serde(default)]
-                request_id: String,
+                text: String,
+                submit: Option<bool>,
+                request_id: Option<String>,
             }
             let a: A = args(tool, value)?;
-            let input = match (tool, a.text, a.keys) {
-                ("send_text", Some(text), None) => Input::Text {
-                    text,
-                    submit: a.submit,
-                },
-                ("send_keys", None, Some(keys)) => Input::Keys(keys),
-                _ => return Err(format!("{tool}: bad arguments: see its schema")),
+            let input = Input::Text {
+                text: a.text,
+                submit: a.submit.unwrap_or(false),
             };
-            let offset = c
-                .send(&a.session, Input::once(a.request_id, input))
-                .await
-                .map_err(|e| e.to_string())?;
+            let input = Input::once(a.request_id.unwrap_or_default(), input);
+            let offset = c.send(&a.session, input).await.map_err(|e| e.to_string())?;
+            json!({"offset": offset})
+        }
+        "send_keys" => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct A {
+                session: String,
+                keys: Vec<String>,
+                request_id: Option<String>,
+            }
+            let a: A = args(tool, value)?;
+            let input = Input::once(a.request_id.unwrap_or_default(), Input::Keys(a.keys));
+            let offset = c.send(&a.session, input).await.map_err(|e| e.to_string())?;
             json!({"offset": offset})
         }
         "run" => {
@@ -371,17 +490,24 @@ pub async fn call(backend: &Backend, tool: &str, value: Value) -> Result<String,
                 session: String,
                 command: String,
                 timeout_ms: Option<u64>,
-                max_output_bytes: Option<u32>,
-                #[serde(default)]
-                request_id: String,
+                max_output_bytes: Option<usize>,
+                request_id: Option<String>,
             }
             let a: A = args(tool, value)?;
+            let max_output = match a.max_output_bytes.unwrap_or(0) {
+                0 => DEFAULT_RUN_TEXT,
+                n if n > MAX_RUN_TEXT => {
+                    return Err(format!(
+                        "max_output_bytes {n} is over {MAX_RUN_TEXT}, the most one answer holds"
+                    ));
+                }
+                n => n,
+            };
             let spec = RunSpec {
                 line: a.command,
                 timeout: millis(a.timeout_ms, DEFAULT_TIMEOUT, "timeout_ms")?,
-                max_output: limits::run_output(a.max_output_bytes.unwrap_or(0))
-                    .map_err(|e| e.to_string())?,
-                request_id: a.request_id,
+                max_output,
+                request_id: a.request_id.unwrap_or_default(),
             };
             let r = c.run(&a.session, spec).await.map_err(|e| e.to_string())?;
             let p = map::run_result(&r);
@@ -401,8 +527,7 @@ pub async fn call(backend: &Backend, tool: &str, value: Value) -> Result<String,
             #[serde(deny_unknown_fields)]
             struct A {
                 session: String,
-                #[serde(default)]
-                cells: bool,
+                cells: Option<bool>,
             }
             let a: A = args(tool, value)?;
             let s = c.screen(&a.session).await.map_err(|e| e.to_string())?;
@@ -414,7 +539,7 @@ pub async fn call(backend: &Backend, tool: &str, value: Value) -> Result<String,
                 "offset": s.offset,
                 "text": s.lines.join("\n").trim_end(),
             });
-            if a.cells {
+            if a.cells.unwrap_or(false) {
                 let p = map::screen(s);
                 // Per row, [text, fg, bg, attrs] per cell: compact.
                 answer["cells"] = json!(
@@ -439,7 +564,10 @@ pub async fn call(backend: &Backend, tool: &str, value: Value) -> Result<String,
                 max_bytes: Option<usize>,
             }
             let a: A = args(tool, value)?;
-            let max = a.max_bytes.unwrap_or(MAX_READ).clamp(1, MAX_READ);
+            let max = match a.max_bytes.unwrap_or(0) {
+                0 => MAX_READ,
+                n => n.min(MAX_READ),
+            };
             read_output(c.as_ref(), &a.session, a.since_offset.unwrap_or(0), max).await?
         }
         "wait_for" => {
@@ -456,7 +584,9 @@ pub async fn call(backend: &Backend, tool: &str, value: Value) -> Result<String,
                 Some(offset) => Some(offset),
                 None => {
                     let info = c.info(&a.session).await.map_err(|e| e.to_string())?;
-                    Some(info.last_input_offset.unwrap_or(0))
+                    // As `vtr wait`: from the last input, when the spoke
+                    // says; else from now.
+                    info.last_input_offset
                 }
             };
             let timeout = millis(a.timeout_ms, DEFAULT_TIMEOUT, "timeout_ms")?;
@@ -493,28 +623,39 @@ pub async fn call(backend: &Backend, tool: &str, value: Value) -> Result<String,
             struct A {
                 session: String,
                 regex: String,
-                #[serde(default)]
-                before: u32,
-                #[serde(default)]
-                after: u32,
+                before: Option<u32>,
+                after: Option<u32>,
                 max_matches: Option<u32>,
             }
             let a: A = args(tool, value)?;
             let query = GrepQuery {
-                before: a.before,
-                after: a.after,
-                max_matches: a.max_matches.unwrap_or(100),
+                before: a.before.unwrap_or(0),
+                after: a.after.unwrap_or(0),
+                max_matches: match a.max_matches.unwrap_or(0) {
+                    0 => 100,
+                    n => n,
+                },
             };
             let r = c
                 .grep(&a.session, &a.regex, query)
                 .await
                 .map_err(|e| e.to_string())?;
-            json!({
-                "matches": r.matches.iter().map(|m| json!({
-                    "line_number": m.line_number + 1, "line": m.line, "before": m.before, "after": m.after,
-                })).collect::<Vec<_>>(),
-                "truncated": r.truncated,
-            })
+            let items = r
+                .matches
+                .iter()
+                .map(|m| {
+                    json!({
+                        "line_number": m.line_number + 1, "line": m.line,
+                        "before": m.before, "after": m.after,
+                    })
+                })
+                .collect();
+            let truncated = r.truncated;
+            return fit_list(
+                items,
+                true,
+                |matches, omitted| json!({"matches": matches, "omitted": omitted, "truncated": truncated}),
+            );
         }
         "list_commands" => {
             #[derive(Deserialize)]
@@ -524,19 +665,32 @@ pub async fn call(backend: &Backend, tool: &str, value: Value) -> Result<String,
                 limit: Option<usize>,
             }
             let a: A = args(tool, value)?;
+            let limit = match a.limit.unwrap_or(0) {
+                0 => DEFAULT_COMMANDS,
+                n => n,
+            };
             let list = c
-                .commands(&a.session, a.limit.unwrap_or(0))
+                .commands(&a.session, limit)
                 .await
                 .map_err(|e| e.to_string())?;
             let p = map::command_list(&list);
-            json!({
-                "shell_integration": p.shell_integration,
-                "commands": p.commands.iter().map(|c| json!({
-                    "seq": c.seq, "command": c.text, "exit_code": c.exit_code,
-                    "running": c.end_offset.is_none(), "duration_ms": c.duration_ms,
-                    "start_offset": c.start_offset, "end_offset": c.end_offset,
-                })).collect::<Vec<_>>(),
-            })
+            let items = p
+                .commands
+                .iter()
+                .map(|c| {
+                    json!({
+                        "seq": c.seq, "command": c.text, "exit_code": c.exit_code,
+                        "running": c.end_offset.is_none(), "duration_ms": c.duration_ms,
+                        "start_offset": c.start_offset, "end_offset": c.end_offset,
+                    })
+                })
+                .collect();
+            let integrated = p.shell_integration;
+            return fit_list(
+                items,
+                true,
+                |commands, omitted| json!({"shell_integration": integrated, "commands": commands, "omitted": omitted}),
+            );
         }
         "kill" => {
             #[derive(Deserialize)]
@@ -557,19 +711,17 @@ pub async fn call(backend: &Backend, tool: &str, value: Value) -> Result<String,
             #[serde(deny_unknown_fields)]
             struct A {
                 session: String,
-                #[serde(default)]
-                force: bool,
+                force: Option<bool>,
             }
             let a: A = args(tool, value)?;
-            c.remove(&a.session, a.force)
+            c.remove(&a.session, a.force.unwrap_or(false))
                 .await
                 .map_err(|e| e.to_string())?;
             json!({"removed": a.session})
         }
         _ => return Err(format!("no tool named {tool:?}")),
     };
-    let text = serde_json::to_string_pretty(&answer).map_err(|e| e.to_string())?;
-    Ok(capped(text))
+    fit(&answer)
 }
 
 fn outcome(o: WaitOutcome) -> &'static str {
@@ -594,8 +746,15 @@ async fn read_output(
         .await
         .map_err(|e| e.to_string())?
         .output_offset;
-    if since >= end {
-        return Ok(json!({"output": "", "next_offset": since.max(end), "end_offset": end}));
+    if since > end {
+        return Err(format!(
+            "since_offset {since} is past the end of the output ({end})"
+        ));
+    }
+    if since == end {
+        return Ok(
+            json!({"output": "", "start_offset": end, "next_offset": end, "end_offset": end, "more": false}),
+        );
     }
     let mut events = c
         .subscribe(session, Some(since))
@@ -604,7 +763,7 @@ async fn read_output(
     let mut raw = Vec::new();
     let mut start = since;
     let mut next = since;
-    let mut note = None;
+    let mut gap = None;
     let deadline = tokio::time::Instant::now() + READ_CATCH_UP;
     while next < end && raw.len() < max {
         let event = match tokio::time::timeout_at(deadline, events.recv()).await {
@@ -612,11 +771,11 @@ async fn read_output(
             Ok(None) | Err(_) => break,
         };
         match event {
-            StreamEvent::Snapshot { offset, .. } => {
+            // The offset is no longer held: what the screen shows then
+            // stands for what was lost.
+            StreamEvent::Snapshot { offset, screen, .. } => {
                 if offset > next {
-                    note = Some(format!(
-                        "offset {since} is no longer held; output from {offset}"
-                    ));
+                    gap = Some((offset, strip(&screen)));
                 }
                 start = offset;
                 next = offset;
@@ -632,31 +791,61 @@ async fn read_output(
             StreamEvent::Resized { .. } | StreamEvent::Idle(_) => {}
         }
     }
-    let mut text = Vec::new();
-    Stripper::default().push(&raw, &mut text);
-    Ok(json!({
-        "output": String::from_utf8_lossy(&text),
+    // A page that ends inside an escape or a character leaves it for the
+    // next one, which then reads it whole.
+    if next < end {
+        let keep = page_end(&raw);
+        next -= (raw.len() - keep) as u64;
+        raw.truncate(keep);
+    }
+    let mut answer = json!({
+        "output": strip(&raw),
         "start_offset": start,
         "next_offset": next,
         "end_offset": end,
         "more": next < end,
-        "note": note,
-    }))
+    });
+    if let Some((offset, screen)) = gap {
+        answer["note"] = json!(format!(
+            "output from {since} to {offset} is no longer held (a session keeps its last \
+             4 MiB); `screen` is what the screen showed at {offset}"
+        ));
+        answer["screen"] = json!(screen);
+    }
+    Ok(answer)
 }
 
-/// `text`, cut to `MAX_ANSWER` bytes with a marker saying how much went.
-pub fn capped(mut text: String) -> String {
-    if text.len() <= MAX_ANSWER {
-        return text;
+fn strip(raw: &[u8]) -> String {
+    let mut text = Vec::new();
+    Stripper::default().push(raw, &mut text);
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+/// Where a page of raw output may end: before an escape sequence that may
+/// be cut (one started in the last 64 bytes) and before a cut character.
+fn page_end(raw: &[u8]) -> usize {
+    let tail = raw.len().saturating_sub(64);
+    let mut end = match raw[tail..].iter().rposition(|&b| b == 0x1b) {
+        // Nothing but the escape would be left: keep it all.
+        Some(at) if tail + at > 0 => tail + at,
+        _ => raw.len(),
+    };
+    // Back to the start of the last character; keep it if it is whole.
+    let mut lead = end;
+    while lead > 0 && end - lead < 4 && raw[lead - 1] & 0xc0 == 0x80 {
+        lead -= 1;
     }
-    let mut cut = MAX_ANSWER - 64;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
+    if lead > 0 && raw[lead - 1] >= 0xc0 {
+        let len = match raw[lead - 1] {
+            0xf0.. => 4,
+            0xe0.. => 3,
+            _ => 2,
+        };
+        if end - (lead - 1) < len {
+            end = lead - 1;
+        }
     }
-    let left = text.len() - cut;
-    text.truncate(cut);
-    text.push_str(&format!("\n[truncated: {left} more bytes left out]"));
-    text
+    end
 }
 
 #[cfg(test)]
@@ -664,16 +853,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn long_answers_are_cut_with_a_marker() {
-        let text = "é".repeat(MAX_ANSWER);
-        let cut = capped(text.clone());
-        assert!(cut.len() <= MAX_ANSWER);
-        assert!(
-            cut.ends_with("more bytes left out]"),
-            "{}",
-            &cut[cut.len() - 60..]
+    fn a_page_ends_before_a_cut_escape_or_character() {
+        assert_eq!(page_end(b"plain text"), 10);
+        assert_eq!(page_end(b"abc\x1b[3"), 3);
+        assert_eq!(
+            page_end("ab\u{e9}".as_bytes()),
+            4,
+            "a whole character stays"
         );
-        assert_eq!(capped("short".into()), "short");
+        assert_eq!(
+            page_end(&"ab\u{20ac}".as_bytes()[..4]),
+            2,
+            "a cut one waits"
+        );
+        assert_eq!(
+            page_end(b"\x1b[31"),
+            4,
+            "an escape alone is not held back forever"
+        );
+    }
+
+    #[test]
+    fn a_long_list_keeps_what_fits_and_counts_the_rest() {
+        let items: Vec<Value> = (0..10_000).map(|i| json!(format!("item {i:05}"))).collect();
+        let text = fit_list(
+            items.clone(),
+            true,
+            |v, o| json!({"items": v, "omitted": o}),
+        )
+        .expect("fits");
+        assert!(text.len() <= MAX_ANSWER);
+        let v: Value = serde_json::from_str(&text).expect("whole JSON");
+        let kept = v["items"].as_array().expect("items");
+        assert_eq!(
+            kept.len() + v["omitted"].as_u64().expect("count") as usize,
+            10_000
+        );
+        assert_eq!(kept.last(), Some(&json!("item 09999")), "the newest kept");
+        let first = fit_list(items, false, |v, o| json!({"items": v, "omitted": o})).expect("fits");
+        let v: Value = serde_json::from_str(&first).expect("whole JSON");
+        assert_eq!(v["items"][0], "item 00000");
+        let huge = json!({"text": "x".repeat(MAX_ANSWER)});
+        assert!(fit(&huge).expect_err("too big").contains("limit"));
     }
 
     #[test]
@@ -684,6 +905,6 @@ mod tests {
             assert_eq!(s.schema["type"], "object", "{}", s.name);
             assert!(!(s.hints.read_only && s.hints.destructive), "{}", s.name);
         }
-        assert!(read_only("read_screen") && !read_only("send_text") && !read_only("nosuch"));
+        assert!(known("read_screen") && !known("nosuch"));
     }
 }
