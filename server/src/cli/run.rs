@@ -36,6 +36,8 @@ pub async fn run(
         // A shell that gave no status: an error, not a success.
         pb::RunEnd::Finished => ExitCode::Command(exit_code.map_or(1, |c| c as u8)),
         pb::RunEnd::Exited => ExitCode::RunExited,
+        // As a shell reports a syntax error.
+        pb::RunEnd::NotStarted => ExitCode::Command(2),
         pb::RunEnd::TimedOut | pb::RunEnd::Unspecified => ExitCode::RunTimedOut,
     };
     if json {

@@ -22,7 +22,7 @@ use super::strip::Stripper;
 pub const MAX_COMMANDS: usize = 1000;
 /// A command line's text, in bytes.
 pub const MAX_COMMAND_TEXT: usize = 1024;
-/// A mark's payload: longer ones are not marks vtr reads.
+/// A mark's payload kept: the rest of a longer one is dropped.
 const MAX_MARK: usize = 4096;
 /// The echoed command line kept between `B` and `C`, raw.
 const MAX_ECHO: usize = 4096;
@@ -73,6 +73,9 @@ pub struct Commands {
     next_seq: u64,
     /// Any mark seen: the shell speaks OSC 133.
     integrated: bool,
+    /// Prompts shown (`B` marks): a line typed that starts no command
+    /// (empty, a syntax error) shows in a new prompt without a `C`.
+    prompts: u64,
     /// Bumped on every change a reader could see.
     version: u64,
 }
@@ -86,6 +89,7 @@ impl Default for Commands {
             list: VecDeque::new(),
             next_seq: 1,
             integrated: false,
+            prompts: 0,
             version: 0,
         }
     }
@@ -135,8 +139,12 @@ impl Commands {
             b'B' => {
                 self.end_running(mark.start, None, at);
                 self.phase = Phase::Typing;
+                self.prompts += 1;
                 self.echo.clear();
             }
+            // A second start while one runs (a terminal's own integration
+            // sourced by the user's startup files, say): the first stands.
+            b'C' if self.phase == Phase::Running => self.version -= 1,
             b'C' => {
                 self.end_running(mark.start, None, at);
                 let text = cmdline(&mark.params).unwrap_or_else(|| echo_text(&self.echo));
@@ -196,6 +204,11 @@ impl Commands {
         (self.phase == Phase::Running)
             .then(|| self.list.back())
             .flatten()
+    }
+
+    /// Prompts shown so far.
+    pub fn prompts(&self) -> u64 {
+        self.prompts
     }
 
     /// The next command's `seq`.
@@ -309,7 +322,7 @@ struct Scanner {
     state: ScanState,
     /// The OSC so far, while it can still be a mark.
     payload: Vec<u8>,
-    /// Not a mark (another OSC, or too long): skipped to its end.
+    /// Not a mark (another OSC): skipped to its end.
     skipping: bool,
     start: u64,
 }
@@ -377,11 +390,16 @@ impl Scanner {
         if self.skipping {
             return;
         }
-        self.payload.push(b);
-        let len = self.payload.len();
-        if len > MAX_MARK || (len <= 4 && b"133;"[len - 1] != b) {
+        let len = self.payload.len() + 1;
+        if len <= 4 && b"133;"[len - 1] != b {
             self.skipping = true;
             self.payload.clear();
+            return;
+        }
+        // A mark longer than this (a long command line, say) still counts,
+        // with what follows cut.
+        if len <= MAX_MARK {
+            self.payload.push(b);
         }
     }
 
@@ -495,6 +513,18 @@ mod tests {
     }
 
     #[test]
+    fn a_second_start_while_one_runs_is_not_a_new_command_and_prompts_are_counted() {
+        let c = fed(&[
+            PROMPT,
+            b"ls\r\n\x1b]133;C\x07\x1b]133;C\x07a\r\n\x1b]133;D;0\x07",
+            PROMPT,
+        ]);
+        let list = c.last(0);
+        assert_eq!((list.len(), list[0].exit_code), (1, Some(0)));
+        assert_eq!(c.prompts(), 2);
+    }
+
+    #[test]
     fn a_command_without_d_ends_at_the_next_prompt_and_one_running_is_told() {
         let c = fed(&[PROMPT, b"vim\r\n\x1b]133;C\x07screen"]);
         assert_eq!(c.running().map(|r| r.seq), Some(1));
@@ -508,13 +538,17 @@ mod tests {
     fn look_alikes_are_not_marks_and_what_is_kept_is_bounded() {
         let c = fed(&[b"\x1b]1337;A\x07\x1b]13;A\x07\x1b[133;A\x1b]133\x07printf '\\e]133;A'"]);
         assert!(!c.integrated());
+        // A mark longer than is kept still counts, its text cut.
         let long = [
-            b"\x1b]133;C;cmdline=".as_slice(),
-            &vec![b'x'; MAX_MARK],
-            b"\x07",
+            PROMPT,
+            b"\x1b]133;C;cmdline=",
+            &vec![b'x'; 4 * MAX_MARK],
+            b"\x07out\x1b]133;D;0\x07",
         ]
         .concat();
-        assert!(!fed(&[&long]).integrated());
+        let c = fed(&[&long]);
+        assert_eq!(c.last(0)[0].text.len(), MAX_COMMAND_TEXT);
+        assert_eq!(c.last(0)[0].exit_code, Some(0));
         let mut c = Commands::default();
         let mut offset = 0;
         for _ in 0..MAX_COMMANDS + 5 {

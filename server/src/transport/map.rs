@@ -227,7 +227,16 @@ pub fn run_result(r: &RunResult) -> pb::RunResponse {
         ),
         (RunEnd::TimedOut, None) => (
             pb::RunEnd::TimedOut,
-            format!("timed out after {elapsed_ms} ms: the shell did not start the command"),
+            format!(
+                "timed out after {elapsed_ms} ms: the shell did not start the command (is it \
+                 waiting for more input, after an open quote or a trailing backslash?)"
+            ),
+        ),
+        (RunEnd::NotStarted, _) => (
+            pb::RunEnd::NotStarted,
+            "the shell showed a new prompt without starting the command (an empty line, a \
+             syntax error?): the output is what it printed"
+                .to_owned(),
         ),
         (RunEnd::Exited, _) => (
             pb::RunEnd::Exited,

@@ -209,6 +209,7 @@ pub fn run_result(r: pb::RunResponse) -> RunResult {
         end: match pb::RunEnd::try_from(r.end).unwrap_or_default() {
             pb::RunEnd::Finished => RunEnd::Finished,
             pb::RunEnd::Exited => RunEnd::Exited,
+            pb::RunEnd::NotStarted => RunEnd::NotStarted,
             pb::RunEnd::TimedOut | pb::RunEnd::Unspecified => RunEnd::TimedOut,
         },
         command: r.command.map(command),

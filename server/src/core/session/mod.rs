@@ -166,6 +166,8 @@ pub(crate) struct Inner {
     commands_tx: watch::Sender<u64>,
     /// Started with vtr's shell integration: prompt marks will come.
     shell_integration: bool,
+    /// Held by the one `Run` waiting for its command (see `run`).
+    run_lock: tokio::sync::Mutex<()>,
     /// Request ids applied (see `once`).
     applied: Mutex<once::Applied>,
     list_changed: watch::Sender<u64>,
@@ -302,6 +304,7 @@ impl Session {
             }]),
             commands: Mutex::new(Commands::default()),
             shell_integration: integrated,
+            run_lock: tokio::sync::Mutex::new(()),
             applied: Mutex::default(),
             commands_tx: watch::Sender::new(0),
             config,

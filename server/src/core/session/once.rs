@@ -124,7 +124,8 @@ impl Session {
                         session: self.name(),
                         reason: format!(
                             "request {id:?} ran already; its answer is no longer kept \
-                             (see ListCommands)"
+                             (its command is in the session's command list: list_commands, \
+                             vtr history)"
                         ),
                     });
                 }
@@ -150,25 +151,34 @@ impl Session {
                 };
             }
         };
-        let id = id.to_owned();
+        let owned = id.to_owned();
         let task = tokio::spawn(async move {
             let answer = work.await;
             let mut applied = lock(&inner.applied);
             match &answer {
-                Ok(outcome) => applied.insert(id, fingerprint, State::Done(outcome.clone())),
+                Ok(outcome) => applied.insert(owned, fingerprint, State::Done(outcome.clone())),
                 Err(_) => {
-                    applied.ids.remove(&id);
-                    applied.order.retain(|old| *old != id);
+                    applied.ids.remove(&owned);
+                    applied.order.retain(|old| *old != owned);
                 }
             }
             drop(applied);
             tx.send_replace(Some(answer.clone()));
             answer
         });
-        task.await.map_err(|e| SessionError::Internal {
-            session: self.name(),
-            reason: format!("request task failed: {e}"),
-        })?
+        match task.await {
+            Ok(answer) => answer,
+            // It panicked: forget the id (its waiters see it dropped).
+            Err(e) => {
+                let mut applied = lock(&self.inner().applied);
+                applied.ids.remove(id);
+                applied.order.retain(|old| old != id);
+                Err(SessionError::Internal {
+                    session: self.name(),
+                    reason: format!("request task failed: {e}"),
+                })
+            }
+        }
     }
 }
 

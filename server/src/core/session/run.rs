@@ -51,6 +51,10 @@ pub enum RunEnd {
     TimedOut,
     /// The session ended first.
     Exited,
+    /// The shell showed a new prompt without starting it: an empty line,
+    /// a syntax error, a failed history expansion. The output is what the
+    /// shell printed.
+    NotStarted,
 }
 
 #[derive(Debug, Clone)]
@@ -86,14 +90,20 @@ impl Session {
     pub async fn run(&self, spec: RunSpec) -> Result<RunResult> {
         check_line(&spec.line)?;
         let inner = self.inner().clone();
+        let not_ready = |reason: &str| SessionError::NotReady {
+            session: self.name(),
+            reason: reason.to_owned(),
+        };
+        // One run at a time: two would type into each other's commands.
+        let Ok(_one) = inner.run_lock.try_lock() else {
+            return Err(not_ready(
+                "another run is waiting for its command in this session",
+            ));
+        };
         self.with_terminal(|_| ()).await?;
         let mut versions = inner.commands_tx.subscribe();
         let mut ends = inner.end_rx();
         let mut states = inner.state_rx();
-        let not_ready = |reason: String| SessionError::NotReady {
-            session: self.name(),
-            reason,
-        };
         let started = Instant::now();
         let deadline = started + spec.timeout;
         // A shell just started may not have drawn its first prompt yet.
@@ -103,35 +113,48 @@ impl Session {
             started + FIRST_MARK_GRACE
         };
         self.first_mark(first_prompt.min(deadline)).await?;
-        let seq = {
-            let c = lock(&inner.commands);
-            if !c.integrated() {
-                return Err(not_ready(
-                    "its shell sends no prompt marks (OSC 133); vtr adds them to the bash and \
-                     zsh it starts, other shells need them in their prompt"
-                        .to_owned(),
-                ));
-            }
-            if let Some(r) = c.running() {
-                return Err(not_ready(format!(
-                    "command {} ({:?}) is still running",
-                    r.seq, r.text
-                )));
-            }
-            c.next_seq()
-        };
         if states.borrow_and_update().exit.is_some() {
             return Err(SessionError::Exited {
                 session: self.name(),
             });
         }
-        self.send(Bytes::from(format!("{}\r", spec.line))).await?;
+        {
+            let c = lock(&inner.commands);
+            if !c.integrated() && inner.shell_integration {
+                return Err(not_ready(
+                    "vtr started its shell with prompt marks (OSC 133) but none came: see its \
+                     screen for an error in the startup files, or a shell that replaced itself",
+                ));
+            }
+            if !c.integrated() {
+                return Err(not_ready(
+                    "its shell sends no prompt marks (OSC 133); vtr adds them to the bash and \
+                     zsh it starts with no arguments, other shells need them in their prompt",
+                ));
+            }
+            if let Some(r) = c.running() {
+                return Err(not_ready(&format!(
+                    "command {} ({:?}) is still running",
+                    r.seq, r.text
+                )));
+            }
+        }
+        // Between a command's end and the next prompt: type at the prompt.
+        self.until_prompt(deadline).await?;
+        let (seq, prompts) = {
+            let c = lock(&inner.commands);
+            (c.next_seq(), c.prompts())
+        };
+        let from = self.send(Bytes::from(format!("{}\r", spec.line))).await?;
         let end = loop {
-            if lock(&inner.commands)
-                .get(seq)
-                .is_some_and(Command::finished)
             {
-                break RunEnd::Finished;
+                let c = lock(&inner.commands);
+                if c.get(seq).is_some_and(Command::finished) {
+                    break RunEnd::Finished;
+                }
+                if c.get(seq).is_none() && c.prompts() > prompts {
+                    break RunEnd::NotStarted;
+                }
             }
             if states.borrow_and_update().exit.is_some() {
                 // Every byte is in: parse the rest, then look once more.
@@ -155,14 +178,23 @@ impl Session {
                     }
                 }
                 _ = states.changed() => {}
-                _ = tokio::time::sleep_until(deadline) => break RunEnd::TimedOut,
+                _ = tokio::time::sleep_until(deadline) => {
+                    // What a busy parser has not read yet may hold the end.
+                    self.with_terminal(|_| ()).await?;
+                    let finished = lock(&inner.commands)
+                        .get(seq)
+                        .is_some_and(Command::finished);
+                    break if finished { RunEnd::Finished } else { RunEnd::TimedOut };
+                }
             }
         };
         let elapsed = started.elapsed();
         let command = lock(&inner.commands).get(seq).cloned();
         let (output, omitted) = match &command {
-            Some(c) => self.output_text(c, spec.max_output),
-            None => (String::new(), 0),
+            Some(c) => self.output_text(c.start_offset, c.end_offset, spec.max_output),
+            // What the shell printed instead (its error, a continuation
+            // prompt).
+            None => self.output_text(from, None, spec.max_output),
         };
         Ok(RunResult {
             end,
@@ -175,30 +207,55 @@ impl Session {
 
     /// Until the shell has sent a prompt mark, or `until`.
     async fn first_mark(&self, until: Instant) -> Result<()> {
+        self.wait_commands(until, |c| c.integrated()).await
+    }
+
+    /// Until the shell shows a prompt (or a command runs), or `until`.
+    async fn until_prompt(&self, until: Instant) -> Result<()> {
+        self.wait_commands(until, |c| c.at_prompt() || c.running().is_some())
+            .await
+    }
+
+    /// Until `done` holds for the session's commands, the session exits,
+    /// or `until`.
+    async fn wait_commands(
+        &self,
+        until: Instant,
+        done: impl Fn(&crate::core::commands::Commands) -> bool,
+    ) -> Result<()> {
         let inner = self.inner().clone();
         let mut versions = inner.commands_tx.subscribe();
         let mut ends = inner.end_rx();
+        let mut states = inner.state_rx();
         loop {
-            if lock(&inner.commands).integrated() || inner.state_tx.borrow().exit.is_some() {
+            if done(&lock(&inner.commands)) || states.borrow_and_update().exit.is_some() {
                 return Ok(());
             }
             tokio::select! {
                 _ = versions.changed() => {}
-                _ = ends.changed() => self.with_terminal(|_| ()).await?,
+                _ = ends.changed() => {
+                    if lock(&inner.pipe).unparsed() < EXACT_KEYS_BACKLOG {
+                        self.with_terminal(|_| ()).await?;
+                    }
+                }
+                _ = states.changed() => {}
                 _ = tokio::time::sleep_until(until) => return Ok(()),
             }
         }
     }
 
-    /// The command's output as text: its last `max` bytes, and how many
-    /// bytes of text came before them.
-    fn output_text(&self, c: &Command, max: usize) -> (String, u64) {
+    /// The output from `start` to `end` (or now) as text: its last `max`
+    /// bytes, and how many bytes came before them.
+    fn output_text(&self, start: u64, end: Option<u64>, max: usize) -> (String, u64) {
         let inner = self.inner();
-        let (start, end) = inner.log_bounds();
-        let to = c.end_offset.unwrap_or(end);
-        let from = c.start_offset.max(start);
-        // Bytes gone from the log count as omitted, unstripped.
-        let mut omitted = from.saturating_sub(c.start_offset);
+        let (held, now) = inner.log_bounds();
+        let to = end.unwrap_or(now);
+        // Only the end is read: text is never longer than its raw bytes,
+        // so the raw window covers it, escapes and all. Bytes before the
+        // window, or gone from the log, count as omitted, raw.
+        let window = (4 * max + (64 << 10)) as u64;
+        let from = start.max(held).max(to.saturating_sub(window));
+        let mut omitted = from.saturating_sub(start);
         let mut stripper = Stripper::default();
         let mut text = Vec::new();
         for (_, chunk, _) in inner.log_slices(from, to) {
@@ -237,6 +294,15 @@ fn check_line(line: &str) -> Result<()> {
         return Err(SessionError::invalid(
             "the command line holds a line break: run one line at a time",
         ));
+    }
+    if let Some(c) = line.chars().find(|c| c.is_control()) {
+        return Err(SessionError::invalid(format!(
+            "the command line holds a control character ({c:?}), which the shell would take \
+             as an editing key: send keys for those"
+        )));
+    }
+    if line.trim().is_empty() {
+        return Err(SessionError::invalid("the command line is blank"));
     }
     Ok(())
 }
