@@ -78,6 +78,9 @@ pub struct Commands {
     prompts: u64,
     /// Bumped on every change a reader could see.
     version: u64,
+    /// The key vtr gave the shell: only marks carrying it (`vtr=KEY`)
+    /// count. `None`: any mark counts (a shell set up by its user).
+    key: Option<String>,
 }
 
 impl Default for Commands {
@@ -91,11 +94,20 @@ impl Default for Commands {
             integrated: false,
             prompts: 0,
             version: 0,
+            key: None,
         }
     }
 }
 
 impl Commands {
+    /// Commands of a shell whose marks carry `key` (see `session::shell`).
+    pub fn with_key(key: Option<String>) -> Self {
+        Commands {
+            key,
+            ..Commands::default()
+        }
+    }
+
     /// Takes the output chunk at stream offset `offset`, which arrived `at`.
     pub fn feed(&mut self, offset: u64, chunk: &[u8], at: SystemTime) {
         let mut marks = Vec::new();
@@ -128,6 +140,15 @@ impl Commands {
     }
 
     fn mark(&mut self, mark: &Mark, at: SystemTime) {
+        if let Some(key) = &self.key {
+            let keyed = mark
+                .params
+                .split(|&b| b == b';')
+                .any(|field| field.strip_prefix(b"vtr=") == Some(key.as_bytes()));
+            if !keyed {
+                return;
+            }
+        }
         self.integrated = true;
         self.version += 1;
         match mark.kind {
@@ -522,6 +543,29 @@ mod tests {
         let list = c.last(0);
         assert_eq!((list.len(), list[0].exit_code), (1, Some(0)));
         assert_eq!(c.prompts(), 2);
+    }
+
+    #[test]
+    fn with_a_key_only_marks_carrying_it_count() {
+        let mut c = Commands::with_key(Some("k1".into()));
+        let out = [
+            b"\x1b]133;A;vtr=k1\x07$ \x1b]133;B;vtr=k1\x07".as_slice(),
+            b"cat f\r\n\x1b]133;C;vtr=k1\x07",
+            // What the file holds: marks without the key, or another key.
+            b"\x1b]133;D;0\x07\x1b]133;D;0;vtr=k2\x07\x1b]133;A\x07",
+            b"\x1b]133;D;3;vtr=k1\x07",
+        ]
+        .concat();
+        c.feed(0, &out, SystemTime::UNIX_EPOCH);
+        let list = c.last(0);
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            (list[0].text.as_str(), list[0].exit_code),
+            ("cat f", Some(3))
+        );
+        let mut unkeyed = Commands::with_key(Some("k1".into()));
+        unkeyed.feed(0, PROMPT, SystemTime::UNIX_EPOCH);
+        assert!(!unkeyed.integrated());
     }
 
     #[test]

@@ -344,3 +344,20 @@ async fn one_run_at_a_time_and_no_control_characters() {
         assert_eq!(e.code(), Code::InvalidArgument, "{line:?}: {}", e.message());
     }
 }
+
+#[tokio::test]
+async fn marks_a_command_prints_do_not_end_it() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    for shell in SHELLS {
+        spawn(&mut c, shell, shell, &[]).await;
+        // Output that holds marks (a file shown with cat, say): an end, a
+        // prompt, a start. Only the shell's own marks count.
+        let line = "printf '\\033]133;D;0\\007\\033]133;A\\007\\033]133;B\\007\\033]133;C\\007'; \
+                    sleep 0.3; echo real-end; (exit 5)";
+        let r = run(&mut c, shell, line, 10_000).await;
+        assert_eq!(finished(&r), Some(5), "{shell}: {r:?}");
+        assert!(r.output.ends_with("real-end\n"), "{shell}: {:?}", r.output);
+        assert_eq!(commands(&mut c, shell).await.commands.len(), 1, "{shell}");
+    }
+}

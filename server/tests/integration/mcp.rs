@@ -76,6 +76,8 @@ fn script(spoke: &str) -> Value {
         {"tool": "read_screen", "args": {"session": format!("{spoke}:nosuch")}},
         {"tool": "run", "args": {"session": s, "command": "sleep 5", "timeout_ms": 200}},
         {"tool": "kill", "args": {"session": s, "signal": "KILL"}},
+        {"tool": "read_output", "args": {"session": s, "since_offset": 0, "max_bytes": 64}},
+        {"tool": "read_screen", "args": {"session": s, "cells": true}},
     ])
 }
 
@@ -154,6 +156,25 @@ fn assert_session_tools(report: &Value, spoke: &str) {
         "{slow}"
     );
     ok(9);
+    // Pages of output: the next one starts where this one ended.
+    let page = ok(10);
+    assert_eq!(page["start_offset"], 0);
+    let next = page["next_offset"].as_u64().expect("next offset");
+    assert!(next > 0 && next <= 64, "{page}");
+    assert_eq!(page["more"], true);
+    assert!(
+        page["output"]
+            .as_str()
+            .is_some_and(|o| !o.contains('\u{1b}')),
+        "{page}"
+    );
+    let cells = &ok(11)["cells"];
+    assert_eq!(
+        cells.as_array().map(Vec::len),
+        Some(24),
+        "a row per screen row"
+    );
+    assert_eq!(cells[0].as_array().map(Vec::len), Some(80));
 }
 
 #[tokio::test]
@@ -194,6 +215,22 @@ async fn the_python_sdk_runs_a_command_on_a_tunnelled_spoke_through_the_hubs_mcp
     )
     .await;
     assert_eq!(cross.status, 403, "{}", cross.body);
+    // No credential: a 401 naming the scheme (not the sign-in page).
+    for method in ["GET", "POST"] {
+        let none = http(
+            &addr,
+            method,
+            "/mcp",
+            &[("Content-Type", "application/json")],
+            body,
+        )
+        .await;
+        assert_eq!(none.status, 401, "{method}: {}", none.head);
+        assert_eq!(
+            none.header("www-authenticate"),
+            Some("Bearer realm=\"vtr\"")
+        );
+    }
 }
 
 #[tokio::test]

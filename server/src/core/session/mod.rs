@@ -231,11 +231,11 @@ impl Session {
                 builder.env(k, v);
             }
         }
-        let integrated = match config.shell_integration.as_ref() {
+        let mark_key = match config.shell_integration.as_ref() {
             Some(dir) if !spec.no_shell_integration => {
                 shell::integrate(dir, &command, &spec.args, &spec.env, &mut builder)
             }
-            _ => false,
+            _ => None,
         };
         let child = pair
             .slave
@@ -302,8 +302,8 @@ impl Session {
                 cols,
                 rows,
             }]),
-            commands: Mutex::new(Commands::default()),
-            shell_integration: integrated,
+            shell_integration: mark_key.is_some(),
+            commands: Mutex::new(Commands::with_key(mark_key)),
             run_lock: tokio::sync::Mutex::new(()),
             applied: Mutex::default(),
             commands_tx: watch::Sender::new(0),

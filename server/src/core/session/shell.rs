@@ -7,6 +7,11 @@
 //!
 //! Only a shell started with no arguments is changed: anything else (a
 //! script, `-c`, options) runs as asked.
+//!
+//! Each session's marks carry a key of its own (`vtr=KEY`, handed to the
+//! shell in `VTR_MARK_KEY`, which the startup files take out of the
+//! environment): output that merely contains marks (a file shown with
+//! `cat`) cannot end a command or start one.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,22 +40,23 @@ pub fn install(dir: &Path) -> std::io::Result<()> {
 
 /// Adds to `builder` what makes `command` (run with `args`) send prompt
 /// marks, from the files in `dir`; `env` is the session's extra
-/// environment. False when it is not a shell vtr knows, or has arguments.
+/// environment. The key its marks carry; `None` when it is not a shell
+/// vtr knows, or has arguments.
 pub fn integrate(
     dir: &Path,
     command: &str,
     args: &[String],
     env: &[String],
     builder: &mut CommandBuilder,
-) -> bool {
+) -> Option<String> {
     if !args.is_empty() {
-        return false;
+        return None;
     }
+    let key = uuid::Uuid::new_v4().simple().to_string();
     match Path::new(command).file_name().and_then(|n| n.to_str()) {
         Some("bash") => {
             builder.arg("--rcfile");
             builder.arg(dir.join("bash.rc"));
-            true
         }
         Some("zsh") => {
             let asked = env
@@ -61,8 +67,9 @@ pub fn integrate(
                 builder.env("VTR_USER_ZDOTDIR", user);
             }
             builder.env("ZDOTDIR", dir.join("zsh"));
-            true
         }
-        _ => false,
+        _ => return None,
     }
+    builder.env("VTR_MARK_KEY", &key);
+    Some(key)
 }

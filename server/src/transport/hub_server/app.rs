@@ -17,7 +17,7 @@ use crate::transport::mcp;
 use crate::transport::throttle::Throttle;
 use crate::transport::tunnel;
 use crate::transport::tunnel_proof::{self, ProofKey};
-use crate::transport::web::front_door::{FrontDoor, front_door};
+use crate::transport::web::front_door::{FrontDoor, MCP_PATH, front_door};
 use crate::transport::web::{self, auth::WebAuth, auth::token_fingerprint};
 use crate::transport::web_state::WebState;
 
@@ -75,7 +75,7 @@ pub(super) async fn tcp_app(
     .merge(tunnel_routes(acceptor))
     .merge(web::router(state))
     .merge(web::auth_router(auth))
-    .route_service("/mcp", mcp::hub_service(hub))
+    .route_service(MCP_PATH, mcp::hub_service(hub))
     .fallback(web::fallback)
     .layer(axum::middleware::from_fn_with_state(door, front_door)))
 }

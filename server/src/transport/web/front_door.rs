@@ -211,6 +211,11 @@ pub fn page(path: &str) -> bool {
         && (path.starts_with("/s/") || !last.contains('.'))
 }
 
+/// Where agents reach the MCP tools. A page as far as sign-in goes (never
+/// public), but for programs: a missing credential is a 401 naming the
+/// scheme, not a redirect to the sign-in page.
+pub const MCP_PATH: &str = "/mcp";
+
 /// No identity: gRPC gets `UNAUTHENTICATED`, pages go to `/login`,
 /// anything else 401.
 fn unidentified(request: &Request, path: &str, grpc: bool, peer: SocketAddr) -> Response {
@@ -225,6 +230,18 @@ fn unidentified(request: &Request, path: &str, grpc: bool, peer: SocketAddr) -> 
             "this hub needs its token: send `authorization: Bearer TOKEN` (`vtr hub url` shows it)",
         )
         .into_http::<axum::body::Body>();
+    }
+    if path == MCP_PATH {
+        let mut response = refuse(
+            StatusCode::UNAUTHORIZED,
+            "this hub needs its token: send `Authorization: Bearer TOKEN` (its token file: \
+             `token` in the hub's state directory)",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"vtr\""),
+        );
+        return response;
     }
     if page(path) && request.method() == Method::GET {
         let next = request.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -267,6 +284,7 @@ mod tests {
             "/ws/dashboard",
             "/anything",
             "/metrics",
+            MCP_PATH,
             "/vtr.v1.Vtr/Spawn",
             "/vtr.v1.Vtr/x.y",
             "/grpc.health.v1.Health/Check",
