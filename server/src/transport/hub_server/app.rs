@@ -29,6 +29,7 @@ pub(super) async fn tcp_app(
     state: WebState,
     token: Option<Token>,
     public_url: Arc<str>,
+    shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<axum::Router> {
     // HTTPS here or at a proxy in front: cookies are Secure, and only
     // `https://` origins are this hub's.
@@ -75,7 +76,7 @@ pub(super) async fn tcp_app(
     .merge(tunnel_routes(acceptor))
     .merge(web::router(state))
     .merge(web::auth_router(auth))
-    .route_service(MCP_PATH, mcp::hub_service(hub))
+    .route_service(MCP_PATH, mcp::hub_service(hub, shutdown))
     .fallback(web::fallback)
     .layer(axum::middleware::from_fn_with_state(door, front_door)))
 }

@@ -110,7 +110,15 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         Some(hub.clone()),
         Some(state.clone()),
     );
-    let app = app::tcp_app(&opts, &hub, state, token.map(|(t, _)| t), public_url).await?;
+    let app = app::tcp_app(
+        &opts,
+        &hub,
+        state,
+        token.map(|(t, _)| t),
+        public_url,
+        shutdown.clone(),
+    )
+    .await?;
     let result = serve(listeners, cli_routes.await?, app, limits, shutdown).await;
     crate::service::stopping();
     hub.shutdown();

@@ -112,7 +112,9 @@ impl ServerHandler for Server {
 }
 
 /// `/mcp` for a hub's router: the front door in front has checked the
-/// Host, the origin and the caller's identity already.
+/// Host, the origin and the caller's identity already (so the SDK's own
+/// Host check, which knows only loopback names, is off: mount this only
+/// behind the front door).
 pub fn http_service(
     server: Server,
     shutdown: CancellationToken,

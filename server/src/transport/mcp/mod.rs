@@ -26,9 +26,11 @@ impl Spokes for HubSpokes {
     }
 }
 
-/// `/mcp` on a hub's port: the tools over the hub's sessions.
+/// `/mcp` on a hub's port: the tools over the hub's sessions; calls still
+/// waiting end when `shutdown` is cancelled.
 pub fn hub_service(
     hub: &Hub,
+    shutdown: CancellationToken,
 ) -> rmcp::transport::streamable_http_server::StreamableHttpService<
     Server,
     rmcp::transport::streamable_http_server::session::never::NeverSessionManager,
@@ -38,8 +40,5 @@ pub fn hub_service(
         spokes: Arc::new(HubSpokes(hub.clone())),
     };
     // Stateless, JSON answers: no stream outlives its request.
-    handler::http_service(
-        Server::new(backend, "mcp".to_owned()),
-        CancellationToken::new(),
-    )
+    handler::http_service(Server::new(backend, "mcp".to_owned()), shutdown)
 }
