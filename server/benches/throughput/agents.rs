@@ -65,7 +65,7 @@ pub(crate) async fn agents(dir: &Path) -> anyhow::Result<AgentTimes> {
         let started = Instant::now();
         let answer = mcp.run_true(i).await?;
         anyhow::ensure!(
-            answer.contains(r#"\"exit_code\": 0"#),
+            answer.contains(r#"\"exit_code\":0,"#),
             "MCP run {i}: {answer}"
         );
         if i >= WARMUP {
