@@ -361,3 +361,57 @@ async fn marks_a_command_prints_do_not_end_it() {
         assert_eq!(commands(&mut c, shell).await.commands.len(), 1, "{shell}");
     }
 }
+
+/// `shell` with `rc` as the user's own startup file in a home of its own.
+async fn spawn_with_rc(c: &mut VtrClient, name: &str, shell: &str, rc: &str) -> tempfile::TempDir {
+    let home = tempfile::tempdir().expect("home");
+    let file = if shell == "bash" { ".bashrc" } else { ".zshrc" };
+    std::fs::write(home.path().join(file), rc).expect("rc file");
+    let mut request = spawn_request(name, shell, &[]);
+    request.env = vec![format!("HOME={}", home.path().display())];
+    c.spawn(request).await.expect("spawn");
+    home
+}
+
+#[tokio::test]
+async fn the_users_own_prompt_code_sees_the_status_and_themes_keep_the_marks() {
+    let spoke = Spoke::start();
+    let mut c = spoke.client().await;
+    // bash: the user's PROMPT_COMMAND (ending in `;`, with set -u) sees
+    // the command's status; it prints after the command's end.
+    let _b = spawn_with_rc(
+        &mut c,
+        "b",
+        "bash",
+        "set -u\nPROMPT_COMMAND='echo saw-$?;'\n",
+    )
+    .await;
+    let r = run(&mut c, "b", "(exit 3)", 10_000).await;
+    assert_eq!(finished(&r), Some(3));
+    assert_eq!(
+        r.output, "",
+        "the user's prompt output is not the command's"
+    );
+    wait_screen(&mut c, "b", "the user's hook saw 3", |l| {
+        l.iter().any(|l| l == "saw-3")
+    })
+    .await;
+    // zsh: a theme that rebuilds PS1 at every prompt keeps the marks (a
+    // line the shell does not start returns at the next prompt).
+    let _z = spawn_with_rc(
+        &mut c,
+        "z",
+        "zsh",
+        "setopt nounset\ntheme() { PS1='themed> ' }\nprecmd_functions+=(theme)\n",
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let r = run(&mut c, "z", "fi", 20_000).await;
+    assert_eq!(r.end(), pb::RunEnd::NotStarted, "{r:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(finished(&run(&mut c, "z", "true", 10_000).await), Some(0));
+    wait_screen(&mut c, "z", "the theme's prompt", |l| {
+        l.iter().any(|l| l.starts_with("themed>"))
+    })
+    .await;
+}

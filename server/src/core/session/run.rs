@@ -18,6 +18,8 @@ pub const MAX_RUN_OUTPUT: usize = 1 << 20;
 /// How long a shell vtr did not integrate gets to show a prompt mark
 /// before a run is refused.
 const FIRST_MARK_GRACE: Duration = Duration::from_secs(1);
+/// How long a run waits for the prompt after a command's end.
+const PROMPT_GRACE: Duration = Duration::from_secs(2);
 /// A command line to run, in bytes.
 pub const MAX_RUN_LINE: usize = 16 << 10;
 
@@ -139,8 +141,10 @@ impl Session {
                 )));
             }
         }
-        // Between a command's end and the next prompt: type at the prompt.
-        self.until_prompt(deadline).await?;
+        // Between a command's end and the next prompt: type at the prompt
+        // (a shell whose prompt shows no marks is waited for 2 s at most).
+        self.until_prompt(deadline.min(Instant::now() + PROMPT_GRACE))
+            .await?;
         let (seq, prompts) = {
             let c = lock(&inner.commands);
             (c.next_seq(), c.prompts())
