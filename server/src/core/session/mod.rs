@@ -25,12 +25,13 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+use portable_pty::{MasterPty, PtySize, native_pty_system};
 use tokio::sync::watch;
 
 mod config;
 mod input;
 pub mod once;
+mod program;
 mod pty_fd;
 mod run;
 pub mod shell;
@@ -220,23 +221,7 @@ impl Session {
                 pixel_height: 0,
             })
             .map_err(|e| failed(format!("opening a PTY: {e}")))?;
-        let mut builder = CommandBuilder::new(&command);
-        builder.args(&spec.args);
-        builder.cwd(&cwd);
-        builder.env("TERM", "xterm-256color");
-        builder.env("VTR_SESSION", &spec.name);
-        builder.env("VTR_SESSION_ID", &id);
-        for kv in &spec.env {
-            if let Some((k, v)) = kv.split_once('=') {
-                builder.env(k, v);
-            }
-        }
-        let mark_key = match config.shell_integration.as_ref() {
-            Some(dir) if !spec.no_shell_integration => {
-                shell::integrate(dir, &command, &spec.args, &spec.env, &mut builder)
-            }
-            _ => None,
-        };
+        let (builder, mark_key) = program::command(&id, &spec, &command, &cwd, &config);
         let child = pair
             .slave
             .spawn_command(builder)

@@ -160,35 +160,17 @@ impl Session {
                     break RunEnd::NotStarted;
                 }
             }
+            // Every byte is in: the rest parsed, the end may be there.
             if states.borrow_and_update().exit.is_some() {
-                // Every byte is in: parse the rest, then look once more.
-                self.with_terminal(|_| ()).await?;
-                let finished = lock(&inner.commands)
-                    .get(seq)
-                    .is_some_and(Command::finished);
-                break if finished {
-                    RunEnd::Finished
-                } else {
-                    RunEnd::Exited
-                };
+                break self.ended_else(seq, RunEnd::Exited).await?;
             }
             tokio::select! {
                 _ = versions.changed() => {}
-                // Output: parse it now, unless a flood is under way (the
-                // parser thread then keeps up on its own).
-                _ = ends.changed() => {
-                    if lock(&inner.pipe).unparsed() < EXACT_KEYS_BACKLOG {
-                        self.with_terminal(|_| ()).await?;
-                    }
-                }
+                _ = ends.changed() => self.keep_up().await?,
                 _ = states.changed() => {}
+                // What a busy parser has not read yet may hold the end.
                 _ = tokio::time::sleep_until(deadline) => {
-                    // What a busy parser has not read yet may hold the end.
-                    self.with_terminal(|_| ()).await?;
-                    let finished = lock(&inner.commands)
-                        .get(seq)
-                        .is_some_and(Command::finished);
-                    break if finished { RunEnd::Finished } else { RunEnd::TimedOut };
+                    break self.ended_else(seq, RunEnd::TimedOut).await?;
                 }
             }
         };
@@ -207,6 +189,25 @@ impl Session {
             omitted,
             elapsed,
         })
+    }
+
+    /// `Finished` if command `seq` ended once everything output so far is
+    /// parsed; else `otherwise`.
+    async fn ended_else(&self, seq: u64, otherwise: RunEnd) -> Result<RunEnd> {
+        self.with_terminal(|_| ()).await?;
+        let ended = lock(&self.inner().commands)
+            .get(seq)
+            .is_some_and(Command::finished);
+        Ok(if ended { RunEnd::Finished } else { otherwise })
+    }
+
+    /// Output came: parse it now (marks in it may be awaited), unless a
+    /// flood is under way (the parser thread then keeps up on its own).
+    async fn keep_up(&self) -> Result<()> {
+        if lock(&self.inner().pipe).unparsed() < EXACT_KEYS_BACKLOG {
+            self.with_terminal(|_| ()).await?;
+        }
+        Ok(())
     }
 
     /// Until the shell has sent a prompt mark, or `until`.
@@ -237,11 +238,7 @@ impl Session {
             }
             tokio::select! {
                 _ = versions.changed() => {}
-                _ = ends.changed() => {
-                    if lock(&inner.pipe).unparsed() < EXACT_KEYS_BACKLOG {
-                        self.with_terminal(|_| ()).await?;
-                    }
-                }
+                _ = ends.changed() => self.keep_up().await?,
                 _ = states.changed() => {}
                 _ = tokio::time::sleep_until(until) => return Ok(()),
             }
