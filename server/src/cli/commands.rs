@@ -26,6 +26,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Spokes => spokes(&target(&cli.target)?, json).await,
         Command::Mcp => super::mcp::run(&target(&cli.target)?).await,
         Command::Share(command) => super::share::run(&target(&cli.target)?, command, json).await,
+        Command::Grant(command) => super::grant::run(&target(&cli.target)?, command, json).await,
+        Command::Audit { grant, limit } => {
+            super::grant::audit(&target(&cli.target)?, grant, limit, json).await
+        }
         command => {
             let target = target(&cli.target)?;
             let mut client = client::connect(&target).await?;
@@ -113,7 +117,9 @@ async fn client_command(
         | Command::Config(_)
         | Command::Completions { .. }
         | Command::Man { .. }
-        | Command::Share(_) => {
+        | Command::Share(_)
+        | Command::Grant(_)
+        | Command::Audit { .. } => {
             anyhow::bail!("not a client command")
         }
         Command::Spawn(args) => spawn(client, args, json).await,

@@ -14,6 +14,7 @@ mod attach;
 mod commands;
 mod docs;
 mod events;
+mod grant;
 mod help;
 use crate::config::duration;
 pub mod exit;
@@ -331,6 +332,19 @@ pub enum Command {
     /// Read-only links to a session, for anyone with the URL (a hub's).
     #[command(subcommand)]
     Share(ShareCommand),
+    /// Tokens for agents and programs that observe or control only named
+    /// sessions or one spoke, until they expire (a hub's).
+    #[command(subcommand)]
+    Grant(GrantCommand),
+    /// The calls made under grants, newest first (a hub's).
+    Audit {
+        /// Only this grant's calls (its id, from `vtr grant ls`).
+        #[arg(long)]
+        grant: Option<String>,
+        /// At most this many rows (1 to 10000).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+    },
     /// Attach this terminal to a session (detach with the detach key).
     Attach {
         /// The session: its name or id (on a hub, SPOKE:NAME).
@@ -359,6 +373,41 @@ pub enum ShareCommand {
     /// Revoke a link: its viewers are cut off at once.
     Revoke {
         /// The link's id (from `vtr share ls`).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrantCommand {
+    /// Make a grant and print its token (shown this once; the hub keeps a
+    /// hash). Its holder sends it as `Authorization: Bearer TOKEN` to the
+    /// hub's /mcp or gRPC port.
+    #[command(group = clap::ArgGroup::new("reach").required(true).args(["session", "spoke"]))]
+    Create {
+        /// A session it reaches: SPOKE:NAME (repeat for more, up to 64).
+        /// Kept by id, so a rename does not move the grant.
+        #[arg(long)]
+        session: Vec<String>,
+        /// Or one whole spoke: its sessions now and later (and, with
+        /// control, starting new ones there).
+        #[arg(long)]
+        spoke: Option<String>,
+        /// What it allows: `observe` (read only) or `control` (also
+        /// typing, run, kill, remove).
+        #[arg(long, default_value = "observe", value_parser = ["observe", "control"])]
+        scope: String,
+        /// How long it works (1s to 30d), e.g. 15m, 1h, 7d.
+        #[arg(long, default_value = "1h", value_parser = duration::parse)]
+        ttl: std::time::Duration,
+        /// What it is for (shown in `vtr grant ls` and the dashboard).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// List the grants not yet expired.
+    Ls,
+    /// Revoke a grant: its calls and streams end at once.
+    Revoke {
+        /// The grant's id (from `vtr grant ls`).
         id: String,
     },
 }

@@ -43,6 +43,9 @@ pub enum SessionError {
     /// The server a client called refused a request: its message as is.
     #[error("{message}")]
     Remote { kind: ErrorKind, message: String },
+    /// The caller's grant does not allow this; the message says why.
+    #[error("{0}")]
+    Denied(String),
     /// A spoke refused a request a hub forwarded to it.
     #[error("spoke {spoke:?}: {message}")]
     Spoke {
@@ -63,6 +66,8 @@ pub enum ErrorKind {
     Exhausted,
     Unavailable,
     TimedOut,
+    /// Outside what the caller's grant allows.
+    Denied,
     Internal,
 }
 
@@ -85,6 +90,7 @@ impl SessionError {
             SessionError::InputBlocked { .. } => ErrorKind::Exhausted,
             SessionError::Internal { .. } => ErrorKind::Internal,
             SessionError::Unreachable { .. } => ErrorKind::Unavailable,
+            SessionError::Denied(_) => ErrorKind::Denied,
             SessionError::Spoke { kind, .. } | SessionError::Remote { kind, .. } => *kind,
         }
     }

@@ -4,6 +4,7 @@
 
 mod breaker;
 mod fanout;
+pub mod grants;
 mod metrics;
 mod monitor;
 pub mod pins;

@@ -1,5 +1,5 @@
 //! The hub's state database, `hub.db` in its state directory: share links,
-//! spoke key pins and web sign-ins. One schema version covers the whole
+//! spoke key pins, web sign-ins, grants and their audit log. One schema version covers the whole
 //! file, kept in SQLite's `user_version`.
 //!
 //! On open the hub upgrades an older file (after copying it to
@@ -12,6 +12,7 @@
 //! - 0: no version recorded (vtr before versioning); tables were created on
 //!   first use, and early files lack `shares.created_offset`.
 //! - 1: all three tables, with `shares.created_offset`.
+//! - 2: `grants` and `audit`.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -20,14 +21,14 @@ use anyhow::Context;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema this vtr writes and the newest it reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The file's name in the state directory.
 pub const FILE: &str = "hub.db";
 
 /// Brings a database at version `N - 1` to version `N` (index `N - 1`).
 /// Each step runs in the transaction that records its version.
-const UPGRADES: [fn(&Connection) -> rusqlite::Result<()>; SCHEMA_VERSION as usize] = [to_v1];
+const UPGRADES: [fn(&Connection) -> rusqlite::Result<()>; SCHEMA_VERSION as usize] = [to_v1, to_v2];
 
 /// Opens `dir/hub.db`, creating it (mode 0600) or upgrading it as needed.
 pub fn open(dir: &Path) -> anyhow::Result<Connection> {
@@ -160,6 +161,37 @@ fn to_v1(db: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// 1 -> 2: grants (the token's secret hashed) and the calls made under
+/// them.
+fn to_v2(db: &Connection) -> rusqlite::Result<()> {
+    db.execute_batch(
+        "CREATE TABLE IF NOT EXISTS grants (
+             id TEXT PRIMARY KEY,
+             secret_hash TEXT NOT NULL,
+             scope TEXT NOT NULL,
+             targets TEXT NOT NULL,
+             note TEXT NOT NULL,
+             created_ms INTEGER NOT NULL,
+             expires_ms INTEGER NOT NULL,
+             revoked_ms INTEGER,
+             created_by TEXT NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS audit (
+             seq INTEGER PRIMARY KEY,
+             at_ms INTEGER NOT NULL,
+             grant_id TEXT NOT NULL,
+             via TEXT NOT NULL,
+             call TEXT NOT NULL,
+             action TEXT NOT NULL,
+             session TEXT NOT NULL,
+             outcome TEXT NOT NULL,
+             detail TEXT NOT NULL,
+             duration_ms INTEGER NOT NULL
+         );
+         CREATE INDEX IF NOT EXISTS audit_by_grant ON audit (grant_id, seq);",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,7 +211,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = open(dir.path()).expect("open");
         assert_eq!(version(&db).expect("version"), SCHEMA_VERSION);
-        assert_eq!(tables(&db), ["shares", "sign_ins", "spoke_keys"]);
+        assert_eq!(
+            tables(&db),
+            ["audit", "grants", "shares", "sign_ins", "spoke_keys"]
+        );
         let files: Vec<_> = std::fs::read_dir(dir.path())
             .expect("list")
             .map(|e| e.expect("entry").file_name())
@@ -207,7 +242,10 @@ mod tests {
         }
         let db = open(dir.path()).expect("open and upgrade");
         assert_eq!(version(&db).expect("version"), SCHEMA_VERSION);
-        assert_eq!(tables(&db), ["shares", "sign_ins", "spoke_keys"]);
+        assert_eq!(
+            tables(&db),
+            ["audit", "grants", "shares", "sign_ins", "spoke_keys"]
+        );
         let kept: (String, Option<i64>) = db
             .query_row(
                 "SELECT created_by, created_offset FROM shares WHERE id = 'old'",
@@ -249,6 +287,9 @@ mod tests {
     #[test]
     fn the_in_memory_database_has_every_table() {
         let db = open_in_memory().expect("open");
-        assert_eq!(tables(&db), ["shares", "sign_ins", "spoke_keys"]);
+        assert_eq!(
+            tables(&db),
+            ["audit", "grants", "shares", "sign_ins", "spoke_keys"]
+        );
     }
 }

@@ -19,6 +19,8 @@ use crate::hub::share::{Record, ShareError, Shares};
 pub struct WebState {
     pub hub: Hub,
     pub shares: Arc<Shares>,
+    /// Scoped grants for agents, and their audit log.
+    pub grants: Arc<crate::hub::grants::Grants>,
     pub presence: Arc<Presence>,
     /// Where browsers reach the hub, e.g. `https://vtr.example.net`.
     pub public_url: Arc<str>,

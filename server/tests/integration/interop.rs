@@ -30,6 +30,7 @@ const HUB_SERVICES: &[&str] = &[
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
     "vtr.v1.Federation",
+    "vtr.v1.Grants",
     "vtr.v1.Link",
     "vtr.v1.Shares",
     "vtr.v1.Vtr",
@@ -50,7 +51,7 @@ fn python() -> &'static str {
 }
 
 /// Runs the client against `target` and returns its report.
-fn grpcio(target: &str, args: &[&str]) -> Value {
+pub(crate) fn grpcio(target: &str, args: &[&str]) -> Value {
     let out = Command::new(python())
         .arg(CLIENT)
         .arg(target)
@@ -72,7 +73,7 @@ fn unix_target(socket: &Path) -> String {
     format!("unix:{}", socket.display())
 }
 
-fn tcp_target(url: &str) -> String {
+pub(crate) fn tcp_target(url: &str) -> String {
     url.trim_start_matches("http://").to_owned()
 }
 

@@ -15,6 +15,7 @@ mod docs;
 mod fidelity;
 mod floods;
 mod front_door;
+mod grants;
 mod hub;
 mod interop;
 mod limits;

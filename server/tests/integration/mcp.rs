@@ -26,7 +26,7 @@ fn python() -> PathBuf {
 
 /// Runs the SDK client with `args` and `script`; its report, or its
 /// stderr when it failed.
-fn client(args: &[&str], script: &Value) -> Result<Value, String> {
+pub(crate) fn client(args: &[&str], script: &Value) -> Result<Value, String> {
     let out = Command::new(python())
         .arg(CLIENT)
         .args(args)
@@ -42,7 +42,7 @@ fn client(args: &[&str], script: &Value) -> Result<Value, String> {
 }
 
 /// The text of each call, parsed as JSON when it is.
-fn answers(report: &Value) -> Vec<(bool, Value)> {
+pub(crate) fn answers(report: &Value) -> Vec<(bool, Value)> {
     report["calls"]
         .as_array()
         .expect("calls")

@@ -56,7 +56,7 @@ async fn a_newer_state_database_is_refused_and_an_older_one_upgraded() {
     );
     hub.kill();
     let db = hub.state_dir().join("hub.db");
-    assert_eq!(version(&db), 1, "a new hub writes the current schema");
+    assert_eq!(version(&db), 2, "a new hub writes the current schema");
 
     // A newer vtr wrote it: the hub and the CLI refuse, and touch nothing.
     set_version(&db, 99);
@@ -87,9 +87,9 @@ async fn a_newer_state_database_is_refused_and_an_older_one_upgraded() {
     // saved beside it.
     set_version(&db, 0);
     hub.restart();
-    assert_eq!(version(&db), 1);
+    assert_eq!(version(&db), 2);
     assert!(
-        hub.log().contains("upgrading") && hub.log().contains("schema 0 to 1"),
+        hub.log().contains("upgrading") && hub.log().contains("schema 0 to 2"),
         "the upgrade is logged: {}",
         hub.log()
     );

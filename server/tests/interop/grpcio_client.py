@@ -8,12 +8,18 @@ stdout; the Rust integration test (server/tests/integration/interop.rs)
 starts the hub and spokes and asserts on the report.
 
 Usage: grpcio_client.py TARGET [--token FILE] [--authority NAME] [--probe]
+       grpcio_client.py TARGET --token FILE --as FILE2 --calls JSON
 
   TARGET       a grpcio target: unix:/path/to.sock, unix:///path, 127.0.0.1:PORT
   --token      send `authorization: Bearer <contents of FILE>`
   --authority  send this `:authority` (as other gRPC clients do on a Unix
                socket: the socket path, or the path percent-encoded)
   --probe      only call Health.Check and report its status code
+  --as, --calls  learn the API by reflection with --token, then make the
+               unary calls JSON lists ([{"service", "method", "fields"}]) with
+               `authorization: Bearer <contents of FILE2>` instead (a grant's
+               token, say), reporting each one's status code, details, and
+               answer as JSON
 """
 
 import argparse
@@ -23,7 +29,7 @@ import sys
 import time
 
 import grpc
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 
 TIMEOUT = 20
 # gRPC status codes by number, as vtr.v1.LinkError carries them.
@@ -241,6 +247,21 @@ def run(channel, metadata, label):
     return report
 
 
+def calls_as(channel, metadata, other, calls):
+    """Reflection as `metadata`, then `calls` as `other`."""
+    reflection = Reflection(channel, "v1", metadata)
+    pool = describe(reflection, reflection.services())
+    api = Api(channel, pool, other)
+    report = []
+    for c in calls:
+        try:
+            answer = api.call(c["service"], c["method"], **c.get("fields", {}))
+            report.append({"code": "OK", "answer": json_format.MessageToDict(answer)})
+        except grpc.RpcError as e:
+            report.append({"code": e.code().name, "details": e.details()})
+    return {"calls": report}
+
+
 def run_command(api, name):
     """Run in a bash the spoke starts (with its shell integration), then
     the commands it lists."""
@@ -363,6 +384,8 @@ def main():
     parser.add_argument("--authority")
     parser.add_argument("--label", default="grpcio")
     parser.add_argument("--probe", action="store_true")
+    parser.add_argument("--as", dest="as_token")
+    parser.add_argument("--calls")
     args = parser.parse_args()
     options = [("grpc.default_authority", args.authority)] if args.authority else []
     metadata = []
@@ -372,6 +395,10 @@ def main():
     with grpc.insecure_channel(args.target, options=options) as channel:
         if args.probe:
             report = probe(channel, metadata)
+        elif args.as_token:
+            with open(args.as_token, encoding="utf-8") as f:
+                other = [("authorization", f"Bearer {f.read().strip()}")]
+            report = calls_as(channel, metadata, other, json.loads(args.calls))
         else:
             report = run(channel, metadata, args.label)
     report["grpcio"] = grpc.__version__

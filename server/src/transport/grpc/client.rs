@@ -10,13 +10,14 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Uri};
 
 use super::auth::{Attach, Token};
-use super::pb::{federation_client, shares_client, vtr_client};
+use super::pb::{federation_client, grants_client, shares_client, vtr_client};
 use super::service::MAX_MESSAGE_BYTES;
 
 pub type VtrClient = vtr_client::VtrClient<InterceptedService<Channel, Attach>>;
 pub type FederationClient =
     federation_client::FederationClient<InterceptedService<Channel, Attach>>;
 pub type SharesClient = shares_client::SharesClient<InterceptedService<Channel, Attach>>;
+pub type GrantsClient = grants_client::GrantsClient<InterceptedService<Channel, Attach>>;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -167,6 +168,14 @@ pub async fn connect(target: &Target) -> anyhow::Result<VtrClient> {
 pub async fn connect_shares(target: &Target) -> anyhow::Result<SharesClient> {
     let (channel, attach) = open(target).await?;
     Ok(shares_client::SharesClient::with_interceptor(
+        channel, attach,
+    ))
+}
+
+/// A client of a hub's `Grants` service.
+pub async fn connect_grants(target: &Target) -> anyhow::Result<GrantsClient> {
+    let (channel, attach) = open(target).await?;
+    Ok(grants_client::GrantsClient::with_interceptor(
         channel, attach,
     ))
 }

@@ -16,6 +16,7 @@ pub fn code(kind: ErrorKind) -> Code {
         ErrorKind::Exhausted => Code::ResourceExhausted,
         ErrorKind::Unavailable => Code::Unavailable,
         ErrorKind::TimedOut => Code::DeadlineExceeded,
+        ErrorKind::Denied => Code::PermissionDenied,
         ErrorKind::Internal => Code::Internal,
     }
 }

@@ -6,6 +6,7 @@ pub mod client;
 pub mod encoded;
 mod error;
 pub mod federation;
+pub mod grants;
 mod link;
 mod link_client;
 pub mod remote;
@@ -35,7 +36,7 @@ use crate::transport::web_state::WebState;
 
 /// Every service a coordinator serves: `vtr.v1.Vtr` and `vtr.v1.Link`, health, reflection
 /// (v1 and v1alpha: many clients still ask the older one), and on a hub
-/// `vtr.v1.Federation` and `vtr.v1.Shares`. Reflection lists exactly the
+/// `vtr.v1.Federation`, `vtr.v1.Shares` and `vtr.v1.Grants`. Reflection lists exactly the
 /// services these routes answer. Who may call them is decided in front
 /// (the hub's and the spoke's doors; the Unix socket's mode), never here.
 pub async fn routes<C: Coordinator>(
@@ -64,6 +65,10 @@ pub async fn routes<C: Coordinator>(
         names.push(pb::federation_server::SERVICE_NAME);
         pb::federation_server::FederationServer::new(federation::FederationService::new(hub))
     });
+    let grants = state.clone().map(|state| {
+        names.push(pb::grants_server::SERVICE_NAME);
+        pb::grants_server::GrantsServer::new(grants::GrantsService::new(state))
+    });
     let shares = state.map(|state| {
         names.push(pb::shares_server::SERVICE_NAME);
         pb::shares_server::SharesServer::new(share::SharesService::new(state))
@@ -78,6 +83,9 @@ pub async fn routes<C: Coordinator>(
     }
     if let Some(shares) = shares {
         routes = routes.add_service(shares);
+    }
+    if let Some(grants) = grants {
+        routes = routes.add_service(grants);
     }
     Ok(routes)
 }

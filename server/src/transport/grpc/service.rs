@@ -1,4 +1,6 @@
-//! `vtr.v1.Vtr` over any `Coordinator`.
+//! `vtr.v1.Vtr` over any `Coordinator`. A call made with a grant's token
+//! (the front door put its `GrantPass` on the request) goes through the
+//! coordinator as that grant may use it (`hub::grants::Guarded`).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use vtr_shared::proto as pb;
 use super::auth::Identity;
 use super::encoded::{LastList, SessionList};
 use crate::core::{Coordinator, Events, GrepQuery, IdleWait, Input, RunSpec, limits};
+use crate::hub::grants::{GrantPass, Guarded, Via};
 use crate::transport::map;
 
 /// Largest gRPC message either way: room for a 1 MiB input plus framing,
@@ -35,6 +38,34 @@ impl<C> VtrService<C> {
     }
 }
 
+/// Who a call acts as: the owner (the whole coordinator) or a grant.
+enum Caller<'a, C> {
+    Owner(&'a Arc<C>),
+    Grant(Arc<Guarded>),
+}
+
+impl<C: Coordinator> Caller<'_, C> {
+    fn c(&self) -> &dyn Coordinator {
+        match self {
+            Caller::Owner(c) => c.as_ref(),
+            Caller::Grant(g) => g.as_ref(),
+        }
+    }
+}
+
+impl<C: Coordinator> VtrService<C> {
+    /// The coordinator as `request`'s caller may use it for `method`.
+    fn caller<T>(&self, request: &Request<T>, method: &str) -> Caller<'_, C> {
+        match request.extensions().get::<GrantPass>() {
+            Some(pass) => {
+                let guarded = pass.guard(self.coordinator.clone(), Via::Grpc, method);
+                Caller::Grant(Arc::new(guarded))
+            }
+            None => Caller::Owner(&self.coordinator),
+        }
+    }
+}
+
 fn stream<T: Send + 'static, U: Send + 'static>(
     events: impl Into<Events<T>>,
     f: fn(T) -> U,
@@ -46,9 +77,10 @@ fn stream<T: Send + 'static, U: Send + 'static>(
 impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
     async fn describe(
         &self,
-        _request: Request<pb::DescribeRequest>,
+        request: Request<pb::DescribeRequest>,
     ) -> Result<Response<pb::Description>, Status> {
-        let description = self.coordinator.describe().await?;
+        let caller = self.caller(&request, "Describe");
+        let description = caller.c().describe().await?;
         Ok(Response::new(map::description(description)))
     }
 
@@ -56,6 +88,7 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::SpawnRequest>,
     ) -> Result<Response<pb::SessionInfo>, Status> {
+        let caller = self.caller(&request, "Spawn");
         // Behind the hub's front door the caller is known: what it started
         // is recorded as theirs, whatever the request claims.
         let identity = request.extensions().get::<Identity>().cloned();
@@ -63,8 +96,8 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         if let Some(Identity(who)) = identity {
             r.created_by = who;
         }
-        let summary = self
-            .coordinator
+        let summary = caller
+            .c()
             .spawn(crate::transport::unmap::spawn_spec(r))
             .await?;
         Ok(Response::new(map::session_info(&summary)))
@@ -72,19 +105,26 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
 
     async fn list(
         &self,
-        _request: Request<pb::ListRequest>,
+        request: Request<pb::ListRequest>,
     ) -> Result<Response<SessionList>, Status> {
-        let list = self.coordinator.list().await?;
-        Ok(Response::new(self.last_list.encoded(list)))
+        let caller = self.caller(&request, "List");
+        let list = caller.c().list().await?;
+        // A grant's list is its own: never the one kept for everyone.
+        let encoded = match caller {
+            Caller::Owner(_) => self.last_list.encoded(list),
+            Caller::Grant(_) => SessionList::encode(&list),
+        };
+        Ok(Response::new(encoded))
     }
 
     type WatchSessionsStream = EventStream<SessionList>;
 
     async fn watch_sessions(
         &self,
-        _request: Request<pb::WatchSessionsRequest>,
+        request: Request<pb::WatchSessionsRequest>,
     ) -> Result<Response<Self::WatchSessionsStream>, Status> {
-        let rx = self.coordinator.watch_sessions().await?;
+        let caller = self.caller(&request, "WatchSessions");
+        let rx = caller.c().watch_sessions().await?;
         Ok(Response::new(stream(rx, |list: Vec<_>| {
             SessionList::encode(&list)
         })))
@@ -94,14 +134,16 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::SessionRequest>,
     ) -> Result<Response<pb::SessionInfo>, Status> {
+        let caller = self.caller(&request, "Info");
         let r = request.into_inner();
-        let summary = self.coordinator.info(&r.session).await?;
+        let summary = caller.c().info(&r.session).await?;
         Ok(Response::new(map::session_info(&summary)))
     }
 
     async fn kill(&self, request: Request<pb::KillRequest>) -> Result<Response<pb::Empty>, Status> {
+        let caller = self.caller(&request, "Kill");
         let r = request.into_inner();
-        self.coordinator.kill(&r.session, &r.signal).await?;
+        caller.c().kill(&r.session, &r.signal).await?;
         Ok(Response::new(pb::Empty {}))
     }
 
@@ -109,8 +151,9 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::RemoveRequest>,
     ) -> Result<Response<pb::Empty>, Status> {
+        let caller = self.caller(&request, "Remove");
         let r = request.into_inner();
-        self.coordinator.remove(&r.session, r.force).await?;
+        caller.c().remove(&r.session, r.force).await?;
         Ok(Response::new(pb::Empty {}))
     }
 
@@ -118,8 +161,9 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::RenameRequest>,
     ) -> Result<Response<pb::SessionInfo>, Status> {
+        let caller = self.caller(&request, "Rename");
         let r = request.into_inner();
-        let summary = self.coordinator.rename(&r.session, &r.new_name).await?;
+        let summary = caller.c().rename(&r.session, &r.new_name).await?;
         Ok(Response::new(map::session_info(&summary)))
     }
 
@@ -127,8 +171,9 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::ResizeRequest>,
     ) -> Result<Response<pb::SessionInfo>, Status> {
+        let caller = self.caller(&request, "Resize");
         let r = request.into_inner();
-        let summary = self.coordinator.resize(&r.session, r.cols, r.rows).await?;
+        let summary = caller.c().resize(&r.session, r.cols, r.rows).await?;
         Ok(Response::new(map::session_info(&summary)))
     }
 
@@ -136,8 +181,9 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::SessionRequest>,
     ) -> Result<Response<pb::Screen>, Status> {
+        let caller = self.caller(&request, "GetScreen");
         let r = request.into_inner();
-        let screen = self.coordinator.screen(&r.session).await?;
+        let screen = caller.c().screen(&r.session).await?;
         Ok(Response::new(map::screen(screen)))
     }
 
@@ -145,13 +191,14 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::GrepRequest>,
     ) -> Result<Response<pb::GrepResponse>, Status> {
+        let caller = self.caller(&request, "Grep");
         let r = request.into_inner();
         let query = GrepQuery {
             before: r.before,
             after: r.after,
             max_matches: r.max_matches,
         };
-        let result = self.coordinator.grep(&r.session, &r.pattern, query).await?;
+        let result = caller.c().grep(&r.session, &r.pattern, query).await?;
         Ok(Response::new(map::grep(result)))
     }
 
@@ -159,13 +206,14 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::SendTextRequest>,
     ) -> Result<Response<pb::SendResponse>, Status> {
+        let caller = self.caller(&request, "SendText");
         let r = request.into_inner();
         let input = Input::Text {
             text: r.text,
             submit: r.submit,
         };
         let input = Input::once(r.request_id, input);
-        let offset = self.coordinator.send(&r.session, input).await?;
+        let offset = caller.c().send(&r.session, input).await?;
         Ok(Response::new(pb::SendResponse { offset }))
     }
 
@@ -173,9 +221,10 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::SendKeyRequest>,
     ) -> Result<Response<pb::SendResponse>, Status> {
+        let caller = self.caller(&request, "SendKey");
         let r = request.into_inner();
-        let offset = self
-            .coordinator
+        let offset = caller
+            .c()
             .send(&r.session, Input::once(r.request_id, Input::Keys(r.keys)))
             .await?;
         Ok(Response::new(pb::SendResponse { offset }))
@@ -185,9 +234,10 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::SendBytesRequest>,
     ) -> Result<Response<pb::SendResponse>, Status> {
+        let caller = self.caller(&request, "SendBytes");
         let r = request.into_inner();
-        let offset = self
-            .coordinator
+        let offset = caller
+            .c()
             .send(&r.session, Input::once(r.request_id, Input::Bytes(r.data)))
             .await?;
         Ok(Response::new(pb::SendResponse { offset }))
@@ -197,9 +247,10 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::WaitForRequest>,
     ) -> Result<Response<pb::WaitForResponse>, Status> {
+        let caller = self.caller(&request, "WaitFor");
         let r = request.into_inner();
-        let m = self
-            .coordinator
+        let m = caller
+            .c()
             .wait_for(&r.session, &r.pattern, r.timeout_ms, r.from_offset)
             .await?;
         Ok(Response::new(map::wait_match(m)))
@@ -209,13 +260,14 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::WaitForIdleRequest>,
     ) -> Result<Response<pb::WaitForIdleResponse>, Status> {
+        let caller = self.caller(&request, "WaitForIdle");
         let r = request.into_inner();
         let wait = IdleWait {
             idle_for: limits::timeout(r.idle_ms, DEFAULT_IDLE, "idle_ms")?,
             timeout: limits::timeout(r.timeout_ms, DEFAULT_TIMEOUT, "timeout_ms")?,
             include_screen: r.include_screen,
         };
-        let result = self.coordinator.wait_idle(&r.session, wait).await?;
+        let result = caller.c().wait_idle(&r.session, wait).await?;
         Ok(Response::new(pb::WaitForIdleResponse {
             outcome: map::outcome(result.outcome),
             screen: result.screen.map(map::screen),
@@ -228,11 +280,9 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let caller = self.caller(&request, "Subscribe");
         let r = request.into_inner();
-        let rx = self
-            .coordinator
-            .subscribe(&r.session, r.from_offset)
-            .await?;
+        let rx = caller.c().subscribe(&r.session, r.from_offset).await?;
         Ok(Response::new(stream(rx, map::stream_event)))
     }
 
@@ -242,7 +292,12 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<tonic::Streaming<pb::AttachRequest>>,
     ) -> Result<Response<Self::AttachStream>, Status> {
-        let stream = super::attach::open(self.coordinator.clone(), request.into_inner()).await?;
+        let caller = self.caller(&request, "Attach");
+        let requests = request.into_inner();
+        let stream = match caller {
+            Caller::Owner(c) => super::attach::open(c.clone(), requests).await?,
+            Caller::Grant(g) => super::attach::open(g, requests).await?,
+        };
         Ok(Response::new(stream))
     }
 
@@ -252,8 +307,9 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::RecordRequest>,
     ) -> Result<Response<Self::RecordStream>, Status> {
+        let caller = self.caller(&request, "Record");
         let r = request.into_inner();
-        let rx = self.coordinator.record(&r.session, r.follow).await?;
+        let rx = caller.c().record(&r.session, r.follow).await?;
         Ok(Response::new(stream(rx, |data| pb::RecordChunk { data })))
     }
 
@@ -261,11 +317,9 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::ListCommandsRequest>,
     ) -> Result<Response<pb::CommandList>, Status> {
+        let caller = self.caller(&request, "ListCommands");
         let r = request.into_inner();
-        let list = self
-            .coordinator
-            .commands(&r.session, r.limit as usize)
-            .await?;
+        let list = caller.c().commands(&r.session, r.limit as usize).await?;
         Ok(Response::new(map::command_list(&list)))
     }
 
@@ -273,6 +327,7 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         &self,
         request: Request<pb::RunRequest>,
     ) -> Result<Response<pb::RunResponse>, Status> {
+        let caller = self.caller(&request, "Run");
         let r = request.into_inner();
         let spec = RunSpec {
             line: r.command,
@@ -280,7 +335,7 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
             max_output: limits::run_output(r.max_output_bytes)?,
             request_id: r.request_id,
         };
-        let result = self.coordinator.run(&r.session, spec).await?;
+        let result = caller.c().run(&r.session, spec).await?;
         Ok(Response::new(map::run_result(&result)))
     }
 }

@@ -42,7 +42,8 @@ pub(super) async fn tcp_app(
         throttle.clone(),
         opts.tailscale_socket.is_some(),
         secure,
-    );
+    )
+    .with_grants(state.grants.clone());
     let tunnel_token = match &opts.tunnel_token_file {
         Some(path) => Some(Token::from_file(path)?),
         None => token,

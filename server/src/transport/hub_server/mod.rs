@@ -20,6 +20,7 @@ use super::unix_incoming;
 use super::web::front_door::TailscaleSocket;
 use super::web_state::WebState;
 use crate::core::SessionConfig;
+use crate::hub::grants::Grants;
 use crate::hub::presence::Presence;
 use crate::hub::secret::Secret;
 use crate::hub::share::Shares;
@@ -89,6 +90,10 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
         Shares::open(&opts.state_dir, secret)
             .with_context(|| format!("hub state in {}", opts.state_dir.display()))?,
     );
+    let grants = Arc::new(
+        Grants::open(&opts.state_dir)
+            .with_context(|| format!("hub grants in {}", opts.state_dir.display()))?,
+    );
     let listeners = Listeners::bind(&opts).await?;
     let public_url = public_url(&opts, &listeners);
     announce(&opts, &hub, &listeners, token.as_ref(), &public_url);
@@ -101,6 +106,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
     let state = WebState {
         hub: hub.clone(),
         shares,
+        grants,
         presence: Arc::new(Presence::default()),
         public_url: public_url.clone(),
         previews: Arc::default(),

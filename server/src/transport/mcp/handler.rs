@@ -17,7 +17,8 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::tools::{self, Backend};
+use super::tools::{self, Backend, Spokes};
+use crate::hub::grants::{Grant, GrantPass, Scope, Via};
 use crate::transport::grpc::auth::Identity;
 
 const INSTRUCTIONS: &str = "vtr runs real terminals (PTY sessions) on many machines (spokes). \
@@ -40,9 +41,12 @@ impl Server {
     }
 }
 
-fn tool_list() -> Vec<Tool> {
+/// The tools; for a grant that may only observe, the read-only ones.
+fn tool_list(grant: Option<&Grant>) -> Vec<Tool> {
+    let observe_only = grant.is_some_and(|g| g.scope == Scope::Observe);
     tools::specs()
         .into_iter()
+        .filter(|spec| !observe_only || spec.hints.read_only)
         .map(|spec| {
             let schema: JsonObject = match spec.schema {
                 Value::Object(map) => map,
@@ -69,13 +73,14 @@ impl ServerHandler for Server {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(tool_list()))
+        let grant = grant_of(&context).map(|pass| pass.grant);
+        Ok(ListToolsResult::with_all_items(tool_list(grant.as_ref())))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        tool_list().into_iter().find(|t| t.name == name)
+        tool_list(None).into_iter().find(|t| t.name == name)
     }
 
     async fn call_tool(
@@ -96,11 +101,26 @@ impl ServerHandler for Server {
             .get::<Parts>()
             .and_then(|p| p.extensions.get::<Identity>())
             .map_or_else(|| self.caller.clone(), |i| i.0.clone());
+        // A grant's calls go through the hub as the grant may use it.
+        let backend = match grant_of(&context) {
+            Some(pass) => Backend {
+                coordinator: Arc::new(pass.guard(
+                    self.backend.coordinator.clone(),
+                    Via::Mcp,
+                    &request.name,
+                )),
+                spokes: Arc::new(GrantSpokes {
+                    all: self.backend.spokes.clone(),
+                    grant: pass.grant,
+                }),
+            },
+            None => self.backend.clone(),
+        };
         let args = Value::Object(request.arguments.unwrap_or_default());
         // A client that goes away (or cancels) stops the call: waits and
         // runs hold no spoke call for nobody.
         let answer = tokio::select! {
-            answer = tools::call(&self.backend, &who, &request.name, args) => answer,
+            answer = tools::call(&backend, &who, &request.name, args) => answer,
             () = context.ct.cancelled() => Err("cancelled by the client".to_owned()),
         };
         let result = match answer {
@@ -108,6 +128,32 @@ impl ServerHandler for Server {
             Err(message) => CallToolResult::error(vec![ContentBlock::text(message)]),
         };
         Ok(result.into())
+    }
+}
+
+/// The grant a request over HTTP came with (the front door put it there).
+fn grant_of(context: &RequestContext<RoleServer>) -> Option<GrantPass> {
+    context
+        .extensions
+        .get::<Parts>()
+        .and_then(|p| p.extensions.get::<GrantPass>())
+        .cloned()
+}
+
+/// The spokes a grant touches, and no others.
+struct GrantSpokes {
+    all: Arc<dyn Spokes>,
+    grant: Grant,
+}
+
+#[async_trait::async_trait]
+impl Spokes for GrantSpokes {
+    async fn spokes(&self) -> Result<Vec<vtr_shared::proto::SpokeInfo>, String> {
+        let all = self.all.spokes().await?;
+        Ok(all
+            .into_iter()
+            .filter(|s| self.grant.touches_spoke(&s.name))
+            .collect())
     }
 }
 

@@ -6,7 +6,9 @@
 //! bearer header, or the identity headers `tailscale serve` adds, believed
 //! only on requests that came through `--tailscale-socket`. Share-link
 //! viewers need none of them: their token opens `/share/...` and
-//! `/ws/share` and nothing else.
+//! `/ws/share` and nothing else. A grant's token (`vtrg_...`, see
+//! `hub::grants`) lets a program in as `grant:ID`, limited to what the
+//! grant allows (the front door says where it may go).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::hub::grants::{self, GrantPass, Grants};
 use crate::hub::secret::hex;
 use crate::hub::signins::SignIns;
 use crate::transport::grpc::auth::Token;
@@ -32,6 +35,8 @@ const TAILSCALE_FUNNEL: &str = "tailscale-funnel-request";
 const TAILSCALE_PREFIX: &str = "tailscale:";
 /// Identity of everyone on an open hub.
 const LOCAL: &str = "local";
+/// Identities of grants: `grant:ID`.
+pub const GRANT_PREFIX: &str = "grant:";
 
 pub use crate::transport::grpc::auth::Identity;
 
@@ -45,6 +50,8 @@ pub struct WebAuth {
     trust_tailscale: bool,
     /// Cookies only over HTTPS (TLS here, or at a proxy in front).
     secure: bool,
+    /// The hub's grants (none: grant tokens open nothing).
+    grants: Option<Arc<Grants>>,
 }
 
 /// The sign-in a request came with (a request extension): sockets opened
@@ -69,9 +76,12 @@ impl SignIn {
 }
 
 /// What a request presented, and whether it let the request in.
-#[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
     In(Identity),
+    /// A grant's token, good now: in as `grant:ID`, within the grant.
+    Granted(Box<GrantPass>),
+    /// A grant's token that no longer works (or never did): why.
+    WrongGrant(String),
     /// A credential was presented and was wrong (counts as a failure).
     Wrong,
     /// None presented.
@@ -101,7 +111,14 @@ impl WebAuth {
             throttle,
             trust_tailscale,
             secure,
+            grants: None,
         }
+    }
+
+    /// Grant tokens open what their grant allows.
+    pub fn with_grants(mut self, grants: Arc<Grants>) -> Self {
+        self.grants = Some(grants);
+        self
     }
 
     fn required(&self) -> bool {
@@ -113,7 +130,8 @@ impl WebAuth {
     pub fn identify(&self, headers: &HeaderMap, via_tailscale: bool) -> Option<Identity> {
         match self.verdict(headers, via_tailscale) {
             Verdict::In(identity) => Some(identity),
-            Verdict::Wrong | Verdict::Nobody => None,
+            // Grants reach programs' doors only (`front_door`).
+            Verdict::Granted(_) | Verdict::WrongGrant(_) | Verdict::Wrong | Verdict::Nobody => None,
         }
     }
 
@@ -134,6 +152,19 @@ impl WebAuth {
 
     /// As `identify`, telling a wrong credential from none.
     pub fn verdict(&self, headers: &HeaderMap, via_tailscale: bool) -> Verdict {
+        // A grant stays within its grant, even on an open hub.
+        if let Some(presented) = bearer(headers).filter(|b| grants::is_grant_token(b)) {
+            let Some(grants) = &self.grants else {
+                return Verdict::WrongGrant("this hub takes no grant tokens".to_owned());
+            };
+            return match grants.open_token(presented) {
+                Ok(grant) => Verdict::Granted(Box::new(GrantPass {
+                    grants: grants.clone(),
+                    grant,
+                })),
+                Err(e) => Verdict::WrongGrant(e.to_string()),
+            };
+        }
         if !self.required() {
             return Verdict::In(Identity(LOCAL.to_owned()));
         }
@@ -274,7 +305,7 @@ pub async fn login(
             StatusCode::BAD_REQUEST,
             format!(
                 "a name is 1 to {MAX_IDENTITY} printable characters, and not \
-                 {TAILSCALE_PREFIX}... or {LOCAL}\n"
+                 {TAILSCALE_PREFIX}..., {GRANT_PREFIX}... or {LOCAL}\n"
             ),
         )
             .into_response();
@@ -367,7 +398,10 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// Names only the hub gives: `tailscale:LOGIN` comes from Tailscale's
 /// headers alone, `local` means an open hub.
 pub fn reserved(name: &str) -> bool {
-    name.to_ascii_lowercase().starts_with(TAILSCALE_PREFIX) || name.eq_ignore_ascii_case(LOCAL)
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with(TAILSCALE_PREFIX)
+        || lower.starts_with(GRANT_PREFIX)
+        || name.eq_ignore_ascii_case(LOCAL)
 }
 
 /// A name kept as who someone is: 1 to `MAX_IDENTITY` bytes, no control
@@ -437,7 +471,10 @@ mod tests {
     fn cookies_name_a_sign_in_the_hub_keeps() {
         let a = auth(Some("0123456789abcdef-token"), false);
         let peer = false;
-        assert_eq!(a.verdict(&HeaderMap::new(), peer), Verdict::Nobody);
+        assert!(matches!(
+            a.verdict(&HeaderMap::new(), peer),
+            Verdict::Nobody
+        ));
         let value = a.sign_ins.create("alice", SIGN_IN_FOR).expect("sign in");
         let h = headers(&[("cookie", &format!("theme=dark; {COOKIE}={value}"))]);
         assert_eq!(a.identify(&h, peer), Some(Identity("alice".into())));
@@ -459,7 +496,7 @@ mod tests {
         let h = headers(&[("authorization", "Bearer 0123456789abcdef-token")]);
         assert_eq!(a.identify(&h, peer), Some(Identity("token".into())));
         let h = headers(&[("authorization", "Bearer wrong-token-0123456789")]);
-        assert_eq!(a.verdict(&h, peer), Verdict::Wrong);
+        assert!(matches!(a.verdict(&h, peer), Verdict::Wrong));
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! 3. WebSocket upgrades and state-changing requests (`/login`,
 //!    `/logout`) must come from this hub's own pages (`Origin`,
 //!    `Sec-Fetch-Site`).
-//! 4. Identity (see `auth`), except on the few public paths.
+//! 4. Identity (see `auth`), except on the few public paths. A grant's
+//!    token goes no further than `/mcp` and the `vtr.v1.Vtr` service,
+//!    where each call is checked against the grant (`hub::grants`).
 //! 5. Pages and files go out with headers that forbid framing, sniffing
 //!    and referrers (a share page carries its token in the path).
 
@@ -22,7 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{Verdict, WebAuth};
+use super::auth::{Identity, Verdict, WebAuth};
 use super::origin;
 use crate::transport::connections::ConnectionMark;
 
@@ -118,11 +120,28 @@ pub async fn front_door(
                 }
                 request.extensions_mut().insert(identity);
             }
+            Verdict::Granted(pass) => {
+                if !grant_may_reach(&path) {
+                    tracing::warn!(%peer, %path, grant = %pass.grant.id, "refused: a grant's token off its paths");
+                    return grant_refused(grpc);
+                }
+                if let Some(mark) = request.extensions().get::<ConnectionMark>() {
+                    mark.signed_in();
+                }
+                let who = format!("{}{}", super::auth::GRANT_PREFIX, pass.grant.id);
+                request.extensions_mut().insert(Identity(who));
+                request.extensions_mut().insert(*pass);
+            }
+            Verdict::WrongGrant(why) => {
+                door.auth.throttle.failed(peer.ip());
+                tracing::warn!(%peer, %path, "refused: {why}");
+                return unidentified(&request, &path, grpc, peer, Some(&why));
+            }
             Verdict::Wrong => {
                 door.auth.throttle.failed(peer.ip());
-                return unidentified(&request, &path, grpc, peer);
+                return unidentified(&request, &path, grpc, peer, None);
             }
-            Verdict::Nobody => return unidentified(&request, &path, grpc, peer),
+            Verdict::Nobody => return unidentified(&request, &path, grpc, peer, None),
         }
     }
     let mut response = next.run(request).await;
@@ -133,6 +152,23 @@ pub async fn front_door(
         }
     }
     response
+}
+
+/// Where a grant's token may go: the tools and the session service, whose
+/// every call the grant is checked against; never pages, sockets, the
+/// tunnel, or the services that manage links, grants and spokes.
+fn grant_may_reach(path: &str) -> bool {
+    path == MCP_PATH || path.starts_with(GRANT_SERVICE)
+}
+
+const GRANT_SERVICE: &str = "/vtr.v1.Vtr/";
+
+fn grant_refused(grpc: bool) -> Response {
+    let message = "a grant's token opens only /mcp and the vtr.v1.Vtr service";
+    if grpc {
+        return tonic::Status::permission_denied(message).into_http::<axum::body::Body>();
+    }
+    refuse(StatusCode::FORBIDDEN, message)
 }
 
 /// gRPC service paths (`/package.Service/Method`) this port serves.
@@ -217,8 +253,14 @@ pub fn page(path: &str) -> bool {
 pub const MCP_PATH: &str = "/mcp";
 
 /// No identity: gRPC gets `UNAUTHENTICATED`, pages go to `/login`,
-/// anything else 401.
-fn unidentified(request: &Request, path: &str, grpc: bool, peer: SocketAddr) -> Response {
+/// anything else 401. `grant`: why a grant's token was refused.
+fn unidentified(
+    request: &Request,
+    path: &str,
+    grpc: bool,
+    peer: SocketAddr,
+    grant: Option<&str>,
+) -> Response {
     let presented = request.headers().contains_key(header::AUTHORIZATION);
     if presented {
         tracing::warn!(%peer, %path, "refused: wrong credential");
@@ -226,20 +268,27 @@ fn unidentified(request: &Request, path: &str, grpc: bool, peer: SocketAddr) -> 
         tracing::debug!(%peer, %path, "refused: no credential");
     }
     if grpc {
-        return tonic::Status::unauthenticated(
+        return tonic::Status::unauthenticated(grant.unwrap_or(
             "this hub needs its token: send `authorization: Bearer TOKEN` (`vtr hub url` shows it)",
-        )
+        ))
         .into_http::<axum::body::Body>();
     }
     if path == MCP_PATH {
         let mut response = refuse(
             StatusCode::UNAUTHORIZED,
-            "this hub needs its token: send `Authorization: Bearer TOKEN` (its token file: \
-             `token` in the hub's state directory)",
+            grant.unwrap_or(
+                "this hub needs its token: send `Authorization: Bearer TOKEN` (its token file: \
+                 `token` in the hub's state directory)",
+            ),
         );
+        let challenge = if grant.is_some() {
+            "Bearer realm=\"vtr\", error=\"invalid_token\""
+        } else {
+            "Bearer realm=\"vtr\""
+        };
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"vtr\""),
+            HeaderValue::from_static(challenge),
         );
         return response;
     }
@@ -292,6 +341,25 @@ mod tests {
             assert!(!public(closed), "{closed}");
         }
         assert!(page("/s/hub:x.y"));
+        for reachable in [MCP_PATH, "/vtr.v1.Vtr/SendText", "/vtr.v1.Vtr/Run"] {
+            assert!(grant_may_reach(reachable), "{reachable}");
+        }
+        for off in [
+            "/",
+            "/mcp/x",
+            "/ws/pane",
+            "/ws/dashboard",
+            "/metrics",
+            "/vtr/tunnel",
+            "/vtr.v1.Grants/CreateGrant",
+            "/vtr.v1.Shares/CreateShare",
+            "/vtr.v1.Federation/ListSpokes",
+            "/vtr.v1.Link/Open",
+            "/vtr.v1.Vtrx/Spawn",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        ] {
+            assert!(!grant_may_reach(off), "{off}");
+        }
         assert!(!page("/vtr.v1.Vtr/Spawn"));
     }
 

@@ -1,0 +1,220 @@
+//! The audit log: every call made under a grant, in the hub's state
+//! database (`audit` table), the last [`MAX_AUDIT_ROWS`] kept.
+//!
+//! Calls hand their rows to one writer thread through a bounded queue
+//! ([`QUEUE`] rows) and go on; the writer puts what has queued up into one
+//! transaction. A full queue makes the calling grant wait (never drops a
+//! row): only calls under grants ever write here. Reading first waits for
+//! the rows queued before it, so a caller sees its own calls.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, params};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::core::limits::bounded_text;
+use crate::core::session::lock;
+
+/// Rows kept; older ones go as new ones come.
+pub const MAX_AUDIT_ROWS: i64 = 10_000;
+/// Rows queued for the writer, at most: callers wait beyond.
+const QUEUE: usize = 1024;
+/// Rows one transaction writes, at most.
+const BATCH: usize = 256;
+/// An entry's detail (a denial's reason, an error), at most.
+pub const MAX_DETAIL_BYTES: usize = 512;
+/// Rows one read returns by default, and at most.
+pub const DEFAULT_READ: usize = 100;
+
+/// How a call under a grant ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// Outside the grant: refused before anything was done.
+    Denied,
+    /// Allowed, but it failed.
+    Error,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Denied => "denied",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// One row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Set by the log (0 until written).
+    pub seq: u64,
+    pub at_ms: i64,
+    pub grant: String,
+    /// `grpc` or `mcp`.
+    pub via: &'static str,
+    /// The method or tool called.
+    pub call: String,
+    /// What it did (`send`, `screen`, ...).
+    pub action: &'static str,
+    pub session: String,
+    pub outcome: Outcome,
+    pub detail: String,
+    pub duration_ms: i64,
+}
+
+enum Message {
+    Row(AuditEntry),
+    /// Answered once every row queued before it is written.
+    Flush(oneshot::Sender<()>),
+}
+
+pub struct Audit {
+    queue: mpsc::Sender<Message>,
+    /// For reading (the writer has its own connection).
+    db: Mutex<Connection>,
+}
+
+impl Audit {
+    /// The log in the database at `path`; starts its writer thread.
+    pub fn open(path: &Path) -> anyhow::Result<Audit> {
+        let writer = crate::hub::state_db::open_file(path)?;
+        let reader = crate::hub::state_db::open_file(path)?;
+        let (queue, rows) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("vtr-audit".into())
+            .spawn(move || write_rows(writer, rows))?;
+        Ok(Audit {
+            queue,
+            db: Mutex::new(reader),
+        })
+    }
+
+    /// Queues a row (waits while the queue is full).
+    pub async fn record(&self, mut entry: AuditEntry) {
+        entry.detail = bounded_text(entry.detail.as_bytes(), MAX_DETAIL_BYTES);
+        entry.call = bounded_text(entry.call.as_bytes(), 128);
+        entry.session = bounded_text(entry.session.as_bytes(), 256);
+        if self.queue.send(Message::Row(entry)).await.is_err() {
+            tracing::error!("the audit log's writer stopped: a call under a grant went unrecorded");
+        }
+    }
+
+    /// The newest `limit` rows (of `grant` only, if given), newest first,
+    /// including every row recorded before this call.
+    pub async fn read(
+        &self,
+        grant: Option<&str>,
+        limit: usize,
+    ) -> rusqlite::Result<Vec<AuditEntry>> {
+        let (done, written) = oneshot::channel();
+        if self.queue.send(Message::Flush(done)).await.is_ok() {
+            let _ = written.await;
+        }
+        let limit = match limit {
+            0 => DEFAULT_READ,
+            n => n.min(MAX_AUDIT_ROWS as usize),
+        } as i64;
+        let db = lock(&self.db);
+        let mut query = db.prepare(
+            "SELECT seq, at_ms, grant_id, via, call, action, session, outcome, detail, duration_ms
+             FROM audit WHERE ?1 IS NULL OR grant_id = ?1 ORDER BY seq DESC LIMIT ?2",
+        )?;
+        query
+            .query_map(params![grant, limit], |row| {
+                Ok(AuditEntry {
+                    seq: row.get::<_, i64>(0)?.max(0) as u64,
+                    at_ms: row.get(1)?,
+                    grant: row.get(2)?,
+                    via: via_name(&row.get::<_, String>(3)?),
+                    call: row.get(4)?,
+                    action: action_name(&row.get::<_, String>(5)?),
+                    session: row.get(6)?,
+                    outcome: outcome_of(&row.get::<_, String>(7)?),
+                    detail: row.get(8)?,
+                    duration_ms: row.get(9)?,
+                })
+            })?
+            .collect()
+    }
+}
+
+/// Names as stored, back to the static names rows are made with.
+fn via_name(stored: &str) -> &'static str {
+    match stored {
+        "grpc" => "grpc",
+        "mcp" => "mcp",
+        _ => "other",
+    }
+}
+
+fn outcome_of(stored: &str) -> Outcome {
+    match stored {
+        "ok" => Outcome::Ok,
+        "denied" => Outcome::Denied,
+        _ => Outcome::Error,
+    }
+}
+
+fn action_name(stored: &str) -> &'static str {
+    super::guard::ACTIONS
+        .iter()
+        .find(|a| **a == stored)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// The writer thread: batches of rows, one transaction each, then the
+/// oldest rows beyond the cap go.
+fn write_rows(mut db: Connection, mut queue: mpsc::Receiver<Message>) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match queue.try_recv() {
+                Ok(message) => batch.push(message),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = write_batch(&mut db, &batch) {
+            tracing::error!("writing the audit log: {e}");
+        }
+        for message in batch {
+            if let Message::Flush(done) = message {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+fn write_batch(db: &mut Connection, batch: &[Message]) -> rusqlite::Result<()> {
+    let tx = db.transaction()?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO audit (at_ms, grant_id, via, call, action, session, outcome, detail,
+             duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for message in batch {
+            if let Message::Row(e) = message {
+                insert.execute(params![
+                    e.at_ms,
+                    e.grant,
+                    e.via,
+                    e.call,
+                    e.action,
+                    e.session,
+                    e.outcome.name(),
+                    e.detail,
+                    e.duration_ms
+                ])?;
+            }
+        }
+    }
+    tx.execute(
+        "DELETE FROM audit WHERE seq <= (SELECT MAX(seq) FROM audit) - ?1",
+        params![MAX_AUDIT_ROWS],
+    )?;
+    tx.commit()
+}
