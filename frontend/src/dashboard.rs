@@ -14,6 +14,7 @@ use vtr_shared::proto::{self as pb, SessionStatus, SpokeState};
 use vtr_shared::web::{self, dashboard_event::Event, dashboard_request::Action};
 
 use crate::alerts::{self, Alerts};
+use crate::grant_list::GrantList;
 use crate::icon;
 use crate::session_card::{Rename, session_card};
 use crate::share_list::ShareList;
@@ -30,6 +31,7 @@ pub struct View {
     spokes: Vec<pb::SpokeInfo>,
     sessions: Vec<pb::SessionInfo>,
     pub shares: Vec<pb::ShareInfo>,
+    pub grants: Vec<pb::GrantInfo>,
     hub: String,
     you: String,
     /// Hub clock minus ours, so "12 s ago" uses the hub's times.
@@ -48,6 +50,7 @@ impl View {
             cards::sort(&mut self.sessions);
             self.spokes = d.spokes;
             self.shares = d.shares;
+            self.grants = d.grants;
             return;
         }
         cards::apply(&mut self.sessions, d.sessions, &d.removed);
@@ -56,6 +59,9 @@ impl View {
         }
         if d.shares_changed {
             self.shares = d.shares;
+        }
+        if d.grants_changed {
+            self.grants = d.grants;
         }
     }
 }
@@ -204,6 +210,7 @@ pub fn Dashboard() -> impl IntoView {
             </p>
         </Show>
         <ShareList view_state now request />
+        <GrantList view_state now request />
         <div class="find">
             <input
                 class="filter"
@@ -293,10 +300,10 @@ fn connect(
                 Some(Event::Preview(p)) => previews.update(|m| {
                     m.insert(p.session, p.lines);
                 }),
-                Some(Event::Result(r)) => message.set(if r.error.is_empty() {
-                    format!("ok: {}", r.session)
-                } else {
-                    r.error
+                Some(Event::Result(r)) => message.set(match (&r.grant, r.error.is_empty()) {
+                    (Some(grant), true) => format!("revoked grant {}", grant.id),
+                    (None, true) => format!("ok: {}", r.session),
+                    (_, false) => r.error,
                 }),
                 None => {}
             }

@@ -7,6 +7,7 @@ mod alerts;
 mod commands;
 mod dashboard;
 mod feed;
+mod grant_list;
 mod grid;
 mod icon;
 mod pane;

@@ -262,6 +262,6 @@ fn run_dashboard(frame: &[u8]) {
         }
         Action::Remove(r) => check_address(&r.session),
         Action::CreateShare(r) => check_address(&r.session),
-        Action::RevokeShare(_) => {}
+        Action::RevokeShare(_) | Action::RevokeGrant(_) => {}
     }
 }

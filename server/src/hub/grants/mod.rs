@@ -172,7 +172,8 @@ pub struct NewGrant {
 pub struct Grants {
     store: Store,
     audit: Audit,
-    /// Bumped when a grant is revoked: calls and streams under it end.
+    /// Bumped when a grant is made or revoked: calls and streams under a
+    /// revoked one end, dashboards refresh.
     changed: watch::Sender<u64>,
 }
 
@@ -238,6 +239,7 @@ impl Grants {
             created_by: bounded_text(new.created_by.as_bytes(), 128),
         };
         self.store.insert(&grant)?;
+        crate::core::changes::bump(&self.changed);
         Ok((grant, format!("{TOKEN_PREFIX}{id}_{secret}")))
     }
 
@@ -290,7 +292,7 @@ impl Grants {
         &self.audit
     }
 
-    /// Bumped when a grant is revoked.
+    /// Bumped when a grant is made or revoked.
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
     }

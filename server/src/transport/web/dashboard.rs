@@ -27,6 +27,7 @@ use crate::core::clock::now_ms;
 use crate::core::{Coordinator, SessionSummary, SpawnSpec, limits};
 use crate::hub::share::ShareError;
 use crate::hub::{Hub, SpokeStatus};
+use crate::transport::grpc;
 use crate::transport::grpc::federation::spoke_info;
 use crate::transport::map;
 use crate::transport::unmap;
@@ -71,11 +72,14 @@ async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Re
     let mut sessions_rx = hub.watch_merged();
     let mut spokes_rx = hub.watch_spokes();
     let mut links_rx = state.shares.changes();
+    let mut grants_rx = state.grants.changes();
     let mut watchers_rx = state.presence.changes();
     let mut sessions: Arc<[SessionSummary]> = Arc::new([]);
     let mut spokes: Vec<SpokeStatus> = hub.spokes();
     let mut shares = state.list(None).await.unwrap_or_default();
     let mut shares_stale = false;
+    let mut grants = grant_list(&state);
+    let mut grants_changed = false;
     // The merged list as the page holds it (shared with the hub: no copy):
     // nothing before the first push, which is whole; every later push is
     // what changed since (see `Push`).
@@ -115,6 +119,15 @@ async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Re
                 shares_stale = true;
                 due.get_or_insert(pushed + PUSH_GAP);
             }
+            // A grant was made or revoked.
+            changed = grants_rx.changed() => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                grants = grant_list(&state);
+                grants_changed = true;
+                due.get_or_insert(pushed + PUSH_GAP);
+            }
             () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                 due = None;
                 pushed = Instant::now();
@@ -128,10 +141,12 @@ async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Re
                         sessions: cards::delta(before, &sessions),
                         spokes: std::mem::take(&mut spokes_changed),
                         shares: std::mem::take(&mut shares_changed),
+                        grants: std::mem::take(&mut grants_changed),
                     },
                 };
                 on_page = Some(sessions.clone());
-                for d in dashboard(hub, push, &spokes, &sessions, &shares, &who) {
+                let lists = Lists { spokes: &spokes, sessions: &sessions, shares: &shares, grants: &grants };
+                for d in dashboard(hub, push, &lists, &who) {
                     send(socket, Event::Dashboard(d)).await?;
                 }
             }
@@ -170,19 +185,38 @@ enum Push {
         sessions: cards::Delta,
         spokes: bool,
         shares: bool,
+        grants: bool,
     },
+}
+
+/// Everything a push may hold.
+struct Lists<'a> {
+    spokes: &'a [SpokeStatus],
+    sessions: &'a [SessionSummary],
+    shares: &'a [pb::ShareInfo],
+    grants: &'a [pb::GrantInfo],
+}
+
+/// The hub's grants as the page shows them (never their tokens).
+fn grant_list(state: &WebState) -> Vec<pb::GrantInfo> {
+    match state.grants.list() {
+        Ok(grants) => grants.iter().map(grpc::grants::grant_info).collect(),
+        Err(e) => {
+            tracing::error!("listing grants: {e}");
+            Vec::new()
+        }
+    }
 }
 
 /// The frames of a push: none when nothing the page shows changed, more
 /// than one when it holds more than `FRAME_SESSIONS` sessions.
-fn dashboard(
-    hub: &Hub,
-    push: Push,
-    spokes: &[SpokeStatus],
-    sessions: &[SessionSummary],
-    shares: &[pb::ShareInfo],
-    you: &str,
-) -> Vec<web::Dashboard> {
+fn dashboard(hub: &Hub, push: Push, lists: &Lists<'_>, you: &str) -> Vec<web::Dashboard> {
+    let Lists {
+        spokes,
+        sessions,
+        shares,
+        grants,
+    } = *lists;
     let spoke_list = || spokes.iter().cloned().map(spoke_info).collect();
     let mut d = web::Dashboard {
         now_ms: now_ms(),
@@ -195,13 +229,15 @@ fn dashboard(
             d.spokes = spoke_list();
             d.sessions = sessions.iter().map(map::session_info).collect();
             d.shares = shares.to_vec();
+            d.grants = grants.to_vec();
         }
         Push::Changes {
             sessions: delta,
             spokes: spokes_changed,
             shares: shares_changed,
+            grants: grants_changed,
         } => {
-            if delta.is_empty() && !spokes_changed && !shares_changed {
+            if delta.is_empty() && !spokes_changed && !shares_changed && !grants_changed {
                 return Vec::new();
             }
             d.partial = true;
@@ -214,6 +250,10 @@ fn dashboard(
             if shares_changed {
                 d.shares = shares.to_vec();
                 d.shares_changed = true;
+            }
+            if grants_changed {
+                d.grants = grants.to_vec();
+                d.grants_changed = true;
             }
         }
     }
@@ -281,6 +321,19 @@ async fn act(state: &WebState, frame: &[u8], who: &str) -> web::ActionResult {
             return shared(id, made);
         }
         Action::RevokeShare(r) => return shared(id, state.revoke(&r.id).await),
+        Action::RevokeGrant(r) => {
+            return match state.grants.revoke(&r.id) {
+                Ok(grant) => {
+                    tracing::info!(grant = %grant.id, by = %who, "grant revoked");
+                    web::ActionResult {
+                        id,
+                        grant: Some(grpc::grants::grant_info(&grant)),
+                        ..Default::default()
+                    }
+                }
+                Err(e) => failed(id, e.to_string()),
+            };
+        }
     };
     match outcome {
         Ok(session) => web::ActionResult {
