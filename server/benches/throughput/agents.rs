@@ -1,8 +1,10 @@
 //! An agent's round trip (`VTR_BENCH_ONLY=agents`): `run` of `true` in a
 //! bash on a spoke tunnelled to a hub, timed 200 times through gRPC `Run`
 //! on the hub's socket and 200 times as an MCP `tools/call` of `run` posted
-//! to the hub's `/mcp` (HTTP/1.1 keep-alive, the hub's token as bearer).
-//! Prints p50 and p99 of each in milliseconds.
+//! to the hub's `/mcp` (HTTP/1.1 keep-alive, the hub's token as bearer),
+//! then 200 times the same with a control grant for that session as the
+//! bearer (the grant checked, the call audited). Prints p50 and p99 of each
+//! in milliseconds.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -10,8 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use vtr::transport::grpc::client::{Target, connect};
-use vtr_shared::proto::{RunEnd, RunRequest, SpawnRequest};
+use vtr::transport::grpc::client::{Target, connect, connect_grants};
+use vtr_shared::proto::{CreateGrantRequest, GrantScope, RunEnd, RunRequest, SpawnRequest};
 
 use crate::process::{start_named_hub, start_tunnelled_spoke};
 use crate::stats::percentiles;
@@ -24,6 +26,7 @@ pub(crate) struct AgentTimes {
     /// p50, p99 in milliseconds.
     pub(crate) grpc: (f64, f64),
     pub(crate) mcp: (f64, f64),
+    pub(crate) granted: (f64, f64),
 }
 
 pub(crate) async fn agents(dir: &Path) -> anyhow::Result<AgentTimes> {
@@ -59,7 +62,30 @@ pub(crate) async fn agents(dir: &Path) -> anyhow::Result<AgentTimes> {
         }
     }
     let web = HubWeb::of(&hub)?;
-    let mut mcp = Mcp::connect(&web).await?;
+    let mut posted = mcp_runs(&mut Mcp::connect(&web, &web.token).await?).await?;
+    let grant = connect_grants(&Target::Unix(hub.socket.clone()))
+        .await?
+        .create_grant(CreateGrantRequest {
+            scope: GrantScope::Control as i32,
+            sessions: vec!["tun:agent".into()],
+            ttl_seconds: 3600,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let mut granted = mcp_runs(&mut Mcp::connect(&web, &grant.token).await?).await?;
+    hub.stop();
+    spoke.stop();
+    let ms = |(p50, p99): (f64, f64)| (p50 / 1000.0, p99 / 1000.0);
+    Ok(AgentTimes {
+        grpc: ms(percentiles(&mut grpc)),
+        mcp: ms(percentiles(&mut posted)),
+        granted: ms(percentiles(&mut granted)),
+    })
+}
+
+/// `RUNS` timed MCP runs of `true` (after a warm-up).
+async fn mcp_runs(mcp: &mut Mcp) -> anyhow::Result<Vec<Duration>> {
     let mut posted = Vec::with_capacity(RUNS);
     for i in 0..WARMUP + RUNS {
         let started = Instant::now();
@@ -72,13 +98,7 @@ pub(crate) async fn agents(dir: &Path) -> anyhow::Result<AgentTimes> {
             posted.push(started.elapsed());
         }
     }
-    hub.stop();
-    spoke.stop();
-    let ms = |(p50, p99): (f64, f64)| (p50 / 1000.0, p99 / 1000.0);
-    Ok(AgentTimes {
-        grpc: ms(percentiles(&mut grpc)),
-        mcp: ms(percentiles(&mut posted)),
-    })
+    Ok(posted)
 }
 
 /// A keep-alive HTTP/1.1 connection to the hub's `/mcp`.
@@ -89,13 +109,14 @@ struct Mcp {
 }
 
 impl Mcp {
-    async fn connect(web: &HubWeb) -> anyhow::Result<Self> {
+    /// With `token` as the bearer (the hub's, or a grant's).
+    async fn connect(web: &HubWeb, token: &str) -> anyhow::Result<Self> {
         let stream = TcpStream::connect(&web.address).await?;
         stream.set_nodelay(true)?;
         Ok(Mcp {
             stream: BufReader::new(stream),
             address: web.address.clone(),
-            token: web.token.clone(),
+            token: token.to_owned(),
         })
     }
 

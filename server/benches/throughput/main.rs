@@ -46,7 +46,8 @@
 //!    hub's CPU and RSS with 20 dashboards, merged `List` latency. See
 //!    `scale.rs`.
 //! 9. **An agent's round trip** (`VTR_BENCH_ONLY=agents` only): `run` of
-//!    `true` on a tunnelled spoke through the hub, by gRPC and by MCP. See
+//!    `true` on a tunnelled spoke through the hub, by gRPC, by MCP, and by
+//!    MCP under a grant. See
 //!    `agents.rs`.
 //! 6. **WaitFor's cost** (run first; `VTR_BENCH_ONLY=waiters` runs only
 //!    this): the spoke's CPU while 0, 1 and 20 `WaitFor` calls wait on a
@@ -151,6 +152,10 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "  MCP tools/call:  p50 {:.2} ms, p99 {:.2} ms",
             t.mcp.0, t.mcp.1
+        );
+        println!(
+            "  MCP, a grant:    p50 {:.2} ms, p99 {:.2} ms",
+            t.granted.0, t.granted.1
         );
         return Ok(());
     }

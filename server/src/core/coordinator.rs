@@ -24,6 +24,12 @@ pub trait Coordinator: Send + Sync + 'static {
     /// The list now, then again after every change.
     async fn watch_sessions(&self) -> Result<Events<Vec<SessionSummary>>>;
     async fn info(&self, session: &str) -> Result<SessionSummary>;
+    /// Which session an address names (its spoke and id), as cheaply as
+    /// this coordinator can tell: a hub answers from its last listing,
+    /// with no round trip. The summary may be a little old.
+    async fn resolve(&self, session: &str) -> Result<SessionSummary> {
+        self.info(session).await
+    }
     async fn kill(&self, session: &str, signal: &str) -> Result<()>;
     async fn remove(&self, session: &str, force: bool) -> Result<()>;
     async fn rename(&self, session: &str, new_name: &str) -> Result<SessionSummary>;

@@ -243,6 +243,10 @@ impl Coordinator for Hub {
         Ok(watch_changes(&self.inner.changed, move || hub.merged()).into())
     }
 
+    async fn resolve(&self, session: &str) -> Result<SessionSummary> {
+        self.session(session).await
+    }
+
     async fn info(&self, session: &str) -> Result<SessionSummary> {
         let (handle, entry, s) = self.target(session)?;
         let result = handle.info(&s).await;

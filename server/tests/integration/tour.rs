@@ -46,8 +46,12 @@ fn sh(line: &str, hub: &Hub, cwd: &Path) -> Output {
 
 /// What a tour line must print (on stdout), by its command.
 fn promised(line: &str) -> Option<&'static str> {
-    let command = line.split_whitespace().nth(1)?;
+    let mut words = line.split_whitespace().skip(1);
+    let command = words.next()?;
     Some(match command {
+        "grant" if words.next() == Some("create") => "vtrg_",
+        "grant" => "ci-agent",
+        "audit" => "no calls under grants\n",
         "spawn" => "build\n",
         "send" | "screen" => "42 tests passed",
         "grep" => ":42 tests passed",

@@ -103,6 +103,14 @@ impl Audit {
         }
     }
 
+    /// Waits until every row recorded before this call is written.
+    pub async fn flush(&self) {
+        let (done, written) = oneshot::channel();
+        if self.queue.send(Message::Flush(done)).await.is_ok() {
+            let _ = written.await;
+        }
+    }
+
     /// The newest `limit` rows (of `grant` only, if given), newest first,
     /// including every row recorded before this call.
     pub async fn read(
@@ -110,10 +118,7 @@ impl Audit {
         grant: Option<&str>,
         limit: usize,
     ) -> rusqlite::Result<Vec<AuditEntry>> {
-        let (done, written) = oneshot::channel();
-        if self.queue.send(Message::Flush(done)).await.is_ok() {
-            let _ = written.await;
-        }
+        self.flush().await;
         let limit = match limit {
             0 => DEFAULT_READ,
             n => n.min(MAX_AUDIT_ROWS as usize),

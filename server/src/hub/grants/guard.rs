@@ -123,7 +123,9 @@ impl Guarded {
                 self.grant.reach()
             ))
         };
-        match self.inner.info(session).await {
+        // The call then names the session by id: whatever the name means
+        // by the time it arrives, it acts on the session checked here.
+        match self.inner.resolve(session).await {
             Ok(s) if self.grant.reaches(&s.spoke, &s.id_address()) => {
                 Ok((s.id_address(), s.address()))
             }

@@ -106,7 +106,7 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
     let state = WebState {
         hub: hub.clone(),
         shares,
-        grants,
+        grants: grants.clone(),
         presence: Arc::new(Presence::default()),
         public_url: public_url.clone(),
         previews: Arc::default(),
@@ -127,6 +127,8 @@ pub async fn run_hub(opts: HubOptions, shutdown: CancellationToken) -> anyhow::R
     .await?;
     let result = serve(listeners, cli_routes.await?, app, limits, shutdown).await;
     crate::service::stopping();
+    // Calls made under grants before the stop are all on disk.
+    grants.audit().flush().await;
     hub.shutdown();
     if let Some(local) = local {
         local.kill_all();
