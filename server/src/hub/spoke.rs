@@ -258,11 +258,15 @@ impl Entry {
             .note(key, summary, Instant::now());
     }
 
-    /// A session by id or name as last listed, unless the list is stale.
+    /// A session by id, else by name, as last listed, unless the list is
+    /// stale (the same order a spoke looks them up in).
     pub fn listed(&self, key: &str) -> Option<SessionSummary> {
-        self.sessions()
-            .into_iter()
-            .find(|s| !s.stale && (s.id == key || s.name == key))
+        let sessions = self.sessions();
+        let found = sessions
+            .iter()
+            .find(|s| s.id == key)
+            .or_else(|| sessions.iter().find(|s| s.name == key));
+        found.filter(|s| !s.stale).cloned()
     }
 
     /// Whether the last view of this spoke holds a session by id or name.

@@ -52,8 +52,10 @@ impl Sessions {
             .or_else(|| self.all.iter().find(|s| s.name() == key))
     }
 
+    /// A name no session has, nor has as its id: an address that could
+    /// mean two sessions would let one stand in for the other.
     fn name_taken(&self, name: &str) -> bool {
-        self.all.iter().any(|s| s.name() == name)
+        self.all.iter().any(|s| s.name() == name || s.id() == name)
     }
 }
 

@@ -150,6 +150,7 @@ async fn an_observe_grant_reads_its_session_and_nothing_else_through_the_python_
             .is_some_and(|s| s.starts_with("far:"))
     );
     assert_eq!(row(&rows, "read_screen", "denied")["session"], "far:other");
+    assert_eq!(row(&rows, "list_spokes", "ok")["action"], "spokes");
     assert!(rows.iter().all(|r| r["grant"] == id.as_str()));
 }
 
@@ -253,6 +254,31 @@ async fn expired_and_revoked_grants_are_refused_at_the_door() {
     let refused = mcp_client(&["http", &url, "--token", &revoked_file], &script)
         .expect_err("a revoked grant");
     assert!(refused.contains("401"), "{refused}");
+    // Its holder knew the secret: refusing it again and again is not
+    // guessing, and does not hold up the owner's token from the same
+    // address.
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
+    let post = |bearer: String| {
+        let addr = addr.clone();
+        async move {
+            http(
+                &addr,
+                "POST",
+                "/mcp",
+                &[
+                    ("Authorization", bearer.as_str()),
+                    ("Content-Type", "application/json"),
+                    ("Accept", "application/json, text/event-stream"),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    for _ in 0..8 {
+        assert_eq!(post(format!("Bearer {revoked}")).await.status, 401);
+    }
+    assert_eq!(post(format!("Bearer {}", hub.token())).await.status, 200);
     let probe = |file: &str| grpcio(&addr, &["--probe", "--token", file]);
     // Health is not the grant's to call at all; a revoked grant does not
     // even get that far.
@@ -268,7 +294,6 @@ async fn expired_and_revoked_grants_are_refused_at_the_door() {
     let (_, short) = grant(&hub, &["--session", "hub:work", "--ttl", "1s"]);
     let short_file = token_file(dir.path(), "short", &short);
     let bearer = format!("Bearer {short}");
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
     let expired = wait_until("the grant to expire", || async {
         let r = http(
             &addr,
@@ -321,6 +346,15 @@ async fn grpcio_under_a_grant_gets_its_session_only_and_no_other_service() {
         {"service": "vtr.v1.Vtr", "method": "GetScreen", "fields": {"session": "far:other"}},
         {"service": "vtr.v1.Vtr", "method": "GetScreen", "fields": {"session": "far:nosuch"}},
         {"service": "vtr.v1.Grants", "method": "ListGrants"},
+        // The hub's own spoke, which it does not touch, and a spoke that
+        // does not exist: refused alike, naming no spokes.
+        {"service": "vtr.v1.Vtr", "method": "GetScreen", "fields": {"session": "hub:work"}},
+        {"service": "vtr.v1.Vtr", "method": "GetScreen", "fields": {"session": "nowhere:x"}},
+        {"service": "vtr.v1.Vtr", "method": "GetScreen", "fields": {"session": "other"}},
+        // A wait its caller gives up on is recorded as cancelled.
+        {"service": "vtr.v1.Vtr", "method": "WaitFor",
+         "fields": {"session": "far:work", "pattern": "never-printed", "timeout_ms": 20000},
+         "deadline_s": 0.5},
         {"service": "vtr.v1.Shares", "method": "ListShares"},
         {"service": "vtr.v1.Federation", "method": "ListSpokes"},
     ]);
@@ -350,9 +384,21 @@ async fn grpcio_under_a_grant_gets_its_session_only_and_no_other_service() {
             "PERMISSION_DENIED",
             "PERMISSION_DENIED",
             "PERMISSION_DENIED",
+            "PERMISSION_DENIED",
+            "DEADLINE_EXCEEDED",
+            "PERMISSION_DENIED",
+            "PERMISSION_DENIED",
         ],
         "{report}"
     );
+    for (i, call) in calls.iter().enumerate().take(9).skip(6) {
+        let details = call["details"].as_str().unwrap_or_default();
+        assert!(details.contains("not among"), "call {i}: {details}");
+        assert!(
+            !details.contains("spokes:"),
+            "call {i} names spokes: {details}"
+        );
+    }
     let listed: Vec<&str> = calls[0]["answer"]["sessions"]
         .as_array()
         .expect("sessions")
@@ -370,8 +416,22 @@ async fn grpcio_under_a_grant_gets_its_session_only_and_no_other_service() {
     let denied = row(&rows, "SendText", "denied");
     assert_eq!(denied["via"], "grpc");
     assert_eq!(row(&rows, "GetScreen", "ok")["session"], "far:work");
-    // Calls the door turned away never reached a service to be recorded.
-    assert!(rows.iter().all(|r| r["call"] != "ListGrants"), "{rows:#?}");
+    // Knocking on another service is recorded at the door.
+    let door = row(&rows, "/vtr.v1.Grants/ListGrants", "denied");
+    assert_eq!(door["action"], "door");
+    // The wait its caller gave up on: recorded, as cancelled.
+    let rows = wait_until("the cancelled wait's row", || async {
+        let rows = audit(&hub, Some(&id));
+        rows.iter().any(|r| r["call"] == "WaitFor").then_some(rows)
+    })
+    .await;
+    let cancelled = row(&rows, "WaitFor", "cancelled");
+    assert_eq!(cancelled["session"], "far:work");
+    assert!(
+        cancelled["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("went away"))
+    );
 }
 
 #[tokio::test]

@@ -49,6 +49,21 @@ async fn bad_inputs_get_clear_errors() {
         Code::AlreadyExists,
         "already taken",
     );
+    // Another session's id is no name: the address would mean two
+    // sessions.
+    let ok_id = c
+        .info(pb::SessionRequest {
+            session: "ok".into(),
+        })
+        .await
+        .expect("info")
+        .into_inner()
+        .id;
+    expect_code(
+        c.spawn(spawn_request(&ok_id, "sh", &[])).await,
+        Code::AlreadyExists,
+        "already taken",
+    );
     let mut wide = spawn_request("wide", "sh", &[]);
     wide.cols = 5000;
     wide.rows = 24;

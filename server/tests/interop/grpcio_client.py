@@ -16,7 +16,8 @@ Usage: grpcio_client.py TARGET [--token FILE] [--authority NAME] [--probe]
                socket: the socket path, or the path percent-encoded)
   --probe      only call Health.Check and report its status code
   --as, --calls  learn the API by reflection with --token, then make the
-               unary calls JSON lists ([{"service", "method", "fields"}]) with
+               unary calls JSON lists ([{"service", "method", "fields",
+               "deadline_s"}], the deadline 20 s unless given) with
                `authorization: Bearer <contents of FILE2>` instead (a grant's
                token, say), reporting each one's status code, details, and
                answer as JSON
@@ -179,7 +180,7 @@ class Api:
         self.pool = pool
         self.metadata = metadata
 
-    def call(self, service, method, /, **fields_):
+    def call(self, service, method, /, timeout=TIMEOUT, **fields_):
         descriptor = self.pool.FindServiceByName(service).FindMethodByName(method)
         request = message_class(self.pool, descriptor.input_type.full_name)(**fields_)
         response = message_class(self.pool, descriptor.output_type.full_name)
@@ -188,7 +189,7 @@ class Api:
             request_serializer=lambda m: m.SerializeToString(),
             response_deserializer=response.FromString,
         )
-        return stub(request, metadata=self.metadata, timeout=TIMEOUT)
+        return stub(request, metadata=self.metadata, timeout=timeout)
 
 
 def probe(channel, metadata):
@@ -255,7 +256,8 @@ def calls_as(channel, metadata, other, calls):
     report = []
     for c in calls:
         try:
-            answer = api.call(c["service"], c["method"], **c.get("fields", {}))
+            deadline = c.get("deadline_s", TIMEOUT)
+            answer = api.call(c["service"], c["method"], timeout=deadline, **c.get("fields", {}))
             report.append({"code": "OK", "answer": json_format.MessageToDict(answer)})
         except grpc.RpcError as e:
             report.append({"code": e.code().name, "details": e.details()})

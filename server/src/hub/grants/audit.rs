@@ -1,5 +1,8 @@
 //! The audit log: every call made under a grant, in the hub's state
-//! database (`audit` table), the last [`MAX_AUDIT_ROWS`] kept.
+//! database (`audit` table), the last [`MAX_AUDIT_ROWS`] kept. Beyond that,
+//! rows go from the grant with the most, its reads first, then its oldest:
+//! a grant that floods the log pushes out its own history, never another
+//! grant's, and its changes outlast its reads.
 //!
 //! Calls hand their rows to one writer thread through a bounded queue
 //! ([`QUEUE`] rows) and go on; the writer puts what has queued up into one
@@ -35,6 +38,9 @@ pub enum Outcome {
     Denied,
     /// Allowed, but it failed.
     Error,
+    /// Allowed, and its caller went away before it ended: it may or may
+    /// not have been done.
+    Cancelled,
 }
 
 impl Outcome {
@@ -43,6 +49,7 @@ impl Outcome {
             Outcome::Ok => "ok",
             Outcome::Denied => "denied",
             Outcome::Error => "error",
+            Outcome::Cancelled => "cancelled",
         }
     }
 }
@@ -54,7 +61,7 @@ pub struct AuditEntry {
     pub seq: u64,
     pub at_ms: i64,
     pub grant: String,
-    /// `grpc` or `mcp`.
+    /// `grpc` or `mcp` (`http` for a page or socket refused at the door).
     pub via: &'static str,
     /// The method or tool called.
     pub call: String,
@@ -94,12 +101,32 @@ impl Audit {
     }
 
     /// Queues a row (waits while the queue is full).
-    pub async fn record(&self, mut entry: AuditEntry) {
-        entry.detail = bounded_text(entry.detail.as_bytes(), MAX_DETAIL_BYTES);
-        entry.call = bounded_text(entry.call.as_bytes(), 128);
-        entry.session = bounded_text(entry.session.as_bytes(), 256);
-        if self.queue.send(Message::Row(entry)).await.is_err() {
-            tracing::error!("the audit log's writer stopped: a call under a grant went unrecorded");
+    pub async fn record(&self, entry: AuditEntry) {
+        if self.queue.send(Message::Row(bounded(entry))).await.is_err() {
+            unrecorded();
+        }
+    }
+
+    /// Queues a row from where nothing can wait (a call being dropped):
+    /// at once if there is room, else from a task of its own.
+    pub fn record_later(&self, entry: AuditEntry) {
+        let row = Message::Row(bounded(entry));
+        match self.queue.try_send(row) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(row)) => {
+                let queue = self.queue.clone();
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => {
+                        runtime.spawn(async move {
+                            if queue.send(row).await.is_err() {
+                                unrecorded();
+                            }
+                        });
+                    }
+                    Err(_) => unrecorded(),
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => unrecorded(),
         }
     }
 
@@ -147,11 +174,23 @@ impl Audit {
     }
 }
 
+fn bounded(mut entry: AuditEntry) -> AuditEntry {
+    entry.detail = bounded_text(entry.detail.as_bytes(), MAX_DETAIL_BYTES);
+    entry.call = bounded_text(entry.call.as_bytes(), 128);
+    entry.session = bounded_text(entry.session.as_bytes(), 256);
+    entry
+}
+
+fn unrecorded() {
+    tracing::error!("the audit log's writer stopped: a call under a grant went unrecorded");
+}
+
 /// Names as stored, back to the static names rows are made with.
 fn via_name(stored: &str) -> &'static str {
     match stored {
         "grpc" => "grpc",
         "mcp" => "mcp",
+        "http" => "http",
         _ => "other",
     }
 }
@@ -160,6 +199,7 @@ fn outcome_of(stored: &str) -> Outcome {
     match stored {
         "ok" => Outcome::Ok,
         "denied" => Outcome::Denied,
+        "cancelled" => Outcome::Cancelled,
         _ => Outcome::Error,
     }
 }
@@ -217,9 +257,47 @@ fn write_batch(db: &mut Connection, batch: &[Message]) -> rusqlite::Result<()> {
             }
         }
     }
-    tx.execute(
-        "DELETE FROM audit WHERE seq <= (SELECT MAX(seq) FROM audit) - ?1",
-        params![MAX_AUDIT_ROWS],
-    )?;
+    prune(&tx)?;
     tx.commit()
+}
+
+/// Actions that only read: the first to go from a grant over its share.
+const READS: &str = "'describe', 'list', 'watch', 'spokes', 'info', 'screen', 'grep', \
+                     'wait_for', 'wait_idle', 'subscribe', 'record', 'commands'";
+
+/// Down to [`MAX_AUDIT_ROWS`]: from the grant with the most rows, its
+/// reads that went through first, then its oldest.
+fn prune(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let rows: i64 = tx.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))?;
+    let mut over = rows - MAX_AUDIT_ROWS;
+    while over > 0 {
+        let (grant, has): (String, i64) = tx.query_row(
+            "SELECT grant_id, COUNT(*) AS n FROM audit GROUP BY grant_id ORDER BY n DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        // Leave the biggest grant no smaller than the next one down, so
+        // that two heavy grants share the cut.
+        let next: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) AS n FROM audit WHERE grant_id != ?1 GROUP BY grant_id \
+                 ORDER BY n DESC LIMIT 1",
+                params![grant],
+                |r| r.get(0),
+            )
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(0),
+                e => Err(e),
+            })?;
+        let cut = over.min((has - next).max(1));
+        tx.execute(
+            &format!(
+                "DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE grant_id = ?1 \
+                 ORDER BY (outcome = 'ok' AND action IN ({READS})) DESC, seq LIMIT ?2)"
+            ),
+            params![grant, cut],
+        )?;
+        over -= cut;
+    }
+    Ok(())
 }

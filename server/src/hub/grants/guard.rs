@@ -57,6 +57,8 @@ pub const ACTIONS: &[&str] = &[
     "record",
     "commands",
     "run",
+    "spokes",
+    "door",
 ];
 
 /// Events a guarded stream holds ahead of its reader.
@@ -105,35 +107,76 @@ impl Guarded {
         Ok(())
     }
 
+    /// Whether the grant still works (checked before each action, so
+    /// input pipelined on a stream stops at a revocation).
+    fn live(&self) -> Result<()> {
+        self.grants
+            .check(&self.grant.id)
+            .map(|_| ())
+            .map_err(|e| self.denied(e.to_string()))
+    }
+
+    /// An error as a grant may see it: the spokes a hub knows are not its
+    /// business.
+    fn hide(&self, e: SessionError) -> SessionError {
+        match e {
+            SessionError::UnknownSpoke { spoke, .. } => SessionError::UnknownSpoke {
+                spoke,
+                known: "not shown under a grant".to_owned(),
+            },
+            e => e,
+        }
+    }
+
     /// The address to call the session by, if the grant reaches it, and
     /// the one to record: as given when the grant plainly covers it (no
     /// round trip), else its `spoke:id` and `spoke:name` once resolved.
+    /// A spoke the grant does not touch is never even asked.
     async fn reach(&self, session: &str) -> Result<(String, String)> {
-        let plainly = match (&self.grant.targets, SessionAddress::parse(session)) {
-            (Targets::Spoke(name), Ok(address)) => address.spoke.as_ref() == Some(name),
-            (Targets::Sessions(sessions), _) => sessions.iter().any(|(id, _)| id == session),
-            _ => false,
-        };
-        if plainly {
-            return Ok((session.to_owned(), session.to_owned()));
-        }
         let outside = || {
             self.denied(format!(
                 "{session:?} is not among what it reaches ({})",
                 self.grant.reach()
             ))
         };
+        let named_spoke = SessionAddress::parse(session).ok().and_then(|a| a.spoke);
+        if named_spoke
+            .as_ref()
+            .is_some_and(|spoke| !self.grant.touches_spoke(spoke))
+        {
+            return Err(outside());
+        }
+        let plainly = match &self.grant.targets {
+            Targets::Spoke(name) => named_spoke.as_ref() == Some(name),
+            Targets::Sessions(sessions) => sessions.iter().any(|(id, _)| id == session),
+        };
+        if plainly {
+            return Ok((session.to_owned(), session.to_owned()));
+        }
         // The call then names the session by id: whatever the name means
         // by the time it arrives, it acts on the session checked here.
         match self.inner.resolve(session).await {
             Ok(s) if self.grant.reaches(&s.spoke, &s.id_address()) => {
                 Ok((s.id_address(), s.address()))
             }
-            Ok(_) => Err(outside()),
-            // Whether it exists elsewhere is none of the grant's business
-            // (a spoke's "not found" included).
-            Err(e) if e.kind() == ErrorKind::NotFound => Err(outside()),
-            Err(e) => Err(e),
+            // On a spoke it touches, a failure is about that spoke (down,
+            // say); otherwise whether, and where, the session exists is
+            // none of the grant's business.
+            Err(e) if named_spoke.is_some() && e.kind() != ErrorKind::NotFound => Err(self.hide(e)),
+            Ok(_) | Err(_) => Err(outside()),
+        }
+    }
+
+    /// A call starting now, recorded when it ends (or as cancelled if its
+    /// caller goes away first).
+    fn pending(&self, action: &'static str, session: &str) -> Pending<'_> {
+        Pending {
+            guard: self,
+            action,
+            session: session.to_owned(),
+            at_ms: now_ms(),
+            clock: Instant::now(),
+            armed: true,
         }
     }
 
@@ -151,21 +194,21 @@ impl Guarded {
         Fut: Future<Output = Result<T>> + Send,
         T: Send,
     {
-        let started = (now_ms(), Instant::now());
-        let address = match self.scope(action, needs) {
+        let mut pending = self.pending(action, session);
+        let allowed = match self.live().and_then(|()| self.scope(action, needs)) {
             Ok(()) => self.reach(session).await,
             Err(e) => Err(e),
         };
-        let (address, shown) = match address {
+        let (address, shown) = match allowed {
             Ok(addresses) => addresses,
             Err(e) => {
-                self.record(action, session, started, Err(&e)).await;
+                pending.end(Err(&e)).await;
                 return Err(e);
             }
         };
+        pending.session = shown;
         let result = self.while_live(work(address)).await;
-        self.record(action, &shown, started, result.as_ref().map(|_| ()))
-            .await;
+        pending.end(result.as_ref().map(|_| ())).await;
         result
     }
 
@@ -174,49 +217,62 @@ impl Guarded {
     where
         Fut: Future<Output = Result<T>> + Send,
     {
-        let started = (now_ms(), Instant::now());
-        let result = self.while_live(work).await;
-        self.record(action, "", started, result.as_ref().map(|_| ()))
-            .await;
+        let pending = self.pending(action, "");
+        let result = match self.live() {
+            Ok(()) => self.while_live(work).await,
+            Err(e) => Err(e),
+        };
+        pending.end(result.as_ref().map(|_| ())).await;
         result
     }
 
+    /// A read that is not the coordinator's (a hub's spoke list), checked
+    /// and recorded like the rest.
+    pub async fn read_elsewhere<T>(
+        &self,
+        action: &'static str,
+        work: impl Future<Output = std::result::Result<T, String>>,
+    ) -> std::result::Result<T, String> {
+        let pending = self.pending(action, "");
+        if let Err(e) = self.live() {
+            pending.end(Err(&e)).await;
+            return Err(e.to_string());
+        }
+        let result = work.await;
+        let failed = result
+            .as_ref()
+            .err()
+            .map(|m| SessionError::Invalid(m.clone()));
+        pending.end(failed.as_ref().map_or(Ok(()), Err)).await;
+        result
+    }
+
+    /// `work`, unless the grant ends first (checked first: a revocation
+    /// always wins over work that is ready at once).
     async fn while_live<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
-        tokio::select! {
-            result = work => result,
+        let result = tokio::select! {
+            biased;
             () = self.grants.ended(&self.grant.id) => {
                 Err(self.denied("it was revoked or expired during the call".into()))
             }
-        }
+            result = work => result,
+        };
+        result.map_err(|e| self.hide(e))
     }
 
-    async fn record(
-        &self,
-        action: &'static str,
-        session: &str,
-        (at_ms, clock): (i64, Instant),
-        result: std::result::Result<(), &SessionError>,
-    ) {
-        let (outcome, detail) = match result {
-            Ok(()) => (Outcome::Ok, String::new()),
-            Err(e @ SessionError::Denied(_)) => (Outcome::Denied, e.to_string()),
-            Err(e) => (Outcome::Error, e.to_string()),
-        };
-        self.grants
-            .audit()
-            .record(AuditEntry {
-                seq: 0,
-                at_ms,
-                grant: self.grant.id.clone(),
-                via: self.via.name(),
-                call: self.call.clone(),
-                action,
-                session: session.to_owned(),
-                outcome,
-                detail,
-                duration_ms: clock.elapsed().as_millis() as i64,
-            })
-            .await;
+    fn entry(&self, action: &'static str, session: &str, at_ms: i64) -> AuditEntry {
+        AuditEntry {
+            seq: 0,
+            at_ms,
+            grant: self.grant.id.clone(),
+            via: self.via.name(),
+            call: self.call.clone(),
+            action,
+            session: session.to_owned(),
+            outcome: Outcome::Ok,
+            detail: String::new(),
+            duration_ms: 0,
+        }
     }
 
     fn visible(&self, s: &SessionSummary) -> bool {
@@ -241,6 +297,52 @@ impl Guarded {
                 }
             }
         })
+    }
+}
+
+/// A call under way (see [`Guarded::pending`]).
+struct Pending<'a> {
+    guard: &'a Guarded,
+    action: &'static str,
+    session: String,
+    at_ms: i64,
+    clock: Instant,
+    /// Not yet recorded.
+    armed: bool,
+}
+
+impl Pending<'_> {
+    fn row(&self, outcome: Outcome, detail: String) -> AuditEntry {
+        AuditEntry {
+            outcome,
+            detail,
+            duration_ms: self.clock.elapsed().as_millis() as i64,
+            ..self.guard.entry(self.action, &self.session, self.at_ms)
+        }
+    }
+
+    /// Records how the call ended.
+    async fn end(mut self, result: std::result::Result<(), &SessionError>) {
+        let (outcome, detail) = match result {
+            Ok(()) => (Outcome::Ok, String::new()),
+            Err(e @ SessionError::Denied(_)) => (Outcome::Denied, e.to_string()),
+            Err(e) => (Outcome::Error, e.to_string()),
+        };
+        let row = self.row(outcome, detail);
+        // A queue send that is cancelled sends nothing: then `drop`
+        // records the call as cancelled.
+        self.guard.grants.audit().record(row).await;
+        self.armed = false;
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let why = "its caller went away before it ended: it may have been done".to_owned();
+            let row = self.row(Outcome::Cancelled, why);
+            self.guard.grants.audit().record_later(row);
+        }
     }
 }
 
@@ -283,15 +385,20 @@ impl Coordinator for Guarded {
                 Ok(())
             }
         };
-        let started = (now_ms(), Instant::now());
-        if let Err(e) = self.scope("spawn", Scope::Control).and_then(|()| allowed) {
-            self.record("spawn", &target, started, Err(&e)).await;
+        let mut pending = self.pending("spawn", &target);
+        if let Err(e) = self
+            .live()
+            .and_then(|()| self.scope("spawn", Scope::Control))
+            .and_then(|()| allowed)
+        {
+            pending.end(Err(&e)).await;
             return Err(e);
         }
         let result = self.while_live(self.inner.spawn(spec)).await;
-        let shown = result.as_ref().map_or(target, SessionSummary::address);
-        self.record("spawn", &shown, started, result.as_ref().map(|_| ()))
-            .await;
+        if let Ok(s) = &result {
+            pending.session = s.address();
+        }
+        pending.end(result.as_ref().map(|_| ())).await;
         result
     }
 
@@ -304,11 +411,18 @@ impl Coordinator for Guarded {
         let mut lists = self.anywhere("watch", self.inner.watch_sessions()).await?;
         let grant = self.grant.clone();
         let filtered = Events::driven(STREAM_AHEAD, move |tx| async move {
+            // Only when what the grant sees changed: a change elsewhere
+            // is not the grant's to notice.
+            let mut sent: Option<Vec<SessionSummary>> = None;
             while let Some(list) = lists.recv().await {
-                let mine = list
+                let mine: Vec<SessionSummary> = list
                     .into_iter()
                     .filter(|s| grant.reaches(&s.spoke, &s.id_address()))
                     .collect();
+                if sent.as_ref() == Some(&mine) {
+                    continue;
+                }
+                sent = Some(mine.clone());
                 if tx.send(mine).await.is_err() {
                     break;
                 }

@@ -10,8 +10,9 @@ mod audit;
 mod guard;
 mod store;
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -25,13 +26,16 @@ pub use guard::{Guarded, Via};
 use crate::core::clock::now_ms;
 use crate::core::error::SessionError;
 use crate::core::limits::bounded_text;
+use crate::core::session::lock;
 use crate::hub::secret::{hex, random_hex};
 use store::Store;
 
 pub const MIN_TTL: Duration = Duration::from_secs(1);
 pub const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
-/// Grants not yet expired, at most.
+/// Grants not yet expired nor revoked, at most.
 pub const MAX_LIVE_GRANTS: usize = 1000;
+/// Grants not yet expired, revoked ones included, at most.
+pub const MAX_KEPT_GRANTS: usize = 2 * MAX_LIVE_GRANTS;
 /// Sessions one grant may name.
 pub const MAX_TARGETS: usize = 64;
 /// A grant's note, at most.
@@ -135,13 +139,16 @@ pub enum GrantError {
     Ttl(u64),
     #[error("{0}")]
     Invalid(String),
-    #[error("{MAX_LIVE_GRANTS} grants are live already; revoke some or wait for them to expire")]
+    #[error(
+        "{MAX_LIVE_GRANTS} grants are live, or {MAX_KEPT_GRANTS} not yet expired (revoked ones \
+         count until they expire); revoke some or wait for them to expire"
+    )]
     TooMany,
     #[error("no grant {0:?}")]
     NoGrant(String),
     #[error("this is not a grant token (it starts with `vtrg_`; is it cut short?)")]
     Malformed,
-    #[error("this grant token is not known to the hub (or expired long ago)")]
+    #[error("this grant token is not known to the hub (or it expired)")]
     Unknown,
     #[error("this grant expired")]
     Expired,
@@ -171,6 +178,9 @@ pub struct NewGrant {
 /// The hub's grants and audit log. Cheap to share (`Arc`).
 pub struct Grants {
     store: Store,
+    /// Every grant not yet expired (revoked ones included), by id: what
+    /// each request is checked against, with no database on the way.
+    kept: Mutex<HashMap<String, Grant>>,
     audit: Audit,
     /// Bumped when a grant is made or revoked: calls and streams under a
     /// revoked one end, dashboards refresh.
@@ -183,11 +193,19 @@ impl Grants {
     pub fn open(dir: &Path) -> anyhow::Result<Grants> {
         let path = dir.join(crate::hub::state_db::FILE);
         let store = Store::open(&path)?;
+        let now = now_ms();
         store
-            .prune(now_ms() - KEEP_ENDED.as_millis() as i64)
+            .prune(now - KEEP_ENDED.as_millis() as i64)
             .map_err(|e| anyhow::anyhow!("pruning ended grants: {e}"))?;
+        let kept = store
+            .live(now)
+            .map_err(|e| anyhow::anyhow!("reading grants: {e}"))?
+            .into_iter()
+            .map(|g| (g.id.clone(), g))
+            .collect();
         Ok(Grants {
             store,
+            kept: Mutex::new(kept),
             audit: Audit::open(&path)?,
             changed: watch::Sender::new(0),
         })
@@ -220,8 +238,10 @@ impl Grants {
         }
         let now = now_ms();
         self.store.prune(now - KEEP_ENDED.as_millis() as i64)?;
-        let live = self.store.live(now)?;
-        if live.iter().filter(|g| g.revoked_ms.is_none()).count() >= MAX_LIVE_GRANTS {
+        let mut kept = lock(&self.kept);
+        kept.retain(|_, g| g.expires_ms > now);
+        let live = kept.values().filter(|g| g.revoked_ms.is_none()).count();
+        if live >= MAX_LIVE_GRANTS || kept.len() >= MAX_KEPT_GRANTS {
             return Err(GrantError::TooMany);
         }
         let store_error = |e: anyhow::Error| GrantError::Store(e.to_string());
@@ -239,6 +259,8 @@ impl Grants {
             created_by: bounded_text(new.created_by.as_bytes(), 128),
         };
         self.store.insert(&grant)?;
+        kept.insert(grant.id.clone(), grant.clone());
+        drop(kept);
         crate::core::changes::bump(&self.changed);
         Ok((grant, format!("{TOKEN_PREFIX}{id}_{secret}")))
     }
@@ -253,16 +275,24 @@ impl Grants {
         if !self.store.revoke(id, now_ms())? {
             return Err(GrantError::NoGrant(id.to_owned()));
         }
-        crate::core::changes::bump(&self.changed);
-        self.store
+        let grant = self
+            .store
             .get(id)?
-            .ok_or_else(|| GrantError::NoGrant(id.to_owned()))
+            .ok_or_else(|| GrantError::NoGrant(id.to_owned()))?;
+        if let Some(kept) = lock(&self.kept).get_mut(id) {
+            kept.revoked_ms = grant.revoked_ms;
+        }
+        crate::core::changes::bump(&self.changed);
+        Ok(grant)
     }
 
     /// The grant a token opens, if it is known, not expired, not revoked.
     pub fn open_token(&self, token: &str) -> Result<Grant> {
         let (id, secret) = parse(token).ok_or(GrantError::Malformed)?;
-        let grant = self.store.get(id)?.ok_or(GrantError::Unknown)?;
+        let grant = lock(&self.kept)
+            .get(id)
+            .cloned()
+            .ok_or(GrantError::Unknown)?;
         let presented = hash(secret);
         if !bool::from(presented.as_bytes().ct_eq(grant.secret_hash.as_bytes())) {
             return Err(GrantError::Unknown);
@@ -272,7 +302,12 @@ impl Grants {
 
     /// Whether grant `id` still works now.
     pub fn check(&self, id: &str) -> Result<Grant> {
-        live(self.store.get(id)?.ok_or(GrantError::Unknown)?)
+        live(
+            lock(&self.kept)
+                .get(id)
+                .cloned()
+                .ok_or(GrantError::Unknown)?,
+        )
     }
 
     /// Resolves once grant `id` no longer works (revoked, expired, gone).

@@ -185,3 +185,53 @@ async fn the_audit_log_keeps_rows_in_order_and_reads_its_own_writes() {
     assert_eq!(g1.len(), 1);
     assert_eq!(g1[0].at_ms, 2);
 }
+
+fn row(grant: &str, action: &'static str, outcome: Outcome) -> AuditEntry {
+    AuditEntry {
+        seq: 0,
+        at_ms: 0,
+        grant: grant.into(),
+        via: "grpc",
+        call: "x".into(),
+        action,
+        session: "a:0001".into(),
+        outcome,
+        detail: String::new(),
+        duration_ms: 0,
+    }
+}
+
+#[tokio::test]
+async fn a_grant_that_floods_the_audit_log_pushes_out_its_own_reads_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let grants = Grants::open(dir.path()).expect("open");
+    let audit = grants.audit();
+    audit.record(row("quiet", "screen", Outcome::Ok)).await;
+    audit.record(row("flood", "send", Outcome::Ok)).await;
+    audit.record(row("flood", "kill", Outcome::Denied)).await;
+    let reads = MAX_AUDIT_ROWS as usize + 50;
+    for _ in 0..reads {
+        audit.record(row("flood", "screen", Outcome::Ok)).await;
+    }
+    audit.record(row("quiet", "send", Outcome::Ok)).await;
+    let all = audit
+        .read(None, MAX_AUDIT_ROWS as usize)
+        .await
+        .expect("read");
+    assert_eq!(all.len(), MAX_AUDIT_ROWS as usize, "kept at the cap");
+    let quiet = audit.read(Some("quiet"), 0).await.expect("read");
+    assert_eq!(quiet.len(), 2, "another grant's rows all stay");
+    let flood = audit
+        .read(Some("flood"), MAX_AUDIT_ROWS as usize)
+        .await
+        .expect("read");
+    for (action, outcome) in [("send", Outcome::Ok), ("kill", Outcome::Denied)] {
+        assert!(
+            flood
+                .iter()
+                .any(|r| r.action == action && r.outcome == outcome),
+            "its {action} outlasts its reads"
+        );
+    }
+    assert_eq!(flood.len(), MAX_AUDIT_ROWS as usize - 2);
+}

@@ -172,12 +172,17 @@ pub async fn connect_shares(target: &Target) -> anyhow::Result<SharesClient> {
     ))
 }
 
+/// Largest answer a `Grants` client takes.
+const AUDIT_MESSAGE_BYTES: usize = 32 << 20;
+
 /// A client of a hub's `Grants` service.
 pub async fn connect_grants(target: &Target) -> anyhow::Result<GrantsClient> {
     let (channel, attach) = open(target).await?;
-    Ok(grants_client::GrantsClient::with_interceptor(
-        channel, attach,
-    ))
+    // The audit log's 10,000 rows of up to about 1 KiB each fit.
+    Ok(
+        grants_client::GrantsClient::with_interceptor(channel, attach)
+            .max_decoding_message_size(AUDIT_MESSAGE_BYTES),
+    )
 }
 
 /// A client of a hub's `Federation` service.

@@ -89,7 +89,8 @@ impl super::pb::grants_server::Grants for GrantsService {
             note: r.note,
             created_by,
         })?;
-        tracing::info!(grant = %grant.id, scope = grant.scope.name(), reach = %grant.reach(), "grant made");
+        let (scope, reach) = (grant.scope.name(), grant.reach());
+        tracing::info!(grant = %grant.id, scope, %reach, "grant made");
         let mut info = grant_info(&grant);
         info.token = token;
         Ok(Response::new(info))

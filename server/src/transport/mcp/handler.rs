@@ -18,7 +18,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::tools::{self, Backend, Spokes};
-use crate::hub::grants::{Grant, GrantPass, Scope, Via};
+use crate::hub::grants::{Grant, GrantPass, Guarded, Scope, Via};
 use crate::transport::grpc::auth::Identity;
 
 const INSTRUCTIONS: &str = "vtr runs real terminals (PTY sessions) on many machines (spokes). \
@@ -33,11 +33,17 @@ pub struct Server {
     backend: Backend,
     /// Who calls when the transport does not say (stdio: this user).
     caller: String,
+    /// Served over HTTP, behind the front door (which says who calls).
+    over_http: bool,
 }
 
 impl Server {
     pub fn new(backend: Backend, caller: String) -> Self {
-        Server { backend, caller }
+        Server {
+            backend,
+            caller,
+            over_http: false,
+        }
     }
 }
 
@@ -101,19 +107,24 @@ impl ServerHandler for Server {
             .get::<Parts>()
             .and_then(|p| p.extensions.get::<Identity>())
             .map_or_else(|| self.caller.clone(), |i| i.0.clone());
+        // Over HTTP the front door's word is needed: without it, refuse
+        // rather than act as the owner.
+        if self.over_http && context.extensions.get::<Parts>().is_none() {
+            return Err(ErrorData::internal_error("no request context", None));
+        }
         // A grant's calls go through the hub as the grant may use it.
         let backend = match grant_of(&context) {
-            Some(pass) => Backend {
-                coordinator: Arc::new(pass.guard(
-                    self.backend.coordinator.clone(),
-                    Via::Mcp,
-                    &request.name,
-                )),
-                spokes: Arc::new(GrantSpokes {
-                    all: self.backend.spokes.clone(),
-                    grant: pass.grant,
-                }),
-            },
+            Some(pass) => {
+                let guard =
+                    Arc::new(pass.guard(self.backend.coordinator.clone(), Via::Mcp, &request.name));
+                Backend {
+                    coordinator: guard.clone(),
+                    spokes: Arc::new(GrantSpokes {
+                        all: self.backend.spokes.clone(),
+                        guard,
+                    }),
+                }
+            }
             None => self.backend.clone(),
         };
         let args = Value::Object(request.arguments.unwrap_or_default());
@@ -140,19 +151,23 @@ fn grant_of(context: &RequestContext<RoleServer>) -> Option<GrantPass> {
         .cloned()
 }
 
-/// The spokes a grant touches, and no others.
+/// The spokes a grant touches, and no others (the call recorded).
 struct GrantSpokes {
     all: Arc<dyn Spokes>,
-    grant: Grant,
+    guard: Arc<Guarded>,
 }
 
 #[async_trait::async_trait]
 impl Spokes for GrantSpokes {
     async fn spokes(&self) -> Result<Vec<vtr_shared::proto::SpokeInfo>, String> {
-        let all = self.all.spokes().await?;
+        let all = self
+            .guard
+            .read_elsewhere("spokes", self.all.spokes())
+            .await?;
+        let grant = self.guard.grant();
         Ok(all
             .into_iter()
-            .filter(|s| self.grant.touches_spoke(&s.name))
+            .filter(|s| grant.touches_spoke(&s.name))
             .collect())
     }
 }
@@ -170,6 +185,10 @@ pub fn http_service(
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_cancellation_token(shutdown);
+    let server = Server {
+        over_http: true,
+        ..server
+    };
     StreamableHttpService::new(
         move || Ok(server.clone()),
         Arc::new(NeverSessionManager::default()),

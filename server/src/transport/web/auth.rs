@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::hub::grants::{self, GrantPass, Grants};
+use crate::hub::grants::{self, GrantError, GrantPass, Grants};
 use crate::hub::secret::hex;
 use crate::hub::signins::SignIns;
 use crate::transport::grpc::auth::Token;
@@ -80,8 +80,13 @@ pub enum Verdict {
     In(Identity),
     /// A grant's token, good now: in as `grant:ID`, within the grant.
     Granted(Box<GrantPass>),
-    /// A grant's token that no longer works (or never did): why.
-    WrongGrant(String),
+    /// A grant's token that does not work: why, and whether it counts as
+    /// a failed credential (a guess does; an expired or revoked grant,
+    /// whose holder knew its secret, does not).
+    WrongGrant {
+        why: String,
+        guess: bool,
+    },
     /// A credential was presented and was wrong (counts as a failure).
     Wrong,
     /// None presented.
@@ -131,7 +136,9 @@ impl WebAuth {
         match self.verdict(headers, via_tailscale) {
             Verdict::In(identity) => Some(identity),
             // Grants reach programs' doors only (`front_door`).
-            Verdict::Granted(_) | Verdict::WrongGrant(_) | Verdict::Wrong | Verdict::Nobody => None,
+            Verdict::Granted(_) | Verdict::WrongGrant { .. } | Verdict::Wrong | Verdict::Nobody => {
+                None
+            }
         }
     }
 
@@ -155,14 +162,20 @@ impl WebAuth {
         // A grant stays within its grant, even on an open hub.
         if let Some(presented) = bearer(headers).filter(|b| grants::is_grant_token(b)) {
             let Some(grants) = &self.grants else {
-                return Verdict::WrongGrant("this hub takes no grant tokens".to_owned());
+                return Verdict::WrongGrant {
+                    why: "this hub takes no grant tokens".to_owned(),
+                    guess: true,
+                };
             };
             return match grants.open_token(presented) {
                 Ok(grant) => Verdict::Granted(Box::new(GrantPass {
                     grants: grants.clone(),
                     grant,
                 })),
-                Err(e) => Verdict::WrongGrant(e.to_string()),
+                Err(e) => Verdict::WrongGrant {
+                    guess: !matches!(e, GrantError::Expired | GrantError::Revoked),
+                    why: e.to_string(),
+                },
             };
         }
         if !self.required() {

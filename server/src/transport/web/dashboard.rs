@@ -145,7 +145,12 @@ async fn run(state: WebState, socket: &mut WebSocket, who: String) -> anyhow::Re
                     },
                 };
                 on_page = Some(sessions.clone());
-                let lists = Lists { spokes: &spokes, sessions: &sessions, shares: &shares, grants: &grants };
+                let lists = Lists {
+                    spokes: &spokes,
+                    sessions: &sessions,
+                    shares: &shares,
+                    grants: &grants,
+                };
                 for d in dashboard(hub, push, &lists, &who) {
                     send(socket, Event::Dashboard(d)).await?;
                 }

@@ -26,6 +26,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{Identity, Verdict, WebAuth};
 use super::origin;
+use crate::core::clock::now_ms;
+use crate::hub::grants::{AuditEntry, GrantPass, Outcome};
 use crate::transport::connections::ConnectionMark;
 
 /// Marks requests that came through the `--tailscale-socket` (only there
@@ -122,7 +124,9 @@ pub async fn front_door(
             }
             Verdict::Granted(pass) => {
                 if !grant_may_reach(&path) {
-                    tracing::warn!(%peer, %path, grant = %pass.grant.id, "refused: a grant's token off its paths");
+                    let grant = &pass.grant.id;
+                    tracing::warn!(%peer, %path, %grant, "refused: a grant off its paths");
+                    record_refusal(&pass, &path, grpc).await;
                     return grant_refused(grpc);
                 }
                 if let Some(mark) = request.extensions().get::<ConnectionMark>() {
@@ -132,8 +136,10 @@ pub async fn front_door(
                 request.extensions_mut().insert(Identity(who));
                 request.extensions_mut().insert(*pass);
             }
-            Verdict::WrongGrant(why) => {
-                door.auth.throttle.failed(peer.ip());
+            Verdict::WrongGrant { why, guess } => {
+                if guess {
+                    door.auth.throttle.failed(peer.ip());
+                }
                 tracing::warn!(%peer, %path, "refused: {why}");
                 return unidentified(&request, &path, grpc, peer, Some(&why));
             }
@@ -163,8 +169,29 @@ fn grant_may_reach(path: &str) -> bool {
 
 const GRANT_SERVICE: &str = "/vtr.v1.Vtr/";
 
+const GRANT_PATHS: &str = "a grant's token opens only /mcp and the vtr.v1.Vtr service";
+
+/// A grant knocking where it may not go is in its audit log.
+async fn record_refusal(pass: &GrantPass, path: &str, grpc: bool) {
+    pass.grants
+        .audit()
+        .record(AuditEntry {
+            seq: 0,
+            at_ms: now_ms(),
+            grant: pass.grant.id.clone(),
+            via: if grpc { "grpc" } else { "http" },
+            call: path.to_owned(),
+            action: "door",
+            session: String::new(),
+            outcome: Outcome::Denied,
+            detail: GRANT_PATHS.to_owned(),
+            duration_ms: 0,
+        })
+        .await;
+}
+
 fn grant_refused(grpc: bool) -> Response {
-    let message = "a grant's token opens only /mcp and the vtr.v1.Vtr service";
+    let message = GRANT_PATHS;
     if grpc {
         return tonic::Status::permission_denied(message).into_http::<axum::body::Body>();
     }
