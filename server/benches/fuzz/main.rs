@@ -23,6 +23,7 @@
 
 mod edge;
 mod front;
+mod grant;
 mod grpc;
 mod input;
 mod marks;
@@ -65,6 +66,7 @@ fn targets() -> Vec<Target> {
         grpc::from_spoke(),
         edge::tunnel(),
         edge::share_token(),
+        grant::grant_token(),
         front::auth(),
         front::origin(),
         text::config(),

@@ -12,6 +12,7 @@ use super::output::{self, escape, print_json, session_json};
 use super::{Cli, Command, ConfigCommand, SpawnArgs, TargetArgs, WaitFrom};
 use crate::transport::grpc::auth::Token;
 use crate::transport::grpc::client::{self, Target, VtrClient};
+use crate::transport::json::outcome_name;
 
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = cli.json;
@@ -531,16 +532,6 @@ fn print_info_if_json(info: &pb::SessionInfo, json: bool) -> anyhow::Result<()> 
 
 pub(super) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
-}
-
-fn outcome_name(outcome: i32) -> &'static str {
-    match pb::WaitOutcome::try_from(outcome) {
-        Ok(pb::WaitOutcome::Matched) => "matched",
-        Ok(pb::WaitOutcome::Idle) => "idle",
-        Ok(pb::WaitOutcome::TimedOut) => "timed_out",
-        Ok(pb::WaitOutcome::Exited) => "exited",
-        _ => "unknown",
-    }
 }
 
 fn outcome_code(outcome: i32, what: &str, timeout: Duration) -> ExitCode {

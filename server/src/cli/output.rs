@@ -7,9 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use vtr_shared::proto as pb;
 
-pub use crate::transport::json::{
-    joined, rfc3339, session_json, spoke_json, spoke_state, status_name,
-};
+pub use crate::transport::json::{joined, session_json, spoke_json, spoke_state, status_name};
 
 /// Text from a session, a spoke or a link, made safe to print on a
 /// terminal: ESC shows as `\e` and every other control character (C0, DEL,
@@ -266,6 +264,7 @@ mod tests {
 
     #[test]
     fn rfc3339_dates() {
+        use crate::transport::json::rfc3339;
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(rfc3339(1_795_255_200_123), "2026-11-21T10:00:00.123Z");

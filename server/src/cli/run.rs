@@ -8,8 +8,9 @@ use vtr_shared::proto as pb;
 
 use super::commands::millis;
 use super::exit::ExitCode;
-use super::output::{escape, print_json, rfc3339, stdout_error};
+use super::output::{escape, print_json, stdout_error};
 use crate::transport::grpc::client::VtrClient;
+use crate::transport::json::command_json;
 
 pub async fn run(
     client: &mut VtrClient,
@@ -82,22 +83,7 @@ pub async fn history(
         .await?
         .into_inner();
     if json {
-        let items: Vec<_> = list
-            .commands
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "seq": c.seq,
-                    "command": c.text,
-                    "exit_code": c.exit_code,
-                    "running": c.end_offset.is_none(),
-                    "started_at": rfc3339(c.started_at_ms),
-                    "duration_ms": c.duration_ms,
-                    "start_offset": c.start_offset,
-                    "end_offset": c.end_offset,
-                })
-            })
-            .collect();
+        let items: Vec<_> = list.commands.iter().map(command_json).collect();
         print_json(&items)?;
         return Ok(ExitCode::Ok);
     }

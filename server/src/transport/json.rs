@@ -1,5 +1,6 @@
-//! Sessions and spokes as JSON objects, one shape wherever vtr prints or
-//! returns them: the CLI's `--json` and the MCP tools.
+//! Sessions, spokes, commands and wait outcomes as JSON, one shape
+//! wherever vtr prints or returns them: the CLI's `--json` and the MCP
+//! tools.
 
 use serde::Serialize;
 use vtr_shared::proto as pb;
@@ -132,6 +133,43 @@ pub fn spoke_json(s: &pb::SpokeInfo) -> SpokeJson<'_> {
         last_error: &s.last_error,
         failures: s.failures,
         next_attempt_ms: (s.next_attempt_ms > 0).then_some(s.next_attempt_ms),
+    }
+}
+
+/// A command a shell ran (its prompt marks).
+#[derive(Serialize)]
+pub struct CommandJson<'a> {
+    seq: u64,
+    command: &'a str,
+    exit_code: Option<i32>,
+    running: bool,
+    started_at: String,
+    duration_ms: u64,
+    start_offset: u64,
+    end_offset: Option<u64>,
+}
+
+pub fn command_json(c: &pb::CommandInfo) -> CommandJson<'_> {
+    CommandJson {
+        seq: c.seq,
+        command: &c.text,
+        exit_code: c.exit_code,
+        running: c.end_offset.is_none(),
+        started_at: rfc3339(c.started_at_ms),
+        duration_ms: c.duration_ms,
+        start_offset: c.start_offset,
+        end_offset: c.end_offset,
+    }
+}
+
+/// Why a wait returned (`pb::WaitOutcome`), by name.
+pub fn outcome_name(outcome: i32) -> &'static str {
+    match pb::WaitOutcome::try_from(outcome) {
+        Ok(pb::WaitOutcome::Matched) => "matched",
+        Ok(pb::WaitOutcome::Idle) => "idle",
+        Ok(pb::WaitOutcome::TimedOut) => "timed_out",
+        Ok(pb::WaitOutcome::Exited) => "exited",
+        _ => "unknown",
     }
 }
 

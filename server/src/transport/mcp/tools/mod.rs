@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::core::{
     Coordinator, GrepQuery, IdleWait, Input, RunSpec, SpawnSpec, WaitOutcome, limits,
 };
-use crate::transport::json::{session_json, spoke_json};
+use crate::transport::json::{command_json, outcome_name, session_json, spoke_json};
 use crate::transport::map;
 use vtr_shared::proto as pb;
 
@@ -393,17 +393,7 @@ async fn answer(backend: &Backend, who: &str, tool: &str, value: Value) -> Resul
                 .await
                 .map_err(|e| e.to_string())?;
             let p = map::command_list(&list);
-            let items = p
-                .commands
-                .iter()
-                .map(|c| {
-                    json!({
-                        "seq": c.seq, "command": c.text, "exit_code": c.exit_code,
-                        "running": c.end_offset.is_none(), "duration_ms": c.duration_ms,
-                        "start_offset": c.start_offset, "end_offset": c.end_offset,
-                    })
-                })
-                .collect();
+            let items = p.commands.iter().map(|c| json!(command_json(c))).collect();
             let integrated = p.shell_integration;
             return fit_list(
                 items,
@@ -444,12 +434,7 @@ async fn answer(backend: &Backend, who: &str, tool: &str, value: Value) -> Resul
 }
 
 fn outcome(o: WaitOutcome) -> &'static str {
-    match o {
-        WaitOutcome::Matched => "matched",
-        WaitOutcome::Idle => "idle",
-        WaitOutcome::TimedOut => "timed_out",
-        WaitOutcome::Exited => "exited",
-    }
+    outcome_name(map::outcome(o))
 }
 
 #[cfg(test)]
