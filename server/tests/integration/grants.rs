@@ -97,6 +97,7 @@ async fn an_observe_grant_reads_its_session_and_nothing_else_through_the_python_
             {"tool": "read_screen", "args": {"session": "far:other"}},
             {"tool": "run", "args": {"session": "far:work", "command": "true"}},
             {"tool": "list_spokes", "args": {}},
+            {"tool": "read_screen", "args": {"session": "far:work", "bogus": 1}},
         ]),
     )
     .expect("the client");
@@ -151,6 +152,15 @@ async fn an_observe_grant_reads_its_session_and_nothing_else_through_the_python_
     );
     assert_eq!(row(&rows, "read_screen", "denied")["session"], "far:other");
     assert_eq!(row(&rows, "list_spokes", "ok")["action"], "spokes");
+    // A call refused for its arguments, before it acted: recorded, with why.
+    let unacted = row(&rows, "read_screen", "error");
+    assert_eq!(unacted["action"], "none");
+    assert!(
+        unacted["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("bogus")),
+        "{unacted}"
+    );
     assert!(rows.iter().all(|r| r["grant"] == id.as_str()));
 }
 
@@ -351,6 +361,9 @@ async fn grpcio_under_a_grant_gets_its_session_only_and_no_other_service() {
         {"service": "vtr.v1.Vtr", "method": "GetScreen", "fields": {"session": "hub:work"}},
         {"service": "vtr.v1.Vtr", "method": "GetScreen", "fields": {"session": "nowhere:x"}},
         {"service": "vtr.v1.Vtr", "method": "GetScreen", "fields": {"session": "other"}},
+        // Refused for its arguments before it acted on anything.
+        {"service": "vtr.v1.Vtr", "method": "WaitForIdle",
+         "fields": {"session": "far:work", "idle_ms": 999_999_999_999_u64}},
         // A wait its caller gives up on is recorded as cancelled.
         {"service": "vtr.v1.Vtr", "method": "WaitFor",
          "fields": {"session": "far:work", "pattern": "never-printed", "timeout_ms": 20000},
@@ -385,6 +398,7 @@ async fn grpcio_under_a_grant_gets_its_session_only_and_no_other_service() {
             "PERMISSION_DENIED",
             "PERMISSION_DENIED",
             "PERMISSION_DENIED",
+            "INVALID_ARGUMENT",
             "DEADLINE_EXCEEDED",
             "PERMISSION_DENIED",
             "PERMISSION_DENIED",
@@ -426,6 +440,7 @@ async fn grpcio_under_a_grant_gets_its_session_only_and_no_other_service() {
     })
     .await;
     let cancelled = row(&rows, "WaitFor", "cancelled");
+    assert_eq!(row(&rows, "WaitForIdle", "error")["action"], "none");
     assert_eq!(cancelled["session"], "far:work");
     assert!(
         cancelled["detail"]

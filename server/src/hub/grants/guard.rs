@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use vtr_shared::address::SessionAddress;
@@ -59,6 +60,7 @@ pub const ACTIONS: &[&str] = &[
     "run",
     "spokes",
     "door",
+    "none",
 ];
 
 /// Events a guarded stream holds ahead of its reader.
@@ -71,6 +73,8 @@ pub struct Guarded {
     via: Via,
     /// The method or tool, for the audit log.
     call: String,
+    /// Whether the call has a row in the audit log yet (see `Drop`).
+    recorded: AtomicBool,
 }
 
 impl Guarded {
@@ -87,6 +91,24 @@ impl Guarded {
             grant,
             via,
             call: call.to_owned(),
+            recorded: AtomicBool::new(false),
+        }
+    }
+
+    /// Records a call that failed before it acted on anything (its
+    /// arguments refused, say), unless it has a row already.
+    pub async fn unacted(&self, why: &str) {
+        if !self.recorded.swap(true, Ordering::Relaxed) {
+            let row = self.unacted_row(why.to_owned());
+            self.grants.audit().record(row).await;
+        }
+    }
+
+    fn unacted_row(&self, detail: String) -> AuditEntry {
+        AuditEntry {
+            outcome: Outcome::Error,
+            detail,
+            ..self.entry("none", "", now_ms())
         }
     }
 
@@ -333,6 +355,7 @@ impl Pending<'_> {
         // records the call as cancelled.
         self.guard.grants.audit().record(row).await;
         self.armed = false;
+        self.guard.recorded.store(true, Ordering::Relaxed);
     }
 }
 
@@ -342,6 +365,19 @@ impl Drop for Pending<'_> {
             let why = "its caller went away before it ended: it may have been done".to_owned();
             let row = self.row(Outcome::Cancelled, why);
             self.guard.grants.audit().record_later(row);
+            self.guard.recorded.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A call that never reached an action (a gRPC request refused for its
+/// arguments) still leaves a row.
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        if !self.recorded.load(Ordering::Relaxed) {
+            let why = "it ended before acting on anything (its arguments were refused)";
+            let row = self.unacted_row(why.to_owned());
+            self.grants.audit().record_later(row);
         }
     }
 }

@@ -113,18 +113,18 @@ impl ServerHandler for Server {
             return Err(ErrorData::internal_error("no request context", None));
         }
         // A grant's calls go through the hub as the grant may use it.
-        let backend = match grant_of(&context) {
-            Some(pass) => {
-                let guard =
-                    Arc::new(pass.guard(self.backend.coordinator.clone(), Via::Mcp, &request.name));
-                Backend {
-                    coordinator: guard.clone(),
-                    spokes: Arc::new(GrantSpokes {
-                        all: self.backend.spokes.clone(),
-                        guard,
-                    }),
-                }
-            }
+        let guard = grant_of(&context).map(|pass| {
+            let coordinator = self.backend.coordinator.clone();
+            Arc::new(pass.guard(coordinator, Via::Mcp, &request.name))
+        });
+        let backend = match &guard {
+            Some(guard) => Backend {
+                coordinator: guard.clone(),
+                spokes: Arc::new(GrantSpokes {
+                    all: self.backend.spokes.clone(),
+                    guard: guard.clone(),
+                }),
+            },
             None => self.backend.clone(),
         };
         let args = Value::Object(request.arguments.unwrap_or_default());
@@ -134,6 +134,11 @@ impl ServerHandler for Server {
             answer = tools::call(&backend, &who, &request.name, args) => answer,
             () = context.ct.cancelled() => Err("cancelled by the client".to_owned()),
         };
+        // A call refused before it acted (bad arguments) is recorded too,
+        // with why.
+        if let (Some(guard), Err(message)) = (&guard, &answer) {
+            guard.unacted(message).await;
+        }
         let result = match answer {
             Ok(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
             Err(message) => CallToolResult::error(vec![ContentBlock::text(message)]),
