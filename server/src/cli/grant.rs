@@ -102,7 +102,7 @@ pub async fn run(target: &Target, command: GrantCommand, json: bool) -> anyhow::
                     sessions: session,
                     spoke: spoke.unwrap_or_default(),
                     ttl_seconds: ttl.as_secs(),
-                    note,
+                    note: note.unwrap_or_default(),
                 })
                 .await
                 .map_err(not_a_hub(target))?

@@ -399,9 +399,10 @@ pub enum GrantCommand {
         /// How long it works (1s to 30d), e.g. 15m, 1h, 7d.
         #[arg(long, default_value = "1h", value_parser = duration::parse)]
         ttl: std::time::Duration,
-        /// What it is for (shown in `vtr grant ls` and the dashboard).
-        #[arg(long, default_value = "")]
-        note: String,
+        /// What it is for (shown in `vtr grant ls` and the dashboard), at
+        /// most 200 bytes.
+        #[arg(long)]
+        note: Option<String>,
     },
     /// List the grants not yet expired.
     Ls,

@@ -148,6 +148,15 @@ impl SpokeLink {
                 *state = State::Unsupported;
                 return None;
             }
+            // A hub lets a grant's token use `vtr.v1.Vtr` only: the same
+            // calls, one by one.
+            Err(status) if status.code() == Code::PermissionDenied => {
+                tracing::info!(
+                    "vtr.v1.Link refused to this caller: unary calls and streams instead"
+                );
+                *state = State::Unsupported;
+                return None;
+            }
             Err(status) => {
                 *state = State::Closed;
                 return Some(Err(status));
