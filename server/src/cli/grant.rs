@@ -203,6 +203,7 @@ pub async fn audit(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut client = client::connect_grants(target).await?;
+    let only = grant.clone().unwrap_or_default();
     let entries = client
         .list_audit(pb::ListAuditRequest {
             grant: grant.unwrap_or_default(),
@@ -232,7 +233,14 @@ pub async fn audit(
         return Ok(ExitCode::Ok);
     }
     if entries.is_empty() {
-        outln!("no calls under grants");
+        if only.is_empty() {
+            outln!("no calls under grants");
+        } else {
+            outln!(
+                "no calls under grant {} (`vtr grant ls` lists grants)",
+                escape(&only)
+            );
+        }
         return Ok(ExitCode::Ok);
     }
     let now = now_ms();

@@ -16,17 +16,22 @@ use crate::transport::mcp::tools::{Backend, Spokes};
 struct Remote {
     federation: FederationClient,
     vtr: client::VtrClient,
+    /// The token is a grant's: the hub would refuse it the spoke list.
+    grant: bool,
 }
 
 #[async_trait::async_trait]
 impl Spokes for Remote {
     async fn spokes(&self) -> Result<Vec<pb::SpokeInfo>, String> {
-        match self
-            .federation
-            .clone()
-            .list_spokes(pb::ListSpokesRequest {})
-            .await
-        {
+        let asked = if self.grant {
+            Err(tonic::Status::permission_denied("a grant's token"))
+        } else {
+            self.federation
+                .clone()
+                .list_spokes(pb::ListSpokesRequest {})
+                .await
+        };
+        match asked {
             Ok(list) => Ok(list.into_inner().spokes),
             Err(status) if status.code() == tonic::Code::Unimplemented => {
                 let d = self
@@ -80,6 +85,7 @@ pub async fn run(target: &Target) -> anyhow::Result<ExitCode> {
         spokes: Arc::new(Remote {
             federation: client::connect_federation(target).await?,
             vtr: client::connect(target).await?,
+            grant: token.is_some_and(|t| crate::hub::grants::is_grant_token(t.secret())),
         }),
     };
     handler::serve_stdio(Server::new(backend, crate::paths::user_name())).await?;

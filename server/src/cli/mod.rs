@@ -393,7 +393,8 @@ pub enum GrantCommand {
         #[arg(long)]
         spoke: Option<String>,
         /// What it allows: `observe` (read only) or `control` (also
-        /// typing, run, kill, remove).
+        /// typing, run, resize, rename, kill, remove, and with --spoke,
+        /// spawn).
         #[arg(long, default_value = "observe", value_parser = ["observe", "control"])]
         scope: String,
         /// How long it works (1s to 30d), e.g. 15m, 1h, 7d.

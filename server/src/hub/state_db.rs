@@ -1,5 +1,6 @@
 //! The hub's state database, `hub.db` in its state directory: share links,
-//! spoke key pins, web sign-ins, grants and their audit log. One schema version covers the whole
+//! spoke key pins, web sign-ins and agents' grants (their audit log has a
+//! file of its own, `hub::grants::audit`). One schema version covers the whole
 //! file, kept in SQLite's `user_version`.
 //!
 //! On open the hub upgrades an older file (after copying it to
@@ -12,7 +13,7 @@
 //! - 0: no version recorded (vtr before versioning); tables were created on
 //!   first use, and early files lack `shares.created_offset`.
 //! - 1: all three tables, with `shares.created_offset`.
-//! - 2: `grants` and `audit`.
+//! - 2: `grants`.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -161,8 +162,7 @@ fn to_v1(db: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// 1 -> 2: grants (the token's secret hashed) and the calls made under
-/// them.
+/// 1 -> 2: grants (the token's secret hashed).
 fn to_v2(db: &Connection) -> rusqlite::Result<()> {
     db.execute_batch(
         "CREATE TABLE IF NOT EXISTS grants (
@@ -175,20 +175,7 @@ fn to_v2(db: &Connection) -> rusqlite::Result<()> {
              expires_ms INTEGER NOT NULL,
              revoked_ms INTEGER,
              created_by TEXT NOT NULL
-         );
-         CREATE TABLE IF NOT EXISTS audit (
-             seq INTEGER PRIMARY KEY,
-             at_ms INTEGER NOT NULL,
-             grant_id TEXT NOT NULL,
-             via TEXT NOT NULL,
-             call TEXT NOT NULL,
-             action TEXT NOT NULL,
-             session TEXT NOT NULL,
-             outcome TEXT NOT NULL,
-             detail TEXT NOT NULL,
-             duration_ms INTEGER NOT NULL
-         );
-         CREATE INDEX IF NOT EXISTS audit_by_grant ON audit (grant_id, seq);",
+         );",
     )
 }
 
@@ -211,10 +198,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = open(dir.path()).expect("open");
         assert_eq!(version(&db).expect("version"), SCHEMA_VERSION);
-        assert_eq!(
-            tables(&db),
-            ["audit", "grants", "shares", "sign_ins", "spoke_keys"]
-        );
+        assert_eq!(tables(&db), ["grants", "shares", "sign_ins", "spoke_keys"]);
         let files: Vec<_> = std::fs::read_dir(dir.path())
             .expect("list")
             .map(|e| e.expect("entry").file_name())
@@ -242,10 +226,7 @@ mod tests {
         }
         let db = open(dir.path()).expect("open and upgrade");
         assert_eq!(version(&db).expect("version"), SCHEMA_VERSION);
-        assert_eq!(
-            tables(&db),
-            ["audit", "grants", "shares", "sign_ins", "spoke_keys"]
-        );
+        assert_eq!(tables(&db), ["grants", "shares", "sign_ins", "spoke_keys"]);
         let kept: (String, Option<i64>) = db
             .query_row(
                 "SELECT created_by, created_offset FROM shares WHERE id = 'old'",
@@ -287,9 +268,6 @@ mod tests {
     #[test]
     fn the_in_memory_database_has_every_table() {
         let db = open_in_memory().expect("open");
-        assert_eq!(
-            tables(&db),
-            ["audit", "grants", "shares", "sign_ins", "spoke_keys"]
-        );
+        assert_eq!(tables(&db), ["grants", "shares", "sign_ins", "spoke_keys"]);
     }
 }

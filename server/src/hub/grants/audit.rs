@@ -1,8 +1,11 @@
-//! The audit log: every call made under a grant, in the hub's state
-//! database (`audit` table), the last [`MAX_AUDIT_ROWS`] kept. Beyond that,
-//! rows go from the grant with the most, its reads first, then its oldest:
-//! a grant that floods the log pushes out its own history, never another
-//! grant's, and its changes outlast its reads.
+//! The audit log: every call made under a grant, in a database of its own
+//! beside the hub's (`audit.db` in the state directory, WAL, 0600), so its
+//! steady writes never hold up sign-ins, links or grants. The last
+//! [`MAX_AUDIT_ROWS`] rows are kept. Beyond that rows go from whichever
+//! grants hold the most (a fair share: the biggest are cut down to the
+//! size of the next), each grant's reads first, then its oldest: a grant
+//! that floods the log cuts its own history first, another grant loses
+//! rows only once it holds as many, and changes outlast reads.
 //!
 //! Calls hand their rows to one writer thread through a bounded queue
 //! ([`QUEUE`] rows) and go on; the writer puts what has queued up into one
@@ -27,8 +30,12 @@ const QUEUE: usize = 1024;
 const BATCH: usize = 256;
 /// An entry's detail (a denial's reason, an error), at most.
 pub const MAX_DETAIL_BYTES: usize = 512;
-/// Rows one read returns by default, and at most.
+/// Rows one read returns by default (at most [`MAX_AUDIT_ROWS`]).
 pub const DEFAULT_READ: usize = 100;
+/// The log's file in the hub's state directory.
+pub const FILE: &str = "audit.db";
+/// The schema this vtr writes and the newest it reads.
+const SCHEMA_VERSION: i64 = 1;
 
 /// How a call under a grant ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +48,9 @@ pub enum Outcome {
     /// Allowed, and its caller went away before it ended: it may or may
     /// not have been done.
     Cancelled,
+    /// Allowed, and the grant was revoked or expired before it ended: it
+    /// may or may not have been done.
+    Cut,
 }
 
 impl Outcome {
@@ -50,6 +60,7 @@ impl Outcome {
             Outcome::Denied => "denied",
             Outcome::Error => "error",
             Outcome::Cancelled => "cancelled",
+            Outcome::Cut => "cut",
         }
     }
 }
@@ -86,10 +97,12 @@ pub struct Audit {
 }
 
 impl Audit {
-    /// The log in the database at `path`; starts its writer thread.
-    pub fn open(path: &Path) -> anyhow::Result<Audit> {
-        let writer = crate::hub::state_db::open_file(path)?;
-        let reader = crate::hub::state_db::open_file(path)?;
+    /// The log in `dir` (its own file, [`FILE`]); starts its writer
+    /// thread.
+    pub fn open(dir: &Path) -> anyhow::Result<Audit> {
+        let path = dir.join(FILE);
+        let writer = open_file(&path)?;
+        let reader = open_file(&path)?;
         let (queue, rows) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("vtr-audit".into())
@@ -123,7 +136,12 @@ impl Audit {
                             }
                         });
                     }
-                    Err(_) => unrecorded(),
+                    // Not on the runtime (never the case for calls): wait.
+                    Err(_) => {
+                        if queue.blocking_send(row).is_err() {
+                            unrecorded();
+                        }
+                    }
                 }
             }
             Err(mpsc::error::TrySendError::Closed(_)) => unrecorded(),
@@ -185,6 +203,43 @@ fn unrecorded() {
     tracing::error!("the audit log's writer stopped: a call under a grant went unrecorded");
 }
 
+/// Opens (or starts) the log's file: private, WAL (a reader never waits
+/// for the writer), at a schema this vtr reads.
+fn open_file(path: &Path) -> anyhow::Result<Connection> {
+    use anyhow::Context;
+    use std::os::unix::fs::PermissionsExt;
+    let db = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("making {} private", path.display()))?;
+    let version: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        anyhow::bail!(
+            "{} has schema version {version}, written by a newer vtr; this vtr reads versions up \
+             to {SCHEMA_VERSION}",
+            path.display()
+        );
+    }
+    let _: String = db.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    db.execute_batch(
+        "CREATE TABLE IF NOT EXISTS audit (
+             seq INTEGER PRIMARY KEY,
+             at_ms INTEGER NOT NULL,
+             grant_id TEXT NOT NULL,
+             via TEXT NOT NULL,
+             call TEXT NOT NULL,
+             action TEXT NOT NULL,
+             session TEXT NOT NULL,
+             outcome TEXT NOT NULL,
+             detail TEXT NOT NULL,
+             duration_ms INTEGER NOT NULL
+         );
+         CREATE INDEX IF NOT EXISTS audit_by_grant ON audit (grant_id, seq);
+         PRAGMA user_version = 1;",
+    )
+    .with_context(|| format!("starting the audit log in {}", path.display()))?;
+    Ok(db)
+}
+
 /// Names as stored, back to the static names rows are made with.
 fn via_name(stored: &str) -> &'static str {
     match stored {
@@ -200,6 +255,7 @@ fn outcome_of(stored: &str) -> Outcome {
         "ok" => Outcome::Ok,
         "denied" => Outcome::Denied,
         "cancelled" => Outcome::Cancelled,
+        "cut" => Outcome::Cut,
         _ => Outcome::Error,
     }
 }
@@ -223,8 +279,17 @@ fn write_rows(mut db: Connection, mut queue: mpsc::Receiver<Message>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = write_batch(&mut db, &batch) {
-            tracing::error!("writing the audit log: {e}");
+        if let Err(first) = write_batch(&mut db, &batch) {
+            // Once more after a moment (a reader holding a lock, a full
+            // disk cleared); then the rows are lost, and the log says so.
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if let Err(e) = write_batch(&mut db, &batch) {
+                let rows = batch
+                    .iter()
+                    .filter(|m| matches!(m, Message::Row(_)))
+                    .count();
+                tracing::error!("writing the audit log: {first}; again: {e}; {rows} rows lost");
+            }
         }
         for message in batch {
             if let Message::Flush(done) = message {
@@ -265,39 +330,59 @@ fn write_batch(db: &mut Connection, batch: &[Message]) -> rusqlite::Result<()> {
 const READS: &str = "'describe', 'list', 'watch', 'spokes', 'info', 'screen', 'grep', \
                      'wait_for', 'wait_idle', 'subscribe', 'record', 'commands'";
 
-/// Down to [`MAX_AUDIT_ROWS`]: from the grant with the most rows, its
-/// reads that went through first, then its oldest.
+/// Down to [`MAX_AUDIT_ROWS`], a fair share (see the module): one count
+/// per grant, then each grant over the level cut, its reads first.
 fn prune(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
-    let rows: i64 = tx.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))?;
-    let mut over = rows - MAX_AUDIT_ROWS;
-    while over > 0 {
-        let (grant, has): (String, i64) = tx.query_row(
-            "SELECT grant_id, COUNT(*) AS n FROM audit GROUP BY grant_id ORDER BY n DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        // Leave the biggest grant no smaller than the next one down, so
-        // that two heavy grants share the cut.
-        let next: i64 = tx
-            .query_row(
-                "SELECT COUNT(*) AS n FROM audit WHERE grant_id != ?1 GROUP BY grant_id \
-                 ORDER BY n DESC LIMIT 1",
-                params![grant],
-                |r| r.get(0),
-            )
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(0),
-                e => Err(e),
-            })?;
-        let cut = over.min((has - next).max(1));
-        tx.execute(
-            &format!(
-                "DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE grant_id = ?1 \
-                 ORDER BY (outcome = 'ok' AND action IN ({READS})) DESC, seq LIMIT ?2)"
-            ),
-            params![grant, cut],
-        )?;
-        over -= cut;
+    let counts: Vec<(String, i64)> = tx
+        .prepare_cached("SELECT grant_id, COUNT(*) FROM audit GROUP BY grant_id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let sizes: Vec<i64> = counts.iter().map(|(_, n)| *n).collect();
+    for ((grant, _), cut) in counts.iter().zip(cuts(&sizes, MAX_AUDIT_ROWS)) {
+        if cut > 0 {
+            tx.execute(
+                &format!(
+                    "DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE grant_id = ?1 \
+                     ORDER BY (outcome = 'ok' AND action IN ({READS})) DESC, seq LIMIT ?2)"
+                ),
+                params![grant, cut],
+            )?;
+        }
     }
     Ok(())
+}
+
+/// How many rows to cut from each of `sizes` to leave `keep` in all: the
+/// biggest are cut down to one level (the highest that frees enough), and
+/// no more than needed.
+pub(super) fn cuts(sizes: &[i64], keep: i64) -> Vec<i64> {
+    let over = sizes.iter().sum::<i64>() - keep;
+    if over <= 0 {
+        return vec![0; sizes.len()];
+    }
+    let freed = |level: i64| sizes.iter().map(|n| (n - level).max(0)).sum::<i64>();
+    // The highest level that frees at least `over` rows.
+    let (mut low, mut high) = (0, sizes.iter().copied().max().unwrap_or(0));
+    while low < high {
+        let mid = (low + high + 1) / 2;
+        if freed(mid) >= over {
+            low = mid
+        } else {
+            high = mid - 1
+        }
+    }
+    let mut cuts: Vec<i64> = sizes.iter().map(|n| (n - low).max(0)).collect();
+    // Cutting to `low` may free a little too much: give rows back, one per
+    // grant at the level.
+    let mut extra = freed(low) - over;
+    for (cut, n) in cuts.iter_mut().zip(sizes) {
+        if extra == 0 {
+            break;
+        }
+        if *cut > 0 && n - *cut == low {
+            *cut -= 1;
+            extra -= 1;
+        }
+    }
+    cuts
 }

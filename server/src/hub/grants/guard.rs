@@ -75,6 +75,8 @@ pub struct Guarded {
     call: String,
     /// Whether the call has a row in the audit log yet (see `Drop`).
     recorded: AtomicBool,
+    /// Whether the grant ended during an action (recorded as `cut`).
+    cut: AtomicBool,
 }
 
 impl Guarded {
@@ -92,15 +94,19 @@ impl Guarded {
             via,
             call: call.to_owned(),
             recorded: AtomicBool::new(false),
+            cut: AtomicBool::new(false),
         }
     }
 
     /// Records a call that failed before it acted on anything (its
     /// arguments refused, say), unless it has a row already.
     pub async fn unacted(&self, why: &str) {
-        if !self.recorded.swap(true, Ordering::Relaxed) {
+        if !self.recorded.load(Ordering::Relaxed) {
             let row = self.unacted_row(why.to_owned());
+            // Cancelled while queued: nothing was sent, and `drop` records
+            // the call instead.
             self.grants.audit().record(row).await;
+            self.recorded.store(true, Ordering::Relaxed);
         }
     }
 
@@ -199,6 +205,7 @@ impl Guarded {
             at_ms: now_ms(),
             clock: Instant::now(),
             armed: true,
+            last: None,
         }
     }
 
@@ -275,6 +282,7 @@ impl Guarded {
         let result = tokio::select! {
             biased;
             () = self.grants.ended(&self.grant.id) => {
+                self.cut.store(true, Ordering::Relaxed);
                 Err(self.denied("it was revoked or expired during the call".into()))
             }
             result = work => result,
@@ -331,6 +339,8 @@ struct Pending<'a> {
     clock: Instant,
     /// Not yet recorded.
     armed: bool,
+    /// The row `end` is queuing: what `drop` sends if that is cancelled.
+    last: Option<AuditEntry>,
 }
 
 impl Pending<'_> {
@@ -347,12 +357,14 @@ impl Pending<'_> {
     async fn end(mut self, result: std::result::Result<(), &SessionError>) {
         let (outcome, detail) = match result {
             Ok(()) => (Outcome::Ok, String::new()),
+            Err(e) if self.guard.cut.load(Ordering::Relaxed) => (Outcome::Cut, e.to_string()),
             Err(e @ SessionError::Denied(_)) => (Outcome::Denied, e.to_string()),
             Err(e) => (Outcome::Error, e.to_string()),
         };
         let row = self.row(outcome, detail);
-        // A queue send that is cancelled sends nothing: then `drop`
-        // records the call as cancelled.
+        // A queue send that is cancelled sends nothing: then `drop` sends
+        // this row from elsewhere.
+        self.last = Some(row.clone());
         self.guard.grants.audit().record(row).await;
         self.armed = false;
         self.guard.recorded.store(true, Ordering::Relaxed);
@@ -362,8 +374,10 @@ impl Pending<'_> {
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
         if self.armed {
-            let why = "its caller went away before it ended: it may have been done".to_owned();
-            let row = self.row(Outcome::Cancelled, why);
+            let row = self.last.take().unwrap_or_else(|| {
+                let why = "its caller went away before it ended: it may have been done";
+                self.row(Outcome::Cancelled, why.to_owned())
+            });
             self.guard.grants.audit().record_later(row);
             self.guard.recorded.store(true, Ordering::Relaxed);
         }

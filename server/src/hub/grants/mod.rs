@@ -178,9 +178,13 @@ pub struct NewGrant {
 /// The hub's grants and audit log. Cheap to share (`Arc`).
 pub struct Grants {
     store: Store,
-    /// Every grant not yet expired (revoked ones included), by id: what
-    /// each request is checked against, with no database on the way.
+    /// Every grant the store holds (ended ones until they are pruned), by
+    /// id: what each request is checked against, with no database on the
+    /// way. Never held across a database call.
     kept: Mutex<HashMap<String, Grant>>,
+    /// One `create` at a time (the limits are checked, then the grant
+    /// stored).
+    creating: Mutex<()>,
     audit: Audit,
     /// Bumped when a grant is made or revoked: calls and streams under a
     /// revoked one end, dashboards refresh.
@@ -197,8 +201,10 @@ impl Grants {
         store
             .prune(now - KEEP_ENDED.as_millis() as i64)
             .map_err(|e| anyhow::anyhow!("pruning ended grants: {e}"))?;
+        // Ended ones too, until they are pruned: their holders are told
+        // "expired" or "revoked", which is not a guess at a token.
         let kept = store
-            .live(now)
+            .all()
             .map_err(|e| anyhow::anyhow!("reading grants: {e}"))?
             .into_iter()
             .map(|g| (g.id.clone(), g))
@@ -206,7 +212,8 @@ impl Grants {
         Ok(Grants {
             store,
             kept: Mutex::new(kept),
-            audit: Audit::open(&path)?,
+            creating: Mutex::new(()),
+            audit: Audit::open(dir)?,
             changed: watch::Sender::new(0),
         })
     }
@@ -236,13 +243,22 @@ impl Grants {
             }
             _ => {}
         }
+        let _one_at_a_time = lock(&self.creating);
         let now = now_ms();
-        self.store.prune(now - KEEP_ENDED.as_millis() as i64)?;
-        let mut kept = lock(&self.kept);
-        kept.retain(|_, g| g.expires_ms > now);
-        let live = kept.values().filter(|g| g.revoked_ms.is_none()).count();
-        if live >= MAX_LIVE_GRANTS || kept.len() >= MAX_KEPT_GRANTS {
-            return Err(GrantError::TooMany);
+        let forget_before = now - KEEP_ENDED.as_millis() as i64;
+        self.store.prune(forget_before)?;
+        {
+            let mut kept = lock(&self.kept);
+            kept.retain(|_, g| !ended_before(g, forget_before));
+            let unexpired = kept.values().filter(|g| g.expires_ms > now);
+            let (mut live, mut all) = (0, 0);
+            for g in unexpired {
+                all += 1;
+                live += usize::from(g.revoked_ms.is_none());
+            }
+            if live >= MAX_LIVE_GRANTS || all >= MAX_KEPT_GRANTS {
+                return Err(GrantError::TooMany);
+            }
         }
         let store_error = |e: anyhow::Error| GrantError::Store(e.to_string());
         let id = random_hex(ID_BYTES).map_err(store_error)?;
@@ -259,8 +275,7 @@ impl Grants {
             created_by: bounded_text(new.created_by.as_bytes(), 128),
         };
         self.store.insert(&grant)?;
-        kept.insert(grant.id.clone(), grant.clone());
-        drop(kept);
+        lock(&self.kept).insert(grant.id.clone(), grant.clone());
         crate::core::changes::bump(&self.changed);
         Ok((grant, format!("{TOKEN_PREFIX}{id}_{secret}")))
     }
@@ -271,18 +286,20 @@ impl Grants {
     }
 
     /// Revokes grant `id`: its calls and streams end at once.
+    /// In memory first, so it holds at once even if the store then
+    /// fails (it is stored again at the next revoke, and the error says so).
     pub fn revoke(&self, id: &str) -> Result<Grant> {
-        if !self.store.revoke(id, now_ms())? {
-            return Err(GrantError::NoGrant(id.to_owned()));
-        }
-        let grant = self
-            .store
-            .get(id)?
-            .ok_or_else(|| GrantError::NoGrant(id.to_owned()))?;
-        if let Some(kept) = lock(&self.kept).get_mut(id) {
-            kept.revoked_ms = grant.revoked_ms;
-        }
+        let now = now_ms();
+        let grant = {
+            let mut kept = lock(&self.kept);
+            let grant = kept
+                .get_mut(id)
+                .ok_or_else(|| GrantError::NoGrant(id.to_owned()))?;
+            grant.revoked_ms.get_or_insert(now);
+            grant.clone()
+        };
         crate::core::changes::bump(&self.changed);
+        self.store.revoke(id, grant.revoked_ms.unwrap_or(now))?;
         Ok(grant)
     }
 
@@ -346,6 +363,11 @@ impl GrantPass {
     pub fn guard(&self, inner: Arc<dyn crate::core::Coordinator>, via: Via, call: &str) -> Guarded {
         Guarded::new(inner, self.grants.clone(), self.grant.clone(), via, call)
     }
+}
+
+/// Whether `g` ended (expired or was revoked) before `ms`.
+fn ended_before(g: &Grant, ms: i64) -> bool {
+    g.expires_ms < ms || g.revoked_ms.is_some_and(|r| r < ms)
 }
 
 fn live(grant: Grant) -> Result<Grant> {

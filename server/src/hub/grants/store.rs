@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::{Grant, Scope, Targets};
 use crate::core::session::lock;
@@ -42,16 +42,6 @@ impl Store {
         Ok(())
     }
 
-    pub fn get(&self, id: &str) -> rusqlite::Result<Option<Grant>> {
-        lock(&self.db)
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM grants WHERE id = ?1"),
-                params![id],
-                grant,
-            )
-            .optional()
-    }
-
     /// Grants not yet expired at `now_ms`, revoked ones included, newest
     /// first.
     pub fn live(&self, now_ms: i64) -> rusqlite::Result<Vec<Grant>> {
@@ -60,6 +50,13 @@ impl Store {
             "SELECT {COLUMNS} FROM grants WHERE expires_ms > ?1 ORDER BY created_ms DESC, id"
         ))?;
         query.query_map(params![now_ms], grant)?.collect()
+    }
+
+    /// Every grant held (the ended ones until pruned).
+    pub fn all(&self) -> rusqlite::Result<Vec<Grant>> {
+        let db = lock(&self.db);
+        let mut query = db.prepare(&format!("SELECT {COLUMNS} FROM grants"))?;
+        query.query_map([], grant)?.collect()
     }
 
     /// Marks a grant revoked (the first time counts); false if unknown.

@@ -235,3 +235,66 @@ async fn a_grant_that_floods_the_audit_log_pushes_out_its_own_reads_first() {
     }
     assert_eq!(flood.len(), MAX_AUDIT_ROWS as usize - 2);
 }
+
+#[test]
+fn the_audit_cap_cuts_the_biggest_grants_to_one_level() {
+    use super::audit::cuts;
+    assert_eq!(cuts(&[5, 3], 10), [0, 0], "under the cap: nothing");
+    // One flood: only it is cut.
+    assert_eq!(cuts(&[2, 10_050], 10_000), [0, 52]);
+    // Two heavy grants share the cut, down to one level.
+    assert_eq!(cuts(&[9_000, 2_000, 100], 10_000), [1_100, 0, 0]);
+    assert_eq!(cuts(&[6_000, 5_000, 100], 10_000), [1_050, 50, 0]);
+    for (sizes, keep) in [
+        (vec![7, 7, 7], 10),
+        (vec![1, 1, 1, 1], 3),
+        (vec![100, 3], 50),
+    ] {
+        let cut = cuts(&sizes, keep);
+        let left: i64 = sizes.iter().zip(&cut).map(|(n, c)| n - c).sum();
+        assert_eq!(left, keep, "{sizes:?} -> {cut:?}");
+        assert!(cut.iter().zip(&sizes).all(|(c, n)| (0..=*n).contains(c)));
+    }
+}
+
+#[test]
+fn an_ended_grant_is_told_apart_from_a_guess_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = "ab".repeat(SECRET_BYTES);
+    let token = format!("{TOKEN_PREFIX}0123456789abcdef_{secret}");
+    {
+        let store = Store::open(&dir.path().join(crate::hub::state_db::FILE)).expect("store");
+        let now = now_ms();
+        store
+            .insert(&Grant {
+                id: "0123456789abcdef".into(),
+                secret_hash: hash(&secret),
+                scope: Scope::Observe,
+                targets: Targets::Spoke("b".into()),
+                note: String::new(),
+                created_ms: now - 10_000,
+                // Expired a second ago: kept (and told apart) until pruned.
+                expires_ms: now - 1_000,
+                revoked_ms: None,
+                created_by: "t".into(),
+            })
+            .expect("insert");
+    }
+    let grants = Grants::open(dir.path()).expect("open");
+    assert!(matches!(
+        grants.open_token(&token),
+        Err(GrantError::Expired)
+    ));
+    let guess = format!(
+        "{TOKEN_PREFIX}0123456789abcdef_{}",
+        "cd".repeat(SECRET_BYTES)
+    );
+    assert!(matches!(
+        grants.open_token(&guess),
+        Err(GrantError::Unknown)
+    ));
+    assert!(
+        grants.list().expect("list").is_empty(),
+        "not listed once expired"
+    );
+}
