@@ -122,6 +122,12 @@ impl Guarded {
         &self.grant
     }
 
+    /// Why the grant no longer works, if it does not.
+    pub fn ended_reason(&self) -> Option<String> {
+        let ended = self.grants.check(&self.grant.id).err()?;
+        Some(format!("grant {}: {ended}", self.grant.id))
+    }
+
     fn denied(&self, why: String) -> SessionError {
         SessionError::Denied(format!("grant {}: {why}", self.grant.id))
     }

@@ -51,6 +51,24 @@ impl<C: Coordinator> Caller<'_, C> {
             Caller::Grant(g) => g.as_ref(),
         }
     }
+
+    /// `events` as sent: under a grant, a stream the grant's end cut short
+    /// ends with `UNAUTHENTICATED` saying so (a session's own end is no
+    /// error).
+    fn streamed<U: Send + 'static>(&self, events: EventStream<U>) -> EventStream<U> {
+        match self {
+            Caller::Owner(_) => events,
+            Caller::Grant(g) => {
+                let g = g.clone();
+                let why = Events::driven(1, move |tx| async move {
+                    if let Some(why) = g.ended_reason() {
+                        let _ = tx.send(Err(Status::unauthenticated(why))).await;
+                    }
+                });
+                Box::pin(events.chain(why))
+            }
+        }
+    }
 }
 
 impl<C: Coordinator> VtrService<C> {
@@ -125,9 +143,8 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
     ) -> Result<Response<Self::WatchSessionsStream>, Status> {
         let caller = self.caller(&request, "WatchSessions");
         let rx = caller.c().watch_sessions().await?;
-        Ok(Response::new(stream(rx, |list: Vec<_>| {
-            SessionList::encode(&list)
-        })))
+        let lists = stream(rx, |list: Vec<_>| SessionList::encode(&list));
+        Ok(Response::new(caller.streamed(lists)))
     }
 
     async fn info(
@@ -283,7 +300,9 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         let caller = self.caller(&request, "Subscribe");
         let r = request.into_inner();
         let rx = caller.c().subscribe(&r.session, r.from_offset).await?;
-        Ok(Response::new(stream(rx, map::stream_event)))
+        Ok(Response::new(
+            caller.streamed(stream(rx, map::stream_event)),
+        ))
     }
 
     type AttachStream = super::attach::AttachStream;
@@ -310,7 +329,8 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         let caller = self.caller(&request, "Record");
         let r = request.into_inner();
         let rx = caller.c().record(&r.session, r.follow).await?;
-        Ok(Response::new(stream(rx, |data| pb::RecordChunk { data })))
+        let chunks = stream(rx, |data| pb::RecordChunk { data });
+        Ok(Response::new(caller.streamed(chunks)))
     }
 
     async fn list_commands(
