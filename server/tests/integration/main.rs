@@ -16,6 +16,7 @@ mod fidelity;
 mod floods;
 mod front_door;
 mod grants;
+mod grants_stdio;
 mod hub;
 mod interop;
 mod limits;
