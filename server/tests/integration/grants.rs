@@ -484,7 +484,7 @@ async fn a_grants_token_opens_no_page_or_socket_and_its_streams_end_when_revoked
         r.head
     );
 
-    // A stream opened under the grant ends when it is revoked.
+    // Streams opened under the grant end when it is revoked.
     let target = Target::Tcp {
         url: hub.url(),
         token: Some(Token::new(&token).expect("a grant token is a token")),
@@ -500,25 +500,36 @@ async fn a_grants_token_opens_no_page_or_socket_and_its_streams_end_when_revoked
         .expect("subscribe under the grant")
         .into_inner();
     next_event(&mut stream).await;
+    let (_input, mut attached) =
+        crate::attach::attach(&mut granted, crate::attach::open("hub:work", None))
+            .await
+            .expect("attach under the grant");
+    next_event(&mut attached).await;
     let out = hub.cli(&["grant", "revoke", &id]);
     assert!(out.status.success());
+    // Each ends saying why, though its input side is still open.
+    ends_revoked(&mut stream).await;
+    ends_revoked(&mut attached).await;
+    let status = granted.list(pb::ListRequest {}).await.expect_err("revoked");
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status}");
+    assert!(status.message().contains("revoked"), "{status}");
+}
+
+/// Reads `stream` to its end, which must be `UNAUTHENTICATED`, "revoked".
+async fn ends_revoked<T: std::fmt::Debug>(stream: &mut tonic::Streaming<T>) {
     let ended = within("the stream to end", async {
         loop {
-            match tokio_stream::StreamExt::next(&mut stream).await {
+            match tokio_stream::StreamExt::next(stream).await {
                 Some(Ok(_)) => continue,
                 other => break other,
             }
         }
     })
     .await;
-    // It ends saying why.
     let status = match ended {
         Some(Err(status)) => status,
         other => panic!("the stream ended without a reason: {other:?}"),
     };
-    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status}");
-    assert!(status.message().contains("revoked"), "{status}");
-    let status = granted.list(pb::ListRequest {}).await.expect_err("revoked");
     assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status}");
     assert!(status.message().contains("revoked"), "{status}");
 }

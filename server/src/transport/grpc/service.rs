@@ -52,20 +52,26 @@ impl<C: Coordinator> Caller<'_, C> {
         }
     }
 
-    /// `events` as sent: under a grant, a stream the grant's end cut short
-    /// ends with `UNAUTHENTICATED` saying so (a session's own end is no
-    /// error).
+    /// `events` as sent: under a grant, the grant is checked before each
+    /// item goes out, so once it is revoked or expired nothing more is
+    /// sent (not even items already queued) and the stream ends with
+    /// `UNAUTHENTICATED` saying why. A session's own end is no error.
     fn streamed<U: Send + 'static>(&self, events: EventStream<U>) -> EventStream<U> {
         match self {
             Caller::Owner(_) => events,
             Caller::Grant(g) => {
                 let g = g.clone();
-                let why = Events::driven(1, move |tx| async move {
-                    if let Some(why) = g.ended_reason() {
-                        let _ = tx.send(Err(Status::unauthenticated(why))).await;
+                Box::pin(futures_util::stream::unfold(Some(events), move |events| {
+                    let g = g.clone();
+                    async move {
+                        let mut events = events?;
+                        let item = events.next().await;
+                        if let Some(why) = g.ended_reason() {
+                            return Some((Err(Status::unauthenticated(why)), None));
+                        }
+                        Some((item?, Some(events)))
                     }
-                });
-                Box::pin(events.chain(why))
+                }))
             }
         }
     }
@@ -305,7 +311,7 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
         ))
     }
 
-    type AttachStream = super::attach::AttachStream;
+    type AttachStream = EventStream<pb::SubscribeEvent>;
 
     async fn attach(
         &self,
@@ -313,11 +319,11 @@ impl<C: Coordinator> super::pb::vtr_server::Vtr for VtrService<C> {
     ) -> Result<Response<Self::AttachStream>, Status> {
         let caller = self.caller(&request, "Attach");
         let requests = request.into_inner();
-        let stream = match caller {
-            Caller::Owner(c) => super::attach::open(c.clone(), requests).await?,
-            Caller::Grant(g) => super::attach::open(g, requests).await?,
+        let stream: EventStream<pb::SubscribeEvent> = match &caller {
+            Caller::Owner(c) => Box::pin(super::attach::open((*c).clone(), requests).await?),
+            Caller::Grant(g) => Box::pin(super::attach::open(g.clone(), requests).await?),
         };
-        Ok(Response::new(stream))
+        Ok(Response::new(caller.streamed(stream)))
     }
 
     type RecordStream = EventStream<pb::RecordChunk>;
