@@ -56,6 +56,8 @@ pub struct Signals {
     pub presence: RwSignal<Option<web::Presence>>,
     /// Owner panes: the link just made.
     pub shared: RwSignal<Option<pb::ShareInfo>>,
+    /// Owner panes: the agent grant just made, with its token.
+    pub granted: RwSignal<Option<pb::GrantInfo>>,
     /// A request failed but the pane goes on.
     pub notice: RwSignal<String>,
     /// Owner panes: the session's `spoke:name` once renamed.
@@ -72,6 +74,7 @@ impl Signals {
             alt: RwSignal::new(false),
             presence: RwSignal::new(None),
             shared: RwSignal::new(None),
+            granted: RwSignal::new(None),
             notice: RwSignal::new(String::new()),
             renamed: RwSignal::new(None),
             neighbours: RwSignal::new(None),
@@ -400,6 +403,7 @@ fn handle(feed: &FeedCell, l: &mut Feed, event: web::PaneEvent, signals: Signals
         }
         Some(Event::Neighbours(around)) => signals.neighbours.set(Some(around)),
         Some(Event::Shared(share)) => signals.shared.set(Some(share)),
+        Some(Event::Granted(grant)) => signals.granted.set(Some(grant)),
         Some(Event::Notice(text)) => signals.notice.set(text),
         Some(Event::Stream(_)) | None => {}
     }

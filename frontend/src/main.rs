@@ -8,6 +8,7 @@ mod commands;
 mod dashboard;
 mod feed;
 mod grant_list;
+mod grant_panel;
 mod grid;
 mod icon;
 mod pane;

@@ -1,5 +1,6 @@
 //! The pane's share links: make a read-only link with an expiry, see who
-//! watches (owner panes, and viewers through each link), revoke a link.
+//! watches (owner panes, and viewers through each link), revoke a link;
+//! and below them, an agent's grant to the session.
 
 use leptos::prelude::*;
 use vtr_shared::ago::until;
@@ -7,6 +8,7 @@ use vtr_shared::proto as pb;
 use vtr_shared::web::pane_request::Request;
 
 use crate::feed::{FeedCell, Signals, send};
+use crate::grant_panel::GrantPanel;
 
 /// Expiry choices: label and seconds.
 const TTLS: [(&str, u64); 4] = [
@@ -20,6 +22,8 @@ const TTLS: [(&str, u64); 4] = [
 pub fn SharePanel(feed: FeedCell, signals: Signals) -> impl IntoView {
     let open = RwSignal::new(false);
     let ttl = RwSignal::new(TTLS[1].1);
+    // For the grant section (the panel's children must be Send).
+    let grant_feed = StoredValue::new_local(feed.clone());
     let request = move |r: Request| {
         if let Some(l) = feed.borrow().as_ref() {
             send(l, r);
@@ -83,6 +87,7 @@ pub fn SharePanel(feed: FeedCell, signals: Signals) -> impl IntoView {
                         children=move |l| link_row(l, request)
                     />
                 </ul>
+                <GrantPanel feed=grant_feed.get_value() signals />
             </div>
         </Show>
     }

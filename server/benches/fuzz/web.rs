@@ -6,7 +6,9 @@ use bytes::Bytes;
 use prost::Message;
 use vtr::core::signal::parse_signal;
 use vtr::core::{Input, StreamEvent, limits};
+use vtr::hub::grants::{NewGrant, Scope, Targets};
 use vtr::spoke::input_bytes;
+use vtr::transport::grpc::grants;
 use vtr::transport::unmap;
 use vtr::transport::web::stream::Window;
 use vtr::transport::web::{dashboard, pane};
@@ -31,6 +33,11 @@ pub fn pane() -> Target {
                 Request::Ack(SENT),
                 Request::ShareTtlSeconds(3600),
                 Request::RevokeShare("0123456789abcdef0123456789abcdef".into()),
+                Request::Grant(web::PaneGrant {
+                    scope: pb::GrantScope::Observe as i32,
+                    ttl_seconds: 3600,
+                    note: "an agent".into(),
+                }),
             ]
             .into_iter()
             .map(|r| encode_pane(Some(r)))
@@ -45,7 +52,7 @@ pub fn pane() -> Target {
             b"\xff\xff\xff\xff\x0f",
         ],
         generate: |rng| {
-            let request = match rng.u32(0..6) {
+            let request = match rng.u32(0..7) {
                 0 => None,
                 1 => Some(Request::Input(big_or_small(rng))),
                 2 => Some(Request::Resize(pb::TerminalSize {
@@ -58,7 +65,12 @@ pub fn pane() -> Target {
                     number(rng)
                 })),
                 4 => Some(Request::ShareTtlSeconds(number(rng))),
-                _ => Some(Request::RevokeShare(text(rng, "0123456789abcdef"))),
+                5 => Some(Request::RevokeShare(text(rng, "0123456789abcdef"))),
+                _ => Some(Request::Grant(web::PaneGrant {
+                    scope: rng.i32(-1..4),
+                    ttl_seconds: number(rng),
+                    note: text(rng, "ab \n\u{7f}é"),
+                })),
             };
             encode_pane(request)
         },
@@ -118,6 +130,28 @@ fn run_pane(frame: &[u8]) {
             let _ = std::time::Duration::from_secs(ttl);
         }
         Request::RevokeShare(_) => {}
+        Request::Grant(asked) => {
+            // Only the two scopes the API names are taken.
+            let scope = grants::scope(asked.scope);
+            assert_eq!(
+                scope.is_ok(),
+                matches!(asked.scope, 1 | 2),
+                "scope {}",
+                asked.scope
+            );
+            // Any expiry and note the page sends are checked, never trusted.
+            let new = NewGrant {
+                scope: scope.unwrap_or(Scope::Observe),
+                targets: Targets::Sessions(vec![("hub:1".into(), "hub:work".into())]),
+                ttl: std::time::Duration::from_secs(asked.ttl_seconds),
+                note: asked.note.clone(),
+                created_by: "local".into(),
+            };
+            let fits = (1..=30 * 86_400).contains(&asked.ttl_seconds)
+                && asked.note.len() <= 200
+                && !asked.note.chars().any(char::is_control);
+            assert_eq!(new.check().is_ok(), fits, "{asked:?}");
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod floods;
 mod front_door;
 mod grants;
 mod grants_stdio;
+mod grants_web;
 mod hub;
 mod interop;
 mod limits;

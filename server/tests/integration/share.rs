@@ -74,11 +74,16 @@ async fn a_link_opens_its_session_read_only_and_nothing_else() {
     .await;
     watch_for(&mut socket, "live-for-viewers").await;
 
-    // Input, resize and link requests are refused, and end the socket.
+    // Input, resize, link and grant requests are refused, and end the socket.
     let attempts = [
         Request::Input("echo typed-by-viewer\r".into()),
         Request::Resize(pb::TerminalSize { cols: 20, rows: 5 }),
         Request::ShareTtlSeconds(3600),
+        Request::Grant(vtr_shared::web::PaneGrant {
+            scope: pb::GrantScope::Control as i32,
+            ttl_seconds: 3600,
+            note: String::new(),
+        }),
     ];
     for attempt in attempts {
         let mut socket = viewer(&hub, &link.token, "shared").await;

@@ -175,6 +175,32 @@ pub struct NewGrant {
     pub created_by: String,
 }
 
+impl NewGrant {
+    /// Its expiry, note and targets within the limits. Pure, so the fuzz
+    /// harness can call it.
+    pub fn check(&self) -> Result<()> {
+        if !(MIN_TTL..=MAX_TTL).contains(&self.ttl) {
+            return Err(GrantError::Ttl(self.ttl.as_secs()));
+        }
+        if self.note.len() > MAX_NOTE_BYTES || self.note.chars().any(char::is_control) {
+            return Err(GrantError::Invalid(format!(
+                "a grant's note is at most {MAX_NOTE_BYTES} bytes with no control characters"
+            )));
+        }
+        match &self.targets {
+            Targets::Sessions(s) if s.is_empty() => Err(GrantError::Invalid(
+                "a grant needs sessions (--session) or a spoke (--spoke)".into(),
+            )),
+            Targets::Sessions(s) if s.len() > MAX_TARGETS => Err(GrantError::Invalid(format!(
+                "a grant names at most {MAX_TARGETS} sessions; {} asked (grant the spoke \
+                 instead?)",
+                s.len()
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// The hub's grants and audit log. Cheap to share (`Arc`).
 pub struct Grants {
     store: Store,
@@ -220,29 +246,7 @@ impl Grants {
 
     /// A new grant, and its token (shown once: only its hash is kept).
     pub fn create(&self, new: NewGrant) -> Result<(Grant, String)> {
-        if !(MIN_TTL..=MAX_TTL).contains(&new.ttl) {
-            return Err(GrantError::Ttl(new.ttl.as_secs()));
-        }
-        if new.note.len() > MAX_NOTE_BYTES || new.note.chars().any(char::is_control) {
-            return Err(GrantError::Invalid(format!(
-                "a grant's note is at most {MAX_NOTE_BYTES} bytes with no control characters"
-            )));
-        }
-        match &new.targets {
-            Targets::Sessions(s) if s.is_empty() => {
-                return Err(GrantError::Invalid(
-                    "a grant needs sessions (--session) or a spoke (--spoke)".into(),
-                ));
-            }
-            Targets::Sessions(s) if s.len() > MAX_TARGETS => {
-                return Err(GrantError::Invalid(format!(
-                    "a grant names at most {MAX_TARGETS} sessions; {} asked (grant the spoke \
-                     instead?)",
-                    s.len()
-                )));
-            }
-            _ => {}
-        }
+        new.check()?;
         let _one_at_a_time = lock(&self.creating);
         let now = now_ms();
         let forget_before = now - KEEP_ENDED.as_millis() as i64;

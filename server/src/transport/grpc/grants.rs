@@ -8,7 +8,7 @@ use vtr_shared::proto as pb;
 
 use super::auth::Identity;
 use crate::core::Coordinator;
-use crate::hub::grants::{AuditEntry, Grant, GrantError, NewGrant, Scope, Targets};
+use crate::hub::grants::{AuditEntry, Grant, GrantError, Grants, NewGrant, Scope, Targets};
 use crate::transport::web_state::WebState;
 
 pub struct GrantsService {
@@ -35,15 +35,7 @@ impl super::pb::grants_server::Grants for GrantsService {
             .get::<Identity>()
             .map_or_else(|| SOCKET_USER.to_owned(), |i| i.0.clone());
         let r = request.into_inner();
-        let scope = match pb::GrantScope::try_from(r.scope) {
-            Ok(pb::GrantScope::Observe) => Scope::Observe,
-            Ok(pb::GrantScope::Control) => Scope::Control,
-            _ => {
-                return Err(Status::invalid_argument(
-                    "a grant's scope is observe or control",
-                ));
-            }
-        };
+        let scope = scope(r.scope)?;
         let targets = match (r.spoke.is_empty(), r.sessions.is_empty()) {
             (false, true) => {
                 let known = self.state.hub.spokes();
@@ -82,18 +74,17 @@ impl super::pb::grants_server::Grants for GrantsService {
                 ));
             }
         };
-        let (grant, token) = self.state.grants.create(NewGrant {
-            scope,
-            targets,
-            ttl: Duration::from_secs(r.ttl_seconds),
-            note: r.note,
-            created_by,
-        })?;
-        let (scope, reach) = (grant.scope.name(), grant.reach());
-        tracing::info!(grant = %grant.id, scope, %reach, "grant made");
-        let mut info = grant_info(&grant);
-        info.token = token;
-        Ok(Response::new(info))
+        let made = create(
+            &self.state.grants,
+            NewGrant {
+                scope,
+                targets,
+                ttl: Duration::from_secs(r.ttl_seconds),
+                note: r.note,
+                created_by,
+            },
+        )?;
+        Ok(Response::new(made))
     }
 
     async fn list_grants(
@@ -131,6 +122,28 @@ impl super::pb::grants_server::Grants for GrantsService {
             .collect();
         Ok(Response::new(pb::AuditList { entries }))
     }
+}
+
+/// The scope a request names.
+pub fn scope(scope: i32) -> Result<Scope, GrantError> {
+    match pb::GrantScope::try_from(scope) {
+        Ok(pb::GrantScope::Observe) => Ok(Scope::Observe),
+        Ok(pb::GrantScope::Control) => Ok(Scope::Control),
+        _ => Err(GrantError::Invalid(
+            "a grant's scope is observe or control".into(),
+        )),
+    }
+}
+
+/// Makes a grant (here or from a web pane); its info carries the token,
+/// which is shown this once.
+pub fn create(grants: &Grants, new: NewGrant) -> Result<pb::GrantInfo, GrantError> {
+    let (grant, token) = grants.create(new)?;
+    let (scope, reach) = (grant.scope.name(), grant.reach());
+    tracing::info!(grant = %grant.id, scope, %reach, by = %grant.created_by, "grant made");
+    let mut info = grant_info(&grant);
+    info.token = token;
+    Ok(info)
 }
 
 pub fn grant_info(g: &Grant) -> pb::GrantInfo {

@@ -13,6 +13,8 @@
 //! queue grows, the spoke and other panes never wait, and input keeps
 //! flowing while output is held.
 
+use std::time::Duration;
+
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -20,6 +22,7 @@ use prost::Message as _;
 use serde::Deserialize;
 use vtr_shared::cards::Place;
 use vtr_shared::close;
+use vtr_shared::proto as pb;
 use vtr_shared::web::{self, pane_event::Event, pane_request::Request};
 
 use super::auth::{Identity, SignIn};
@@ -28,8 +31,10 @@ use super::{MAX_FRAME, who};
 use crate::core::clock::unix_ms;
 use crate::core::error::ErrorKind;
 use crate::core::{Coordinator, Input, SessionError, SessionSummary};
+use crate::hub::grants::{GrantError, NewGrant, Targets};
 use crate::hub::presence::Via;
 use crate::hub::{Hub, SpokeState, SpokeStatus};
+use crate::transport::grpc::grants;
 use crate::transport::map;
 use crate::transport::web_state::WebState;
 
@@ -196,6 +201,14 @@ impl Pane {
                 };
                 return self.send(event).await.map_err(|_| gone_away());
             }
+            Request::Grant(asked) => {
+                let made = grant(&self.hub, &self.state, &self.who, address, asked).await;
+                let event = match made {
+                    Ok(made) => Event::Granted(made),
+                    Err(e) => Event::Notice(format!("no grant made: {e}")),
+                };
+                return self.send(event).await.map_err(|_| gone_away());
+            }
             Request::RevokeShare(id) => {
                 // Only this session's links.
                 let event = match self.state.list(Some(address)).await {
@@ -248,6 +261,32 @@ impl Pane {
     async fn send(&mut self, event: Event) -> Result<(), axum::Error> {
         stream::send(&mut self.socket, event).await
     }
+}
+
+/// An agent's grant to the pane's session alone, made by its user.
+async fn grant(
+    hub: &Hub,
+    state: &WebState,
+    who: &str,
+    address: &str,
+    asked: web::PaneGrant,
+) -> Result<pb::GrantInfo, String> {
+    let scope = grants::scope(asked.scope).map_err(|e| e.to_string())?;
+    let session = hub.info(address).await.map_err(|e| e.to_string())?;
+    let new = NewGrant {
+        scope,
+        targets: Targets::Sessions(vec![(session.id_address(), session.address())]),
+        ttl: Duration::from_secs(asked.ttl_seconds),
+        note: asked.note,
+        created_by: who.to_owned(),
+    };
+    grants::create(&state.grants, new).map_err(|e| match e {
+        GrantError::Store(_) => {
+            tracing::error!("{e}");
+            "internal error (see the hub's log)".to_owned()
+        }
+        e => e.to_string(),
+    })
 }
 
 /// One frame from the page as a request: undecodable or empty frames end

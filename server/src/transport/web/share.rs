@@ -162,6 +162,9 @@ fn ack_only(link: &Record, frame: &[u8], window: &mut Window) -> Result<(), Endi
         Ok(web::PaneRequest {
             request: Some(Request::ShareTtlSeconds(_) | Request::RevokeShare(_)),
         }) => Err(read_only(link, "a link request")),
+        Ok(web::PaneRequest {
+            request: Some(Request::Grant(_)),
+        }) => Err(read_only(link, "a grant request")),
         Ok(web::PaneRequest { request: None }) | Err(_) => Err(read_only(link, "an unknown frame")),
     }
 }
