@@ -26,7 +26,20 @@ pub fn GrantPanel(feed: FeedCell, signals: Signals) -> impl IntoView {
     let ttl = RwSignal::new(TTLS[0].1);
     let control = RwSignal::new(false);
     let note = RwSignal::new(String::new());
+    // One request at a time (a double click makes one grant); the answer,
+    // a grant or a notice, ends it. (Closing the panel resets it too.)
+    let pending = RwSignal::new(false);
+    Effect::new(move |_| {
+        let answered =
+            signals.granted.with(Option::is_some) || signals.notice.with(|n| !n.is_empty());
+        if answered {
+            pending.set(false);
+        }
+    });
     let create = move |_| {
+        if pending.get_untracked() {
+            return;
+        }
         signals.notice.set(String::new());
         signals.granted.set(None);
         let scope = if control.get_untracked() {
@@ -40,6 +53,7 @@ pub fn GrantPanel(feed: FeedCell, signals: Signals) -> impl IntoView {
             note: note.get_untracked(),
         };
         if let Some(l) = feed.borrow().as_ref() {
+            pending.set(true);
             send(l, Request::Grant(asked));
         }
     };
@@ -81,7 +95,9 @@ pub fn GrantPanel(feed: FeedCell, signals: Signals) -> impl IntoView {
                 maxlength=MAX_NOTE_CHARS.to_string()
                 on:input=move |ev| note.set(event_target_value(&ev))
             />
-            <button data-testid="grant-create" on:click=create>"create agent grant"</button>
+            <button data-testid="grant-create" disabled=move || pending.get() on:click=create>
+                "create agent grant"
+            </button>
             <Show when=move || control.get()>
                 <p class="notice">
                     "Control of a shell is control of this account: the agent can run anything here."

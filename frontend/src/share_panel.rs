@@ -50,7 +50,16 @@ pub fn SharePanel(feed: FeedCell, signals: Signals) -> impl IntoView {
         <span class="watchers" data-testid="watchers" title="panes and link viewers on this session">
             {move || format!("{} watching", watchers())}
         </span>
-        <button data-testid="share" on:click=move |_| open.update(|o| *o = !*o)>"share"</button>
+        <button
+            data-testid="share"
+            on:click=move |_| {
+                open.update(|o| *o = !*o);
+                // A grant's token is shown once: not again on reopening.
+                if !open.get_untracked() {
+                    signals.granted.set(None);
+                }
+            }
+        >"share"</button>
         <Show when=move || open.get()>
             <div class="share-panel" data-testid="share-panel">
                 <label>

@@ -70,6 +70,11 @@ test('a pane makes an agent grant for its session, and its MCP configuration wor
   await expect(page.getByTestId('grant-copy')).toHaveText('copied');
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(shown);
   const config = JSON.parse(shown);
+  // Shown once: closing the panel and opening it again does not show it.
+  await page.getByTestId('share').click();
+  await page.getByTestId('share').click();
+  await expect(page.getByTestId('grant-panel')).toBeVisible();
+  await expect(page.getByTestId('grant-token')).toHaveCount(0);
   const server = config.mcpServers.vtr;
   expect(server.type).toBe('http');
   expect(server.url).toBe(`${HUB_URL}/mcp`);

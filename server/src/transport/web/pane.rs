@@ -20,6 +20,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use prost::Message as _;
 use serde::Deserialize;
+use tonic::Status;
 use vtr_shared::cards::Place;
 use vtr_shared::close;
 use vtr_shared::proto as pb;
@@ -31,7 +32,7 @@ use super::{MAX_FRAME, who};
 use crate::core::clock::unix_ms;
 use crate::core::error::ErrorKind;
 use crate::core::{Coordinator, Input, SessionError, SessionSummary};
-use crate::hub::grants::{GrantError, NewGrant, Targets};
+use crate::hub::grants::{NewGrant, Targets};
 use crate::hub::presence::Via;
 use crate::hub::{Hub, SpokeState, SpokeStatus};
 use crate::transport::grpc::grants;
@@ -197,7 +198,7 @@ impl Pane {
             Request::ShareTtlSeconds(ttl) => {
                 let event = match self.state.create(address, ttl, &self.who).await {
                     Ok(share) => Event::Shared(share),
-                    Err(e) => Event::Notice(format!("no link made: {e}")),
+                    Err(e) => notice("no link made", e.into()),
                 };
                 return self.send(event).await.map_err(|_| gone_away());
             }
@@ -205,7 +206,7 @@ impl Pane {
                 let made = grant(&self.hub, &self.state, &self.who, address, asked).await;
                 let event = match made {
                     Ok(made) => Event::Granted(made),
-                    Err(e) => Event::Notice(format!("no grant made: {e}")),
+                    Err(status) => notice("no grant made", status),
                 };
                 return self.send(event).await.map_err(|_| gone_away());
             }
@@ -270,9 +271,16 @@ async fn grant(
     who: &str,
     address: &str,
     asked: web::PaneGrant,
-) -> Result<pb::GrantInfo, String> {
-    let scope = grants::scope(asked.scope).map_err(|e| e.to_string())?;
-    let session = hub.info(address).await.map_err(|e| e.to_string())?;
+) -> Result<pb::GrantInfo, Status> {
+    let scope = grants::scope(asked.scope)?;
+    let session = hub.info(address).await?;
+    // The pane's own session and no other, whatever its spoke answers.
+    if session.id_address() != address {
+        tracing::warn!(pane = %address, answered = %session.id_address(), "grant refused: the spoke answered for another session");
+        return Err(Status::failed_precondition(
+            "the spoke answered for another session; no grant made",
+        ));
+    }
     let new = NewGrant {
         scope,
         targets: Targets::Sessions(vec![(session.id_address(), session.address())]),
@@ -280,13 +288,13 @@ async fn grant(
         note: asked.note,
         created_by: who.to_owned(),
     };
-    grants::create(&state.grants, new).map_err(|e| match e {
-        GrantError::Store(_) => {
-            tracing::error!("{e}");
-            "internal error (see the hub's log)".to_owned()
-        }
-        e => e.to_string(),
-    })
+    Ok(grants::create(&state.grants, new)?)
+}
+
+/// A request's failure as the page is told it: as a gRPC client would be
+/// (internal details logged, not sent).
+fn notice(what: &str, status: Status) -> Event {
+    Event::Notice(format!("{what}: {}", status.message()))
 }
 
 /// One frame from the page as a request: undecodable or empty frames end
